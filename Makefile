@@ -1,0 +1,52 @@
+# DTFL: the single entry point. `make demo` and `make test` set up a fresh machine themselves.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: setup test test-host test-other demo run package translations lint format bench sandbox sandbox-stop sandbox-status clean
+
+setup:
+	@scripts/setup.sh
+
+## The whole suite on this machine's QGIS, then on the other Debian release's QGIS (chroot).
+test: setup
+	@scripts/test.sh
+
+test-host: setup
+	@scripts/test.sh --host-only
+
+test-other: setup
+	@scripts/test.sh --other-only
+
+demo: setup
+	@$(PY) scripts/demo.py
+
+run: setup
+	@scripts/run.sh
+
+package: setup translations
+	@scripts/package.sh
+
+translations: setup
+	@$(PY) scripts/i18n.py
+
+lint: setup
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format: setup
+	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+bench: setup
+	@$(PY) bench/run_all.py
+
+sandbox: setup
+	@$(PY) -m sandbox start
+
+sandbox-stop:
+	@$(PY) -m sandbox stop
+
+sandbox-status:
+	@$(PY) -m sandbox status
+
+clean:
+	rm -rf dist build .sandbox demo-output

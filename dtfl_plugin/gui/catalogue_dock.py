@@ -1,0 +1,15 @@
+"""GUI feature: the catalogue search dock, locator filter and Browser favourites. Thin: logic lives in the room's core modules."""
+
+from __future__ import annotations
+
+
+class CatalogueFeature:
+    def __init__(self, iface, plugin) -> None:
+        self.iface = iface
+        self.plugin = plugin
+
+    def init_gui(self) -> None:
+        pass
+
+    def unload(self) -> None:
+        pass

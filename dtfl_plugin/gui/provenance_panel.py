@@ -1,0 +1,15 @@
+"""GUI feature: the provenance (lineage) panel. Thin: logic lives in the room's core modules."""
+
+from __future__ import annotations
+
+
+class ProvenanceFeature:
+    def __init__(self, iface, plugin) -> None:
+        self.iface = iface
+        self.plugin = plugin
+
+    def init_gui(self) -> None:
+        pass
+
+    def unload(self) -> None:
+        pass

@@ -1,0 +1,105 @@
+"""net.py against a real HTTP server on loopback: statuses, timeouts, refused connections."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+
+import pytest
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path == "/ok":
+            body = b'{"hello": "wereld"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path == "/slow":
+            time.sleep(3)
+            self.send_response(200)
+            self.end_headers()
+        elif self.path == "/busy":
+            self.send_response(429)
+            self.send_header("Retry-After", "2")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/broken":
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_get_json(qgis_app, server):
+    from dtfl_plugin import net
+
+    assert net.get_json(server + "/ok") == {"hello": "wereld"}
+
+
+def test_http_errors_are_clear(qgis_app, server):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    with pytest.raises(NetError) as err:
+        net.get(server + "/missing")
+    assert err.value.status == 404 and "404" in str(err.value)
+    with pytest.raises(NetError) as err:
+        net.get(server + "/broken")
+    assert err.value.status == 500
+    with pytest.raises(NetError) as err:
+        net.get(server + "/busy")
+    assert err.value.status == 429 and err.value.retry_after == 2.0
+    assert net.get(server + "/missing", raise_for_status=False).status == 404
+
+
+def test_timeout(qgis_app, server):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    start = time.monotonic()
+    with pytest.raises(NetError) as err:
+        net.get(server + "/slow", timeout_s=0.5)
+    assert time.monotonic() - start < 2.5
+    assert "1" in str(err.value) or "0" in str(err.value)
+
+
+def test_refused(qgis_app):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with pytest.raises(NetError) as err:
+        net.get(f"http://127.0.0.1:{port}/x", timeout_s=5)
+    assert "127.0.0.1" in str(err.value)
+
+
+def test_local_file(qgis_app, tmp_path):
+    from dtfl_plugin import net
+
+    path = tmp_path / "a.json"
+    path.write_text('{"a": 1}')
+    assert net.get_json(str(path)) == {"a": 1}
+    assert net.get_json(path.as_uri()) == {"a": 1}

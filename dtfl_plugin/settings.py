@@ -24,6 +24,11 @@ DEFAULT_ENDPOINTS: dict[str, str] = {
 }
 
 
+# Catalogue GUI (favourites, dock state): keys kept here so every setting is visible in one file.
+KEY_FAVOURITES = "catalogue/favourites"  # JSON list of Entry dicts (snapshots: usable without the index)
+KEY_DOCK_FILTERS = "catalogue/dock_filters"  # JSON object: last filter choices in the search dock
+
+
 def _settings() -> QgsSettings:
     return QgsSettings()
 

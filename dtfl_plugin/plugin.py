@@ -7,15 +7,16 @@ Start-up stays cheap: no network, no heavy imports; features build their widgets
 
 from __future__ import annotations
 
+import html
 import importlib
 
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QDockWidget, QMenu, QToolBar
+from qgis.PyQt.QtWidgets import QAction, QDockWidget, QMenu, QMessageBox, QToolBar
 
-from .__about__ import name, resource_path
-from .i18n import install_translator, remove_translator, tr
+from .__about__ import metadata, name, resource_path, version
+from .i18n import install_translator, remove_translator, tr, user_language
 
 FEATURES = (
     "dtfl_plugin.gui.catalogue_dock:CatalogueFeature",
@@ -50,7 +51,7 @@ class DtflPlugin:
         self.initProcessing()
         self.menu = QMenu(name(), self.iface.mainWindow())
         self.menu.setObjectName("dtflMenu")
-        self.iface.mainWindow().menuBar().insertMenu(self.iface.firstRightStandardMenu().menuAction(), self.menu)
+        self._insert_menu(self.menu)
         self.toolbar = self.iface.addToolBar(name())
         self.toolbar.setObjectName("dtflToolbar")
         for dotted in FEATURES:
@@ -58,6 +59,38 @@ class DtflPlugin:
             feature = getattr(importlib.import_module(module_name), class_name)(self.iface, self)
             feature.init_gui()
             self.features.append(feature)
+        # Last in the menu, after the features' actions; not on the toolbar.
+        self.menu.addSeparator()
+        self.add_action(tr("About DTFL…"), self.show_about, object_name="dtflAbout", toolbar=False)
+
+    def _insert_menu(self, menu: QMenu) -> None:
+        """Put our menu before QGIS's Help menu, as QGIS plugins with their own menu do.
+
+        Interfaces other than QGIS's own (e.g. test harnesses) may not offer
+        firstRightStandardMenu(); then the menu is appended to the menu bar.
+        """
+        menu_bar = self.iface.mainWindow().menuBar()
+        anchor = None
+        first_right = getattr(self.iface, "firstRightStandardMenu", None)
+        if callable(first_right):
+            right_menu = first_right()
+            anchor = right_menu.menuAction() if isinstance(right_menu, QMenu) else None
+        if isinstance(anchor, QAction):
+            menu_bar.insertMenu(anchor, menu)
+        else:
+            menu_bar.addMenu(menu)
+
+    def show_about(self) -> None:
+        meta = metadata()
+        about = meta.get(f"about[{user_language()}]") or meta.get("about", "")
+        homepage = html.escape(meta.get("homepage", ""), quote=True)
+        version_line = html.escape(tr("Version {version}").format(version=version()))
+        link = f'<a href="{homepage}">{homepage}</a>' if homepage else ""
+        QMessageBox.about(
+            self.iface.mainWindow(),
+            tr("About {name}").format(name=name()),
+            f"<p>{html.escape(about)}</p><p>{version_line} · {link}</p>",
+        )
 
     def add_action(
         self,

@@ -29,6 +29,13 @@ KEY_FAVOURITES = "catalogue/favourites"  # JSON list of Entry dicts (snapshots: 
 KEY_DOCK_FILTERS = "catalogue/dock_filters"  # JSON object: last filter choices in the search dock
 
 
+# Remote models (models/remote/servers.py): a JSON list of {name, url, authcfg, max_jobs};
+# the sandbox's "processes" endpoint adds a server named "sandbox". Timeouts in seconds.
+REMOTE_SERVERS_KEY = "remote/servers"
+REMOTE_TIMEOUT_KEY = "remote/timeout_s"
+REMOTE_MAX_WAIT_KEY = "remote/max_wait_s"
+
+
 def _settings() -> QgsSettings:
     return QgsSettings()
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 import importlib
+import traceback
 
-from qgis.core import QgsApplication
+from qgis.core import Qgis, QgsApplication, QgsMessageLog
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QDockWidget, QMenu, QMessageBox, QToolBar
@@ -35,6 +36,7 @@ class DtflPlugin:
         self.actions: list[QAction] = []
         self.docks: list[QDockWidget] = []
         self.features: list = []
+        self.failed_features: dict[str, str] = {}  # "module:Class" -> error, for the log and tests
         install_translator()
 
     # --- Processing (also called by qgis_process, where iface is None) ---
@@ -55,13 +57,33 @@ class DtflPlugin:
         self.toolbar = self.iface.addToolBar(name())
         self.toolbar.setObjectName("dtflToolbar")
         for dotted in FEATURES:
-            module_name, class_name = dotted.split(":")
-            feature = getattr(importlib.import_module(module_name), class_name)(self.iface, self)
-            feature.init_gui()
-            self.features.append(feature)
+            self._start_feature(dotted)
         # Last in the menu, after the features' actions; not on the toolbar.
         self.menu.addSeparator()
         self.add_action(tr("About DTFL…"), self.show_about, object_name="dtflAbout", toolbar=False)
+
+    def _start_feature(self, dotted: str) -> None:
+        """Start one feature; a broken one is reported and the others still start.
+
+        Without this, one failing room would leave the menu and provider half-installed,
+        and QGIS does not call unload() for a plugin whose initGui() raised.
+        """
+        module_name, class_name = dotted.split(":")
+        try:
+            feature = getattr(importlib.import_module(module_name), class_name)(self.iface, self)
+            self.features.append(feature)  # before init_gui: unload() must undo a partial start too
+            feature.init_gui()
+        except Exception as err:  # noqa: BLE001 - reported below, never silent
+            self.failed_features[dotted] = f"{type(err).__name__}: {err}"
+            QgsMessageLog.logMessage(
+                f"{dotted}: {traceback.format_exc()}", "DTFL", Qgis.MessageLevel.Critical, notifyUser=False
+            )
+            self.iface.messageBar().pushWarning(
+                name(),
+                tr(
+                    "Part of the plugin ({feature}) could not start: {error}. The rest works; details are in the DTFL log."
+                ).format(feature=class_name, error=err),
+            )
 
     def _insert_menu(self, menu: QMenu) -> None:
         """Put our menu before QGIS's Help menu, as QGIS plugins with their own menu do.
@@ -120,7 +142,10 @@ class DtflPlugin:
 
     def unload(self) -> None:
         for feature in reversed(self.features):
-            feature.unload()
+            try:
+                feature.unload()
+            except Exception:  # noqa: BLE001 - logged; the rest of the clean-up must still run
+                QgsMessageLog.logMessage(traceback.format_exc(), "DTFL", Qgis.MessageLevel.Critical, notifyUser=False)
         self.features.clear()
         for dock in self.docks:
             self.iface.removeDockWidget(dock)

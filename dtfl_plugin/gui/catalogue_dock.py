@@ -1,15 +1,459 @@
-"""GUI feature: the catalogue search dock, locator filter and Browser favourites. Thin: logic lives in the room's core modules."""
+"""GUI feature: the catalogue search dock, locator filter and Browser favourites.
+
+Thin: searching is catalogue/index.py, harvesting catalogue/harvest.py (a QgsTask), loading
+layers/load.py, stale-service detection catalogue/stale.py. The dock wires them to widgets.
+The local FTS search is fast enough for the GUI thread (milliseconds; measured in the tests
+and the screenshot script); everything that touches the network runs in a QgsTask.
+"""
 
 from __future__ import annotations
 
+import time
+
+from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
+from qgis.gui import QgsDockWidget, QgsFilterLineEdit
+from qgis.PyQt.QtCore import QEvent, QObject, Qt, QTimer
+from qgis.PyQt.QtGui import QKeySequence
+from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QProgressBar,
+    QPushButton,
+    QShortcut,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import settings
+from ..catalogue.entry import Entry
+from ..catalogue.favourites import Favourites, notifier
+from ..errors import DtflError
+from ..i18n import tr
+from .catalogue_detail import DetailPane
+from .catalogue_loader import EntryLoader, push_error
+from .catalogue_widgets import FilterBar, ResultDelegate, ResultsModel
+
+SEARCH_DELAY_MS = 150  # debounce: search once typing pauses, not on every key
+RESULT_LIMIT = 50
+FAVOURITES_SCAN_LIMIT = 5000  # "favourites only" with a query: rank over this many hits, keep the starred
+
+
+class _Hit:
+    """A favourite shown without a query (same shape as the index's SearchHit)."""
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry, self.score, self.matched = entry, 0.0, []
+
+
+def format_harvest_time(iso: str) -> str:
+    """'2026-11-28T13:50:38+00:00' -> local short date/time in the user's locale."""
+    from qgis.PyQt.QtCore import QDateTime, QLocale
+
+    when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
+    if not when.isValid():
+        return iso
+    return QLocale().toString(when.toLocalTime(), QLocale.FormatType.ShortFormat)
+
+
+class CatalogueDock(QgsDockWidget):
+    """Search-as-you-type over the local catalogue index, with filters, details and favourites."""
+
+    def __init__(self, iface, index_factory=None, parent=None) -> None:
+        super().__init__(tr("DTFL catalogue"), parent)
+        self.setObjectName("dtflCatalogueDock")
+        self.iface = iface
+        self._index_factory = index_factory
+        self._index = None
+        self.favourites = Favourites()
+        self.loader = EntryLoader(iface, self)
+        self.harvest_task = None
+        self.last_search_ms: float | None = None
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SEARCH_DELAY_MS)
+        self._timer.timeout.connect(self.run_search)
+        self.search_box.textChanged.connect(self._timer.start)
+        self.filters.changed.connect(self._filters_changed)
+        self.results.doubleClicked.connect(lambda idx: self.load_entry(self.model.entry(idx.row())))
+        self.results.selectionModel().currentChanged.connect(self._current_changed)
+        self.model.modelReset.connect(self._update_buttons)
+        notifier().changed.connect(self._favourites_changed)
+        canvas = iface.mapCanvas() if iface is not None else None
+        if canvas is not None:
+            canvas.extentsChanged.connect(self._extent_changed)
+
+    # --- construction ---
+    def _build(self) -> None:
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.search_box = QgsFilterLineEdit(body)
+        self.search_box.setObjectName("dtflCatalogueSearch")
+        self.search_box.setShowSearchIcon(True)
+        self.search_box.setPlaceholderText(tr("Search datasets, e.g. aerial photo, gebouwen, bodem…"))
+        self.search_box.setToolTip(
+            tr("Words in any order; Dutch and English; Down to go to the results, Enter to load")
+        )
+        layout.addWidget(self.search_box)
+        self.filters = FilterBar(body)
+        layout.addWidget(self.filters)
+
+        self.model = ResultsModel(self)
+        self.results = QListView(body)
+        self.results.setObjectName("dtflCatalogueResults")
+        self.results.setModel(self.model)
+        self.results.setItemDelegate(ResultDelegate(self.results))
+        self.results.setUniformItemSizes(True)
+        self.results.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.results.setDragEnabled(False)
+        self.detail = DetailPane(body)
+        splitter = QSplitter(Qt.Orientation.Vertical, body)
+        splitter.addWidget(self.results)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+
+        buttons = QHBoxLayout()
+        self.load_button = QPushButton(tr("Load"), body)
+        self.load_button.setObjectName("dtflCatalogueLoad")
+        self.load_button.setToolTip(tr("Add the selected layer to the map (Enter or double click)"))
+        self.load_button.clicked.connect(lambda: self.load_entry(self.current_entry()))
+        self.star_button = QToolButton(body)
+        self.star_button.setObjectName("dtflCatalogueStar")
+        self.star_button.setCheckable(True)
+        self.star_button.setText("☆")
+        self.star_button.setToolTip(tr("Add to or remove from favourites (Ctrl+D)"))
+        self.star_button.clicked.connect(self.toggle_favourite)
+        self.count_label = QLabel(body)
+        self.count_label.setObjectName("dtflCatalogueCount")
+        buttons.addWidget(self.load_button)
+        buttons.addWidget(self.star_button)
+        buttons.addWidget(self.count_label, 1)
+        layout.addLayout(buttons)
+
+        harvest = QHBoxLayout()
+        self.harvest_label = QLabel(body)
+        self.harvest_label.setObjectName("dtflCatalogueHarvestTime")
+        self.harvest_label.setWordWrap(True)
+        self.progress = QProgressBar(body)
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        self.update_button = QPushButton(tr("Update"), body)
+        self.update_button.setObjectName("dtflCatalogueUpdate")
+        self.update_button.setToolTip(tr("Harvest the catalogue again in the background"))
+        self.update_button.clicked.connect(self.start_harvest)
+        self.cancel_button = QPushButton(tr("Cancel"), body)
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_harvest)
+        harvest.addWidget(self.harvest_label, 1)
+        harvest.addWidget(self.progress)
+        harvest.addWidget(self.update_button)
+        harvest.addWidget(self.cancel_button)
+        layout.addLayout(harvest)
+        self.setWidget(body)
+
+        self.search_box.installEventFilter(self)
+        self.results.installEventFilter(self)
+        shortcut = QShortcut(QKeySequence("Ctrl+D"), body)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.toggle_favourite)
+        self._update_buttons()
+
+    # --- index ---
+    def index(self):
+        """The catalogue index, opened on first use (not at QGIS start-up)."""
+        if self._index is None:
+            if self._index_factory is not None:
+                self._index = self._index_factory()
+            else:
+                from ..catalogue.index import default_index
+
+                self._index = default_index()
+            self.refresh_catalogue_state()
+        return self._index
+
+    def set_index(self, index) -> None:
+        self._index = index
+        self.refresh_catalogue_state()
+        self.run_search()
+
+    def refresh_catalogue_state(self) -> None:
+        """Facets and the 'updated on' line, after opening the index or a harvest."""
+        index = self._index
+        if index is None:
+            return
+        self.filters.set_facets(index.facets())
+        self.filters.restore(settings.get_json(settings.KEY_DOCK_FILTERS, {}))
+        last = index.last_harvest()
+        count = index.count()
+        if last and last.get("time"):
+            text = tr("Catalogue updated on {time} · {count} records").format(
+                time=format_harvest_time(str(last["time"])), count=count
+            )
+        else:
+            text = tr("Catalogue not updated yet · {count} records").format(count=count)
+        self.harvest_label.setText(text)
+
+    # --- searching ---
+    def current_filters(self):
+        from ..catalogue.index import SearchFilters
+
+        checked = self.filters.checked()
+        bbox = self.canvas_bbox_wgs84() if self.filters.in_extent.isChecked() else None
+        return SearchFilters(
+            service_types=checked["service_type"],
+            organisations=checked["organisation"],
+            themes=checked["theme"],
+            is_3d=self.filters.is_3d(),
+            bbox_wgs84=bbox,
+        )
+
+    def canvas_bbox_wgs84(self) -> tuple[float, float, float, float] | None:
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        if canvas is None or canvas.extent().isEmpty():
+            return None
+        source = canvas.mapSettings().destinationCrs()
+        wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+        rect = canvas.extent()
+        if source.isValid() and source != wgs84:
+            transform = QgsCoordinateTransform(source, wgs84, QgsProject.instance())
+            try:
+                rect = transform.transformBoundingBox(rect)
+            except Exception as err:  # noqa: BLE001 - QgsCsException: an extent outside the CRS's area
+                push_error(self.iface, tr("The map extent cannot be expressed in WGS84; not filtering by extent."), err)
+                return None
+        return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+
+    def run_search(self) -> None:
+        """Query the index with the text and filters; show ranked hits (GUI thread: milliseconds)."""
+        self._timer.stop()
+        query = self.search_box.text().strip()
+        favourite_ids = set(self.favourites.ids())
+        try:
+            index = self.index()
+            filters = self.current_filters()
+            started = time.perf_counter()
+            if self.filters.favourites_only.isChecked():
+                if query:
+                    found = index.search(query, limit=FAVOURITES_SCAN_LIMIT, filters=filters)
+                    hits = [h for h in found if h.entry.id in favourite_ids][:RESULT_LIMIT]
+                else:
+                    hits = [_Hit(e) for e in self._favourite_entries(index)]
+            elif query or self.filters.active_count():
+                hits = index.search(query, limit=RESULT_LIMIT, filters=filters)
+            else:
+                hits = []
+            self.last_search_ms = (time.perf_counter() - started) * 1000.0
+        except DtflError as err:
+            push_error(self.iface, str(err), err)
+            hits = []
+        self.model.set_hits(hits, favourite_ids)
+        self._show_count(query, len(hits))
+        if hits:
+            self.results.setCurrentIndex(self.model.index(0))
+        else:
+            self.detail.show_entry(None)
+
+    def _favourite_entries(self, index) -> list[Entry]:
+        # Fresh entries from the index where it knows them; snapshots otherwise.
+        return [index.get(e.id) or e for e in self.favourites.entries()]
+
+    def _show_count(self, query: str, n: int) -> None:
+        if not query and not self.filters.active_count():
+            self.count_label.setText(tr("Type to search the catalogue"))
+        elif n == 0:
+            self.count_label.setText(tr("No results; try fewer words or filters"))
+        else:
+            self.count_label.setText(tr("{n} results").format(n=n))
+        if self.last_search_ms is not None:
+            self.count_label.setToolTip(tr("Search took {ms} ms").format(ms=f"{self.last_search_ms:.1f}"))
+
+    def _filters_changed(self) -> None:
+        settings.set_json(settings.KEY_DOCK_FILTERS, self.filters.state())
+        self.run_search()
+
+    def _extent_changed(self) -> None:
+        if self.filters.in_extent.isChecked() and self.isVisible():
+            self._timer.start()
+
+    # --- selection, favourites, loading ---
+    def current_entry(self) -> Entry | None:
+        idx = self.results.currentIndex()
+        return self.model.entry(idx.row()) if idx.isValid() else None
+
+    def _current_changed(self, current, _previous) -> None:
+        self.detail.show_entry(self.model.entry(current.row()) if current.isValid() else None)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        entry = self.current_entry()
+        self.load_button.setEnabled(entry is not None)
+        self.star_button.setEnabled(entry is not None)
+        starred = entry is not None and self.favourites.contains(entry.id)
+        self.star_button.setChecked(starred)
+        self.star_button.setText("★" if starred else "☆")
+
+    def toggle_favourite(self) -> None:
+        entry = self.current_entry()
+        if entry is not None:
+            self.favourites.toggle(entry)  # emits notifier().changed -> _favourites_changed
+
+    def _favourites_changed(self) -> None:
+        self.model.set_favourite_ids(set(self.favourites.ids()))
+        self._update_buttons()
+        if self.filters.favourites_only.isChecked():
+            self.run_search()
+
+    def load_entry(self, entry: Entry | None) -> None:
+        if entry is not None:
+            self.loader.load(entry)
+
+    # --- keyboard ---
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress:
+            return super().eventFilter(obj, event)
+        key = event.key()
+        enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if obj is self.search_box:
+            if key == Qt.Key.Key_Down and self.model.rowCount():
+                self.results.setFocus()
+                if not self.results.currentIndex().isValid():
+                    self.results.setCurrentIndex(self.model.index(0))
+                return True
+            if enter:
+                if self._timer.isActive():
+                    self.run_search()  # Enter before the debounce fired: search now, then load
+                self.load_entry(self.current_entry())
+                return True
+        elif obj is self.results:
+            if enter:
+                self.load_entry(self.current_entry())
+                return True
+            if key == Qt.Key.Key_Escape or (key == Qt.Key.Key_Up and self.results.currentIndex().row() <= 0):
+                self.search_box.setFocus()
+                return True
+        return super().eventFilter(obj, event)
+
+    # --- harvesting ---
+    def start_harvest(self) -> None:
+        """Re-harvest in a QgsTask; the dock keeps working on the old index meanwhile."""
+        if self.harvest_task is not None:
+            return
+        from ..catalogue.harvest import HarvestTask
+
+        index = self.index()
+        task = HarvestTask(index.path)
+        task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
+        task.taskCompleted.connect(lambda: self._harvest_done(task, True))
+        task.taskTerminated.connect(lambda: self._harvest_done(task, False))
+        self.harvest_task = task
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.update_button.setEnabled(False)
+        QgsApplication.taskManager().addTask(task)
+
+    def cancel_harvest(self) -> None:
+        if self.harvest_task is not None:
+            self.harvest_task.cancel()
+
+    def _harvest_done(self, task, ok: bool) -> None:
+        self.harvest_task = None
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.update_button.setEnabled(True)
+        if not ok:
+            error = getattr(task, "error", None)
+            if error is not None:
+                push_error(self.iface, str(error), error)
+            elif task.isCanceled():
+                self.iface.messageBar().pushMessage(
+                    tr("Catalogue"), tr("Update cancelled; the previous catalogue is kept."), duration=5
+                )
+            return
+        self.refresh_catalogue_state()
+        self.favourites.update_from(self._index)
+        self.run_search()
+        self.harvest_finished_hook()
+
+    def harvest_finished_hook(self) -> None:
+        """After a harvest: tell the user about project layers whose service moved or retired."""
+        from .catalogue_stale import check_project
+
+        check_project(self.iface, self._index)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._timer.stop()
+        super().closeEvent(event)
+
 
 class CatalogueFeature:
+    """Dock + toolbar action, locator filter, Browser favourites and drag-and-drop handler."""
+
     def __init__(self, iface, plugin) -> None:
         self.iface = iface
         self.plugin = plugin
+        self.dock: CatalogueDock | None = None
+        self.action = None
+        self.locator_filter = None
+        self.browser_provider = None
+        self.drop_handler = None
 
     def init_gui(self) -> None:
-        pass
+        from .catalogue_browser import FavouritesDropHandler, register_browser_provider
+        from .catalogue_locator import CatalogueLocatorFilter
+
+        self.dock = CatalogueDock(self.iface, parent=self.iface.mainWindow())
+        self.dock.setVisible(False)
+        self.plugin.add_dock(self.dock)
+        self.action = self.plugin.add_action(
+            tr("Search the catalogue"),
+            self.toggle_dock,
+            object_name="dtflCatalogueAction",
+            checkable=True,
+        )
+        self.dock.visibilityChanged.connect(self._visibility_changed)
+        self.locator_filter = CatalogueLocatorFilter(self.iface)
+        self.iface.registerLocatorFilter(self.locator_filter)
+        self.browser_provider = register_browser_provider(self.iface)
+        if hasattr(self.iface, "registerCustomDropHandler"):
+            self.drop_handler = FavouritesDropHandler(self.iface)
+            self.iface.registerCustomDropHandler(self.drop_handler)
+
+    def toggle_dock(self, checked: bool) -> None:
+        if self.dock is None:
+            return
+        self.dock.setUserVisible(checked)
+        if checked:
+            self.dock.index()  # open the index now that the user wants it
+            self.dock.search_box.setFocus()
+
+    def _visibility_changed(self, visible: bool) -> None:
+        if self.action is not None:
+            self.action.setChecked(visible)
 
     def unload(self) -> None:
-        pass
+        from .catalogue_browser import unregister_browser_provider
+
+        if self.dock is not None:
+            if self.dock.harvest_task is not None:
+                self.dock.harvest_task.cancel()
+            self.dock._timer.stop()
+            notifier().changed.disconnect(self.dock._favourites_changed)
+            self.dock = None  # plugin.unload removes and deletes the dock itself
+        if self.locator_filter is not None:
+            self.iface.deregisterLocatorFilter(self.locator_filter)
+            self.locator_filter = None
+        if self.browser_provider is not None:
+            unregister_browser_provider(self.browser_provider)
+            self.browser_provider = None
+        if self.drop_handler is not None:
+            self.iface.unregisterCustomDropHandler(self.drop_handler)
+            self.drop_handler = None

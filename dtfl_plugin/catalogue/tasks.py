@@ -1,0 +1,59 @@
+"""Background harvest: a QgsTask (qgis.core only) that harvests all enabled sources, or one.
+
+Results cross back to the GUI thread in ``finished()`` through the ``harvested`` signal:
+``harvested.emit(reports: list[dict], errors: list[str])`` (HarvestReport.to_dict() each).
+One source failing does not stop the others; each source's write is its own transaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsFeedback, QgsMessageLog, QgsTask
+from qgis.PyQt.QtCore import pyqtSignal
+
+from ..errors import DtflError
+from ..i18n import tr
+from .harvest import HarvestReport, SourceConfig, configured_sources, harvest
+
+
+class HarvestTask(QgsTask):
+    harvested = pyqtSignal(list, list)  # reports (dicts), error messages
+
+    def __init__(self, sources: list[SourceConfig] | None = None, index_path: str | Path | None = None) -> None:
+        super().__init__(tr("Updating the DTFL catalogue"), QgsTask.Flag.CanCancel)
+        self.sources = [s for s in (sources if sources is not None else configured_sources()) if s.enabled]
+        self.index_path = Path(index_path) if index_path else None
+        self.reports: list[HarvestReport] = []
+        self.errors: list[str] = []
+        self._feedback = QgsFeedback()
+
+    def cancel(self) -> None:
+        self._feedback.cancel()
+        super().cancel()
+
+    def run(self) -> bool:
+        from .index import CatalogueIndex, default_index
+
+        index = CatalogueIndex(self.index_path) if self.index_path else default_index()
+        count = max(1, len(self.sources))
+        for i, source in enumerate(self.sources):
+            if self.isCanceled():
+                self.errors.append(tr("Harvest cancelled; sources not yet read keep their previous entries."))
+                break
+            base = 100.0 * i / count
+            link = self._feedback.progressChanged.connect(lambda p, b=base: self.setProgress(b + p / count))
+            try:
+                self.reports.append(harvest(source, index, self._feedback))
+            except DtflError as err:
+                self.errors.append(err.message)
+                QgsMessageLog.logMessage(f"{err.message} ({err.detail})", "DTFL")
+            finally:
+                self._feedback.progressChanged.disconnect(link)
+            self.setProgress(100.0 * (i + 1) / count)
+        if self.index_path:
+            index.close()
+        return not self.errors
+
+    def finished(self, result: bool) -> None:  # noqa: ARG002 - QgsTask API
+        self.harvested.emit([r.to_dict() for r in self.reports], list(self.errors))

@@ -1,3 +1,6 @@
 """Processing algorithms of this room, one per file; the provider reads ALGORITHMS."""
 
-ALGORITHMS: list = []
+from .remote_execute import RemoteExecuteAlgorithm
+from .remote_refresh import RemoteRefreshAlgorithm
+
+ALGORITHMS: list = [RemoteExecuteAlgorithm, RemoteRefreshAlgorithm]

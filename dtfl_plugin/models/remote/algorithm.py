@@ -1,0 +1,175 @@
+"""One OGC API - Processes process as a Processing algorithm: dtfl:remote_<server>_<process>.
+
+Built from a cached process description (never the network at construction). A run encodes
+the inputs, waits for a free job slot on the server, submits asynchronously, follows the job
+(progress and server messages go to the feedback), dismisses it on cancel, and writes the
+results into the Processing destinations all-or-nothing, so the outputs chain in the Modeler
+like any local algorithm's. Every run, failed or not, is recorded with its job URL.
+"""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputString,
+)
+
+from ...errors import DtflError
+from ...i18n import tr
+from ...provenance.capture import RunCapture
+from .client import JobStatus, ProcessesClient, RemoteModelError
+from .mapping import Spec, encode_input, input_parameter, input_specs, output_parameter, output_specs
+from .outputs import write_results
+from .servers import Server, max_wait_s, sanitize, timeout_s, wait_for_slot
+
+JOB_URL = "JOB_URL"
+
+
+def algorithm_name(server: Server, process_id: str) -> str:
+    return f"remote_{server.key}_{sanitize(process_id)}"
+
+
+class RemoteProcessAlgorithm(QgsProcessingAlgorithm):
+    def __init__(self, server: Server, description: dict) -> None:
+        super().__init__()
+        self._server = server
+        self._description = description
+        self._pid = str(description.get("id", ""))
+        self._inputs: list[Spec] = input_specs(description)
+        self._outputs: list[Spec] = output_specs(description)
+        taken = {s.name for s in self._inputs} | {JOB_URL}
+        for spec in self._outputs:  # an output may share its id with an input
+            if spec.name in taken:
+                spec.name = f"OUT_{spec.name}"
+            taken.add(spec.name)
+        self._capture: RunCapture | None = None
+
+    # --- identity ---------------------------------------------------------------------
+    def createInstance(self):
+        return RemoteProcessAlgorithm(self._server, self._description)
+
+    def name(self) -> str:
+        return algorithm_name(self._server, self._pid)
+
+    def displayName(self) -> str:
+        return str(self._description.get("title") or self._pid)
+
+    def group(self) -> str:
+        return tr("Remote models: {server}").format(server=self._server.name)
+
+    def groupId(self) -> str:
+        return f"remote_{self._server.key}"
+
+    def tags(self) -> list[str]:
+        return ["ogc", "api", "processes", "remote", self._server.name, self._pid]
+
+    def shortHelpString(self) -> str:
+        text = str(self._description.get("description") or "")
+        return tr(
+            "{description}\n\nRuns as process {id} (version {version}) on the OGC API - Processes server "
+            "{server} ({url}). Inputs are sent to that server."
+        ).format(
+            description=text,
+            id=self._pid,
+            version=self._description.get("version", "?"),
+            server=self._server.name,
+            url=self._server.url,
+        )
+
+    def initAlgorithm(self, config=None) -> None:
+        for spec in self._inputs:
+            param = input_parameter(spec)
+            if spec.description:
+                param.setHelp(spec.description)
+            self.addParameter(param)
+        for spec in self._outputs:
+            param = output_parameter(spec)
+            if hasattr(param, "setSupportsNonFileBasedOutput"):
+                param.setSupportsNonFileBasedOutput(False)  # results are files written by us
+            self.addParameter(param)
+        self.addOutput(QgsProcessingOutputString(JOB_URL, tr("Job URL on the server")))
+
+    # --- run --------------------------------------------------------------------------
+    def processAlgorithm(self, parameters, context, feedback):
+        capture = self._capture = RunCapture.start(self, parameters, context)
+        client = ProcessesClient(
+            self._server.url, authcfg=self._server.authcfg, timeout_s=timeout_s(), feedback=feedback
+        )
+        job_url = ""
+        try:
+            inputs = {}
+            for spec in self._inputs:
+                value = encode_input(spec, self, parameters, context, feedback, capture)
+                if value is not None:
+                    inputs[spec.id] = value
+            destinations = {
+                s.name: self.parameterAsOutputLayer(parameters, s.name, context)
+                if s.kind in ("raster", "vector")
+                else self.parameterAsFileOutput(parameters, s.name, context)
+                for s in self._outputs
+            }
+            slot = wait_for_slot(self._server, feedback)
+            try:
+                job_url = client.execute_async(self._pid, inputs)
+                feedback.pushInfo(tr("Job submitted: {url}").format(url=job_url))
+                status = client.wait(job_url, on_status=_Reporter(feedback), max_wait_s=max_wait_s())
+                results = client.results(status)
+                written = write_results(results, self._outputs, destinations, client, status.url)
+            finally:
+                slot.release()
+        except (DtflError, QgsProcessingException) as err:
+            if feedback.isCanceled():
+                if job_url:
+                    dismissed = client.dismiss(job_url)
+                    feedback.pushInfo(
+                        tr("Job {url} dismissed on the server.").format(url=job_url)
+                        if dismissed
+                        else tr("The job {url} could not be dismissed; it may still run on the server.").format(
+                            url=job_url
+                        )
+                    )
+                capture.record.job_url, capture.record.server_url = job_url, self._server.url
+                capture.fail(tr("Cancelled."), status="cancelled")
+                raise QgsProcessingException(tr("Cancelled.")) from err
+            job_url = job_url or getattr(err, "job_url", "")
+            capture.record.job_url, capture.record.server_url = job_url, self._server.url
+            capture.fail(str(err))
+            raise QgsProcessingException(str(err)) from err
+
+        for name, path in written.items():
+            capture.add_output(name, path)
+        capture.finish(job_url=job_url, server_url=self._server.url)
+        feedback.setProgress(100)
+        return {**written, JOB_URL: job_url}
+
+    def postProcessAlgorithm(self, context, feedback):
+        if self._capture is not None and self._capture.record.status == "completed":
+            self._capture.store(context)
+        return {}
+
+
+class _Reporter:
+    """Shows honest job state: the server's progress when it gives one, its status words otherwise."""
+
+    def __init__(self, feedback) -> None:
+        self.feedback = feedback
+        self.last: tuple = ()
+
+    def __call__(self, st: JobStatus) -> None:
+        if st.progress is not None and st.status not in ("accepted",):
+            self.feedback.setProgress(max(0, min(100, st.progress)))
+        key = (st.status, st.message)
+        if key != self.last:
+            self.last = key
+            text = tr("Job {status}").format(status=st.status)
+            if st.message:
+                text += f": {st.message}"
+            self.feedback.setProgressText(text)
+            self.feedback.pushInfo(text)
+
+
+def check_description(description: dict) -> None:
+    """Raise RemoteModelError when a cached description cannot make an algorithm."""
+    if not isinstance(description, dict) or not description.get("id"):
+        raise RemoteModelError(tr("A cached process description has no id."))

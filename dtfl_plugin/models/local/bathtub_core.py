@@ -1,0 +1,433 @@
+"""Pluvial flooding screening ("bathtub"): fill terrain depressions with the runoff of their catchments.
+
+Pure numpy + scipy, no QGIS: the QGIS algorithm (``dtfl:bathtub_flooding``) and the pygeoapi process
+(``sandbox/processes/bathtub.py``) both call :func:`run_bathtub` on arrays::
+
+    from dtfl_plugin.models.local.bathtub_core import run_bathtub
+    result = run_bathtub(dem, cell_size=1.0, rain_mm=70.0, loss_mm=10.0)
+    result.depth            # float32 (rows, cols), water depth in m, 0 where dry (< min_depth), NaN on nodata
+    result.depressions      # int32 (rows, cols), depression id (1..n) over each depression's full extent, 0 elsewhere
+    result.table            # list[dict]: one row per depression with id, volume_capacity_m3, inflow_m3, stored_m3,
+                            #   fill_fraction, spilled_m3, max_depth, water_level, spill_level, area_m2, cells
+    result.total_runoff_m3, result.stored_m3, result.spilled_out_m3   # stored + spilled_out == total_runoff
+
+What it is: a SCREENING without time, sewer or infiltration dynamics, not a hydrodynamic simulation. The event
+depth minus a uniform loss (sewer + infiltration capacity, mm) times a runoff coefficient per cell becomes runoff at
+once; water runs down the terrain to the depression it drains to, fills it, and the surplus spills on.
+
+How (all vectorised; no per-cell Python loop):
+1. Basins: D8 steepest descent on the DEM; cells without a lower neighbour are pits, connected pits (always equal
+   elevation) form one pit region; pointer jumping gives every cell the basin of the pit it drains to.
+   The grid edge, nodata cells and ``outlets`` form basin 0: the world outside ("the sea").
+2. Spill graph: for every pair of 8-neighbours in different basins the pass height is max(z_a, z_b); the lowest pass
+   per basin pair is an edge. The fill level of a basin is the minimax pass height on its way to basin 0, found on
+   the minimum spanning tree of that graph (scipy.sparse.csgraph, compiled). ``filled = max(z, level)`` equals
+   priority-flood filling (Barnes et al. 2014; SAGA Fill Sinks, Wang & Liu 2006, with MINSLOPE 0).
+3. Depressions: the basins below the same highest pass on the tree path to the sea form one depression; its spill
+   level is that pass; its capacity is the volume between the DEM and that level. It spills into the depression of
+   the basin across the pass, which always has a lower spill level, so depressions are routed from high to low.
+4. Simplified hierarchy (as in malstroem, Balstrøm & Crawford 2018): a partly filled depression holds ONE water
+   level over its whole extent (level pool), even where sub-pits inside it are separated by sills lower than its
+   spill level; nested sub-depressions are therefore merged from the start instead of filling one by one
+   (Barnes et al. 2021, Fill-Spill-Merge, would keep them apart). Volumes are exact; the depth pattern inside a
+   partly filled compound depression is approximate.
+Cells with water shallower than ``min_depth`` are left dry in ``depth`` (their volume still counts as stored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+
+# D8 neighbour offsets (row, col) and the inverse of their distance (in cells).
+_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+_INV_DIST = tuple(1.0 / np.hypot(dr, dc) for dr, dc in _OFFSETS)
+# Each unordered neighbour pair once: E, S, SE, SW.
+_PAIRS = ((0, 1), (1, 0), (1, 1), (1, -1))
+# Sort key spacing between depressions: elevations within one depression differ by far less (metres).
+_KEY_SPAN = 1.0e5
+
+
+class CancelledError(Exception):
+    """Raised when ``is_cancelled()`` returns True between two steps."""
+
+
+@dataclass
+class FillResult:
+    """The depression structure of a DEM (step 1-3 above), reusable for several rain events."""
+
+    filled: np.ndarray  # float32, NaN on nodata/outlets
+    basin: np.ndarray  # int32 basin id per cell (0 = outside)
+    level: np.ndarray  # float64 fill level per basin id (index 0 unused)
+    top: np.ndarray  # int32 depression (= its top basin id) per basin id
+    parent: np.ndarray  # int32 MST parent basin per basin id (0 = the sea)
+    valid: np.ndarray  # bool, cells inside the domain
+    dep_bottom: np.ndarray  # float64 lowest elevation per depression (top basin id), inf elsewhere
+
+
+@dataclass
+class BathtubResult:
+    depth: np.ndarray
+    depressions: np.ndarray
+    table: list = field(default_factory=list)
+    filled: np.ndarray | None = None
+    total_runoff_m3: float = 0.0
+    stored_m3: float = 0.0
+    spilled_out_m3: float = 0.0
+    cell_size: float = 1.0
+
+
+def _check(is_cancelled: Callable[[], bool] | None) -> None:
+    if is_cancelled is not None and is_cancelled():
+        raise CancelledError()
+
+
+def _report(progress: Callable[[float], None] | None, value: float) -> None:
+    if progress is not None:
+        progress(float(value))
+
+
+def _valid_mask(dem: np.ndarray, nodata, outlets: np.ndarray | None) -> np.ndarray:
+    valid = np.isfinite(dem)
+    if nodata is not None and np.isfinite(nodata):
+        valid &= dem != nodata
+    if outlets is not None:
+        if outlets.shape != dem.shape:
+            raise ValueError("outlets must have the shape of the DEM")
+        valid &= ~outlets.astype(bool)
+    return valid
+
+
+def _basins(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
+    """Basin id (1..n, 0 outside) of every cell by D8 steepest descent and pointer jumping."""
+    rows, cols = z.shape
+    zp = np.full((rows + 2, cols + 2), np.inf, dtype=np.float32)
+    zp[1:-1, 1:-1] = np.where(valid, z, np.inf)
+    best = np.zeros((rows, cols), dtype=np.float32)
+    direction = np.full((rows, cols), -1, dtype=np.int8)
+    drop = np.empty((rows, cols), dtype=np.float32)
+    better = np.empty((rows, cols), dtype=bool)
+    zc = zp[1:-1, 1:-1]
+    with np.errstate(invalid="ignore"):  # inf - inf on outside cells: NaN, never "lower"
+        for k, ((dr, dc), inv) in enumerate(zip(_OFFSETS, _INV_DIST)):
+            np.subtract(zc, zp[1 + dr : rows + 1 + dr, 1 + dc : cols + 1 + dc], out=drop)
+            if inv != 1.0:
+                drop *= np.float32(inv)
+            np.greater(drop, best, out=better)  # strictly lower neighbours only
+            np.copyto(best, drop, where=better)
+            np.copyto(direction, np.int8(k), where=better)
+    del zp, best, drop, better
+
+    direction[~valid] = -1
+    pits = (direction < 0) & valid
+    # Neighbouring pits always have equal elevation (each is >= the other): one label per flat pit region.
+    pit_label, n_pits = ndimage.label(pits, structure=np.ones((3, 3), dtype=bool))
+    pit_label = pit_label.astype(np.int32, copy=False)
+
+    flat_offsets = np.array([dr * cols + dc for dr, dc in _OFFSETS] + [0], dtype=np.int32)
+    dflat = direction.ravel()
+    root = np.arange(rows * cols, dtype=np.int32)
+    root += flat_offsets[dflat]  # index -1 -> the trailing 0: pits (and outside cells) point at themselves
+    del direction, dflat
+    active = np.flatnonzero(root != np.arange(rows * cols, dtype=np.int32))
+    while active.size:  # pointer jumping: log2(longest flow path) rounds
+        r = root[active]
+        rr = root[r]
+        root[active] = rr
+        active = active[rr != r]
+    basin = pit_label.ravel()[root].reshape(rows, cols)
+    del root
+    basin[~valid] = 0
+    pit_z = np.full(n_pits + 1, np.inf)
+    pit_z[pit_label[pits]] = z[pits]  # a pit region is flat: any of its cells gives its elevation
+    return basin, int(n_pits), pit_z
+
+
+def _spill_edges(z: np.ndarray, valid: np.ndarray, basin: np.ndarray, n_basins: int):
+    """Lowest pass height between every pair of neighbouring basins (0 = outside)."""
+    rows, cols = z.shape
+    bp = np.zeros((rows + 2, cols + 2), dtype=np.int32)
+    bp[1:-1, 1:-1] = basin
+    zp = np.full((rows + 2, cols + 2), -np.inf, dtype=np.float32)
+    zp[1:-1, 1:-1] = np.where(valid, z, -np.inf)
+    keys, weights = [], []
+    for dr, dc in _PAIRS:
+        if dc >= 0:
+            a_sl = (slice(0, rows + 2 - dr), slice(0, cols + 2 - dc))
+            b_sl = (slice(dr, rows + 2), slice(dc, cols + 2))
+        else:
+            a_sl = (slice(0, rows + 2 - dr), slice(-dc, cols + 2))
+            b_sl = (slice(dr, rows + 2), slice(0, cols + 2 + dc))
+        a, b = bp[a_sl], bp[b_sl]
+        differ = a != b
+        la, lb = a[differ], b[differ]
+        w = np.maximum(zp[a_sl][differ], zp[b_sl][differ])
+        lo = np.minimum(la, lb).astype(np.int64)
+        hi = np.maximum(la, lb).astype(np.int64)
+        key = lo * (n_basins + 1) + hi
+        key, w = _min_per_key(key, w)
+        keys.append(key)
+        weights.append(w)
+        del a, b, differ, la, lb, lo, hi
+    key, w = _min_per_key(np.concatenate(keys), np.concatenate(weights))
+    return key // (n_basins + 1), key % (n_basins + 1), w
+
+
+def _min_per_key(key: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    w = w[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    return key[starts], np.minimum.reduceat(w, starts)
+
+
+def _tree_levels(lo, hi, w, n_basins: int):
+    """Minimum spanning tree rooted at the sea (0): parent, and per basin the highest pass on its way out.
+
+    Ties prefer the pass nearest the sea, so basins that reach the sea over the same pass share one depression.
+    """
+    n = n_basins + 1
+    wmin = float(w.min()) if w.size else 0.0
+    graph = coo_matrix(((w.astype(np.float64) - wmin + 1.0), (lo, hi)), shape=(n, n)).tocsr()
+    mst = minimum_spanning_tree(graph).tocoo()
+    _, pred = breadth_first_order(mst, 0, directed=False, return_predecessors=True)
+    if np.any(pred[1:] < 0):
+        raise ValueError("some basins are not connected to the domain edge")
+    parent = pred.astype(np.int32)
+    parent[0] = 0
+    edge_w = np.full(n, -np.inf)
+    weights = (mst.data + wmin - 1.0).astype(np.float32).astype(np.float64)  # exact float32 pass heights back
+    child = np.where(parent[mst.row] == mst.col, mst.row, mst.col)
+    edge_w[child] = weights
+
+    best_w = edge_w.copy()
+    best_node = np.arange(n, dtype=np.int32)
+    jump = parent.copy()
+    active = np.flatnonzero(jump != 0)
+    while active.size:  # pointer jumping with a (max, nearest-to-sea) accumulator
+        j = jump[active]
+        take = best_w[j] >= best_w[active]
+        best_w[active] = np.where(take, best_w[j], best_w[active])
+        best_node[active] = np.where(take, best_node[j], best_node[active])
+        jump[active] = jump[j]
+        active = active[jump[active] != 0]
+    return parent, best_w, best_node
+
+
+def analyse_depressions(
+    dem: np.ndarray,
+    nodata=None,
+    outlets: np.ndarray | None = None,
+    progress: Callable[[float], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+) -> FillResult:
+    """Basins, spill tree and filled surface of ``dem`` (2-D array; nodata/NaN/outlets drain out)."""
+    dem = np.asarray(dem)
+    if dem.ndim != 2 or min(dem.shape) < 1:
+        raise ValueError("dem must be a 2-D array")
+    valid = _valid_mask(dem, nodata, outlets)
+    z = dem.astype(np.float32, copy=False)
+    _check(is_cancelled)
+    basin, n_basins, pit_z = _basins(z, valid)
+    _report(progress, 30)
+    _check(is_cancelled)
+    lo, hi, w = _spill_edges(z, valid, basin, n_basins)
+    _report(progress, 55)
+    _check(is_cancelled)
+    parent, level, top = _tree_levels(lo, hi, w, n_basins)
+    filled = np.maximum(z, level[basin].astype(np.float32))
+    filled[~valid] = np.nan
+    dep_bottom = np.full(level.size, np.inf)
+    np.minimum.at(dep_bottom, top[1:], pit_z[1:])
+    _report(progress, 65)
+    return FillResult(
+        filled=filled, basin=basin, level=level, top=top, parent=parent, valid=valid, dep_bottom=dep_bottom
+    )
+
+
+def fill_depressions(dem: np.ndarray, nodata=None) -> np.ndarray:
+    """Depression-filled DEM (float32, NaN on nodata), equal to priority-flood / SAGA Wang & Liu with MINSLOPE 0."""
+    return analyse_depressions(dem, nodata=nodata).filled
+
+
+def runoff_depth_m(rain_mm: float, loss_mm: float, runoff_coeff: np.ndarray | float = 1.0) -> np.ndarray | float:
+    """Runoff depth per cell: ``coeff * max(rain - loss, 0)`` in metres."""
+    if rain_mm < 0 or loss_mm < 0:
+        raise ValueError("rain and loss must not be negative")
+    coeff = np.clip(np.nan_to_num(np.asarray(runoff_coeff, dtype=np.float32), nan=1.0), 0.0, 1.0)
+    return coeff * np.float32(max(rain_mm - loss_mm, 0.0) / 1000.0)
+
+
+def run_bathtub(
+    dem: np.ndarray,
+    cell_size: float,
+    rain_mm: float,
+    loss_mm: float = 0.0,
+    runoff_coeff: np.ndarray | float = 1.0,
+    nodata=None,
+    min_depth: float = 0.05,
+    outlets: np.ndarray | None = None,
+    progress: Callable[[float], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+    analysis: FillResult | None = None,
+) -> BathtubResult:
+    """Bathtub screening of one rain event on ``dem`` (see the module docstring for the method).
+
+    ``cell_size`` is the (square) cell size in metres; ``runoff_coeff`` a scalar or an array like ``dem`` (0..1,
+    NaN = 1); ``outlets`` an optional boolean array of cells that swallow water (open water, sewer inlets modelled
+    as outlets); ``progress(percent)`` and ``is_cancelled()`` are optional callbacks (``CancelledError`` is raised).
+    Pass ``analysis`` from :func:`analyse_depressions` to reuse the terrain analysis for several events.
+    """
+    if cell_size <= 0:
+        raise ValueError("cell_size must be positive")
+    dem = np.asarray(dem)
+    coeff = np.asarray(runoff_coeff, dtype=np.float32)
+    if coeff.ndim and coeff.shape != dem.shape:
+        raise ValueError("runoff_coeff must be a scalar or have the shape of the DEM")
+    runoff = runoff_depth_m(rain_mm, loss_mm, coeff)
+    fr = analysis or analyse_depressions(dem, nodata, outlets, progress, is_cancelled)
+    _check(is_cancelled)
+    z = dem.astype(np.float32, copy=False)
+    area = float(cell_size) ** 2
+    n = fr.level.size
+
+    # Runoff per basin, then per depression (its top basin); water on outside cells is not counted.
+    basin_flat = fr.basin.ravel()
+    if np.ndim(runoff):
+        per_cell = np.where(fr.valid, runoff, 0.0).ravel()
+        basin_runoff = np.bincount(basin_flat, weights=per_cell, minlength=n) * area
+    else:
+        basin_runoff = np.bincount(basin_flat, minlength=n).astype(np.float64) * float(runoff) * area
+    basin_runoff[0] = 0.0
+    total_runoff = float(basin_runoff.sum())
+    top = fr.top
+    dep_cell = top[basin_flat]
+    depth_below = np.nan_to_num(fr.filled.ravel() - z.ravel(), nan=0.0)  # NaN on outside cells
+    capacity = np.bincount(dep_cell, weights=depth_below, minlength=n) * area
+    capacity[0] = 0.0
+    inflow = np.bincount(top[1:], weights=basin_runoff[1:], minlength=n)
+    _report(progress, 75)
+    _check(is_cancelled)
+
+    # Route from high spill levels to low: a depression always spills into one with a lower spill level.
+    roots = np.flatnonzero((top == np.arange(n)) & (np.arange(n) > 0))
+    spill_level = fr.level[roots]
+    order = roots[np.argsort(-spill_level, kind="stable")]
+    parent_dep = top[fr.parent[order]]
+    dest = np.where(fr.parent[order] == 0, 0, parent_dep)
+    inflow_l = inflow.tolist()
+    cap_l = capacity.tolist()
+    stored = np.zeros(n)
+    spilled = np.zeros(n)
+    spilled_out = 0.0
+    for d, t in zip(order.tolist(), dest.tolist()):
+        v = inflow_l[d]
+        c = cap_l[d]
+        if v > c:
+            stored[d] = c
+            spilled[d] = v - c
+            if t == 0:
+                spilled_out += v - c
+            else:
+                inflow_l[t] += v - c
+        else:
+            stored[d] = v
+    inflow = np.asarray(inflow_l)
+    _report(progress, 82)
+    _check(is_cancelled)
+
+    water_level = _water_levels(z.ravel(), dep_cell, fr.level, fr.dep_bottom, stored, capacity, area)
+    depth = (water_level[dep_cell] - z.ravel()).astype(np.float32)
+    depth[~(depth >= min_depth)] = 0.0
+    depth = depth.reshape(dem.shape)
+    depth[~fr.valid] = np.nan
+    _report(progress, 92)
+
+    result = _tabulate(z, fr, dep_cell, capacity, inflow, stored, spilled, water_level, area, min_depth)
+    result.depth = depth
+    result.filled = fr.filled
+    result.total_runoff_m3 = total_runoff
+    result.stored_m3 = float(stored.sum())
+    result.spilled_out_m3 = spilled_out
+    result.cell_size = float(cell_size)
+    _report(progress, 100)
+    return result
+
+
+def _water_levels(z, dep_cell, level, zmin, stored, capacity, area) -> np.ndarray:
+    """Water level per depression: its spill level when full, else the level pool holding ``stored``.
+
+    One sort of the cells of all partly filled depressions by (depression, elevation), then the exact level from
+    cumulative sums: level = bottom + (stored / area + sum of the k lowest relative elevations) / k.
+    """
+    n = level.size
+    wl = np.full(n, -np.inf)
+    full = (capacity > 0) & (stored >= capacity * (1.0 - 1e-9))
+    wl[full] = level[full]
+    partial = (stored > 0) & ~full
+    if not partial.any():
+        return wl
+    cells = np.flatnonzero(partial[dep_cell] & (z < level[dep_cell]))
+    ids = np.flatnonzero(partial)
+    compact = np.zeros(n, dtype=np.int32)
+    compact[ids] = np.arange(ids.size, dtype=np.int32)
+    g = compact[dep_cell[cells]]
+    zc = z[cells].astype(np.float64)
+    del cells
+    order = np.argsort(g.astype(np.float64) * _KEY_SPAN + (zc - zmin[ids][g]), kind="quicksort")
+    g, zc = g[order], zc[order]  # by depression, then by elevation
+    del order
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    group_start = np.repeat(starts, np.diff(np.r_[starts, g.size]))
+    zrel = zc - zc[group_start]  # relative to each depression's lowest cell: keeps the sums precise
+    csum = np.cumsum(zrel)
+    csum_in_group = csum - np.r_[0.0, csum][group_start]
+    k = np.arange(1, g.size + 1) - group_start
+    vol = k * zrel - csum_in_group  # water depth sum when filled to the k-th lowest cell's elevation
+    target = stored[ids] / area
+    fits = vol <= target[g] * (1.0 + 1e-12)
+    count = np.bincount(g, weights=fits, minlength=ids.size).astype(np.int64)
+    last = starts + np.maximum(count, 1) - 1
+    wl[ids] = zc[starts] + (target + csum_in_group[last]) / np.maximum(count, 1)
+    return wl
+
+
+def _tabulate(z, fr, dep_cell, capacity, inflow, stored, spilled, water_level, area, min_depth) -> BathtubResult:
+    """Depressions that can hold at least ``min_depth`` of water, numbered 1..n, with their raster extent."""
+    n = fr.level.size
+    zmin = fr.dep_bottom
+    flooded = np.flatnonzero(fr.filled.ravel() > z.ravel())
+    max_depth = fr.level - zmin
+    keep = np.flatnonzero((capacity > 0) & (max_depth >= min_depth))
+    keep = keep[np.argsort(-capacity[keep], kind="stable")]  # id 1 = largest
+    new_id = np.zeros(n, dtype=np.int32)
+    new_id[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
+    labels = np.zeros(z.size, dtype=np.int32)
+    labels[flooded] = new_id[dep_cell[flooded]]
+    cells = np.bincount(labels, minlength=keep.size + 1)
+    table = []
+    for i, d in enumerate(keep.tolist(), start=1):
+        cap = float(capacity[d])
+        wl = float(water_level[d])
+        table.append(
+            {
+                "id": i,
+                "volume_capacity_m3": cap,
+                "inflow_m3": float(inflow[d]),
+                "stored_m3": float(stored[d]),
+                "fill_fraction": float(stored[d] / cap) if cap > 0 else 0.0,
+                "spilled_m3": float(spilled[d]),
+                "max_depth": float(max_depth[d]),
+                "water_depth": float(max(wl - zmin[d], 0.0)) if np.isfinite(wl) else 0.0,
+                "water_level": wl if np.isfinite(wl) else None,
+                "spill_level": float(fr.level[d]),
+                "cells": int(cells[i]),
+                "area_m2": float(cells[i] * area),
+            }
+        )
+    return BathtubResult(depth=np.empty(0), depressions=labels.reshape(z.shape), table=table)

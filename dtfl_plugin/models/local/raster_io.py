@@ -1,0 +1,145 @@
+"""GDAL helpers for the local models, qgis-free (the pygeoapi process uses them too).
+
+GeoTIFFs are written to a temporary file next to the target and renamed into place, so a reader never sees a
+half-written file and a failed run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+from osgeo import gdal, ogr, osr
+
+gdal.UseExceptions()
+ogr.UseExceptions()
+
+
+@dataclass
+class Grid:
+    """A single-band raster in memory: values, nodata, geotransform and CRS (WKT)."""
+
+    array: np.ndarray
+    nodata: float | None
+    geotransform: tuple
+    wkt: str
+
+    @property
+    def cell_size(self) -> float:
+        return abs(float(self.geotransform[1]))
+
+    @property
+    def square(self) -> bool:
+        gt = self.geotransform
+        return gt[2] == 0 and gt[4] == 0 and abs(abs(gt[1]) - abs(gt[5])) <= 1e-6 * abs(gt[1])
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        gt = self.geotransform
+        rows, cols = self.array.shape
+        xs = (gt[0], gt[0] + cols * gt[1])
+        ys = (gt[3], gt[3] + rows * gt[5])
+        return (min(xs), min(ys), max(xs), max(ys))
+
+
+def read_grid(path: str, band: int = 1) -> Grid:
+    """Read one band as float32 (the file's nodata value is kept, not converted)."""
+    ds = gdal.Open(str(path), gdal.GA_ReadOnly)
+    try:
+        b = ds.GetRasterBand(band)
+        array = b.ReadAsArray().astype(np.float32, copy=False)
+        return Grid(array, b.GetNoDataValue(), tuple(ds.GetGeoTransform()), ds.GetProjection())
+    finally:
+        ds = None
+
+
+def write_geotiff(path: str, array: np.ndarray, geotransform: tuple, wkt: str, nodata: float | None = None) -> str:
+    """Write ``array`` as a tiled, compressed GeoTIFF at ``path`` atomically; returns the path."""
+    target = os.path.abspath(str(path))
+    folder = os.path.dirname(target) or "."
+    os.makedirs(folder, exist_ok=True)
+    dtype = {
+        np.dtype("float32"): gdal.GDT_Float32,
+        np.dtype("float64"): gdal.GDT_Float64,
+        np.dtype("int32"): gdal.GDT_Int32,
+        np.dtype("uint8"): gdal.GDT_Byte,
+    }[np.dtype(array.dtype)]
+    handle, tmp = tempfile.mkstemp(suffix=".tif", prefix=".dtfl-", dir=folder)
+    os.close(handle)
+    try:
+        rows, cols = array.shape
+        options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
+        ds = gdal.GetDriverByName("GTiff").Create(tmp, cols, rows, 1, dtype, options)
+        ds.SetGeoTransform(geotransform)
+        if wkt:
+            ds.SetProjection(wkt)
+        band = ds.GetRasterBand(1)
+        if nodata is not None:
+            band.SetNoDataValue(float(nodata))
+        band.WriteArray(array)
+        band.FlushCache()
+        ds = None
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return target
+
+
+def _mem_raster(shape: tuple[int, int], geotransform: tuple, wkt: str, dtype=gdal.GDT_Float32, fill: float = 0.0):
+    rows, cols = shape
+    ds = gdal.GetDriverByName("MEM").Create("", cols, rows, 1, dtype)
+    ds.SetGeoTransform(geotransform)
+    if wkt:
+        ds.SetProjection(wkt)
+    ds.GetRasterBand(1).Fill(fill)
+    return ds
+
+
+def rasterize(
+    shapes: list[tuple[bytes, float]],
+    shape: tuple[int, int],
+    geotransform: tuple,
+    wkt: str,
+    fill: float = 0.0,
+    dtype=gdal.GDT_Float32,
+    all_touched: bool = False,
+) -> np.ndarray:
+    """Burn (WKB geometry, value) pairs in list order (later ones win) onto a grid like the DEM."""
+    ds = _mem_raster(shape, geotransform, wkt, dtype, fill)
+    srs = osr.SpatialReference()
+    if wkt:
+        srs.ImportFromWkt(wkt)
+    vds = ogr.GetDriverByName("Memory").CreateDataSource("")
+    layer = vds.CreateLayer("shapes", srs if wkt else None, ogr.wkbUnknown)
+    layer.CreateField(ogr.FieldDefn("value", ogr.OFTReal))
+    defn = layer.GetLayerDefn()
+    for wkb, value in shapes:
+        feature = ogr.Feature(defn)
+        feature.SetGeometry(ogr.CreateGeometryFromWkb(bytes(wkb)))
+        feature.SetField("value", float(value))
+        layer.CreateFeature(feature)
+    options = ["ATTRIBUTE=value"] + (["ALL_TOUCHED=TRUE"] if all_touched else [])
+    gdal.RasterizeLayer(ds, [1], layer, options=options)
+    out = ds.GetRasterBand(1).ReadAsArray()
+    ds = vds = None
+    return out
+
+
+def polygonize(labels: np.ndarray, geotransform: tuple, wkt: str) -> list[tuple[int, bytes]]:
+    """(label, WKB polygon) for every 8-connected region of ``labels`` > 0; a label may give several polygons."""
+    ds = _mem_raster(labels.shape, geotransform, wkt, gdal.GDT_Int32, 0)
+    band = ds.GetRasterBand(1)
+    band.WriteArray(labels.astype(np.int32, copy=False))
+    mask_ds = _mem_raster(labels.shape, geotransform, wkt, gdal.GDT_Byte, 0)
+    mask_ds.GetRasterBand(1).WriteArray((labels > 0).astype(np.uint8))
+    vds = ogr.GetDriverByName("Memory").CreateDataSource("")
+    layer = vds.CreateLayer("regions", None, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
+    gdal.Polygonize(band, mask_ds.GetRasterBand(1), layer, 0, ["8CONNECTED=8"])
+    out = [(int(f.GetField(0)), bytes(f.GetGeometryRef().ExportToWkb())) for f in layer]
+    ds = mask_ds = vds = None
+    return out

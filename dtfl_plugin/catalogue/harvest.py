@@ -15,7 +15,14 @@ from ..i18n import tr
 from .sources import source_class
 from .sources.base import SourceConfig, SourceResult
 
-__all__ = ["SourceConfig", "HarvestReport", "harvest", "configured_sources", "save_sources", "DEFAULT_NAMES"]
+__all__ = [
+    "SourceConfig",
+    "HarvestReport",
+    "harvest",
+    "configured_sources",
+    "save_sources",
+    "DEFAULT_NAMES",
+]
 
 SETTINGS_KEY = "catalogue/sources"
 # Default source names; the bundled snapshot uses the same names so a first re-harvest diffs against it.
@@ -145,3 +152,12 @@ def harvest(source: SourceConfig, index, feedback=None) -> HarvestReport:
         problems=list(result.problems),
         duration_s=round(time.monotonic() - started, 3),
     )
+
+
+def __getattr__(name: str):
+    # HarvestTask lives in tasks.py (it imports this module); offered here too for convenience.
+    if name == "HarvestTask":
+        from .tasks import HarvestTask
+
+        return HarvestTask
+    raise AttributeError(name)

@@ -107,6 +107,10 @@ def url_key(url: str) -> str:
     return base
 
 
+_CACHE: dict[tuple[str, str], tuple[int, object]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
 class CatalogueIndex:
     def __init__(self, path: str | Path, thesaurus: Thesaurus | None = None) -> None:
         self.path = Path(path)
@@ -114,8 +118,6 @@ class CatalogueIndex:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self._vocab: tuple[int, Vocabulary] | None = None
-        self._facets: tuple[int, dict] | None = None
         self._splitter = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connect()  # create the schema now, so errors surface where the index is opened
@@ -127,11 +129,11 @@ class CatalogueIndex:
             return conn
         try:
             conn = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(SCHEMA)
-            if conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone() is None:
-                conn.execute("INSERT OR REPLACE INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                conn.execute("PRAGMA journal_mode=WAL")  # persistent: set once with the schema
+                conn.executescript(SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as err:
             raise CatalogueError(
                 tr("The catalogue index {path} cannot be opened: {reason}. Delete the file to rebuild it.").format(
@@ -170,15 +172,26 @@ class CatalogueIndex:
             self._splitter = CompoundSplitter(self.thesaurus.vocabulary())
         return self._splitter
 
-    def vocabulary(self) -> Vocabulary:
+    def _cached(self, kind: str, build):
+        """A value derived from the index, shared by every CatalogueIndex on the same file until the next write.
+
+        The locator filter opens a CatalogueIndex per keystroke; this keeps that cheap.
+        """
         gen = self.generation()
-        cached = self._vocab
+        key = (str(self.path.resolve()), kind)
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
         if cached is not None and cached[0] == gen:
             return cached[1]
-        rows = self.conn.execute("SELECT term, doc FROM fts_vocab").fetchall()
-        vocab = Vocabulary(dict(rows))
-        self._vocab = (gen, vocab)
-        return vocab
+        value = build()
+        with _CACHE_LOCK:
+            _CACHE[key] = (gen, value)
+        return value
+
+    def vocabulary(self) -> Vocabulary:
+        return self._cached(
+            "vocabulary", lambda: Vocabulary(dict(self.conn.execute("SELECT term, doc FROM fts_vocab")))
+        )
 
     # -- reading -------------------------------------------------------------------------------
     def count(self) -> int:
@@ -215,9 +228,9 @@ class CatalogueIndex:
 
     def facets(self) -> dict[str, list[tuple[str, int]]]:
         """Value counts for the filter widgets, most frequent first: service_type, organisation, theme."""
-        gen = self.generation()
-        if self._facets is not None and self._facets[0] == gen:
-            return self._facets[1]
+        return self._cached("facets", self._compute_facets)
+
+    def _compute_facets(self) -> dict[str, list[tuple[str, int]]]:
         conn = self.conn
         out = {
             "service_type": conn.execute(
@@ -231,9 +244,7 @@ class CatalogueIndex:
                 "SELECT theme, count(*) c FROM entry_themes GROUP BY theme ORDER BY c DESC, theme"
             ).fetchall(),
         }
-        out = {k: [(str(v), int(c)) for v, c in rows] for k, rows in out.items()}
-        self._facets = (gen, out)
-        return out
+        return {k: [(str(v), int(c)) for v, c in rows] for k, rows in out.items()}
 
     def last_harvest(self, source: str | None = None) -> dict | None:
         sql = "SELECT id, time, source, kind, url, new, changed, removed, skipped, total, note FROM harvests"

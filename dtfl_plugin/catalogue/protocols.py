@@ -7,6 +7,7 @@ names the protocol too; the PDOK layer list writes "wms", "api tiles", ...
 
 from __future__ import annotations
 
+import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -28,7 +29,7 @@ _RULES: tuple[tuple[str, ServiceType], ...] = (
     (r"\blaz\b", ServiceType.LAZ),
     (r"atom", ServiceType.ATOM),
     (r"geotiff|\bcog\b", ServiceType.COG),
-    (r"download|www:download|file", ServiceType.DOWNLOAD),
+    (r"download|enclosure", ServiceType.DOWNLOAD),
 )
 _COMPILED = tuple((re.compile(p), t) for p, t in _RULES)
 
@@ -54,6 +55,9 @@ CODES = {
 }
 LOADABLE = frozenset(CODES) - {ServiceType.OTHER, ServiceType.OAPIR, ServiceType.OAPIP}
 
+_FILE_KINDS = frozenset(
+    {ServiceType.DOWNLOAD, ServiceType.ATOM, ServiceType.COG, ServiceType.LAZ, ServiceType.COPC, ServiceType.CITYJSON}
+)
 _CAPABILITY_PARAMS = {"request", "service", "version", "acceptversions"}
 
 
@@ -82,7 +86,10 @@ def clean_service_url(url: str) -> str:
 def entry_id(record_id: str, kind: ServiceType, name: str, url: str = "") -> str:
     """Stable id of one loadable thing: <dataset or record id>:<type code>:<layer name>.
 
-    Without a layer name the URL's path stands in, so two downloads of one record stay apart.
+    A service-level entry (no layer name) ends in ":" so it keeps its id when the service URL
+    moves; a file download without a name is told apart by a short hash of its URL.
     """
-    suffix = name or urlsplit(url).path.rsplit("/", 1)[-1] or url
+    suffix = name
+    if not suffix and kind in _FILE_KINDS and url:
+        suffix = "#" + hashlib.sha1(url.encode("utf-8")).hexdigest()[:10]
     return f"{record_id}:{CODES.get(kind, 'other')}:{suffix}"

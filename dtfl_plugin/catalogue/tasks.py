@@ -3,6 +3,8 @@
 Results cross back to the GUI thread in ``finished()`` through the ``harvested`` signal:
 ``harvested.emit(reports: list[dict], errors: list[str])`` (HarvestReport.to_dict() each).
 One source failing does not stop the others; each source's write is its own transaction.
+When any source failed, ``run()`` returns False (taskTerminated) and ``error`` holds a
+CatalogueError naming every failure; ``reports`` still lists the sources that succeeded.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from qgis.core import QgsFeedback, QgsMessageLog, QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
-from ..errors import DtflError
+from ..errors import CatalogueError, DtflError
 from ..i18n import tr
 from .harvest import HarvestReport, SourceConfig, configured_sources, harvest
 
@@ -20,12 +22,13 @@ from .harvest import HarvestReport, SourceConfig, configured_sources, harvest
 class HarvestTask(QgsTask):
     harvested = pyqtSignal(list, list)  # reports (dicts), error messages
 
-    def __init__(self, sources: list[SourceConfig] | None = None, index_path: str | Path | None = None) -> None:
+    def __init__(self, index_path: str | Path | None = None, sources: list[SourceConfig] | None = None) -> None:
         super().__init__(tr("Updating the DTFL catalogue"), QgsTask.Flag.CanCancel)
         self.sources = [s for s in (sources if sources is not None else configured_sources()) if s.enabled]
         self.index_path = Path(index_path) if index_path else None
         self.reports: list[HarvestReport] = []
         self.errors: list[str] = []
+        self.error: CatalogueError | None = None
         self._feedback = QgsFeedback()
 
     def cancel(self) -> None:
@@ -53,6 +56,8 @@ class HarvestTask(QgsTask):
             self.setProgress(100.0 * (i + 1) / count)
         if self.index_path:
             index.close()
+        if self.errors:
+            self.error = CatalogueError(" ".join(self.errors))
         return not self.errors
 
     def finished(self, result: bool) -> None:  # noqa: ARG002 - QgsTask API

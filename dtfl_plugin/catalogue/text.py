@@ -245,3 +245,9 @@ def url_text(url: str) -> str:
     base = url.split("?", 1)[0]
     base = re.sub(r"^[a-z]+://", "", base, flags=re.IGNORECASE)
     return " ".join(w for w in words(base) if w not in ("www", "https", "http"))
+
+
+def contained(label: str, title: str) -> bool:
+    """True when every word of ``label`` already appears in ``title`` (no point repeating it)."""
+    have = set(words(title))
+    return all(w in have for w in words(label))

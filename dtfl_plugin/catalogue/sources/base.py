@@ -51,7 +51,8 @@ def normalise_kind(kind: str) -> str:
 class SourceResult:
     entries: list[Entry] = field(default_factory=list)
     records: int = 0  # records read (a record may give several entries, or none)
-    skipped: int = 0  # records that could not be parsed or gave nothing loadable
+    skipped: int = 0  # records that could not be parsed
+    not_loadable: int = 0  # parsed, but no online resource we can load (e.g. only a website or SOS)
     problems: list[str] = field(default_factory=list)
     pages: int = 0
     truncated: bool = False  # stopped at the page limit before the end

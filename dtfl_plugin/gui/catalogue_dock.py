@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import time
 
-from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
+from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
 from qgis.gui import QgsDockWidget, QgsFilterLineEdit
 from qgis.PyQt.QtCore import QEvent, QObject, Qt, QTimer
-from qgis.PyQt.QtGui import QKeySequence
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QListView,
-    QProgressBar,
     QPushButton,
-    QShortcut,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -34,6 +31,7 @@ from ..catalogue.favourites import Favourites, notifier
 from ..errors import DtflError
 from ..i18n import tr
 from .catalogue_detail import DetailPane
+from .catalogue_harvest import HarvestBar
 from .catalogue_loader import EntryLoader, push_error
 from .catalogue_widgets import FilterBar, ResultDelegate, ResultsModel
 
@@ -49,16 +47,6 @@ class _Hit:
         self.entry, self.score, self.matched = entry, 0.0, []
 
 
-def format_harvest_time(iso: str) -> str:
-    """'2026-11-28T13:50:38+00:00' -> local short date/time in the user's locale."""
-    from qgis.PyQt.QtCore import QDateTime, QLocale
-
-    when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
-    if not when.isValid():
-        return iso
-    return QLocale().toString(when.toLocalTime(), QLocale.FormatType.ShortFormat)
-
-
 class CatalogueDock(QgsDockWidget):
     """Search-as-you-type over the local catalogue index, with filters, details and favourites."""
 
@@ -70,7 +58,6 @@ class CatalogueDock(QgsDockWidget):
         self._index = None
         self.favourites = Favourites()
         self.loader = EntryLoader(iface, self)
-        self.harvest_task = None
         self.last_search_ms: float | None = None
         self._build()
         self._timer = QTimer(self)
@@ -138,32 +125,13 @@ class CatalogueDock(QgsDockWidget):
         buttons.addWidget(self.count_label, 1)
         layout.addLayout(buttons)
 
-        harvest = QHBoxLayout()
-        self.harvest_label = QLabel(body)
-        self.harvest_label.setObjectName("dtflCatalogueHarvestTime")
-        self.harvest_label.setWordWrap(True)
-        self.progress = QProgressBar(body)
-        self.progress.setRange(0, 100)
-        self.progress.setVisible(False)
-        self.update_button = QPushButton(tr("Update"), body)
-        self.update_button.setObjectName("dtflCatalogueUpdate")
-        self.update_button.setToolTip(tr("Harvest the catalogue again in the background"))
-        self.update_button.clicked.connect(self.start_harvest)
-        self.cancel_button = QPushButton(tr("Cancel"), body)
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel_harvest)
-        harvest.addWidget(self.harvest_label, 1)
-        harvest.addWidget(self.progress)
-        harvest.addWidget(self.update_button)
-        harvest.addWidget(self.cancel_button)
-        layout.addLayout(harvest)
+        self.harvest_bar = HarvestBar(self.iface, body)
+        self.harvest_bar.harvested.connect(self._harvested)
+        layout.addWidget(self.harvest_bar)
         self.setWidget(body)
 
         self.search_box.installEventFilter(self)
         self.results.installEventFilter(self)
-        shortcut = QShortcut(QKeySequence("Ctrl+D"), body)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self.toggle_favourite)
         self._update_buttons()
 
     # --- index ---
@@ -189,17 +157,10 @@ class CatalogueDock(QgsDockWidget):
         index = self._index
         if index is None:
             return
+        self.harvest_bar.index_path = index.path
         self.filters.set_facets(index.facets())
         self.filters.restore(settings.get_json(settings.KEY_DOCK_FILTERS, {}))
-        last = index.last_harvest()
-        count = index.count()
-        if last and last.get("time"):
-            text = tr("Catalogue updated on {time} · {count} records").format(
-                time=format_harvest_time(str(last["time"])), count=count
-            )
-        else:
-            text = tr("Catalogue not updated yet · {count} records").format(count=count)
-        self.harvest_label.setText(text)
+        self.harvest_bar.show_state(index)
 
     # --- searching ---
     def current_filters(self):
@@ -321,6 +282,9 @@ class CatalogueDock(QgsDockWidget):
             return super().eventFilter(obj, event)
         key = event.key()
         enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if key == Qt.Key.Key_D and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.toggle_favourite()  # Ctrl+D: "bookmark", as in web browsers
+            return True
         if obj is self.search_box:
             if key == Qt.Key.Key_Down and self.model.rowCount():
                 self.results.setFocus()
@@ -341,43 +305,8 @@ class CatalogueDock(QgsDockWidget):
                 return True
         return super().eventFilter(obj, event)
 
-    # --- harvesting ---
-    def start_harvest(self) -> None:
-        """Re-harvest in a QgsTask; the dock keeps working on the old index meanwhile."""
-        if self.harvest_task is not None:
-            return
-        from ..catalogue.harvest import HarvestTask
-
-        index = self.index()
-        task = HarvestTask(index.path)
-        task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
-        task.taskCompleted.connect(lambda: self._harvest_done(task, True))
-        task.taskTerminated.connect(lambda: self._harvest_done(task, False))
-        self.harvest_task = task
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.update_button.setEnabled(False)
-        QgsApplication.taskManager().addTask(task)
-
-    def cancel_harvest(self) -> None:
-        if self.harvest_task is not None:
-            self.harvest_task.cancel()
-
-    def _harvest_done(self, task, ok: bool) -> None:
-        self.harvest_task = None
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
-        self.update_button.setEnabled(True)
-        if not ok:
-            error = getattr(task, "error", None)
-            if error is not None:
-                push_error(self.iface, str(error), error)
-            elif task.isCanceled():
-                self.iface.messageBar().pushMessage(
-                    tr("Catalogue"), tr("Update cancelled; the previous catalogue is kept."), duration=5
-                )
-            return
+    # --- after a harvest ---
+    def _harvested(self, _reports: list) -> None:
         self.refresh_catalogue_state()
         self.favourites.update_from(self._index)
         self.run_search()
@@ -443,8 +372,7 @@ class CatalogueFeature:
         from .catalogue_browser import unregister_browser_provider
 
         if self.dock is not None:
-            if self.dock.harvest_task is not None:
-                self.dock.harvest_task.cancel()
+            self.dock.harvest_bar.cancel()
             self.dock._timer.stop()
             notifier().changed.disconnect(self.dock._favourites_changed)
             self.dock = None  # plugin.unload removes and deletes the dock itself

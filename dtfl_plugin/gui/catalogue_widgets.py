@@ -286,6 +286,8 @@ class FilterBar(QWidget):
         for i in range(combo.count()):
             state = Qt.CheckState.Checked if combo.itemData(i) in values else Qt.CheckState.Unchecked
             combo.setItemCheckState(i, state)
+        # QgsCheckableComboBox signals only user toggles, not setItemCheckState(): say it ourselves.
+        self.changed.emit()
 
     def is_3d(self) -> bool | None:
         return {self.DIM_ALL: None, self.DIM_2D: False, self.DIM_3D: True}[self.dimension.currentIndex()]

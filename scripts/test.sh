@@ -1,15 +1,67 @@
 #!/usr/bin/env bash
-# Run the suite on this machine's QGIS; then (unless --host-only) on the other Debian release's
-# QGIS inside a cached chroot (scripts/chroot.sh). Exit non-zero if either fails.
+# The test suite on this machine's QGIS, then on the other Debian release's QGIS in a cached chroot
+# (scripts/chroot.sh). Exit non-zero if either run fails.
+#
+# Usage: scripts/test.sh [--host-only|--other-only] [pytest args...]
+# The local server sandbox (sandbox/, when present) runs on the host once for both runs: the chroot shares
+# the loopback network and the project folder (.sandbox/endpoints.json), and the sandbox fixture reuses it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode=${1:-all}
+PY=.venv/bin/python
+
+mode=all
+case "${1:-}" in
+  --host-only | --other-only) mode=$1; shift ;;
+esac
+
+summary=()
 rc=0
-if [[ "$mode" != "--other-only" ]]; then
-  echo "=== QGIS $(/usr/bin/python3 -c 'from qgis.core import Qgis; print(Qgis.version())' 2>/dev/null) (this machine) ==="
-  QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest || rc=$?
+started_sandbox=0
+
+stop_sandbox() {
+  if ((started_sandbox)); then
+    echo "[test] stopping the sandbox started for this run"
+    $PY -m sandbox stop || echo "[test] WARNING: the sandbox did not stop cleanly"
+    started_sandbox=0
+  fi
+}
+trap stop_sandbox EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ -f sandbox/__main__.py ]]; then
+  if $PY -m sandbox status >/dev/null 2>&1; then
+    echo "[test] reusing the running sandbox"
+  elif $PY -m sandbox start; then
+    started_sandbox=1
+  else
+    echo "[test] WARNING: the sandbox did not start; tests that need it will say so"
+  fi
 fi
-if [[ "$mode" != "--host-only" && -x scripts/chroot.sh ]]; then
-  scripts/chroot.sh test || rc=$?
+
+record() {  # record <label> <exit code> <seconds>
+  summary+=("$(printf '%-64s %s in %ss' "$1" "$([[ $2 -eq 0 ]] && echo passed || echo "FAILED (exit $2)")" "$3")")
+  [[ $2 -eq 0 ]] || rc=1
+}
+
+if [[ "$mode" != --other-only ]]; then
+  host_qgis=$(/usr/bin/python3 -c 'from qgis.core import Qgis; print(Qgis.version())' 2>/dev/null || echo "?")
+  label="QGIS $host_qgis (this machine, Debian $(cat /etc/debian_version))"
+  echo "=== $label ==="
+  start=$SECONDS r=0
+  QT_QPA_PLATFORM=offscreen $PY -m pytest "$@" || r=$?
+  record "$label" $r $((SECONDS - start))
 fi
+
+if [[ "$mode" != --host-only ]]; then
+  # chroot.sh builds the chroot when needed and prints its own banner with the chroot's QGIS version.
+  start=$SECONDS r=0
+  scripts/chroot.sh test "$@" || r=$?
+  label=$(scripts/chroot.sh info 2>/dev/null | sed -n 's/^built: //p')
+  record "${label:-QGIS of the other Debian release (chroot not built)}" $r $((SECONDS - start))
+fi
+
+stop_sandbox
+echo "=== summary ==="
+printf '  %s\n' "${summary[@]}"
 exit $rc

@@ -1,0 +1,377 @@
+"""CityJSON 1.0/1.1/2.0 and CityJSONSeq reader: CityObjects -> MultiPolygonZ records (WKB).
+
+GDAL 3.6 has no CityJSON driver, so this is our own. It streams (see cityjson_stream.py):
+a big single-object file is read in two passes (header and vertices first, then one
+CityObject at a time), a CityJSONSeq file line by line. Objects outside the requested
+extent are dropped before any geometry is built.
+
+Output model: one record per (CityObject, semantic surface type). A building with an LoD2
+solid gives a RoofSurface, a WallSurface and a GroundSurface record, each a MultiPolygonZ.
+Why: one layer then holds the whole model, a single rule-based 3D renderer colours roofs,
+walls and ground apart (``"surface" = 'RoofSurface'``), the features stay selectable per
+building (``id``), and the split keeps every feature planar-faced and valid in GeoPackage.
+LoD1 solids without semantics (e.g. 3dfier output) get their surface type derived from
+the face normal (up = roof, down = ground, else wall); ``surface_source`` says which.
+No QGIS import here: the parser runs in tests, benchmarks and worker threads alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cityjson_stream import JsonStream, JsonStreamError
+
+WKB_MULTIPOLYGON_Z = 1006
+WKB_POLYGON_Z = 1003
+SOLID_TYPES = {"Solid": 1, "MultiSolid": 2, "CompositeSolid": 2}
+SURFACE_TYPES = {"MultiSurface": 0, "CompositeSurface": 0}
+BUILDING_TYPES = {"Building", "BuildingPart", "BuildingInstallation"}
+_EPSG = re.compile(r"EPSG(?:/0/|::|:)(\d+)", re.IGNORECASE)
+
+
+class CityJSONError(ValueError):
+    """The file is not CityJSON we can read; the message is for the user (wrapped in LayerError upstream)."""
+
+
+@dataclass
+class CityHeader:
+    version: str = ""
+    crs: str = ""  # "EPSG:7415" when the file says so, else ""
+    scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    translate: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    has_transform: bool = False
+    extent: tuple[float, ...] | None = None  # metadata.geographicalExtent (6 values) when given
+    sequence: bool = False  # CityJSONSeq
+
+
+@dataclass
+class CityRecord:
+    id: str
+    type: str
+    lod: str
+    surface: str  # RoofSurface, WallSurface, ... or "" (no semantics)
+    surface_source: str  # "file", "derived" or ""
+    parent: str
+    attributes: dict = field(default_factory=dict)
+    wkb: bytes = b""
+    bbox: tuple[float, float, float, float, float, float] = (0, 0, 0, 0, 0, 0)
+
+
+@dataclass
+class ReadStats:
+    objects: int = 0
+    kept: int = 0
+    outside: int = 0
+    no_geometry: int = 0
+    skipped_geometry_types: dict = field(default_factory=dict)
+
+
+def crs_from_reference(reference: str) -> str:
+    """'https://www.opengis.net/def/crs/EPSG/0/7415' or 'urn:ogc:def:crs:EPSG::7415' -> 'EPSG:7415'."""
+    match = _EPSG.search(reference or "")
+    return f"EPSG:{match.group(1)}" if match else ""
+
+
+def _header_from(data: dict, header: CityHeader) -> None:
+    header.version = str(data.get("version", header.version))
+    transform = data.get("transform")
+    if transform:
+        header.scale = tuple(float(v) for v in transform.get("scale", (1, 1, 1)))
+        header.translate = tuple(float(v) for v in transform.get("translate", (0, 0, 0)))
+        header.has_transform = True
+    metadata = data.get("metadata") or {}
+    header.crs = crs_from_reference(str(metadata.get("referenceSystem", ""))) or header.crs
+    if metadata.get("geographicalExtent"):
+        header.extent = tuple(float(v) for v in metadata["geographicalExtent"])
+
+
+def is_sequence(path: str | Path) -> bool:
+    """CityJSONSeq: a first line {"type": "CityJSON", "CityObjects": {}} then one CityJSONFeature per line."""
+    if str(path).lower().endswith(".jsonl"):
+        return True
+    with open(path, encoding="utf-8") as handle:
+        first = handle.readline(1 << 20)
+        second = handle.readline(1 << 20)
+    try:
+        head = json.loads(first)
+    except ValueError:
+        return False  # a single object spread over many lines, or longer than 1 MB on its first line
+    return (
+        isinstance(head, dict)
+        and head.get("type") == "CityJSON"
+        and not head.get("CityObjects")
+        and "CityJSONFeature" in second
+    )
+
+
+class CityJSONReader:
+    """Iterate ``CityRecord`` objects of a CityJSON or CityJSONSeq file.
+
+    ``extent``: (xmin, ymin, xmax, ymax) in the file's CRS; objects whose bounding box misses it are
+    dropped. ``lod``: "" for the highest LoD each object has, else e.g. "1", "2.2" ("2" accepts "2.x").
+    ``cancelled``: a callable polled between objects (wire a QgsFeedback to it).
+    """
+
+    def __init__(self, path: str | Path, *, extent=None, lod: str = "", cancelled=None, progress=None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise CityJSONError(f"file not found: {self.path}")
+        self.extent = tuple(float(v) for v in extent) if extent else None
+        self.lod = str(lod or "").strip()
+        self.cancelled = cancelled or (lambda: False)
+        self.progress = progress or (lambda fraction: None)
+        self.stats = ReadStats()
+        self.sequence = is_sequence(self.path)
+        self.header = CityHeader(sequence=self.sequence)
+        self._vertices: np.ndarray | None = None
+        self._size = max(1, self.path.stat().st_size)
+        if self.sequence:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.loads(handle.readline())
+            self._check_type(data, "CityJSON")
+            _header_from(data, self.header)
+        else:
+            self._read_header_and_vertices()
+
+    @staticmethod
+    def _check_type(data, expected: str) -> None:
+        if not isinstance(data, dict) or data.get("type") != expected:
+            raise CityJSONError(
+                f"not a {expected} object (type is {data.get('type') if isinstance(data, dict) else '?'})"
+            )
+
+    # --- pass 1 (single-object files): everything except the CityObjects ---
+    def _read_header_and_vertices(self) -> None:
+        top: dict = {}
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                stream = JsonStream(handle)
+                for key in stream.members():
+                    if key == "CityObjects":
+                        stream.skip()
+                    elif key == "vertices":
+                        floats = self._vertices_are_floats(stream)
+                        self._vertices = stream.number_rows(3, floats=floats)
+                    else:
+                        top[key] = stream.value()
+        except (JsonStreamError, UnicodeDecodeError) as err:
+            raise CityJSONError(f"{self.path.name} is not valid JSON: {err}") from err
+        self._check_type(top, "CityJSON")
+        _header_from(top, self.header)
+        if self._vertices is None:
+            raise CityJSONError(f"{self.path.name} has no vertices array")
+        self._vertices = self._compact(self._vertices)
+
+    @staticmethod
+    def _vertices_are_floats(stream: JsonStream) -> bool:
+        # CityJSON >= 1.0 with a transform stores integers; older files may store floats. Look at the first rows.
+        stream.peek()
+        sample = stream.buf[stream.pos : stream.pos + 4096]
+        return "." in sample or "e" in sample.lower()
+
+    @staticmethod
+    def _compact(vertices: np.ndarray) -> np.ndarray:
+        """int64 -> int32 when the values fit: halves the biggest array we keep."""
+        if vertices.dtype == np.int64 and vertices.size and np.abs(vertices).max() < 2**31 - 1:
+            return vertices.astype(np.int32)
+        return vertices
+
+    # --- pass 2 ---
+    def __iter__(self) -> Iterator[CityRecord]:
+        if self.sequence:
+            yield from self._iter_sequence()
+            return
+        with open(self.path, encoding="utf-8") as handle:
+            stream = JsonStream(handle)
+            for key in stream.members():
+                if key == "CityObjects":
+                    for object_id in stream.members():
+                        if self.cancelled():
+                            return
+                        yield from self._records(object_id, stream.value(), self._vertices)
+                        self.progress(min(1.0, (stream.consumed + stream.pos) / self._size))
+                elif key == "vertices":
+                    stream.number_rows(3, keep=False)
+                else:
+                    stream.skip()
+
+    def _iter_sequence(self) -> Iterator[CityRecord]:
+        done = 0
+        with open(self.path, encoding="utf-8") as handle:
+            handle.readline()
+            for line_no, line in enumerate(handle, start=2):
+                done += len(line)
+                if not line.strip():
+                    continue
+                if self.cancelled():
+                    return
+                try:
+                    feature = json.loads(line)
+                except ValueError as err:
+                    raise CityJSONError(f"line {line_no} of {self.path.name} is not valid JSON: {err}") from err
+                self._check_type(feature, "CityJSONFeature")
+                floats = any(isinstance(v, float) for row in feature.get("vertices", [])[:3] for v in row)
+                vertices = np.asarray(feature.get("vertices", []), dtype=np.float64 if floats else np.int64).reshape(
+                    -1, 3
+                )
+                for object_id, obj in feature.get("CityObjects", {}).items():
+                    yield from self._records(object_id, obj, vertices)
+                self.progress(min(1.0, done / self._size))
+
+    # --- one CityObject ---
+    def _pick_geometry(self, geometries: list) -> dict | None:
+        usable = [g for g in geometries if g.get("type") in SOLID_TYPES or g.get("type") in SURFACE_TYPES]
+        for g in geometries:
+            if g not in usable:
+                kind = str(g.get("type"))
+                self.stats.skipped_geometry_types[kind] = self.stats.skipped_geometry_types.get(kind, 0) + 1
+        if not usable:
+            return None
+        if self.lod:
+            exact = [g for g in usable if str(g.get("lod", "")) == self.lod]
+            major = [g for g in usable if str(g.get("lod", "")).split(".")[0] == self.lod.split(".")[0]]
+            usable = exact or major
+            if not usable:
+                return None
+        return max(usable, key=lambda g: _lod_key(str(g.get("lod", ""))))
+
+    def _records(self, object_id: str, obj: dict, vertices: np.ndarray) -> Iterator[CityRecord]:
+        self.stats.objects += 1
+        geometry = self._pick_geometry(obj.get("geometry") or [])
+        if geometry is None:
+            self.stats.no_geometry += 1
+            return
+        surfaces, values = _flatten(geometry)
+        if not surfaces:
+            self.stats.no_geometry += 1
+            return
+        ring_lengths = [len(ring) for surface in surfaces for ring in surface]
+        flat = np.fromiter(
+            (i for surface in surfaces for ring in surface for i in ring), dtype=np.int64, count=sum(ring_lengths)
+        )
+        raw = vertices[flat]
+        if self.header.has_transform and raw.dtype.kind == "i":
+            points = raw * np.asarray(self.header.scale) + np.asarray(self.header.translate)
+        else:
+            points = raw.astype(np.float64)
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        if self.extent and (
+            hi[0] < self.extent[0] or lo[0] > self.extent[2] or hi[1] < self.extent[1] or lo[1] > self.extent[3]
+        ):
+            self.stats.outside += 1
+            return
+        self.stats.kept += 1
+        kinds, source = self._surface_kinds(obj.get("type", ""), geometry, surfaces, values, points, ring_lengths)
+        groups: dict[str, list[bytes]] = {}
+        offset = 0
+        for surface, kind in zip(surfaces, kinds):
+            parts = [struct.pack("<BII", 1, WKB_POLYGON_Z, len(surface))]
+            for ring in surface:
+                ring_pts = points[offset : offset + len(ring)]
+                offset += len(ring)
+                parts.append(struct.pack("<I", len(ring) + 1))
+                parts.append(ring_pts.tobytes())
+                parts.append(ring_pts[0].tobytes())
+            groups.setdefault(kind, []).append(b"".join(parts))
+        parents = obj.get("parents") or []
+        bbox = (float(lo[0]), float(lo[1]), float(lo[2]), float(hi[0]), float(hi[1]), float(hi[2]))
+        for kind, polygons in groups.items():
+            yield CityRecord(
+                id=object_id,
+                type=str(obj.get("type", "")),
+                lod=str(geometry.get("lod", "")),
+                surface=kind,
+                surface_source=source if kind else "",
+                parent=str(parents[0]) if parents else "",
+                attributes=obj.get("attributes") or {},
+                wkb=struct.pack("<BII", 1, WKB_MULTIPOLYGON_Z, len(polygons)) + b"".join(polygons),
+                bbox=bbox,
+            )
+
+    @staticmethod
+    def _surface_kinds(obj_type, geometry, surfaces, values, points, ring_lengths) -> tuple[list[str], str]:
+        semantics = geometry.get("semantics") or {}
+        named = semantics.get("surfaces") or []
+        if values is not None and named:
+            kinds = []
+            for value in values:
+                kinds.append(str(named[value].get("type", "")) if isinstance(value, int) and value < len(named) else "")
+            return kinds, "file"
+        if obj_type in BUILDING_TYPES and geometry.get("type") in SOLID_TYPES:
+            return _kinds_from_normals(surfaces, points, ring_lengths), "derived"
+        return [""] * len(surfaces), ""
+
+
+def _lod_key(lod: str) -> tuple[float, str]:
+    try:
+        return float(lod), lod
+    except ValueError:
+        return -1.0, lod
+
+
+def _flatten(geometry: dict) -> tuple[list, list | None]:
+    """Surfaces (each a list of rings) and their semantic values, whatever the solid nesting."""
+    kind = geometry.get("type")
+    boundaries = geometry.get("boundaries") or []
+    values = (geometry.get("semantics") or {}).get("values")
+    depth = SOLID_TYPES.get(kind, 0)
+    for _ in range(depth):
+        if values is not None:
+            if not isinstance(values, list) or len(values) != len(boundaries):
+                values = None
+            else:
+                values = [
+                    v
+                    for shell, vs in zip(boundaries, values)
+                    for v in (vs if isinstance(vs, list) else [None] * len(shell))
+                ]
+        boundaries = [surface for shell in boundaries for surface in shell]
+    surfaces = [surface for surface in boundaries if surface and surface[0]]
+    if values is not None and len(values) != len(boundaries):
+        values = None  # inconsistent semantics: ignore them rather than mislabel faces
+    elif values is not None and len(surfaces) != len(boundaries):
+        values = [v for surface, v in zip(boundaries, values) if surface and surface[0]]
+    return surfaces, values
+
+
+def _kinds_from_normals(surfaces, points: np.ndarray, ring_lengths: list[int]) -> list[str]:
+    """Roof/wall/ground from each exterior ring's Newell normal (LoD1 solids carry no semantics). Vectorised."""
+    lengths = np.asarray(ring_lengths)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    nxt = np.arange(1, len(points) + 1)
+    nxt[starts + lengths - 1] = starts  # each ring's last point wraps to its first
+    a, b = points, points[nxt]
+    terms = np.stack(
+        [
+            (a[:, 1] - b[:, 1]) * (a[:, 2] + b[:, 2]),
+            (a[:, 2] - b[:, 2]) * (a[:, 0] + b[:, 0]),
+            (a[:, 0] - b[:, 0]) * (a[:, 1] + b[:, 1]),
+        ],
+        axis=1,
+    )
+    normals = np.add.reduceat(terms, starts, axis=0)
+    exterior = np.concatenate(([0], np.cumsum([len(s) for s in surfaces])[:-1]))
+    normals = normals[exterior]
+    norms = np.linalg.norm(normals, axis=1)
+    nz = np.abs(np.divide(normals[:, 2], norms, out=np.zeros_like(norms), where=norms > 0))
+    # Horizontal faces: the orientation of generated solids is not reliable (3dfier floors face up),
+    # so a horizontal face in the lowest fifth of the object is ground, any other is roof.
+    mean_z = np.add.reduceat(points[:, 2], starts)[exterior] / lengths[exterior]
+    z_lo, z_hi = float(points[:, 2].min()), float(points[:, 2].max())
+    ground_below = z_lo + 0.2 * (z_hi - z_lo)
+    return [
+        ("GroundSurface" if mz <= ground_below else "RoofSurface") if z > 0.5 else "WallSurface"
+        for z, mz in zip(nz, mean_z)
+    ]
+
+
+def read_header(path: str | Path) -> CityHeader:
+    """Version, CRS and transform without reading the CityObjects (cheap for a sequence, one pass otherwise)."""
+    return CityJSONReader(path).header

@@ -1,0 +1,335 @@
+"""3D scene building: renderers for buildings and CityJSON, terrain from a DEM, camera on an extent.
+
+Version notes (see docs/layers-support.md): before QGIS 3.42 the terrain generator cannot be set from
+Python, so the map settings are built through ``Qgs3DMapSettings.readXml`` with a ``<terrain>``
+element and then ``resolveReferences``. ``writeXml`` is never called on settings we did not fill
+(it crashes without a terrain generator). Material and light setters changed names in 3.30/3.40.
+"""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsMapLayer,
+    QgsProject,
+    QgsProperty,
+    QgsRasterLayer,
+    QgsReadWriteContext,
+    QgsRectangle,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtXml import QDomDocument
+
+from ..errors import LayerError
+from ..i18n import tr
+
+SURFACE_COLOURS = {
+    "RoofSurface": "#b5452f",
+    "WallSurface": "#ece6da",
+    "GroundSurface": "#777777",
+    "OuterCeilingSurface": "#d9d2c3",
+    "OuterFloorSurface": "#d9d2c3",
+    "Door": "#6b4a2b",
+    "Window": "#7fa7c9",
+}
+TYPE_COLOURS = {
+    "Road": "#9a9a9a",
+    "TransportSquare": "#9a9a9a",
+    "Railway": "#7a6a5a",
+    "PlantCover": "#6aa84f",
+    "SolitaryVegetationObject": "#4f8a3a",
+    "LandUse": "#d8cfa6",
+    "WaterBody": "#4a90d9",
+    "Bridge": "#a8a8a8",
+    "Tunnel": "#8a8a8a",
+    "GenericCityObject": "#c0c0c0",
+}
+DEFAULT_BUILDING_COLOUR = "#e0c9a6"
+# Roof height minus ground height where both exist (3DBAG), else one absolute height attribute.
+HEIGHT_FIELDS = (
+    ("b3_h_dak_70p", "b3_h_maaiveld"),
+    ("b3_h_dak_max", "b3_h_maaiveld"),
+    ("b3_h_dak_50p", "b3_h_maaiveld"),
+    ("h_dak_70p", "h_maaiveld"),
+    ("h_dak_max", "h_maaiveld"),
+    ("hoogte", None),
+    ("height", None),
+    ("measuredHeight", None),
+)
+DEFAULT_HEIGHT_M = 10.0  # a typical 3-storey Dutch house when a building has no height
+
+
+def _q3d():
+    try:
+        import qgis._3d as q3d
+    except ImportError as err:
+        raise LayerError(tr("This QGIS was built without 3D support.")) from err
+    ensure_3d_registry(q3d)
+    return q3d
+
+
+def ensure_3d_registry(q3d=None) -> None:
+    """Register QGIS's 3D renderer types once. The desktop does it at start; a standalone app
+    (qgis_process, our render child, tests) does not, and projects then load without 3D renderers."""
+    from qgis.core import QgsApplication
+
+    if QgsApplication.renderer3DRegistry().rendererMetadata("vector") is not None:
+        return
+    if q3d is None:
+        import qgis._3d as q3d
+    q3d.Qgs3D.initialize()
+
+
+def phong(colour: str):
+    q3d = _q3d()
+    material = q3d.QgsPhongMaterialSettings()
+    base = QColor(colour)
+    material.setDiffuse(base)
+    material.setAmbient(base.darker(200))
+    material.setSpecular(QColor(30, 30, 30))
+    return material
+
+
+def polygon_symbol(colour: str, *, clamping: str = "absolute", extrusion: float = 0.0):
+    """A polygon 3D symbol; ``clamping`` is 'absolute' (real Z, CityJSON) or 'terrain' (footprints)."""
+    q3d = _q3d()
+    symbol = q3d.QgsPolygon3DSymbol()
+    material = phong(colour)
+    if hasattr(symbol, "setMaterialSettings"):  # QGIS >= 3.30
+        symbol.setMaterialSettings(material)
+    else:
+        symbol.setMaterial(material)
+    if clamping == "terrain":
+        symbol.setAltitudeClamping(q3d.Qgs3DTypes.AltClampTerrain)
+        symbol.setAltitudeBinding(q3d.Qgs3DTypes.AltBindCentroid)
+    else:
+        symbol.setAltitudeClamping(q3d.Qgs3DTypes.AltClampAbsolute)
+        symbol.setAltitudeBinding(q3d.Qgs3DTypes.AltBindVertex)
+    symbol.setExtrusionHeight(extrusion)
+    # CityJSON face orientation is not reliable across writers: draw both sides.
+    symbol.setCullingMode(q3d.Qgs3DTypes.NoCulling)
+    return symbol
+
+
+def style_cityjson_layer(layer: QgsVectorLayer) -> None:
+    """Semantic 3D style: roofs, walls and ground apart; other city objects by type."""
+    q3d = _q3d()
+    rule_cls = q3d.QgsRuleBased3DRenderer.Rule
+    root = rule_cls(None)
+    for surface, colour in SURFACE_COLOURS.items():
+        root.appendChild(rule_cls(polygon_symbol(colour), f"\"surface\" = '{surface}'", surface))
+    for city_type, colour in TYPE_COLOURS.items():
+        root.appendChild(rule_cls(polygon_symbol(colour), f"\"type\" = '{city_type}'", city_type))
+    root.appendChild(rule_cls(polygon_symbol(DEFAULT_BUILDING_COLOUR), "", tr("Other"), True))
+    layer.setRenderer3D(q3d.QgsRuleBased3DRenderer(root))
+    _style_cityjson_2d(layer)
+
+
+def _style_cityjson_2d(layer: QgsVectorLayer) -> None:
+    """In the 2D map walls are slivers: draw roofs and non-building objects only."""
+    from qgis.core import QgsFillSymbol, QgsRuleBasedRenderer
+
+    root = QgsRuleBasedRenderer.Rule(None)
+    for label, expression, colour in (
+        (tr("Roofs"), "\"surface\" = 'RoofSurface'", SURFACE_COLOURS["RoofSurface"]),
+        (tr("Other city objects"), '"surface" IS NULL OR "surface" = \'\'', "#c8c8c8"),
+    ):
+        symbol = QgsFillSymbol.createSimple({"color": colour, "outline_color": "#404040", "outline_width": "0.1"})
+        root.appendChild(QgsRuleBasedRenderer.Rule(symbol, 0, 0, expression, label))
+    layer.setRenderer(QgsRuleBasedRenderer(root))
+
+
+def height_expression(layer: QgsVectorLayer, field: str = "") -> str:
+    """Expression for the building height above ground: the chosen field, else a known BAG/3DBAG field."""
+    names = set(layer.fields().names())
+    if field:
+        if field not in names:
+            raise LayerError(tr("The layer has no field {field}.").format(field=field))
+        return f'"{field}"'
+    for roof, ground in HEIGHT_FIELDS:
+        if roof in names:
+            return f'"{roof}" - "{ground}"' if ground and ground in names else f'"{roof}"'
+    return ""
+
+
+def style_extruded_buildings(
+    layer: QgsVectorLayer,
+    field: str = "",
+    default_height: float = DEFAULT_HEIGHT_M,
+    colour: str = DEFAULT_BUILDING_COLOUR,
+) -> str:
+    """Extrude footprints clamped to the terrain; returns the height expression used ('' = default height)."""
+    q3d = _q3d()
+    expression = height_expression(layer, field)
+    symbol = polygon_symbol(colour, clamping="terrain", extrusion=default_height)
+    if expression:
+        properties = symbol.dataDefinedProperties()
+        properties.setProperty(
+            q3d.QgsAbstract3DSymbol.PropertyExtrusionHeight,
+            QgsProperty.fromExpression(f"coalesce({expression}, {float(default_height)})"),
+        )
+        symbol.setDataDefinedProperties(properties)
+    renderer = q3d.QgsVectorLayer3DRenderer(symbol)
+    renderer.setLayer(layer)
+    layer.setRenderer3D(renderer)
+    return expression
+
+
+def _dom_rect(doc: QDomDocument, name: str, rect: QgsRectangle):
+    element = doc.createElement(name)
+    for key, value in (
+        ("xmin", rect.xMinimum()),
+        ("ymin", rect.yMinimum()),
+        ("xmax", rect.xMaximum()),
+        ("ymax", rect.yMaximum()),
+    ):
+        element.setAttribute(key, repr(float(value)))
+    return element
+
+
+def map_settings(
+    project: QgsProject,
+    extent: QgsRectangle,
+    *,
+    dem: QgsRasterLayer | None = None,
+    layers: list[QgsMapLayer] | None = None,
+    exaggeration: float = 1.0,
+    terrain_resolution: int = 32,
+    background: str = "#dfe8f0",
+):
+    """Qgs3DMapSettings for ``extent`` (project CRS): DEM terrain when given (else flat), ``layers`` shown.
+
+    2D layers in ``layers`` are draped on the terrain; layers with a 3D renderer are drawn in 3D.
+    """
+    q3d = _q3d()
+    crs = project.crs() if project.crs().isValid() else QgsCoordinateReferenceSystem("EPSG:28992")
+    if crs.isGeographic():
+        raise LayerError(
+            tr("3D views need a projected project CRS (e.g. EPSG:28992); the project uses {crs}.").format(
+                crs=crs.authid()
+            )
+        )
+    layers = [layer for layer in (layers if layers is not None else project.mapLayers().values()) if layer.isValid()]
+    doc = QDomDocument("qgis3d")
+    root = doc.createElement("qgis3d")
+    doc.appendChild(root)
+    origin = doc.createElement("origin")
+    center = extent.center()
+    for key, value in (("x", center.x()), ("y", center.y()), ("z", 0.0)):
+        origin.setAttribute(key, repr(float(value)))
+    root.appendChild(origin)
+    crs_element = doc.createElement("crs")
+    crs.writeXml(crs_element, doc)
+    root.appendChild(crs_element)
+    root.appendChild(_dom_rect(doc, "extent", extent))
+    terrain = doc.createElement("terrain")
+    terrain.setAttribute("exaggeration", repr(float(exaggeration)))
+    terrain.setAttribute("texture-size", "1024")
+    terrain.setAttribute("max-terrain-error", "3")
+    terrain.setAttribute("max-ground-error", "1")
+    # Unshaded terrain shows the draped 2D map in its own colours (shading washes them out).
+    terrain.setAttribute("shading-enabled", "0")
+    terrain.setAttribute("elevation-offset", "0")
+    layer_list = doc.createElement("layers")
+    for layer in layers:
+        element = doc.createElement("layer")
+        element.setAttribute("id", layer.id())
+        layer_list.appendChild(element)
+    terrain.appendChild(layer_list)
+    generator = doc.createElement("generator")
+    if dem is not None:
+        if project.mapLayer(dem.id()) is None:
+            raise LayerError(tr("The terrain layer must be part of the project."))
+        generator.setAttribute("type", "dem")
+        generator.setAttribute("layer", dem.id())
+        generator.setAttribute("resolution", str(int(terrain_resolution)))
+        generator.setAttribute("skirt-height", "10")
+    else:
+        generator.setAttribute("type", "flat")
+        generator.appendChild(_dom_rect(doc, "extent", extent))
+    terrain.appendChild(generator)
+    root.appendChild(terrain)
+
+    settings = q3d.Qgs3DMapSettings()
+    settings.readXml(root, QgsReadWriteContext())
+    settings.resolveReferences(project)
+    settings.setCrs(crs)
+    if hasattr(settings, "setExtent"):  # QGIS >= 3.30 limits the scene to an extent
+        settings.setExtent(extent)
+    settings.setLayers(layers)
+    settings.setTerrainVerticalScale(float(exaggeration))
+    settings.setBackgroundColor(QColor(background))
+    settings.setTransformContext(project.transformContext())
+    settings.setPathResolver(project.pathResolver())
+    settings.setMapThemeCollection(project.mapThemeCollection())
+    drape = [layer for layer in layers if layer.renderer3D() is None]
+    if len(drape) < len(layers):
+        # Without a theme the terrain texture also paints the 2D style of every 3D layer under it.
+        settings.setTerrainMapTheme(terrain_theme(project, drape))
+    _set_light(settings, q3d)
+    return settings
+
+
+TERRAIN_THEME = "DTFL 3D terrain"
+
+
+def terrain_theme(project: QgsProject, layers: list[QgsMapLayer]) -> str:
+    """(Re)write the map theme that lists the 2D layers draped on the terrain; returns its name."""
+    from qgis.core import QgsMapThemeCollection
+
+    record = QgsMapThemeCollection.MapThemeRecord()
+    record.setLayerRecords([QgsMapThemeCollection.MapThemeLayerRecord(layer) for layer in layers])
+    themes = project.mapThemeCollection()
+    if themes.hasMapTheme(TERRAIN_THEME):
+        themes.update(TERRAIN_THEME, record)
+    else:
+        themes.insert(TERRAIN_THEME, record)
+    return TERRAIN_THEME
+
+
+def _set_light(settings, q3d) -> None:
+    light = q3d.QgsDirectionalLightSettings()
+    light.setDirection(_vector(0.5, -1.0, -0.6))
+    light.setIntensity(0.8)
+    if hasattr(settings, "setLightSources"):  # QGIS 3.40: one list for all light kinds
+        settings.setLightSources([light])
+    else:
+        # readXml adds a default point light when the XML has none; one sun is enough.
+        settings.setPointLights([])
+        settings.setDirectionalLights([light])
+
+
+def _vector(x: float, y: float, z: float):
+    from qgis.core import QgsVector3D
+
+    return QgsVector3D(x, y, z)
+
+
+def camera_pose(
+    settings,
+    extent: QgsRectangle,
+    *,
+    distance: float | None = None,
+    pitch: float = 45.0,
+    yaw: float = 0.0,
+    z: float = 0.0,
+):
+    """A camera looking at the centre of ``extent`` (map CRS) from ``distance`` metres; pitch 0 = straight down."""
+    q3d = _q3d()
+    center = extent.center()
+    world = settings.mapToWorldCoordinates(_vector(center.x(), center.y(), z))
+    pose = q3d.QgsCameraPose()
+    pose.setCenterPoint(world)
+    pose.setDistanceFromCenterPoint(float(distance) if distance else 1.2 * max(extent.width(), extent.height(), 50.0))
+    pose.setPitchAngle(float(pitch))
+    pose.setHeadingAngle(float(yaw))
+    return pose
+
+
+def extent_in(rect: QgsRectangle, source: QgsCoordinateReferenceSystem, project: QgsProject) -> QgsRectangle:
+    """``rect`` in the project CRS."""
+    if not source.isValid() or source == project.crs():
+        return QgsRectangle(rect)
+    return QgsCoordinateTransform(source, project.crs(), project.transformContext()).transformBoundingBox(rect)

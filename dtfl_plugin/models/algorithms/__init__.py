@@ -1,6 +1,7 @@
 """Processing algorithms of this room, one per file; the provider reads ALGORITHMS."""
 
+from .bathtub_flooding import BathtubFloodingAlgorithm
 from .remote_execute import RemoteExecuteAlgorithm
 from .remote_refresh import RemoteRefreshAlgorithm
 
-ALGORITHMS: list = [RemoteExecuteAlgorithm, RemoteRefreshAlgorithm]
+ALGORITHMS: list = [BathtubFloodingAlgorithm, RemoteExecuteAlgorithm, RemoteRefreshAlgorithm]

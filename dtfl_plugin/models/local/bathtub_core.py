@@ -255,6 +255,20 @@ def fill_depressions(dem: np.ndarray, nodata=None) -> np.ndarray:
     return analyse_depressions(dem, nodata=nodata).filled
 
 
+def raise_walls(dem: np.ndarray, walls: np.ndarray, nodata=None, outlets: np.ndarray | None = None):
+    """A copy of ``dem`` with the ``walls`` cells 100 m above the highest terrain (and never outlets)."""
+    walls = np.asarray(walls, dtype=bool)
+    if walls.shape != dem.shape:
+        raise ValueError("walls must have the shape of the DEM")
+    valid = _valid_mask(dem, nodata, None)
+    top = float(dem[valid].max()) + 100.0 if valid.any() else 100.0
+    raised = dem.astype(np.float32, copy=True)
+    raised[walls] = top
+    if outlets is not None:
+        outlets = np.asarray(outlets, dtype=bool) & ~walls
+    return raised, outlets
+
+
 def runoff_depth_m(rain_mm: float, loss_mm: float, runoff_coeff: np.ndarray | float = 1.0) -> np.ndarray | float:
     """Runoff depth per cell: ``coeff * max(rain - loss, 0)`` in metres."""
     if rain_mm < 0 or loss_mm < 0:
@@ -275,6 +289,7 @@ def run_bathtub(
     progress: Callable[[float], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     analysis: FillResult | None = None,
+    walls: np.ndarray | None = None,
 ) -> BathtubResult:
     """Bathtub screening of one rain event on ``dem`` (see the module docstring for the method).
 
@@ -282,10 +297,14 @@ def run_bathtub(
     NaN = 1); ``outlets`` an optional boolean array of cells that swallow water (open water, sewer inlets modelled
     as outlets); ``progress(percent)`` and ``is_cancelled()`` are optional callbacks (``CancelledError`` is raised).
     Pass ``analysis`` from :func:`analyse_depressions` to reuse the terrain analysis for several events.
+    ``walls`` (boolean, like ``dem``) marks building footprints: they are raised far above the terrain, even where
+    the DEM has nodata (AHN has no ground under buildings), so water flows around them and off their roofs.
     """
     if cell_size <= 0:
         raise ValueError("cell_size must be positive")
     dem = np.asarray(dem)
+    if walls is not None and analysis is None:
+        dem, outlets = raise_walls(dem, walls, nodata, outlets)
     coeff = np.asarray(runoff_coeff, dtype=np.float32)
     if coeff.ndim and coeff.shape != dem.shape:
         raise ValueError("runoff_coeff must be a scalar or have the shape of the DEM")
@@ -431,3 +450,33 @@ def _tabulate(z, fr, dep_cell, capacity, inflow, stored, spilled, water_level, a
             }
         )
     return BathtubResult(depth=np.empty(0), depressions=labels.reshape(z.shape), table=table)
+
+
+def facade_max_depth(depth: np.ndarray, footprints: np.ndarray, n: int) -> np.ndarray:
+    """Max water depth in the 1-cell ring around each footprint (``footprints``: 1..n per cell, 0 = none).
+
+    Returns an array of n + 1 depths (index = footprint id; 0 where no ring cell is wet or the ring is outside).
+    Cells of one footprint next to another's count for neither: a wall between two buildings is not a facade.
+    """
+    rows, cols = footprints.shape
+    out = np.zeros(n + 1)
+    lab = np.zeros((rows + 2, cols + 2), dtype=np.int32)
+    lab[1:-1, 1:-1] = footprints
+    dep = np.zeros((rows + 2, cols + 2), dtype=np.float32)
+    dep[1:-1, 1:-1] = np.nan_to_num(depth, nan=0.0)
+    outside = lab[1:-1, 1:-1] == 0
+    centre = dep[1:-1, 1:-1]
+    ids, values = [], []
+    for dr, dc in _OFFSETS:
+        neighbour = lab[1 + dr : rows + 1 + dr, 1 + dc : cols + 1 + dc]
+        ring = outside & (neighbour > 0)
+        ids.append(neighbour[ring])
+        values.append(centre[ring])
+    if ids:
+        ids_all = np.concatenate(ids)
+        values_all = np.concatenate(values).astype(np.float64)
+        order = np.lexsort((values_all, ids_all))
+        ids_all, values_all = ids_all[order], values_all[order]
+        last = np.flatnonzero(np.r_[ids_all[1:] != ids_all[:-1], True])
+        out[ids_all[last]] = values_all[last]
+    return out

@@ -35,6 +35,6 @@ make_venv() {
 }
 
 make_venv .venv requirements/test.txt --system-site-packages
-[[ -f requirements/servers.txt ]] && make_venv .venv-servers requirements/servers.txt ""
+[[ -f requirements/servers.txt ]] && make_venv .venv-servers requirements/servers.txt --system-site-packages
 [[ -f requirements/validator.txt ]] && make_venv .venv-validator requirements/validator.txt ""
 log "ready ($ROOT)"

@@ -1,0 +1,300 @@
+"""Start, stop and inspect the sandbox: `python -m sandbox start|stop|status` and the Python API.
+
+State: ``.sandbox/pids/<server>.json`` ({pid, pgid, port, marker, log}) for each server we started,
+``.sandbox/endpoints.json``, ``.sandbox/ports.json`` (ports reused when still free so URLs, and with them
+the cached artefacts, stay the same between starts). Every server runs in its own process group
+(``start_new_session``) so `stop` ends exactly it and its children. A lock file serialises start/stop of
+concurrent callers (several test sessions share one working tree).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .endpoints import SERVERS, make_endpoints
+from .paths import ENDPOINTS, PIDS, PORTS, SERVERS_PYTHON, STATE, ensure_dirs, free_port, port_is_free, write_atomic
+
+OWNER = STATE / "owner.json"
+LEASES = STATE / "leases"
+START_TIMEOUT = float(os.environ.get("DTFL_SANDBOX_START_TIMEOUT", "90"))
+
+
+class SandboxError(RuntimeError):
+    """A server could not be started or answered wrongly; the message names it and its log."""
+
+
+@contextlib.contextmanager
+def _lock():
+    ensure_dirs()
+    with open(STATE / "lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _alive(pid: int, marker: str) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        state = "?"
+    return marker in cmdline and state != "Z"
+
+
+def _records() -> dict[str, dict]:
+    out = {}
+    for path in sorted(PIDS.glob("*.json")):
+        with contextlib.suppress(OSError, ValueError):
+            out[path.stem] = json.loads(path.read_text())
+    return out
+
+
+def _healthy_endpoints() -> dict | None:
+    """The running sandbox's endpoints if every server runs and answers, else None."""
+    from .servers import check
+
+    recs = _records()
+    if set(recs) != set(SERVERS) or not ENDPOINTS.is_file():
+        return None
+    if not all(_alive(r["pid"], r["marker"]) for r in recs.values()):
+        return None
+    for r in recs.values():
+        ok, _ = check(r["health_url"], r["health_marker"], timeout=10)
+        if not ok:
+            return None
+    return json.loads(ENDPOINTS.read_text())
+
+
+def running() -> dict | None:
+    """Endpoints of a running, healthy sandbox (started by anyone), or None."""
+    ensure_dirs()
+    return _healthy_endpoints()
+
+
+def _choose_ports() -> dict[str, int]:
+    previous = {}
+    with contextlib.suppress(OSError, ValueError):
+        previous = json.loads(PORTS.read_text())
+    ports: dict[str, int] = {}
+    for name in SERVERS:
+        port = previous.get(name)
+        if not (isinstance(port, int) and port not in ports.values() and port_is_free(port)):
+            port = free_port(avoid=ports.values())
+        ports[name] = port
+    write_atomic(PORTS, json.dumps(ports))
+    return ports
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def _launch(spec) -> dict:
+    spec.log.parent.mkdir(parents=True, exist_ok=True)
+    with open(spec.log, "ab") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(spec.cmd)}\n".encode())
+        log.flush()
+        proc = subprocess.Popen(spec.cmd, cwd=spec.cwd, env=spec.env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    rec = {"pid": proc.pid, "pgid": proc.pid, "marker": spec.marker, "log": str(spec.log),
+           "health_url": spec.health_url, "health_marker": spec.health_marker, "cmd": spec.cmd}  # fmt: skip
+    write_atomic(PIDS / f"{spec.name}.json", json.dumps(rec, indent=1))
+    return rec
+
+
+def _wait(spec, rec: dict, deadline: float) -> str | None:
+    """None when the server answers; else why it did not."""
+    from .servers import check
+
+    why = "no answer"
+    while time.monotonic() < deadline:
+        if not _alive(rec["pid"], rec["marker"]):
+            return "the process exited"
+        ok, why = check(spec.health_url, spec.health_marker, timeout=10)
+        if ok:
+            return None
+        time.sleep(0.15)
+    return f"no proper answer within {START_TIMEOUT:.0f} s ({why})"
+
+
+def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:
+    """Start every server (or reuse a healthy running sandbox); returns the endpoints dict.
+
+    ``owner`` is recorded with the pid of the caller ("cli" for make sandbox, "pytest" for a test session)
+    so that a test session stops only a sandbox that a test session started (see tests/fixtures/sandbox.py).
+
+    Raises SandboxError naming the server that failed and the path of its log; what was started is
+    stopped again in that case.
+    """
+    if not SERVERS_PYTHON.exists():
+        raise SandboxError(
+            f"the servers' virtual environment {SERVERS_PYTHON.parent.parent} is missing: run `make setup`"
+        )
+    with _lock():
+        existing = _healthy_endpoints()
+        if existing:
+            if not quiet:
+                print("sandbox already running")
+            return existing
+        _stop_locked(quiet=True)  # leftovers of a half-dead sandbox
+        t0 = time.monotonic()
+        ports = _choose_ports()
+        endpoints = make_endpoints(ports)
+        from .artefacts import prepare
+        from .servers import specs
+
+        try:
+            art = prepare(endpoints, ports)
+        except Exception as exc:
+            raise SandboxError(f"preparing the sandbox data failed: {exc}") from exc
+        built = time.monotonic()
+        server_specs = specs(endpoints, ports, art)
+        recs = {s.name: _launch(s) for s in server_specs}
+        write_atomic(OWNER, json.dumps({"pid": os.getpid(), "kind": owner}))
+        if wait:
+            deadline = time.monotonic() + START_TIMEOUT
+            with ThreadPoolExecutor(max_workers=len(server_specs)) as pool:
+                results = dict(zip([s.name for s in server_specs],
+                                   pool.map(lambda s: _wait(s, recs[s.name], deadline), server_specs)))  # fmt: skip
+            failed = [(s, results[s.name]) for s in server_specs if results[s.name]]
+            if failed:
+                _stop_locked(quiet=True)
+                lines = [f"sandbox server {s.name!r} failed to start: {why}; log: {s.log}\n{_tail(s.log)}"
+                         for s, why in failed]  # fmt: skip
+                raise SandboxError("\n".join(lines))
+        write_atomic(ENDPOINTS, json.dumps(endpoints, indent=2))
+        if not quiet:
+            total = time.monotonic() - t0
+            print(f"sandbox started in {total:.1f} s (data {built - t0:.1f} s, servers {total - (built - t0):.1f} s)")
+            _print_status(endpoints)
+        return endpoints
+
+
+def _kill_group(rec: dict) -> None:
+    if not _alive(rec["pid"], rec["marker"]):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(rec["pgid"], signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _alive(rec["pid"], rec["marker"]):
+        time.sleep(0.05)
+    if _alive(rec["pid"], rec["marker"]):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(rec["pgid"], signal.SIGKILL)
+
+
+def _stop_locked(quiet: bool) -> list[str]:
+    stopped = []
+    for name, rec in _records().items():
+        was_alive = _alive(rec["pid"], rec["marker"])
+        _kill_group(rec)
+        (PIDS / f"{name}.json").unlink(missing_ok=True)
+        if was_alive:
+            stopped.append(name)
+    ENDPOINTS.unlink(missing_ok=True)
+    OWNER.unlink(missing_ok=True)
+    if not quiet:
+        print(f"stopped: {', '.join(stopped)}" if stopped else "sandbox was not running")
+    return stopped
+
+
+def stop(quiet: bool = True) -> list[str]:
+    """Stop exactly the servers the sandbox started (by their process groups); returns their names."""
+    with _lock():
+        return _stop_locked(quiet)
+
+
+def status(quiet: bool = True) -> dict:
+    """{server: {"pid", "alive", "healthy", "url", "log"}}; printed as a table unless quiet."""
+    from .servers import check
+
+    ensure_dirs()
+    recs = _records()
+    out = {}
+    for name in SERVERS:
+        rec = recs.get(name)
+        if rec is None:
+            out[name] = {"pid": None, "alive": False, "healthy": False, "url": None, "log": None}
+            continue
+        alive = _alive(rec["pid"], rec["marker"])
+        healthy = alive and check(rec["health_url"], rec["health_marker"], timeout=5)[0]
+        out[name] = {"pid": rec["pid"], "alive": alive, "healthy": healthy, "url": rec["health_url"], "log": rec["log"]}
+    if not quiet:
+        for name, st in out.items():
+            state = "healthy" if st["healthy"] else ("running, not answering" if st["alive"] else "not running")
+            print(f"{name:8} {state:24} pid {st['pid'] or '-':<8} {st['log'] or ''}")
+        if ENDPOINTS.is_file():
+            _print_status(json.loads(ENDPOINTS.read_text()))
+    return out
+
+
+def _print_status(endpoints: dict) -> None:
+    print(f"endpoints ({ENDPOINTS}):")
+    for key, url in endpoints.items():
+        print(f"  {key:15} {url}")
+
+
+def owner() -> dict:
+    """{"pid", "kind"} of whoever started the running sandbox ({} when unknown)."""
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(OWNER.read_text())
+    return {}
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def acquire_lease() -> Path:
+    """Mark this process as a user of the running sandbox (several test sessions may share one)."""
+    LEASES.mkdir(parents=True, exist_ok=True)
+    path = LEASES / f"{os.getpid()}.lease"
+    path.write_text(str(os.getpid()))
+    return path
+
+
+def release_lease(path: Path) -> bool:
+    """Drop this process's lease; True when the sandbox should now be stopped by this process.
+
+    That is: no other live process holds a lease, and the sandbox was started by a test session that is
+    this one or has ended. A sandbox started from the command line (`make sandbox`) is never stopped here.
+    """
+    with _lock():
+        path.unlink(missing_ok=True)
+        others = []
+        for lease in LEASES.glob("*.lease"):
+            try:
+                pid = int(lease.stem)
+            except ValueError:
+                continue
+            if pid_alive(pid):
+                others.append(pid)
+            else:
+                lease.unlink(missing_ok=True)  # a crashed session's lease
+        own = owner()
+        return (
+            not others
+            and own.get("kind") == "pytest"
+            and (own.get("pid") == os.getpid() or not pid_alive(own.get("pid", 0)))
+        )

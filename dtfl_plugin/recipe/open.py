@@ -1,0 +1,182 @@
+"""Open an untrusted recipe safely: verify, unpack inside one folder, neutralise, then (GUI) read.
+
+Nothing in the recipe runs: the project XML and every QML style are cleaned of macros, Python
+expression functions, layer actions and form init code before QGIS reads them; credentials
+are removed and ``authcfg`` placeholders mapped to the receiver's own configurations; layers
+that point outside the recipe folder are cut off. The user's QGIS settings are never changed.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import settings
+from ..errors import RecipeError
+from ..i18n import tr
+from . import qgsxml, sanitize, sign
+from .pack import PROJECT_MEMBER, Progress
+from .verify import VerifyReport, verify_recipe
+from .zipsafe import Limits, SafeZip, UnsafeZipError
+
+AUTH_MAP_KEY = "recipe/auth_map"  # JSON {placeholder name: receiver's authcfg id}
+INTEGRITY_OK = ("valid", "unknown-key", "missing")
+
+
+@dataclass
+class OpenResult:
+    folder: Path
+    project: Path
+    report: VerifyReport
+    findings: list[sanitize.Finding] = field(default_factory=list)
+    placeholders: dict[str, str] = field(default_factory=dict)
+    unmapped_auth: list[str] = field(default_factory=list)
+
+    def messages(self) -> list[str]:
+        return [f.message for f in self.findings]
+
+
+def refusal(report: VerifyReport, allow_untrusted: bool) -> str:
+    """Why a recipe must not be unpacked ("" when it may be)."""
+    if report.signature == "invalid":
+        return tr("The recipe's signature is invalid: it was changed after signing. It was not opened.")
+    integrity = [p for p in report.problems if p.entry not in ("manifest-sha256.txt.minisig",)]
+    if integrity:
+        first = integrity[0]
+        return tr("The recipe is damaged or was tampered with ({entry}: {message}). It was not opened.").format(
+            entry=first.entry or tr("archive"), message=first.message
+        )
+    if report.signature != "valid" and not allow_untrusted:
+        if report.signature == "missing":
+            return tr(
+                "The recipe is not signed. Open it only if you trust where it came from (allow untrusted recipes)."
+            )
+        return tr(
+            "The recipe is signed by key {key}, which you do not trust. Add the key to your trusted keys, or allow untrusted recipes."
+        ).format(key=report.key_id)
+    return ""
+
+
+def clean_project(
+    path: Path, folder: Path, auth_map: dict[str, str]
+) -> tuple[list[sanitize.Finding], dict[str, str], list[str]]:
+    """Neutralise code and credentials in an unpacked project, cut layers that leave ``folder``."""
+    tree = qgsxml.read_project_xml(path)
+    report = sanitize.sanitize(tree)
+    findings = list(report.findings)
+    root = folder.resolve()
+    for layer in qgsxml.layers(tree):
+        if layer.provider not in qgsxml.FILE_PROVIDERS:
+            continue
+        raw = layer.datasource.split("|", 1)[0]
+        if not raw or raw.startswith(("/vsicurl", "http://", "https://")):
+            continue
+        target = Path(qgsxml.resolve_path(path, raw)).resolve()
+        if root != target and root not in target.parents:
+            layer.set_datasource("")
+            findings.append(
+                sanitize.Finding(
+                    "outside",
+                    layer.name,
+                    tr("Layer '{layer}' pointed at a file outside the recipe; that path was removed.").format(
+                        layer=layer.name
+                    ),
+                )
+            )
+    unmapped = sanitize.apply_auth_map(tree, auth_map)
+    qgsxml.write_project_xml(tree, path)
+    return findings, report.placeholders, unmapped
+
+
+def clean_style(path: Path) -> list[sanitize.Finding]:
+    try:
+        tree = ET.parse(path)
+    except ET.ParseError:
+        path.unlink()
+        return [
+            sanitize.Finding(
+                "style", path.name, tr("Style '{name}' is not valid XML; it was removed.").format(name=path.name)
+            )
+        ]
+    findings = sanitize.neutralise_code(tree) + sanitize.scrub_credentials(tree).findings
+    tree.write(path, encoding="utf-8")
+    return findings
+
+
+def unpack(
+    recipe: str | Path,
+    folder: str | Path,
+    *,
+    trusted: list[tuple[str, sign.PublicKey]] | None = None,
+    allow_untrusted: bool = False,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+) -> OpenResult:
+    """Verify, then extract into ``folder`` (new or empty) and neutralise. Raises RecipeError to refuse."""
+    progress = progress or Progress()
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()):
+        raise RecipeError(
+            tr("The folder '{folder}' is not empty; choose an empty folder for the recipe.").format(folder=folder)
+        )
+    report = verify_recipe(
+        recipe,
+        trusted,
+        limits=limits,
+        progress=Progress(lambda p: progress.set_percent(p * 0.4), progress.is_cancelled),
+    )
+    reason = refusal(report, allow_untrusted)
+    if reason:
+        raise RecipeError(reason, detail="; ".join(f"{p.entry}: {p.message}" for p in report.problems))
+    created = not folder.exists()
+    try:
+        with SafeZip(recipe, limits) as zipped:
+            if not zipped.has(PROJECT_MEMBER):
+                raise RecipeError(tr("The recipe holds no project ({name}).").format(name=PROJECT_MEMBER))
+            zipped.extract_all(
+                folder, progress=lambda p: progress.set_percent(40 + p * 0.5), cancelled=progress.is_cancelled
+            )
+        project = folder / PROJECT_MEMBER
+        findings, placeholders, unmapped = clean_project(project, folder, settings.get_json(AUTH_MAP_KEY, {}))
+        for style in sorted(folder.glob("styles/*.qml")):
+            findings += clean_style(style)
+    except (RecipeError, UnsafeZipError, OSError) as err:
+        _remove_tree(folder, created)
+        if isinstance(err, RecipeError):
+            raise
+        raise RecipeError(tr("The recipe could not be unpacked: {error}").format(error=err)) from err
+    progress.set_percent(100.0)
+    result = OpenResult(folder, project, report, findings, placeholders, unmapped)
+    if not report.valid:
+        result.findings.insert(0, sanitize.Finding("trust", "", refusal(report, False)))
+    for name in unmapped:
+        result.findings.append(
+            sanitize.Finding(
+                "authcfg",
+                name,
+                tr("Credentials '{name}' are needed: map them to one of your authentication configurations.").format(
+                    name=name
+                ),
+            )
+        )
+    return result
+
+
+def _remove_tree(folder: Path, created: bool) -> None:
+    import shutil
+
+    if not folder.exists():
+        return
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+    if created:
+        folder.rmdir()
+
+
+def open_in_project(result: OpenResult, project) -> bool:
+    """Read the cleaned project into ``project`` (main thread). Never touches qgis/enableMacros."""
+    return bool(project.read(str(result.project)))

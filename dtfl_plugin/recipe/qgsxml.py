@@ -1,0 +1,178 @@
+"""A QGIS project as XML: read from disk (.qgs or .qgz), list its layers, rewrite data sources.
+
+Recipes work on the project's XML, never on a live QgsProject: packaging cannot change the
+project the user has open, and opening can clean the XML before QGIS ever reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import RecipeError
+from ..i18n import tr
+from ..provenance.layer_props import KEY as SOURCE_KEY
+from ..provenance.layer_props import LayerSource
+
+MAX_PROJECT_BYTES = 64 * 1024**2
+FILE_PROVIDERS = {"ogr", "gdal", "delimitedtext", "spatialite", "mdal", "ept", "pdal", "copc"}
+SERVICE_PROVIDERS = {"wms", "WFS", "wfs", "oapif", "wcs", "arcgisfeatureserver", "arcgismapserver", "vectortile"}
+
+
+def read_project_xml(path: str | Path) -> ET.ElementTree:
+    """The project's XML from a .qgs or the .qgs inside a .qgz (read with a size cap)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".qgz":
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.lower().endswith(".qgs") and "/" not in n]
+                if len(names) != 1:
+                    raise RecipeError(tr("The .qgz project holds no single .qgs file."), detail=str(path))
+                data = zf.open(names[0]).read(MAX_PROJECT_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_PROJECT_BYTES + 1)
+    except (OSError, zipfile.BadZipFile) as err:
+        raise RecipeError(tr("The project file cannot be read: {error}").format(error=err), detail=str(path)) from err
+    if len(data) > MAX_PROJECT_BYTES:
+        raise RecipeError(tr("The project file is larger than 64 MiB."), detail=str(path))
+    return parse_project_bytes(data)
+
+
+def parse_project_bytes(data: bytes) -> ET.ElementTree:
+    # A DOCTYPE with entity declarations could expand without bound (billion laughs): refuse them.
+    if b"<!ENTITY" in data:
+        raise RecipeError(tr("The project file declares XML entities; it is refused."))
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as err:
+        raise RecipeError(tr("The project file is not valid XML: {error}").format(error=err)) from err
+    if root.tag != "qgis":
+        raise RecipeError(tr("The file is not a QGIS project."))
+    return ET.ElementTree(root)
+
+
+def write_project_xml(tree: ET.ElementTree, path: str | Path) -> None:
+    with open(path, "wb") as handle:
+        handle.write(b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n")
+        tree.write(handle, encoding="utf-8", xml_declaration=False)
+
+
+def project_bytes(tree: ET.ElementTree) -> bytes:
+    return b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
+        tree.getroot(), encoding="utf-8"
+    )
+
+
+@dataclass
+class LayerXml:
+    element: ET.Element
+    layer_id: str
+    name: str
+    layer_type: str  # vector | raster | mesh | vector-tile | point-cloud | ...
+    provider: str
+    datasource: str
+    crs: str
+
+    def set_datasource(self, value: str) -> None:
+        node = self.element.find("datasource")
+        if node is not None:
+            node.text = value
+        self.datasource = value
+
+    def source(self) -> LayerSource | None:
+        raw = custom_property(self.element, SOURCE_KEY)
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        known = set(LayerSource.__dataclass_fields__)
+        return LayerSource(**{k: v for k, v in data.items() if k in known})
+
+
+def custom_property(element: ET.Element, key: str) -> str:
+    props = element.find("customproperties")
+    if props is None:
+        return ""
+    for option in props.iter("Option"):  # 3.20+ layout
+        if option.get("name") == key:
+            return option.get("value", "")
+    for prop in props.iter("property"):  # older layout
+        if prop.get("key") == key:
+            return prop.get("value", "") or (prop.findtext("value") or "")
+    return ""
+
+
+def layers(tree: ET.ElementTree) -> list[LayerXml]:
+    found = []
+    container = tree.getroot().find("projectlayers")
+    if container is None:
+        return found
+    for elem in container.findall("maplayer"):
+        provider = elem.find("provider")
+        found.append(
+            LayerXml(
+                element=elem,
+                layer_id=elem.findtext("id", ""),
+                name=elem.findtext("layername", ""),
+                layer_type=elem.get("type", ""),
+                provider=(provider.text or "") if provider is not None else "",
+                datasource=elem.findtext("datasource", ""),
+                crs=elem.findtext("srs/spatialrefsys/authid", ""),
+            )
+        )
+    return found
+
+
+def read_entry(tree: ET.ElementTree, scope: str, key: str) -> str:
+    node = tree.getroot().find(f"properties/{scope}/{key.strip('/')}")
+    return (node.text or "") if node is not None else ""
+
+
+def write_entry(tree: ET.ElementTree, scope: str, key: str, value: str) -> None:
+    props = tree.getroot().find("properties")
+    if props is None:
+        props = ET.SubElement(tree.getroot(), "properties")
+    scope_el = props.find(scope)
+    if scope_el is None:
+        scope_el = ET.SubElement(props, scope)
+    node = scope_el.find(key.strip("/"))
+    if node is None:
+        node = ET.SubElement(scope_el, key.strip("/"), {"type": "QString"})
+    node.text = value
+
+
+def set_relative_paths(tree: ET.ElementTree) -> None:
+    props = tree.getroot().find("properties")
+    if props is None:
+        props = ET.SubElement(tree.getroot(), "properties")
+    paths = props.find("Paths")
+    if paths is None:
+        paths = ET.SubElement(props, "Paths")
+    absolute = paths.find("Absolute")
+    if absolute is None:
+        absolute = ET.SubElement(paths, "Absolute", {"type": "bool"})
+    absolute.text = "false"
+    home = tree.getroot().find("homePath")
+    if home is not None:
+        home.set("path", "")
+
+
+def resolve_path(project_file: str | Path, path: str) -> str:
+    """An absolute path for a layer path as stored in the project (relative ones start with ./ or ../)."""
+    if path.startswith(("./", "../")):
+        return str((Path(project_file).resolve().parent / path).resolve())
+    return path
+
+
+def view3d_xml(tree: ET.ElementTree) -> bytes | None:
+    """The project's 3D map views (QGIS stores them in <mapViewDocks3D>)."""
+    node = tree.getroot().find("mapViewDocks3D")
+    if node is None or len(node) == 0:
+        return None
+    return ET.tostring(node, encoding="utf-8")

@@ -143,7 +143,7 @@ def stem(word: str) -> str:
         return word[:-3] + "y"
     if word.endswith("heden") and len(word) > 6:  # snelheden -> snelheid
         return word[:-5] + "heid"
-    if word.endswith("en") and len(word) > 5:
+    if word.endswith("en") and len(word) >= 5:
         base = word[:-2]
         # Dutch doubles a consonant after a short vowel: plannen -> plan, wegen -> weg
         if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "aeiou":
@@ -193,7 +193,7 @@ class CompoundSplitter:
         return result
 
     def _split(self, word: str, depth: int) -> list[str] | None:
-        if word in self.vocabulary:
+        if depth and word in self.vocabulary:  # a known word is a part, but the whole word is no split
             return [word]
         if depth > 3:
             return None
@@ -211,6 +211,9 @@ class CompoundSplitter:
                     return [*sub, head]
             # An unknown modifier is still worth indexing when it is long enough to mean something.
             if len(rest) >= 4:
+                # -ing, -heid, -teit, -schap, -tie take a linking s: "bestemming-s-plan".
+                if rest.endswith(("ings", "heids", "teits", "schaps", "ties")):
+                    rest = rest[:-1]
                 return [rest, head]
         return None
 

@@ -97,6 +97,8 @@ def _parse_lxml(data: bytes, what: str):
     try:
         root = _lxml.fromstring(data, parser=parser)
     except _lxml.XMLSyntaxError as err:
+        if "entit" in str(err).lower():  # libxml2's own amplification/loop guards fired
+            raise _refuse(what) from err
         raise _malformed(what, str(err)) from err
     except ValueError as err:  # e.g. an encoding declaration lxml refuses
         raise _malformed(what, str(err)) from err

@@ -1,3 +1,6 @@
 """Processing algorithms of this room, one per file; the provider reads ALGORITHMS."""
 
-ALGORITHMS: list = []
+from .catalogue_import import CatalogueImportAlgorithm
+from .catalogue_search import CatalogueSearchAlgorithm
+
+ALGORITHMS: list = [CatalogueImportAlgorithm, CatalogueSearchAlgorithm]

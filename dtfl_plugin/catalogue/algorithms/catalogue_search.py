@@ -1,0 +1,143 @@
+"""dtfl:catalogue_search — search the catalogue index and write the ranked hits as JSON.
+
+For scripts and for checking the ranking: the same search as the dock and the locator bar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+
+from ...errors import DtflError
+from ...i18n import tr
+from ...provenance.capture import RunCapture
+
+FIELDS = (
+    "id", "title", "name", "service_url", "service_type", "abstract", "organisation", "dataset_id",
+    "licence", "metadata_url", "keywords", "themes", "date", "bbox",
+)  # fmt: skip
+
+
+def hit_dict(hit) -> dict:
+    data = hit.entry.to_dict()
+    out = {k: data.get(k) for k in FIELDS}
+    out["score"] = round(float(hit.score), 4)
+    out["matched"] = list(hit.matched)
+    return out
+
+
+def write_json(path: str | Path, data) -> None:
+    """Write atomically: the file appears whole or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class CatalogueSearchAlgorithm(QgsProcessingAlgorithm):
+    QUERY = "QUERY"
+    LIMIT = "LIMIT"
+    INDEX = "INDEX"
+    OUTPUT = "OUTPUT"
+    COUNT = "COUNT"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._capture: RunCapture | None = None
+
+    def createInstance(self):
+        return CatalogueSearchAlgorithm()
+
+    def name(self) -> str:
+        return "catalogue_search"
+
+    def displayName(self) -> str:
+        return tr("Search the catalogue")
+
+    def group(self) -> str:
+        return tr("Catalogue")
+
+    def groupId(self) -> str:
+        return "catalogue"
+
+    def shortHelpString(self) -> str:
+        return tr(
+            "Searches the local catalogue index the way the search dock does: Dutch and English, any word order, "
+            "one typo forgiven, synonyms from the domain thesaurus (soil finds bodem). Writes the hits in rank order "
+            "to a JSON file: id, title, layer name, service URL and type, abstract, organisation and more. "
+            "INDEX: the index file (empty: your own catalogue)."
+        )
+
+    def initAlgorithm(self, config=None) -> None:
+        self.addParameter(QgsProcessingParameterString(self.QUERY, tr("Search words")))
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.LIMIT, tr("Maximum number of hits"), QgsProcessingParameterNumber.Type.Integer, 20, False, 1, 10000
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.INDEX,
+                tr("Catalogue index file (empty: your own catalogue)"),
+                extension="sqlite",
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(self.OUTPUT, tr("Hits (JSON)"), fileFilter=tr("JSON files (*.json)"))
+        )
+        self.addOutput(QgsProcessingOutputNumber(self.COUNT, tr("Number of hits")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        from ..index import CatalogueIndex, default_index
+
+        capture = self._capture = RunCapture.start(self, parameters, context)
+        query = self.parameterAsString(parameters, self.QUERY, context)
+        limit = self.parameterAsInt(parameters, self.LIMIT, context)
+        index_path = self.parameterAsFile(parameters, self.INDEX, context).strip()
+        output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        if index_path and not Path(index_path).is_file():
+            raise QgsProcessingException(tr("The catalogue index {path} does not exist.").format(path=index_path))
+        index = None
+        try:
+            index = CatalogueIndex(index_path) if index_path else default_index()
+            if index.count() == 0:
+                feedback.reportError(
+                    tr("The catalogue index is empty: import a source first (dtfl:catalogue_import)."), False
+                )
+            hits = index.search(query, limit=limit)
+            capture.add_file_input(self.INDEX, str(index.path))
+        except DtflError as err:
+            capture.fail(str(err))
+            raise QgsProcessingException(str(err)) from err
+        finally:
+            if index is not None and index_path:
+                index.close()
+        write_json(output, [hit_dict(h) for h in hits])
+        feedback.pushInfo(tr("{n} hits for '{query}'").format(n=len(hits), query=query))
+        capture.add_output(self.OUTPUT, output)
+        capture.finish()
+        return {self.OUTPUT: output, self.COUNT: len(hits)}
+
+    def postProcessAlgorithm(self, context, feedback):
+        if self._capture is not None:
+            self._capture.store(context)
+        return {}

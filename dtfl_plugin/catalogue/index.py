@@ -218,7 +218,7 @@ class CatalogueIndex:
         return [Entry.from_dict(json.loads(r[0])) for r in rows]
 
     def parse_query(self, query: str) -> ParsedQuery | None:
-        return parse(query, self.thesaurus, self.vocabulary())
+        return parse(query, self.thesaurus, self.vocabulary(), self.splitter())
 
     def search(self, query: str, limit: int = 20, filters: SearchFilters | None = None) -> list[SearchHit]:
         """Ranked entries for what the user typed (empty query: filtered entries by title)."""

@@ -116,7 +116,7 @@ def _group_expression(group: Group) -> str:
     return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
 
 
-def parse(query: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) -> ParsedQuery | None:
+def parse(query: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None, splitter=None) -> ParsedQuery | None:
     """Build the query; None when nothing searchable was typed."""
     typed = words(query)
     if not typed:
@@ -129,9 +129,44 @@ def parse(query: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) -> Pa
         is_last = exp.end == len(typed)
         group = Group(typed=chunk, alternatives=list(exp.alternatives), prefix=typing and is_last)
         if vocabulary is not None and len(chunk) == 1 and not exp.alternatives:
+            _add_compound_alternative(group, chunk[0], vocabulary, splitter)
             _add_typo_alternatives(group, chunk[0], thesaurus, vocabulary)
         groups.append(group)
     return ParsedQuery(groups)
+
+
+def _add_compound_alternative(group: Group, word: str, vocabulary: Vocabulary, splitter) -> None:
+    """A compound the index does not hold as one word may still be there in parts: AND the parts."""
+    if word in vocabulary or stem(word) in vocabulary:
+        return
+    parts = splitter.split(word) if splitter is not None else ()
+    if not (parts and all(p in vocabulary or stem(p) in vocabulary for p in parts)):
+        parts = segment(word, vocabulary)
+    if parts:
+        group.alternatives.append(tuple(parts))
+
+
+def segment(word: str, vocabulary: Vocabulary, min_part: int = 3) -> tuple[str, ...]:
+    """Split ``word`` into the fewest words the index knows (each >= min_part, digits >= 1); () if none.
+
+    Dynamic programming over split points: a 25-letter word costs a few hundred set look-ups.
+    """
+    n = len(word)
+    if n < 2 * min_part or n > 40:
+        return ()
+    best: list[tuple[str, ...] | None] = [None] * (n + 1)
+    best[0] = ()
+    for end in range(1, n + 1):
+        for start in range(end):
+            prev = best[start]
+            if prev is None:
+                continue
+            part = word[start:end]
+            if (len(part) >= min_part or part.isdigit()) and part in vocabulary:
+                if best[end] is None or len(prev) + 1 < len(best[end]):
+                    best[end] = (*prev, part)
+    result = best[n]
+    return result if result is not None and len(result) > 1 else ()
 
 
 def _add_typo_alternatives(group: Group, word: str, thesaurus: Thesaurus, vocabulary: Vocabulary) -> None:

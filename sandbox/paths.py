@@ -20,7 +20,8 @@ STATE = Path(os.environ.get("DTFL_SANDBOX_DIR", ROOT / ".sandbox"))
 LOGS = STATE / "logs"
 PIDS = STATE / "pids"
 RUN = STATE / "run"
-CACHE = STATE / "cache"
+# The cache may be shared by several state folders (a test starting a second sandbox reuses the artefacts).
+CACHE = Path(os.environ.get("DTFL_SANDBOX_CACHE_DIR", STATE / "cache"))
 ENDPOINTS = STATE / "endpoints.json"
 PORTS = STATE / "ports.json"
 SHARED_DATA = Path(os.environ.get("DTFL_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -29,6 +30,7 @@ SERVERS_PYTHON = SERVERS_VENV / "bin" / "python"
 # The QGIS project is built with Debian's Python, which has the qgis bindings (never a venv's).
 QGIS_PYTHON = Path(os.environ.get("DTFL_QGIS_PYTHON", "/usr/bin/python3"))
 HOST = "127.0.0.1"
+KEEP_VERSIONS = 3  # older cache versions kept besides the current one
 
 Input = Union[Path, str, bytes]
 
@@ -62,7 +64,7 @@ def cached(name: str, inputs: Iterable[Input], build: Callable[[Path], None]) ->
 
     The build writes into a temporary folder that is renamed into place only when it succeeded, so a crash
     never leaves a half-built artefact that a later start would trust. Older versions of the same artefact
-    are removed.
+    are removed except the most recent few (another sandbox sharing the cache may be using them).
     """
     ensure_dirs()
     key = digest(inputs)
@@ -76,14 +78,18 @@ def cached(name: str, inputs: Iterable[Input], build: Callable[[Path], None]) ->
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for old in CACHE.glob(f"{name}-*"):
-        if old != target and old.is_dir() and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
+    versions = sorted(
+        (p for p in CACHE.glob(f"{name}-*") if p.is_dir() and p != target), key=lambda p: p.stat().st_mtime
+    )
+    for old in versions[:-KEEP_VERSIONS]:
+        shutil.rmtree(old, ignore_errors=True)
     return target
 
 
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as the servers do: a port whose old connections linger in TIME_WAIT is free to listen on again
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:

@@ -15,12 +15,24 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .endpoints import SERVERS, make_endpoints
-from .paths import ENDPOINTS, PIDS, PORTS, SERVERS_PYTHON, STATE, ensure_dirs, free_port, port_is_free, write_atomic
+from .paths import (
+    ENDPOINTS,
+    LOGS,
+    PIDS,
+    PORTS,
+    SERVERS_PYTHON,
+    STATE,
+    ensure_dirs,
+    free_port,
+    port_is_free,
+    write_atomic,
+)
 
 OWNER = STATE / "owner.json"
 LEASES = STATE / "leases"
@@ -62,20 +74,41 @@ def _records() -> dict[str, dict]:
     return out
 
 
-def _healthy_endpoints() -> dict | None:
-    """The running sandbox's endpoints if every server runs and answers, else None."""
+def _healthy_endpoints(patience: float = 30.0) -> dict | None:
+    """The running sandbox's endpoints if every server runs and answers, else None.
+
+    A server that runs but is slow to answer (qgis_mapserver serves one request at a time, and several
+    test sessions may be using it) gets ``patience`` seconds before the sandbox counts as broken.
+    """
     from .servers import check
 
     recs = _records()
     if set(recs) != set(SERVERS) or not ENDPOINTS.is_file():
         return None
-    if not all(_alive(r["pid"], r["marker"]) for r in recs.values()):
-        return None
-    for r in recs.values():
-        ok, _ = check(r["health_url"], r["health_marker"], timeout=10)
-        if not ok:
+    deadline = time.monotonic() + patience
+    pending = dict(recs)
+    while pending:
+        if not all(_alive(r["pid"], r["marker"]) for r in recs.values()):
             return None
+        for name, r in list(pending.items()):
+            if check(r["health_url"], r["health_marker"], timeout=10)[0]:
+                del pending[name]
+        if pending:
+            if time.monotonic() > deadline:
+                _event(f"servers running but not answering: {', '.join(pending)}")
+                return None
+            time.sleep(0.5)
     return json.loads(ENDPOINTS.read_text())
+
+
+def _event(message: str) -> None:
+    """One line in .sandbox/logs/sandbox.log: who started/stopped what (several sessions share a sandbox)."""
+    with contextlib.suppress(OSError):
+        LOGS.mkdir(parents=True, exist_ok=True)
+        with open(LOGS / "sandbox.log", "a") as fh:
+            fh.write(
+                f"{time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()} ({' '.join(sys.argv)[:160]}): {message}\n"
+            )
 
 
 def running() -> dict | None:
@@ -173,11 +206,13 @@ def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:
                                    pool.map(lambda s: _wait(s, recs[s.name], deadline), server_specs)))  # fmt: skip
             failed = [(s, results[s.name]) for s in server_specs if results[s.name]]
             if failed:
+                _event(f"start failed: {', '.join(s.name for s, _ in failed)}")
                 _stop_locked(quiet=True)
                 lines = [f"sandbox server {s.name!r} failed to start: {why}; log: {s.log}\n{_tail(s.log)}"
                          for s, why in failed]  # fmt: skip
                 raise SandboxError("\n".join(lines))
         write_atomic(ENDPOINTS, json.dumps(endpoints, indent=2))
+        _event(f"started ({owner}) in {time.monotonic() - t0:.1f} s: {json.dumps(ports)}")
         if not quiet:
             total = time.monotonic() - t0
             print(f"sandbox started in {total:.1f} s (data {built - t0:.1f} s, servers {total - (built - t0):.1f} s)")
@@ -208,6 +243,8 @@ def _stop_locked(quiet: bool) -> list[str]:
             stopped.append(name)
     ENDPOINTS.unlink(missing_ok=True)
     OWNER.unlink(missing_ok=True)
+    if stopped:
+        _event(f"stopped {', '.join(stopped)}")
     if not quiet:
         print(f"stopped: {', '.join(stopped)}" if stopped else "sandbox was not running")
     return stopped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -11,7 +12,7 @@ from pathlib import Path
 from .artefacts import server_env
 from .paths import HOST, LOGS, ROOT, RUN, SERVERS_PYTHON, SHARED_DATA
 
-QGIS_MAPSERVER = "/usr/bin/qgis_mapserver"
+QGIS_MAPSERVER = os.environ.get("DTFL_QGIS_MAPSERVER", "/usr/bin/qgis_mapserver")
 
 
 @dataclass

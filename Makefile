@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test test-host test-other demo run package translations lint format bench sandbox sandbox-stop sandbox-status clean
+.PHONY: setup test test-host test-other chroot demo run package translations lint format bench sandbox sandbox-stop sandbox-status clean
 
 setup:
 	@scripts/setup.sh
@@ -17,6 +17,10 @@ test-host: setup
 
 test-other: setup
 	@scripts/test.sh --other-only
+
+## Build (or refresh) the cached chroot with the other Debian release's QGIS; `scripts/chroot.sh shell` enters it.
+chroot: setup
+	@scripts/chroot.sh build
 
 demo: setup
 	@$(PY) scripts/demo.py
@@ -49,4 +53,4 @@ sandbox-status:
 	@$(PY) -m sandbox status
 
 clean:
-	rm -rf dist build .sandbox demo-output
+	rm -rf dist build .sandbox demo-output .run-profile i18n/*.qm i18n/*.ts

@@ -15,17 +15,11 @@ What it is: a SCREENING without time, sewer or infiltration dynamics, not a hydr
 depth minus a uniform loss (sewer + infiltration capacity, mm) times a runoff coefficient per cell becomes runoff at
 once; water runs down the terrain to the depression it drains to, fills it, and the surplus spills on.
 
-How (all vectorised; no per-cell Python loop):
-1. Basins: D8 steepest descent on the DEM; cells without a lower neighbour are pits, connected pits (always equal
-   elevation) form one pit region; pointer jumping gives every cell the basin of the pit it drains to.
-   The grid edge, nodata cells and ``outlets`` form basin 0: the world outside ("the sea").
-2. Spill graph: for every pair of 8-neighbours in different basins the pass height is max(z_a, z_b); the lowest pass
-   per basin pair is an edge. The fill level of a basin is the minimax pass height on its way to basin 0, found on
-   the minimum spanning tree of that graph (scipy.sparse.csgraph, compiled). ``filled = max(z, level)`` equals
-   priority-flood filling (Barnes et al. 2014; SAGA Fill Sinks, Wang & Liu 2006, with MINSLOPE 0).
-3. Depressions: the basins below the same highest pass on the tree path to the sea form one depression; its spill
-   level is that pass; its capacity is the volume between the DEM and that level. It spills into the depression of
-   the basin across the pass, which always has a lower spill level, so depressions are routed from high to low.
+How (all vectorised; no per-cell Python loop): depressions.py finds the basins, the spill tree and each
+depression's spill level and capacity (equal to priority-flood / SAGA Wang & Liu filling). Here each depression
+receives the runoff of its catchment (all cells draining to its basins) plus the overflow of upstream depressions,
+in order from high spill levels to low; what exceeds its capacity spills into the depression across its pass, or
+out of the area (grid edge, nodata, outlets).
 4. Simplified hierarchy (as in malstroem, Balstrøm & Crawford 2018): a partly filled depression holds ONE water
    level over its whole extent (level pool), even where sub-pits inside it are separated by sills lower than its
    spill level; nested sub-depressions are therefore merged from the start instead of filling one by one
@@ -40,34 +34,20 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy import ndimage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
-# D8 neighbour offsets (row, col) and the inverse of their distance (in cells).
-_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
-_INV_DIST = tuple(1.0 / np.hypot(dr, dc) for dr, dc in _OFFSETS)
-# Each unordered neighbour pair once: E, S, SE, SW.
-_PAIRS = ((0, 1), (1, 0), (1, 1), (1, -1))
+from .depressions import (  # noqa: F401  (re-exported: the public API of the model lives here)
+    _OFFSETS,
+    CancelledError,
+    FillResult,
+    _check,
+    _report,
+    _valid_mask,
+    analyse_depressions,
+    fill_depressions,
+)
+
 # Sort key spacing between depressions: elevations within one depression differ by far less (metres).
 _KEY_SPAN = 1.0e5
-
-
-class CancelledError(Exception):
-    """Raised when ``is_cancelled()`` returns True between two steps."""
-
-
-@dataclass
-class FillResult:
-    """The depression structure of a DEM (step 1-3 above), reusable for several rain events."""
-
-    filled: np.ndarray  # float32, NaN on nodata/outlets
-    basin: np.ndarray  # int32 basin id per cell (0 = outside)
-    level: np.ndarray  # float64 fill level per basin id (index 0 unused)
-    top: np.ndarray  # int32 depression (= its top basin id) per basin id
-    parent: np.ndarray  # int32 MST parent basin per basin id (0 = the sea)
-    valid: np.ndarray  # bool, cells inside the domain
-    dep_bottom: np.ndarray  # float64 lowest elevation per depression (top basin id), inf elsewhere
 
 
 @dataclass
@@ -80,179 +60,6 @@ class BathtubResult:
     stored_m3: float = 0.0
     spilled_out_m3: float = 0.0
     cell_size: float = 1.0
-
-
-def _check(is_cancelled: Callable[[], bool] | None) -> None:
-    if is_cancelled is not None and is_cancelled():
-        raise CancelledError()
-
-
-def _report(progress: Callable[[float], None] | None, value: float) -> None:
-    if progress is not None:
-        progress(float(value))
-
-
-def _valid_mask(dem: np.ndarray, nodata, outlets: np.ndarray | None) -> np.ndarray:
-    valid = np.isfinite(dem)
-    if nodata is not None and np.isfinite(nodata):
-        valid &= dem != nodata
-    if outlets is not None:
-        if outlets.shape != dem.shape:
-            raise ValueError("outlets must have the shape of the DEM")
-        valid &= ~outlets.astype(bool)
-    return valid
-
-
-def _basins(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
-    """Basin id (1..n, 0 outside) of every cell by D8 steepest descent and pointer jumping."""
-    rows, cols = z.shape
-    zp = np.full((rows + 2, cols + 2), np.inf, dtype=np.float32)
-    zp[1:-1, 1:-1] = np.where(valid, z, np.inf)
-    best = np.zeros((rows, cols), dtype=np.float32)
-    direction = np.full((rows, cols), -1, dtype=np.int8)
-    drop = np.empty((rows, cols), dtype=np.float32)
-    better = np.empty((rows, cols), dtype=bool)
-    zc = zp[1:-1, 1:-1]
-    with np.errstate(invalid="ignore"):  # inf - inf on outside cells: NaN, never "lower"
-        for k, ((dr, dc), inv) in enumerate(zip(_OFFSETS, _INV_DIST)):
-            np.subtract(zc, zp[1 + dr : rows + 1 + dr, 1 + dc : cols + 1 + dc], out=drop)
-            if inv != 1.0:
-                drop *= np.float32(inv)
-            np.greater(drop, best, out=better)  # strictly lower neighbours only
-            np.copyto(best, drop, where=better)
-            np.copyto(direction, np.int8(k), where=better)
-    del zp, best, drop, better
-
-    direction[~valid] = -1
-    pits = (direction < 0) & valid
-    # Neighbouring pits always have equal elevation (each is >= the other): one label per flat pit region.
-    pit_label, n_pits = ndimage.label(pits, structure=np.ones((3, 3), dtype=bool))
-    pit_label = pit_label.astype(np.int32, copy=False)
-
-    flat_offsets = np.array([dr * cols + dc for dr, dc in _OFFSETS] + [0], dtype=np.int32)
-    dflat = direction.ravel()
-    root = np.arange(rows * cols, dtype=np.int32)
-    root += flat_offsets[dflat]  # index -1 -> the trailing 0: pits (and outside cells) point at themselves
-    del direction, dflat
-    active = np.flatnonzero(root != np.arange(rows * cols, dtype=np.int32))
-    while active.size:  # pointer jumping: log2(longest flow path) rounds
-        r = root[active]
-        rr = root[r]
-        root[active] = rr
-        active = active[rr != r]
-    basin = pit_label.ravel()[root].reshape(rows, cols)
-    del root
-    basin[~valid] = 0
-    pit_z = np.full(n_pits + 1, np.inf)
-    pit_z[pit_label[pits]] = z[pits]  # a pit region is flat: any of its cells gives its elevation
-    return basin, int(n_pits), pit_z
-
-
-def _spill_edges(z: np.ndarray, valid: np.ndarray, basin: np.ndarray, n_basins: int):
-    """Lowest pass height between every pair of neighbouring basins (0 = outside)."""
-    rows, cols = z.shape
-    bp = np.zeros((rows + 2, cols + 2), dtype=np.int32)
-    bp[1:-1, 1:-1] = basin
-    zp = np.full((rows + 2, cols + 2), -np.inf, dtype=np.float32)
-    zp[1:-1, 1:-1] = np.where(valid, z, -np.inf)
-    keys, weights = [], []
-    for dr, dc in _PAIRS:
-        if dc >= 0:
-            a_sl = (slice(0, rows + 2 - dr), slice(0, cols + 2 - dc))
-            b_sl = (slice(dr, rows + 2), slice(dc, cols + 2))
-        else:
-            a_sl = (slice(0, rows + 2 - dr), slice(-dc, cols + 2))
-            b_sl = (slice(dr, rows + 2), slice(0, cols + 2 + dc))
-        a, b = bp[a_sl], bp[b_sl]
-        differ = a != b
-        la, lb = a[differ], b[differ]
-        w = np.maximum(zp[a_sl][differ], zp[b_sl][differ])
-        lo = np.minimum(la, lb).astype(np.int64)
-        hi = np.maximum(la, lb).astype(np.int64)
-        key = lo * (n_basins + 1) + hi
-        key, w = _min_per_key(key, w)
-        keys.append(key)
-        weights.append(w)
-        del a, b, differ, la, lb, lo, hi
-    key, w = _min_per_key(np.concatenate(keys), np.concatenate(weights))
-    return key // (n_basins + 1), key % (n_basins + 1), w
-
-
-def _min_per_key(key: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    w = w[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    return key[starts], np.minimum.reduceat(w, starts)
-
-
-def _tree_levels(lo, hi, w, n_basins: int):
-    """Minimum spanning tree rooted at the sea (0): parent, and per basin the highest pass on its way out.
-
-    Ties prefer the pass nearest the sea, so basins that reach the sea over the same pass share one depression.
-    """
-    n = n_basins + 1
-    wmin = float(w.min()) if w.size else 0.0
-    graph = coo_matrix(((w.astype(np.float64) - wmin + 1.0), (lo, hi)), shape=(n, n)).tocsr()
-    mst = minimum_spanning_tree(graph).tocoo()
-    _, pred = breadth_first_order(mst, 0, directed=False, return_predecessors=True)
-    if np.any(pred[1:] < 0):
-        raise ValueError("some basins are not connected to the domain edge")
-    parent = pred.astype(np.int32)
-    parent[0] = 0
-    edge_w = np.full(n, -np.inf)
-    weights = (mst.data + wmin - 1.0).astype(np.float32).astype(np.float64)  # exact float32 pass heights back
-    child = np.where(parent[mst.row] == mst.col, mst.row, mst.col)
-    edge_w[child] = weights
-
-    best_w = edge_w.copy()
-    best_node = np.arange(n, dtype=np.int32)
-    jump = parent.copy()
-    active = np.flatnonzero(jump != 0)
-    while active.size:  # pointer jumping with a (max, nearest-to-sea) accumulator
-        j = jump[active]
-        take = best_w[j] >= best_w[active]
-        best_w[active] = np.where(take, best_w[j], best_w[active])
-        best_node[active] = np.where(take, best_node[j], best_node[active])
-        jump[active] = jump[j]
-        active = active[jump[active] != 0]
-    return parent, best_w, best_node
-
-
-def analyse_depressions(
-    dem: np.ndarray,
-    nodata=None,
-    outlets: np.ndarray | None = None,
-    progress: Callable[[float], None] | None = None,
-    is_cancelled: Callable[[], bool] | None = None,
-) -> FillResult:
-    """Basins, spill tree and filled surface of ``dem`` (2-D array; nodata/NaN/outlets drain out)."""
-    dem = np.asarray(dem)
-    if dem.ndim != 2 or min(dem.shape) < 1:
-        raise ValueError("dem must be a 2-D array")
-    valid = _valid_mask(dem, nodata, outlets)
-    z = dem.astype(np.float32, copy=False)
-    _check(is_cancelled)
-    basin, n_basins, pit_z = _basins(z, valid)
-    _report(progress, 30)
-    _check(is_cancelled)
-    lo, hi, w = _spill_edges(z, valid, basin, n_basins)
-    _report(progress, 55)
-    _check(is_cancelled)
-    parent, level, top = _tree_levels(lo, hi, w, n_basins)
-    filled = np.maximum(z, level[basin].astype(np.float32))
-    filled[~valid] = np.nan
-    dep_bottom = np.full(level.size, np.inf)
-    np.minimum.at(dep_bottom, top[1:], pit_z[1:])
-    _report(progress, 65)
-    return FillResult(
-        filled=filled, basin=basin, level=level, top=top, parent=parent, valid=valid, dep_bottom=dep_bottom
-    )
-
-
-def fill_depressions(dem: np.ndarray, nodata=None) -> np.ndarray:
-    """Depression-filled DEM (float32, NaN on nodata), equal to priority-flood / SAGA Wang & Liu with MINSLOPE 0."""
-    return analyse_depressions(dem, nodata=nodata).filled
 
 
 def raise_walls(dem: np.ndarray, walls: np.ndarray, nodata=None, outlets: np.ndarray | None = None):

@@ -9,6 +9,7 @@ element and then ``resolveReferences``. ``writeXml`` is never called on settings
 from __future__ import annotations
 
 from qgis.core import (
+    QgsAbstract3DSymbol,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsMapLayer,
@@ -167,7 +168,7 @@ def style_extruded_buildings(
     if expression:
         properties = symbol.dataDefinedProperties()
         properties.setProperty(
-            q3d.QgsAbstract3DSymbol.PropertyExtrusionHeight,
+            QgsAbstract3DSymbol.PropertyExtrusionHeight,
             QgsProperty.fromExpression(f"coalesce({expression}, {float(default_height)})"),
         )
         symbol.setDataDefinedProperties(properties)

@@ -1,0 +1,190 @@
+"""Create QGIS layers from catalogue entries: validated, described, never added when invalid.
+
+``create_layer`` may touch the network (capabilities, CityJSON downloads): call it from a QgsTask
+or a Processing algorithm. ``LoadEntryTask`` does exactly that and adds the layer on the main thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from qgis.core import (
+    QgsApplication,
+    QgsFeedback,
+    QgsMapLayer,
+    QgsPointCloudLayer,
+    QgsProject,
+    QgsRasterLayer,
+    QgsTask,
+    QgsVectorLayer,
+    QgsVectorTileLayer,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from .. import net, settings
+from ..catalogue.entry import Entry, ServiceType
+from ..errors import DtflError, LayerError, NetError
+from ..i18n import tr
+from . import capabilities as caps_mod
+from .metadata import apply_entry
+from .uri import LayerSpec, is_remote, local_path, spec_for
+
+_CAPS_SERVICE = {ServiceType.WMS.value: "WMS", ServiceType.WMTS.value: "WMTS", ServiceType.WFS.value: "WFS"}
+
+
+def resolve_spec(entry: Entry, *, project_crs: str = "EPSG:28992", feedback: QgsFeedback | None = None) -> LayerSpec:
+    """Read the service's capabilities where the choice of CRS/style/tile matrix set depends on them."""
+    service = _CAPS_SERVICE.get(entry.service_type)
+    caps = caps_mod.fetch(entry.service_url, service, feedback=feedback) if service else None
+    spec = spec_for(entry, project_crs=project_crs, caps=caps)
+    if caps is not None and entry.name:
+        spec.attribution = caps_mod.find_layer(caps, entry.name).attribution
+    return spec
+
+
+def create_layer(
+    source: Entry | LayerSpec, *, project_crs: str = "EPSG:28992", feedback: QgsFeedback | None = None
+) -> QgsMapLayer:
+    """A valid, described layer for an entry (or a ready LayerSpec); LayerError with a clear message otherwise."""
+    spec = source if isinstance(source, LayerSpec) else resolve_spec(source, project_crs=project_crs, feedback=feedback)
+    entry = spec.entry
+    if spec.kind == "cityjson":
+        layer = _cityjson_layer(spec, feedback)
+    else:
+        layer = _open(spec)
+    if feedback is not None and feedback.isCanceled():
+        raise LayerError(tr("Cancelled."))
+    if entry is not None:
+        apply_entry(
+            layer, entry, name=spec.name, service_version=spec.service_version, service_attribution=spec.attribution
+        )
+    if spec.kind == "pointcloud":
+        from .pointcloud import style_point_cloud
+
+        style_point_cloud(layer)
+    return layer
+
+
+def _open(spec: LayerSpec) -> QgsMapLayer:
+    if spec.kind == "raster":
+        layer = QgsRasterLayer(spec.uri, spec.name, spec.provider)
+    elif spec.kind == "vector":
+        layer = QgsVectorLayer(spec.uri, spec.name, spec.provider)
+    elif spec.kind == "vectortile":
+        layer = QgsVectorTileLayer(spec.uri, spec.name)
+    elif spec.kind == "pointcloud":
+        layer = QgsPointCloudLayer(spec.uri, spec.name, spec.provider)
+    elif spec.kind == "tiledscene":
+        from qgis.core import QgsTiledSceneLayer  # QGIS >= 3.34; uri.py refused older versions
+
+        layer = QgsTiledSceneLayer(spec.uri, spec.name, spec.provider)
+    else:
+        raise LayerError(tr("Unknown layer kind {kind}.").format(kind=spec.kind))
+    if not layer.isValid():
+        raise LayerError(
+            tr(
+                "The layer {name} could not be loaded: {reason}. The service may be down or the layer retired; try again later or search the catalogue again."
+            ).format(name=spec.name, reason=_reason(layer)),
+            detail=f"{spec.provider}: {spec.uri}",
+        )
+    return layer
+
+
+def _reason(layer: QgsMapLayer) -> str:
+    # error() on a point cloud layer without provider crashes QGIS 3.22: ask for the provider first.
+    if layer.dataProvider() is None:
+        return tr("no data provider for this source")
+    # Only the layer's error: the provider's error() of a failed OAPIF layer crashed 3.22 in tests.
+    error = layer.error()
+    summary = error.summary() if not error.isEmpty() else ""
+    return summary.strip() or tr("the provider reported no details (see the Log Messages panel)")
+
+
+def _cityjson_layer(spec: LayerSpec, feedback: QgsFeedback | None) -> QgsMapLayer:
+    from .cityjson_layer import cityjson_layer, cityjson_to_gpkg
+
+    url = spec.uri
+    cache = settings.data_dir() / "cityjson"
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    if is_remote(url):
+        source = cache / f"{key}{'.city.jsonl' if url.lower().endswith('.jsonl') else '.city.json'}"
+        try:
+            net.download(url, source, feedback=feedback, timeout_s=120.0)
+        except NetError as err:
+            raise LayerError(
+                tr("The CityJSON file could not be downloaded: {reason}").format(reason=err), detail=url
+            ) from err
+    else:
+        source = Path(local_path(url))
+    gpkg, count, _ = cityjson_to_gpkg(source, cache / f"{key}.gpkg", feedback=feedback)
+    if count == 0:
+        raise LayerError(tr("The CityJSON file {name} holds no surfaces DTFL can show.").format(name=source.name))
+    return cityjson_layer(gpkg, spec.name)
+
+
+def add_to_project(layer: QgsMapLayer, project: QgsProject | None = None) -> QgsMapLayer:
+    """Add a valid layer (main thread). Refuses invalid ones: a broken layer never lands in a project."""
+    if not layer.isValid():
+        raise LayerError(tr("The layer {name} is not valid and was not added.").format(name=layer.name()))
+    project = project or QgsProject.instance()
+    project.addMapLayer(layer)
+    return layer
+
+
+_RUNNING: set = set()  # Python owns QgsTask subclasses; keep them alive until finished()
+
+
+class LoadEntryTask(QgsTask):
+    """Create the layer of a catalogue entry in the background; add it to the project in finished().
+
+    ``on_done(layer, error)`` is called on the main thread with exactly one of them set.
+    """
+
+    def __init__(self, entry: Entry, project: QgsProject | None = None, on_done: Callable | None = None) -> None:
+        super().__init__(tr("Loading {title}").format(title=entry.title or entry.name), QgsTask.CanCancel)
+        self.entry = entry
+        self.project = project or QgsProject.instance()
+        self.on_done = on_done
+        self.layer: QgsMapLayer | None = None
+        self.error: DtflError | None = None
+        self._project_crs = self.project.crs().authid() or "EPSG:28992"  # read here, on the main thread
+        self._feedback = QgsFeedback()
+        _RUNNING.add(self)
+
+    def cancel(self) -> None:
+        self._feedback.cancel()
+        super().cancel()
+
+    def run(self) -> bool:
+        try:
+            layer = create_layer(self.entry, project_crs=self._project_crs, feedback=self._feedback)
+        except DtflError as err:
+            self.error = err
+            return False
+        # Layers created in a worker thread must live in the main thread before they join the project.
+        layer.moveToThread(QCoreApplication.instance().thread())
+        self.layer = layer
+        return True
+
+    def finished(self, result: bool) -> None:
+        try:
+            if result and self.layer is not None:
+                try:
+                    add_to_project(self.layer, self.project)
+                except DtflError as err:
+                    self.layer, self.error = None, err
+            elif self.error is None:
+                self.error = LayerError(tr("Cancelled."))
+            if self.on_done is not None:
+                self.on_done(self.layer, None if self.layer is not None else self.error)
+        finally:
+            _RUNNING.discard(self)
+
+
+def load_entry(entry: Entry, project: QgsProject | None = None, on_done: Callable | None = None) -> LoadEntryTask:
+    """Start a LoadEntryTask on QGIS's task manager and return it."""
+    task = LoadEntryTask(entry, project, on_done)
+    QgsApplication.taskManager().addTask(task)
+    return task

@@ -143,8 +143,9 @@ class _Packer:
             if view3d:
                 self._add_bytes("styles/3d-views.xml", view3d, kind="view3d", description="3D map views of the project")
             self._steps(runs)
-            self._project(tree, runs)
-            prov = export_prov(runs, self.recipe_id)
+            portable = self._portable(runs)
+            self._project(tree, portable)
+            prov = export_prov(portable, self.recipe_id)
             self._add_bytes(
                 PROV_MEMBER,
                 json.dumps(prov, ensure_ascii=False, indent=1).encode(),
@@ -289,6 +290,8 @@ class _Packer:
             description=f"snapshot of the service read at {self.created}, clipped to the recipe area",
         )
         staged.unlink()
+        origin, _ = sanitize.scrub_text(json.dumps({"provider": layer.provider, "datasource": layer.datasource}))
+        qgsxml.set_custom_property(layer.element, "dtfl/snapshot_of", origin)  # a re-cook reads the service again
         layer.set_datasource(f"../{member}|layername={out_name}")
         node = layer.element.find("provider")
         if node is not None:
@@ -362,6 +365,19 @@ class _Packer:
                 model_outputs=outputs,
             )
 
+    def _portable(self, runs: list[RunRecord]) -> list[RunRecord]:
+        """Runs as the recipe tells them: file locations are recipe paths (or bare names when the file is
+        not in the recipe), so the sender's folder layout does not travel with it."""
+        out = []
+        for run in runs:
+            copy = RunRecord.from_dict(run.to_dict())
+            copy.parameters = steps.replace_paths(copy.parameters, self.file_map)
+            for ref in list(copy.inputs) + list(copy.outputs):
+                if getattr(ref, "kind", "file") == "file":
+                    ref.location = self.file_map.get(ref.location, Path(ref.location.split("|", 1)[0]).name)
+            out.append(copy)
+        return out
+
     def _steps(self, runs: list[RunRecord]) -> None:
         for member, doc in steps.build_steps(runs, self.file_map):
             text, _ = sanitize.scrub_text(steps.dumps(doc).decode("utf-8"))
@@ -371,6 +387,7 @@ class _Packer:
 
     def _project(self, tree: ET.ElementTree, runs: list[RunRecord]) -> None:
         qgsxml.set_relative_paths(tree)
+        qgsxml.sync_layer_tree_sources(tree)
         runs_json, _ = sanitize.scrub_text(json.dumps([r.to_dict() for r in runs], ensure_ascii=False))
         qgsxml.write_entry(tree, "DTFL", "runs", runs_json)
         qgsxml.write_entry(tree, "DTFL", "recipe_id", self.recipe_id)

@@ -108,6 +108,21 @@ def custom_property(element: ET.Element, key: str) -> str:
     return ""
 
 
+def set_custom_property(element: ET.Element, key: str, value: str) -> None:
+    """Set a layer custom property in the 3.20+ layout (<customproperties><Option type="Map">)."""
+    props = element.find("customproperties")
+    if props is None:
+        props = ET.SubElement(element, "customproperties")
+    option_map = props.find("Option")
+    if option_map is None:
+        option_map = ET.SubElement(props, "Option", {"type": "Map"})
+    for option in option_map.findall("Option"):
+        if option.get("name") == key:
+            option.set("value", value)
+            return
+    ET.SubElement(option_map, "Option", {"name": key, "type": "QString", "value": value})
+
+
 def layers(tree: ET.ElementTree) -> list[LayerXml]:
     found = []
     container = tree.getroot().find("projectlayers")
@@ -127,6 +142,14 @@ def layers(tree: ET.ElementTree) -> list[LayerXml]:
             )
         )
     return found
+
+
+def sync_layer_tree_sources(tree: ET.ElementTree) -> None:
+    """The layer tree repeats each layer's source (<layer-tree-layer source=...>): keep it equal to the datasource."""
+    sources = {layer.layer_id: layer.datasource for layer in layers(tree)}
+    for node in tree.getroot().iter("layer-tree-layer"):
+        if node.get("id") in sources:
+            node.set("source", sources[node.get("id")])
 
 
 def read_entry(tree: ET.ElementTree, scope: str, key: str) -> str:

@@ -24,7 +24,7 @@ def step_name(index: int, algorithm_id: str) -> str:
     return f"steps/{index:03d}-{slug(algorithm_id.replace(':', '-'))}.json"
 
 
-def _replace_paths(value, mapping: dict[str, str]):
+def replace_paths(value, mapping: dict[str, str]):
     if isinstance(value, str):
         # longest first: /a/b.gpkg must not be rewritten by a mapping for /a/b
         for old in sorted(mapping, key=len, reverse=True):
@@ -32,9 +32,9 @@ def _replace_paths(value, mapping: dict[str, str]):
                 value = value.replace(old, mapping[old])
         return value
     if isinstance(value, list):
-        return [_replace_paths(v, mapping) for v in value]
+        return [replace_paths(v, mapping) for v in value]
     if isinstance(value, dict):
-        return {k: _replace_paths(v, mapping) for k, v in value.items()}
+        return {k: replace_paths(v, mapping) for k, v in value.items()}
     return value
 
 
@@ -52,7 +52,7 @@ def build_steps(runs: list[RunRecord], file_map: dict[str, str]) -> list[tuple[s
                 links[name] = {"step": step, "output": output}
             if isinstance(value, str) and EXTENT.match(value):
                 area_params.append(name)
-            inputs[name] = _replace_paths(value, file_map)
+            inputs[name] = replace_paths(value, file_map)
         outputs = {}
         for ref in run.outputs:
             outputs[ref.name] = file_map.get(ref.location, "")

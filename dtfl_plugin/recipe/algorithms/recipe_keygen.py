@@ -1,0 +1,120 @@
+"""dtfl:recipe_keygen — a minisign Ed25519 key pair for signing recipes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterString,
+)
+
+from ...errors import DtflError
+from ...i18n import tr
+from ...provenance.capture import RunCapture
+from .. import keys, sign
+from ._common import advanced, fail, recorded_parameters
+
+
+class RecipeKeygenAlgorithm(QgsProcessingAlgorithm):
+    OUTPUT_PRIVATE = "OUTPUT_PRIVATE"
+    OUTPUT_PUBLIC = "OUTPUT_PUBLIC"
+    PASSPHRASE = "PASSPHRASE"
+    STORE_IN_AUTH_DB = "STORE_IN_AUTH_DB"
+    TRUST = "TRUST"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._capture: RunCapture | None = None
+
+    def createInstance(self):
+        return RecipeKeygenAlgorithm()
+
+    def name(self) -> str:
+        return "recipe_keygen"
+
+    def displayName(self) -> str:
+        return tr("Create a recipe signing key")
+
+    def group(self) -> str:
+        return tr("Recipes")
+
+    def groupId(self) -> str:
+        return "recipes"
+
+    def shortHelpString(self) -> str:
+        return tr(
+            "Creates an Ed25519 key pair in minisign format: the public key (give it to those who receive your "
+            "recipes; the minisign tool verifies with it too) and the secret key, encrypted with the passphrase "
+            "exactly as minisign does (scrypt). Without a passphrase, keep the secret key in the QGIS "
+            "authentication database (encrypted by your master password) instead of a plain file."
+        )
+
+    def initAlgorithm(self, config=None) -> None:
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_PRIVATE, tr("Secret key"), tr("minisign secret key (*.key)"), optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_PUBLIC, tr("Public key"), tr("minisign public key (*.pub)")
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(self.PASSPHRASE, tr("Passphrase protecting the secret key"), optional=True)
+        )
+        self.addParameter(
+            advanced(
+                QgsProcessingParameterBoolean(
+                    self.STORE_IN_AUTH_DB, tr("Keep the secret key in the QGIS authentication database"), False
+                )
+            )
+        )
+        self.addParameter(
+            advanced(QgsProcessingParameterBoolean(self.TRUST, tr("Add the public key to my trusted keys"), True))
+        )
+        self.addOutput(QgsProcessingOutputString("KEY_ID", tr("Key id")))
+        self.addOutput(QgsProcessingOutputString("AUTHCFG", tr("Authentication configuration id")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        self._capture = RunCapture.start(self, recorded_parameters(parameters), context)
+        passphrase = self.parameterAsString(parameters, self.PASSPHRASE, context) or None
+        private_path = self.parameterAsFileOutput(parameters, self.OUTPUT_PRIVATE, context)
+        public_path = self.parameterAsFileOutput(parameters, self.OUTPUT_PUBLIC, context)
+        in_auth = self.parameterAsBoolean(parameters, self.STORE_IN_AUTH_DB, context)
+        try:
+            if not passphrase and not in_auth:
+                raise DtflError(tr("Give a passphrase, or keep the secret key in the QGIS authentication database."))
+            key = sign.generate_keypair()
+            authcfg = keys.store_secret_key_in_auth(key, "") if in_auth else ""
+            if private_path and passphrase:
+                sign.write_text_private(private_path, sign.secret_key_to_text(key, passphrase))
+                feedback.pushInfo(
+                    tr("Secret key written to {path} (encrypted with the passphrase).").format(path=private_path)
+                )
+            elif private_path and not passphrase:
+                private_path = ""
+                feedback.pushWarning(tr("No passphrase: the secret key is kept only in the authentication database."))
+            sign.write_text_atomic(public_path, key.public.to_text())
+            if self.parameterAsBoolean(parameters, self.TRUST, context):
+                keys.add_trusted_key(Path(public_path).stem, key.public.to_text())
+        except DtflError as err:
+            raise fail(self._capture, err) from err
+        self._capture.add_output(self.OUTPUT_PUBLIC, public_path)
+        self._capture.finish()
+        feedback.pushInfo(tr("Key id: {id}").format(id=key.public.key_id_hex))
+        return {
+            self.OUTPUT_PRIVATE: private_path,
+            self.OUTPUT_PUBLIC: public_path,
+            "KEY_ID": key.public.key_id_hex,
+            "AUTHCFG": authcfg,
+        }
+
+    def postProcessAlgorithm(self, context, feedback):
+        # Recipe runs go to the profile's run log only (finish()), never into the project: they are not
+        # steps of the twin, a re-cook must not replay them, and packaging must not change the project.
+        return {}

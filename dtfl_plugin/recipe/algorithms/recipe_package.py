@@ -1,0 +1,151 @@
+"""dtfl:recipe_package — package a project as a signed, verifiable recipe (.dtfl.zip)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingOutputString,
+    QgsProcessingParameterAuthConfig,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterString,
+)
+
+from ...errors import DtflError, RecipeError
+from ...i18n import tr
+from ...provenance.capture import RunCapture
+from .. import keys
+from ..pack import PackOptions, pack
+from ._common import advanced, area, fail, progress, recorded_parameters
+
+
+class RecipePackageAlgorithm(QgsProcessingAlgorithm):
+    PROJECT = "PROJECT"
+    OUTPUT = "OUTPUT"
+    SIGNING_KEY = "SIGNING_KEY"
+    PASSPHRASE = "PASSPHRASE"
+    SIGNING_AUTHCFG = "SIGNING_AUTHCFG"
+    AREA = "AREA"
+    EMBED = "EMBED"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._capture: RunCapture | None = None
+
+    def createInstance(self):
+        return RecipePackageAlgorithm()
+
+    def name(self) -> str:
+        return "recipe_package"
+
+    def displayName(self) -> str:
+        return tr("Package recipe")
+
+    def group(self) -> str:
+        return tr("Recipes")
+
+    def groupId(self) -> str:
+        return "recipes"
+
+    def shortHelpString(self) -> str:
+        return tr(
+            "Packages a saved QGIS project as a recipe: the project with relative paths and without code or "
+            "credentials, local data (vectors as GeoPackage, rasters as GeoTIFF, clipped to the area when one is "
+            "given), styles, 3D views, models, every recorded run as an RO-Crate CreateAction and a "
+            "steps/NNN-*.json file that qgis_process can re-run, and service layers as URLs with the time they "
+            "were read. A SHA-256 manifest is signed with your minisign key. The project itself is never changed; "
+            "unsaved changes are not included."
+        )
+
+    def initAlgorithm(self, config=None) -> None:
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.PROJECT,
+                tr("Project (empty: the current project)"),
+                extension="",
+                optional=True,
+                fileFilter=tr("QGIS projects (*.qgs *.qgz)"),
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(self.OUTPUT, tr("Recipe"), tr("DTFL recipe (*.dtfl.zip)"))
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(self.SIGNING_KEY, tr("Signing key (minisign secret key)"), optional=True)
+        )
+        self.addParameter(QgsProcessingParameterExtent(self.AREA, tr("Area of interest"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.EMBED,
+                tr("Service layers"),
+                options=[tr("Keep services as references"), tr("Also embed a snapshot clipped to the area")],
+                defaultValue=0,
+            )
+        )
+        self.addParameter(
+            advanced(QgsProcessingParameterString(self.PASSPHRASE, tr("Passphrase of the signing key"), optional=True))
+        )
+        self.addParameter(
+            advanced(
+                QgsProcessingParameterAuthConfig(
+                    self.SIGNING_AUTHCFG, tr("Signing key kept in the authentication database"), optional=True
+                )
+            )
+        )
+        self.addOutput(QgsProcessingOutputString("RECIPE_ID", tr("Recipe id")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        self._capture = RunCapture.start(self, recorded_parameters(parameters), context)
+        try:
+            options = self._options(parameters, context, feedback)
+            result = pack(options, progress(feedback))
+        except DtflError as err:
+            raise fail(self._capture, err) from err
+        for warning in result.warnings:
+            feedback.pushWarning(warning)
+        self._capture.add_file_input(self.PROJECT, str(options.project))
+        self._capture.add_output(self.OUTPUT, str(result.output))
+        if options.area is not None:
+            self._capture.set_area(*options.area)
+        self._capture.finish()
+        return {self.OUTPUT: str(result.output), "RECIPE_ID": result.recipe_id}
+
+    def _options(self, parameters, context, feedback) -> PackOptions:
+        project = self.parameterAsFile(parameters, self.PROJECT, context)
+        if not project:
+            current = context.project()
+            project = current.fileName() if current is not None else ""
+            if not project:
+                raise RecipeError(tr("The current project has not been saved; save it first or choose a project file."))
+            if current.isDirty():
+                feedback.pushWarning(
+                    tr("The current project has unsaved changes; the recipe holds the project as saved on disk.")
+                )
+        key_path = self.parameterAsFile(parameters, self.SIGNING_KEY, context)
+        authcfg = self.parameterAsString(parameters, self.SIGNING_AUTHCFG, context)
+        passphrase = self.parameterAsString(parameters, self.PASSPHRASE, context) or None
+        secret = None
+        if authcfg:
+            secret = keys.load_secret_key(f"authcfg:{authcfg}", None)
+        elif key_path:
+            secret = keys.load_secret_key(key_path, passphrase)
+        embed = self.parameterAsEnum(parameters, self.EMBED, context) == 1
+        aoi = area(self, parameters, self.AREA, context)
+        if embed and aoi is None:
+            raise RecipeError(tr("A snapshot of the services needs an area: set the area of interest."))
+        return PackOptions(
+            project=Path(project),
+            output=Path(self.parameterAsFileOutput(parameters, self.OUTPUT, context)),
+            secret_key=secret,
+            area=aoi,
+            embed_services=embed,
+        )
+
+    def postProcessAlgorithm(self, context, feedback):
+        # Recipe runs go to the profile's run log only (finish()), never into the project: they are not
+        # steps of the twin, a re-cook must not replay them, and packaging must not change the project.
+        return {}

@@ -1,0 +1,97 @@
+"""dtfl:recipe_unpack — verify and unpack a recipe safely into a folder (no code from it ever runs)."""
+
+from __future__ import annotations
+
+import json
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+)
+
+from ...errors import DtflError
+from ...i18n import tr
+from ...provenance.capture import RunCapture
+from .. import keys
+from ..open import unpack
+from ._common import advanced, fail, progress
+
+
+class RecipeUnpackAlgorithm(QgsProcessingAlgorithm):
+    RECIPE = "RECIPE"
+    FOLDER = "FOLDER"
+    ALLOW_UNTRUSTED = "ALLOW_UNTRUSTED"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._capture: RunCapture | None = None
+
+    def createInstance(self):
+        return RecipeUnpackAlgorithm()
+
+    def name(self) -> str:
+        return "recipe_unpack"
+
+    def displayName(self) -> str:
+        return tr("Unpack recipe safely")
+
+    def group(self) -> str:
+        return tr("Recipes")
+
+    def groupId(self) -> str:
+        return "recipes"
+
+    def shortHelpString(self) -> str:
+        return tr(
+            "Verifies the recipe first and refuses it when it was tampered with, is damaged, or is unsafe as an "
+            "archive (paths outside the folder, links, duplicate names, too many entries, zip bombs). Then "
+            "unpacks it into an empty folder and removes project macros, Python expression functions, layer "
+            "actions, form init code and credentials before QGIS reads anything. Unsigned recipes or recipes "
+            "signed by a key you do not trust are refused unless you allow untrusted recipes."
+        )
+
+    def initAlgorithm(self, config=None) -> None:
+        self.addParameter(
+            QgsProcessingParameterFile(self.RECIPE, tr("Recipe"), fileFilter=tr("DTFL recipe (*.dtfl.zip *.zip)"))
+        )
+        self.addParameter(
+            QgsProcessingParameterFolderDestination(self.FOLDER, tr("Folder to unpack into (new or empty)"))
+        )
+        self.addParameter(
+            advanced(
+                QgsProcessingParameterBoolean(self.ALLOW_UNTRUSTED, tr("Allow unsigned or untrusted recipes"), False)
+            )
+        )
+        self.addOutput(QgsProcessingOutputFile("PROJECT", tr("Project")))
+        self.addOutput(QgsProcessingOutputString("FINDINGS", tr("What was neutralised (JSON)")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        self._capture = RunCapture.start(self, parameters, context)
+        recipe = self.parameterAsFile(parameters, self.RECIPE, context)
+        folder = self.parameterAsString(parameters, self.FOLDER, context)
+        try:
+            result = unpack(
+                recipe,
+                folder,
+                trusted=keys.trusted_keys(),
+                allow_untrusted=self.parameterAsBoolean(parameters, self.ALLOW_UNTRUSTED, context),
+                progress=progress(feedback),
+            )
+        except DtflError as err:
+            raise fail(self._capture, err) from err
+        for finding in result.findings:
+            feedback.pushWarning(finding.message)
+        self._capture.add_file_input(self.RECIPE, recipe)
+        self._capture.finish()
+        findings = json.dumps(
+            [{"kind": f.kind, "where": f.where, "message": f.message} for f in result.findings], ensure_ascii=False
+        )
+        return {self.FOLDER: str(result.folder), "PROJECT": str(result.project), "FINDINGS": findings}
+
+    def postProcessAlgorithm(self, context, feedback):
+        # Recipe runs go to the profile's run log only, never into the project (see recipe_package).
+        return {}

@@ -1,0 +1,173 @@
+"""Packaging a real Delft twin (native/GDAL runs recorded) as a signed recipe; verifying it with our code,
+Debian's minisign, sha256sum and rocrate-validator (offline)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.recipe import AREA_A, build_twin, native_steps
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory, shared_data, processing_ready):
+    folder = tmp_path_factory.mktemp("twin")
+    return build_twin(folder, shared_data, native_steps(AREA_A, shared_data, folder))
+
+
+@pytest.fixture(scope="module")
+def packed(twin, recipe_key, tmp_path_factory):
+    from dtfl_plugin.recipe.pack import PackOptions, pack
+
+    before = hashlib.sha256(twin.read_bytes()).hexdigest()
+    out = tmp_path_factory.mktemp("out") / "twin.dtfl.zip"
+    result = pack(PackOptions(project=twin, output=out, secret_key=recipe_key, name="Delft twin"))
+    assert hashlib.sha256(twin.read_bytes()).hexdigest() == before, "packaging changed the source project"
+    extracted = out.parent / "extracted"
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(extracted)
+    return result, extracted
+
+
+def test_layout_steps_and_relative_project(packed, twin):
+    result, folder = packed
+    names = set(result.members)
+    assert {
+        "ro-crate-metadata.json",
+        "project/recipe.qgs",
+        "manifest-sha256.txt",
+        "manifest-sha256.txt.minisig",
+        "provenance/prov.json",
+    } <= names
+    steps = sorted(n for n in names if n.startswith("steps/"))
+    assert steps == [
+        "steps/001-gdal-cliprasterbyextent.json",
+        "steps/002-native-extractbyextent.json",
+        "steps/003-native-buffer.json",
+    ]
+    third = json.loads((folder / steps[2]).read_text())
+    assert third["algorithm"] == "native:buffer" and third["inputs"]["DISTANCE"] == 2.0
+    assert third["dtfl"]["links"] == {"INPUT": {"step": 2, "output": "OUTPUT"}}
+    assert third["inputs"]["INPUT"].startswith("data/"), third["inputs"]["INPUT"]
+    first = json.loads((folder / steps[0]).read_text())
+    assert first["dtfl"]["area_parameters"] == ["PROJWIN"]
+    project = (folder / "project/recipe.qgs").read_text()
+    assert str(twin.parent) not in project and "/work/shared" not in project, "absolute paths left in the project"
+    assert "<datasource>../data/" in project
+    # styles and data are there, one QML per layer
+    assert sum(1 for n in names if n.startswith("styles/") and n.endswith(".qml")) == 5
+
+
+def test_project_in_recipe_opens_in_qgis(packed, qgis_app):
+    from qgis.core import QgsProject
+
+    _, folder = packed
+    project = QgsProject()
+    assert project.read(str(folder / "project/recipe.qgs"))
+    layers = list(project.mapLayers().values())
+    assert len(layers) == 5 and all(layer.isValid() for layer in layers), [(x.name(), x.source()) for x in layers]
+    for layer in layers:
+        assert Path(layer.source().split("|")[0]).resolve().is_relative_to(folder.resolve())
+    project.clear()
+
+
+def test_crate_create_actions(packed):
+    _, folder = packed
+    graph = {e["@id"]: e for e in json.loads((folder / "ro-crate-metadata.json").read_text())["@graph"]}
+    root = graph["./"]
+    actions = [graph[m["@id"]] for m in root["mentions"]]
+    assert [a["instrument"]["@id"].split("=")[-1] for a in actions] == [
+        "gdal:cliprasterbyextent",
+        "native:extractbyextent",
+        "native:buffer",
+    ]
+    for action in actions:
+        assert action["actionStatus"] == "http://schema.org/CompletedActionStatus"
+        assert action["startTime"] and action["endTime"] and graph[action["agent"]["@id"]]["@type"] == "Person"
+        assert graph[action["instrument"]["@id"]]["version"]
+        kinds = {
+            graph[o["@id"]]["@type"] if isinstance(graph[o["@id"]]["@type"], str) else "File" for o in action["object"]
+        }
+        assert {"File", "PropertyValue"} <= kinds
+        assert action["result"], action
+    for ident, entity in graph.items():
+        if entity.get("@type") == "File" or "File" in entity.get("@type", []):
+            assert len(entity["sha256"]) == 64 and int(entity["contentSize"]) == (folder / ident).stat().st_size
+    pand = next(e for e in graph.values() if e.get("name") == "BGT pand")
+    assert (
+        graph[pand["license"]["@id"]]["name"] == "CC0-1.0"
+        and graph[pand["copyrightHolder"]["@id"]]["name"] == "Kadaster"
+    )
+
+
+def test_verify_valid_and_tools_agree(packed, recipe_key):
+    from dtfl_plugin.recipe.verify import verify_recipe
+
+    result, folder = packed
+    report = verify_recipe(result.output, [("test", recipe_key.public)])
+    assert report.valid and report.signature == "valid" and report.problems == [], report.problems
+    assert report.trusted_comment.startswith(f"recipe={result.recipe_id} time=")
+    # Debian's minisign verifies our signature over the manifest, sha256sum checks every file of the manifest
+    pub = folder.parent / "key.pub"
+    pub.write_text(recipe_key.public.to_text())
+    proc = subprocess.run(
+        ["minisign", "-V", "-p", str(pub), "-m", str(folder / "manifest-sha256.txt")], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and "recipe=" in proc.stdout, proc.stdout + proc.stderr
+    proc = subprocess.run(
+        ["sha256sum", "-c", "--strict", "manifest-sha256.txt"], cwd=folder, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("profile", ["ro-crate-1.1", "process-run-crate-0.5"])
+def test_rocrate_validator_offline(packed, rocrate_validate, profile, tmp_path):
+    _, folder = packed
+    crate = tmp_path / "crate"
+    shutil.copytree(folder, crate)
+    report = rocrate_validate(crate, profile)
+    issues = [(i.get("severity"), i.get("message", "")[:200]) for i in report.get("issues", [])]
+    assert report["passed"] is True and report["_exit_code"] == 0, issues
+
+
+def test_clip_to_area_and_cancel(twin, recipe_key, tmp_path):
+    from osgeo import gdal
+
+    from dtfl_plugin.errors import RecipeError
+    from dtfl_plugin.recipe.pack import PackOptions, Progress, pack
+
+    area = ((84900.0, 447500.0, 84950.0, 447560.0), "EPSG:28992")
+    out = tmp_path / "clipped.dtfl.zip"
+    result = pack(PackOptions(project=twin, output=out, secret_key=recipe_key, area=area))
+    with zipfile.ZipFile(out) as zf:
+        dem = next(n for n in zf.namelist() if n.startswith("data/ahn3"))
+        zf.extract(dem, tmp_path)
+        meta = json.loads(zf.read("ro-crate-metadata.json"))
+    ds = gdal.Open(str(tmp_path / dem))
+    assert (ds.RasterXSize, ds.RasterYSize) == (50, 60)
+    assert any(e.get("@id") == "#area" for e in meta["@graph"])
+    assert result.signed
+    # cancelled half-way: no recipe, no part file
+    calls = []
+    cancelled = tmp_path / "cancelled.dtfl.zip"
+    with pytest.raises(RecipeError, match="cancelled"):
+        pack(
+            PackOptions(project=twin, output=cancelled),
+            Progress(is_cancelled=lambda: calls.append(1) or len(calls) > 3),
+        )
+    assert not cancelled.exists() and not list(tmp_path.glob("cancelled*"))
+
+
+def test_unsaved_project_is_refused(tmp_path):
+    from dtfl_plugin.errors import RecipeError
+    from dtfl_plugin.recipe.pack import PackOptions, pack
+
+    with pytest.raises(RecipeError, match="does not exist"):
+        pack(PackOptions(project=tmp_path / "nope.qgs", output=tmp_path / "x.dtfl.zip"))
+    assert not list(tmp_path.iterdir())

@@ -88,8 +88,17 @@ def save_sources(sources: list[SourceConfig]) -> None:
     settings.set_json(SETTINGS_KEY, [s.to_dict() for s in sources])
 
 
-def fetch(source: SourceConfig, feedback=None) -> SourceResult:
-    """Read a source without touching any index (the import algorithm and harvest share this)."""
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_PAGES = 400  # 40,000 records at 100 a page: the whole NGR, with a bound
+
+
+def fetch(
+    source: SourceConfig, feedback=None, *, timeout_s: float | None = None, max_pages: int | None = None
+) -> SourceResult:
+    """Read a source without touching any index (the import algorithm and harvest share this).
+
+    Timeout per request and page bound come from settings (dtfl/catalogue/timeout_s, max_pages).
+    """
     try:
         cls = source_class(source.kind)
     except KeyError as err:
@@ -99,8 +108,19 @@ def fetch(source: SourceConfig, feedback=None) -> SourceResult:
             )
         ) from err
     try:
-        return cls(source).fetch(feedback)
+        timeout = timeout_s or float(settings.get_int("catalogue/timeout_s", int(DEFAULT_TIMEOUT_S)))
+        pages = max_pages or settings.get_int("catalogue/max_pages", DEFAULT_MAX_PAGES)
+        return cls(source, timeout_s=timeout, max_pages=pages).fetch(feedback)
     except NetError as err:
+        if err.status and 200 <= err.status < 300:
+            # A 2xx with a transport error: the connection broke before the announced length arrived.
+            raise CatalogueError(
+                tr(
+                    "The answer from the catalogue {name} was cut off before its end (truncated). "
+                    "Try again later; the previous index is kept."
+                ).format(name=source.name),
+                detail=err.detail,
+            ) from err
         raise CatalogueError(
             tr("The catalogue {name} could not be read: {reason} The previous index is kept.").format(
                 name=source.name, reason=err.message
@@ -109,10 +129,13 @@ def fetch(source: SourceConfig, feedback=None) -> SourceResult:
         ) from err
 
 
-def harvest(source: SourceConfig, index, feedback=None) -> HarvestReport:
-    """Harvest one source into ``index``; the index changes only if the whole source was read."""
+def harvest(source: SourceConfig, index, feedback=None, **options) -> HarvestReport:
+    """Harvest one source into ``index``; the index changes only if the whole source was read.
+
+    ``options``: timeout_s, max_pages (see fetch).
+    """
     started = time.monotonic()
-    result = fetch(source, feedback)
+    result = fetch(source, feedback, **options)
     if feedback is not None and feedback.isCanceled():
         raise CatalogueError(tr("Harvest cancelled; the catalogue index was not changed."))
     previous = index.conn.execute("SELECT count(*) FROM entries WHERE source = ?", (source.name,)).fetchone()[0]

@@ -7,10 +7,11 @@ in ``type`` or ``protocol`` and the layer name in ``title`` or ``name``) become 
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from ... import net
-from ...errors import CatalogueError, NetError
+from ...errors import CatalogueError
 from ...i18n import tr
 from ..entry import Entry, ServiceType
 from ..protocols import LOADABLE, clean_service_url, entry_id, service_type
@@ -148,14 +149,14 @@ class OgcApiRecordsSource(CatalogueSource):
     kind = "ogcapi-records"
 
     def _json(self, url: str, feedback):
+        response = net.get(url, headers={"Accept": "application/json"}, timeout_s=self.timeout_s, feedback=feedback)
         try:
-            return net.get_json(url, timeout_s=self.timeout_s, feedback=feedback)
-        except NetError as err:
-            if err.status is None and "JSON" in err.message:
-                raise CatalogueError(
-                    tr("The records at {url} are not valid JSON (truncated or damaged?).").format(url=url)
-                ) from err
-            raise
+            return json.loads(response.content.decode("utf-8-sig"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise CatalogueError(
+                tr("The records at {url} are not valid JSON (truncated or damaged?).").format(url=url),
+                detail=str(err),
+            ) from err
 
     def item_urls(self, feedback=None) -> list[str]:
         url = self.config.url.rstrip("/")

@@ -74,6 +74,10 @@ def _open(spec: LayerSpec) -> QgsMapLayer:
         layer = QgsVectorLayer(spec.uri, spec.name, spec.provider)
     elif spec.kind == "vectortile":
         layer = QgsVectorTileLayer(spec.uri, spec.name)
+        if layer.isValid() and "styleUrl=" in spec.uri:
+            # The constructor does not apply the service's Mapbox GL style; loading it is explicit.
+            message, ok = layer.loadDefaultStyle()
+            spec.notes.append("style applied" if ok else f"style not applied: {message}")
     elif spec.kind == "pointcloud":
         layer = QgsPointCloudLayer(spec.uri, spec.name, spec.provider)
     elif spec.kind == "tiledscene":

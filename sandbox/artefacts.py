@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .generate import catalogue, geodata, ogcapi, project, records
-from .paths import CACHE, LOGS, ROOT, RUN, SERVERS_PYTHON, SHARED_DATA, cached, write_atomic
+from .paths import CACHE, LOGS, ROOT, RUN, SERVERS_PYTHON, SHARED_DATA, STATE, cached, write_atomic
 
 PROCESSES = ROOT / "sandbox" / "processes"
 
@@ -22,6 +22,7 @@ def server_env(extra: dict | None = None) -> dict:
         PROJ_DATA="/usr/share/proj",
         DTFL_SHARED_DATA=str(SHARED_DATA),
         DTFL_SANDBOX_CACHE=str(CACHE),
+        DTFL_SANDBOX_DIR=str(STATE),  # marks every server process as this sandbox's
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
     )

@@ -105,7 +105,9 @@ class FaultFront:
 
     def start(self) -> FaultFront:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="fault-front", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(0.05,), name="fault-front", daemon=True
+            )
             self._thread.start()
         return self
 

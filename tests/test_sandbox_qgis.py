@@ -1,0 +1,121 @@
+"""QGIS loads every kind of sandbox layer through its own providers: WMS, WMTS, WFS, OAPIF, COG, EPT."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+pytestmark = pytest.mark.sandbox
+
+PAND_FILL = (0xF0, 0xD8, 0xCC)  # the BGT-like fill of bgt_pand in the served QGIS project
+RD_EXTENT = (84825.0, 447456.0, 85057.0, 447625.0)  # the BGT pand extent
+
+
+def _render(layer, extent, size=(400, 300)):
+    from qgis.core import QgsMapRendererSequentialJob, QgsMapSettings, QgsRectangle
+    from qgis.PyQt.QtCore import QSize
+
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(layer.crs())
+    settings.setExtent(QgsRectangle(*extent))
+    settings.setOutputSize(QSize(*size))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    return job.renderedImage()
+
+
+def _colours(image) -> dict[tuple[int, int, int], int]:
+    counts: dict[tuple[int, int, int], int] = {}
+    for y in range(0, image.height(), 3):
+        for x in range(0, image.width(), 3):
+            c = image.pixelColor(x, y)
+            if c.alpha() == 0:
+                continue
+            key = (c.red(), c.green(), c.blue())
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_wms_layer_renders_buildings(qgis_app, sandbox):
+    from qgis.core import QgsRasterLayer
+
+    uri = f"crs=EPSG:28992&dpiMode=7&format=image/png&layers=bgt_pand&styles=&url={sandbox['wms']}"
+    layer = QgsRasterLayer(uri, "bgt_pand (WMS)", "wms")
+    assert layer.isValid(), layer.error().summary()
+    colours = _colours(_render(layer, RD_EXTENT))
+    assert len(colours) > 2, "a blank image"
+    near_fill = sum(
+        n
+        for (r, g, b), n in colours.items()
+        if abs(r - PAND_FILL[0]) + abs(g - PAND_FILL[1]) + abs(b - PAND_FILL[2]) < 12
+    )
+    assert near_fill > 0.08 * sum(colours.values()), "buildings' fill colour is missing"
+
+
+def test_wmts_layer_is_valid_in_rd(qgis_app, sandbox):
+    from qgis.core import QgsRasterLayer
+
+    url = quote(f"{sandbox['wmts']}?SERVICE=WMTS&REQUEST=GetCapabilities", safe=":/?")
+    uri = f"crs=EPSG:28992&dpiMode=7&format=image/png&layers=ahn_dtm&styles=default&tileMatrixSet=EPSG:28992&url={url}"
+    layer = QgsRasterLayer(uri, "ahn_dtm (WMTS)", "wms")
+    assert layer.isValid(), layer.error().summary()
+    assert layer.crs().authid() == "EPSG:28992"
+    colours = _colours(_render(layer, RD_EXTENT))
+    assert len(colours) > 10, "the terrain should render as a colour ramp"
+
+
+def test_wfs_layer_has_features(qgis_app, sandbox):
+    from qgis.core import QgsVectorLayer
+
+    uri = f"pagingEnabled='true' srsname='EPSG:28992' typename='bgt_wegdeel' url='{sandbox['wfs']}' version='auto'"
+    layer = QgsVectorLayer(uri, "bgt_wegdeel (WFS)", "WFS")
+    assert layer.isValid()
+    features = list(layer.getFeatures())
+    assert len(features) == 151
+    assert {f["function"] for f in features} >= {"rijbaan lokale weg", "voetpad"}
+
+
+def test_oapif_layer_has_features(qgis_app, sandbox):
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(f"url='{sandbox['oapif']}' typename='gebouwen_3d'", "gebouwen_3d (OAPIF)", "OAPIF")
+    assert layer.isValid()
+    assert layer.providerType() == "OAPIF"
+    features = list(layer.getFeatures())
+    assert len(features) == 160
+    assert all(f["b3_h_dak_max"] > f["b3_h_maaiveld"] for f in features)
+
+
+def test_qgis_server_wfs3_collection(qgis_app, sandbox):
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(f"url='{sandbox['wfs3']}' typename='bgt_waterdeel'", "bgt_waterdeel (wfs3)", "OAPIF")
+    assert layer.isValid()
+    assert len(list(layer.getFeatures())) > 0
+
+
+def test_cog_over_vsicurl_reads_the_dtm(qgis_app, sandbox, shared_data):
+    from osgeo import gdal
+    from qgis.core import QgsPointXY, QgsRasterLayer
+
+    layer = QgsRasterLayer(f"/vsicurl/{sandbox['files']}/ahn/ahn3_delft_dtm_1m.cog.tif", "ahn cog", "gdal")
+    assert layer.isValid(), layer.error().summary()
+    local = gdal.Open(str(shared_data / "3d/derived/ahn3_delft_dtm_1m_filled.tif"))
+    x0, dx, _, y0, _, dy = local.GetGeoTransform()
+    arr = local.GetRasterBand(1).ReadAsArray()
+    for row, col in ((10, 10), (100, 150), (200, 40)):
+        value, ok = layer.dataProvider().sample(QgsPointXY(x0 + (col + 0.5) * dx, y0 + (row + 0.5) * dy), 1)
+        assert ok
+        assert value == pytest.approx(float(arr[row, col]), abs=1e-4)
+
+
+def test_ept_point_cloud_is_valid(qgis_app, sandbox):
+    from qgis.core import QgsPointCloudLayer
+
+    layer = QgsPointCloudLayer(f"{sandbox['files']}/ept/ahn3_delft/ept.json", "ahn3 ept", "ept")
+    assert layer.dataProvider() is not None
+    assert layer.isValid()
+    assert layer.pointCount() == 208_000 or layer.pointCount() > 100_000

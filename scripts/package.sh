@@ -19,6 +19,7 @@ compgen -G "i18n/*.qm" >/dev/null || { log "no compiled translations in i18n/"; 
 
 : "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}"
 export SOURCE_DATE_EPOCH
+"$PY" scripts/build_snapshot.py || log "no catalogue snapshot: the index starts empty"  # catalogue (engineer C)
 mkdir -p "$(dirname "$OUT")"
 tmp=$(mktemp "$(dirname "$OUT")/.dtfl_plugin.zip.XXXXXX")
 trap 'rm -f "$tmp"' EXIT

@@ -43,6 +43,7 @@ def write_snapshot(groups: dict[str, dict], path: str | Path = SNAPSHOT, built: 
     try:
         with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
             handle.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a packaged data file must be readable
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -99,7 +99,8 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
             "whole extent. Events: the STOWA/RIONED stress-test cloudbursts (70 mm/1 h, 90 mm/1 h, 160 mm/2 h) "
             "or a custom depth. Land cover (optional, e.g. BGT layers): roofs and closed paving 1.0, open paving "
             "0.8, half-paved 0.5, unpaved and green 0.3, open water is an outlet, a field runoff_coeff wins; "
-            "uncovered cells 1.0. Outputs: water depth (cells under the minimum depth stay dry), depressions with "
+            "uncovered cells 1.0. Buildings (optional) are raised as walls, so water flows around them and off "
+            "their roofs; without them, nodata under buildings in the DTM drains water away. Outputs: water depth (cells under the minimum depth stay dry), depressions with "
             "capacity, stored volume and fill fraction, and buildings with the maximum water depth against the "
             "facade (the ring of cells around the footprint)."
         )

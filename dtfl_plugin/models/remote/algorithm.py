@@ -93,6 +93,8 @@ class RemoteProcessAlgorithm(QgsProcessingAlgorithm):
     # --- run --------------------------------------------------------------------------
     def processAlgorithm(self, parameters, context, feedback):
         capture = self._capture = RunCapture.start(self, parameters, context)
+        # The model's version is the server process's, not the plugin's.
+        capture.record.algorithm_version = str(self._description.get("version") or capture.record.algorithm_version)
         client = ProcessesClient(
             self._server.url, authcfg=self._server.authcfg, timeout_s=timeout_s(), feedback=feedback
         )

@@ -32,7 +32,8 @@ FINAL = ("successful", "failed", "dismissed")
 POLL_FIRST_S = 0.05
 POLL_FACTOR = 1.6
 POLL_MAX_S = 5.0
-RETRIES = 5  # per request, for throttling and transient network failures
+RETRIES = 5  # per request, for throttling (429/503)
+NET_RETRIES = 2  # per request, for dropped connections and gateway errors
 RETRY_AFTER_CAP_S = 60.0
 
 
@@ -109,7 +110,8 @@ class ProcessesClient:
             except NetError as err:
                 self._check_cancel()
                 throttled = err.status in (429, 503)
-                transient = idempotent and (err.status is None or err.status in (502, 504))
+                # A dropped connection is retried briefly; a throttling server gets more patience.
+                transient = idempotent and (err.status is None or err.status in (502, 504)) and attempt < NET_RETRIES
                 if attempt == RETRIES or not (throttled or transient):
                     raise
                 wait = getattr(err, "retry_after", None)

@@ -179,8 +179,14 @@ def input_parameter(spec: Spec):
         return param
     if spec.kind == "enum":
         labels = [str(o) for o in spec.options]
-        default = labels.index(str(spec.default)) if spec.default is not None and str(spec.default) in labels else None
-        return QgsProcessingParameterEnum(spec.name, spec.title, labels, False, default, opt)
+        known = spec.default is not None and str(spec.default) in labels
+        param = QgsProcessingParameterEnum(spec.name, spec.title, labels, False, None, opt)
+        if hasattr(param, "setUsesStaticStrings"):  # 3.18+: values are the server's own words, stable in scripts
+            param.setUsesStaticStrings(True)
+            param.setDefaultValue(str(spec.default) if known else None)
+        else:
+            param.setDefaultValue(labels.index(str(spec.default)) if known else None)
+        return param
     if spec.kind == "boolean":
         return QgsProcessingParameterBoolean(spec.name, spec.title, bool(spec.default), opt)
     if spec.kind == "string":
@@ -231,6 +237,10 @@ def encode_input(spec: Spec, alg, parameters: dict, context, feedback, capture=N
         value = alg.parameterAsDouble(parameters, spec.name, context)
         return int(value) if spec.kind == "integer" else value
     if spec.kind == "enum":
+        param = alg.parameterDefinition(spec.name)
+        if hasattr(param, "usesStaticStrings") and param.usesStaticStrings():
+            word = alg.parameterAsEnumString(parameters, spec.name, context)
+            return next((o for o in spec.options if str(o) == word), word)
         return spec.options[alg.parameterAsEnum(parameters, spec.name, context)]
     if spec.kind == "boolean":
         return alg.parameterAsBoolean(parameters, spec.name, context)

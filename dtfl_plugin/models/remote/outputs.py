@@ -118,7 +118,7 @@ def _write_vector(payload, dest: Path, staged: Staged, title: str) -> None:
     tmp = staged.temp_for(dest, dest.suffix)
     Path(tmp).unlink()  # OGR creates the file itself
     try:
-        out = gdal.VectorTranslate(tmp, src, format=driver)
+        out = gdal.VectorTranslate(tmp, src, format=driver, layerName=dest.stem)
     except RuntimeError:
         out = None
     if out is None:

@@ -73,7 +73,8 @@ def test_moved_service_message_offers_the_replacement(qgis_iface, qgis_new_proje
     assert len(items) == 1
     item = items[0]
     assert "Windsnelheden 100m hoogte" in item.text()
-    assert "api.pdok.nl/rvo/windsnelheden" in item.text()
+    assert "api.pdok.nl" in item.text() and "OGC API Features" in item.text()
+    assert "https://api.pdok.nl/rvo/windsnelheden/ogc/v1" in item.toolTip()
     button = item.findChild(QPushButton, "dtflStaleReplace")
     assert button is not None and button.isEnabled()
 

@@ -34,6 +34,12 @@ def _link(url: str, text: str | None = None) -> str:
     return label
 
 
+def _when(iso: str) -> str:
+    from .catalogue_harvest import format_harvest_time
+
+    return format_harvest_time(iso) if iso else ""
+
+
 def _paragraphs(text: str) -> str:
     return "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n") if p.strip())
 
@@ -65,7 +71,7 @@ def entry_html(entry: Entry) -> str:
     link = metadata_link(entry)
     if link:
         row(tr("Metadata record"), _link(link, tr("Open the full metadata record")), raw=True)
-    row(tr("Harvested"), entry.harvested_at)
+    row(tr("Harvested"), _when(entry.harvested_at))
 
     table = "".join(
         f'<tr><td style="padding-right:8px; vertical-align:top;"><b>{html.escape(label)}</b></td><td>{value}</td></tr>'

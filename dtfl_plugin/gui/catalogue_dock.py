@@ -103,8 +103,9 @@ class CatalogueDock(QgsDockWidget):
         splitter = QSplitter(Qt.Orientation.Vertical, body)
         splitter.addWidget(self.results)
         splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([520, 420])
         layout.addWidget(splitter, 1)
 
         buttons = QHBoxLayout()
@@ -231,6 +232,8 @@ class CatalogueDock(QgsDockWidget):
             self.count_label.setText(tr("Type to search the catalogue"))
         elif n == 0:
             self.count_label.setText(tr("No results; try fewer words or filters"))
+        elif n == 1:
+            self.count_label.setText(tr("1 result"))
         else:
             self.count_label.setText(tr("{n} results").format(n=n))
         if self.last_search_ms is not None:

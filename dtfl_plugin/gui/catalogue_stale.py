@@ -9,6 +9,8 @@ other load; the layer itself is changed on the GUI thread, where it lives.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from qgis.core import Qgis, QgsApplication, QgsDataProvider, QgsProject
 from qgis.PyQt.QtWidgets import QPushButton
 
@@ -27,6 +29,10 @@ def _names(items: list[StaleLayer]) -> str:
     if len(items) > MAX_NAMES:
         names.append(tr("and {n} more").format(n=len(items) - MAX_NAMES))
     return ", ".join(names)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
 
 
 def check_project(iface, index, project: QgsProject | None = None) -> list[StaleLayer]:
@@ -56,33 +62,39 @@ class StaleMessage:
         self.applied: list[str] = []  # layer ids re-pointed
 
     def text(self) -> str:
+        # Short: the message bar shows about one line; the full addresses are in the tooltip.
         parts = []
-        if self.moved:
-            if len(self.moved) == 1:
-                s = self.moved[0]
-                parts.append(
-                    tr(
-                        "The service of layer {names} has moved; the catalogue lists it now as “{title}” at {url}."
-                    ).format(names=_names(self.moved), title=s.replacement.title, url=s.replacement.service_url)
+        if len(self.moved) == 1:
+            new = self.moved[0].replacement
+            parts.append(
+                tr("Layer {names}: its service moved to {host} ({service_type}).").format(
+                    names=_names(self.moved), host=_host(new.service_url), service_type=new.service_type
                 )
-            else:
-                parts.append(
-                    tr("The services of layers {names} have moved; the catalogue knows their new addresses.").format(
-                        names=_names(self.moved)
-                    )
+            )
+        elif self.moved:
+            parts.append(
+                tr("Layers {names} use services that moved; the catalogue knows their new addresses.").format(
+                    names=_names(self.moved)
                 )
+            )
         if self.retired:
             parts.append(
-                tr(
-                    "The service of {names} is no longer in the catalogue and no replacement is known; "
-                    "search the catalogue for an alternative."
-                ).format(names=_names(self.retired))
+                tr("The service of {names} was retired and no replacement is known.").format(names=_names(self.retired))
             )
         return " ".join(parts)
 
+    def details(self) -> str:
+        lines = [
+            f"{s.ref.layer_name}: {s.ref.service_url} → {s.replacement.service_url} ({s.replacement.title})"
+            for s in self.moved
+        ]
+        lines += [f"{s.ref.layer_name}: {s.ref.service_url} → ?" for s in self.retired]
+        return "\n".join(lines)
+
     def show(self) -> None:
         bar = self.iface.messageBar()
-        self.item = bar.createMessage(tr("Outdated services in this project"), self.text())
+        self.item = bar.createMessage(tr("Outdated service"), self.text())
+        self.item.setToolTip(self.details())
         if self.moved:
             label = tr("Use the replacement") if len(self.moved) == 1 else tr("Use the replacements")
             self.button = QPushButton(label, self.item)

@@ -241,6 +241,8 @@ class FilterBar(QWidget):
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
         grid.addWidget(self.service_types, 0, 0)
         grid.addWidget(self.organisations, 0, 1)
         grid.addWidget(self.themes, 1, 0)
@@ -273,6 +275,10 @@ class FilterBar(QWidget):
                     value,
                 )
             combo.blockSignals(False)
+            # The popup may be wider than the combo: organisation names must be readable, not elided.
+            view = combo.view()
+            view.setMinimumWidth(min(520, view.sizeHintForColumn(0) + 40))
+            view.setTextElideMode(Qt.TextElideMode.ElideRight)
 
     def checked(self) -> dict[str, set[str]]:
         return {

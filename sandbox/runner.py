@@ -43,6 +43,28 @@ class SandboxError(RuntimeError):
     """A server could not be started or answered wrongly; the message names it and its log."""
 
 
+def servers_venv_problem() -> str | None:
+    """Why the servers cannot be started from this Python (None when they can).
+
+    The servers' venv is built for the host's Python; inside the other Debian release's chroot (another
+    Python) the sandbox must be started on the host (scripts/test.sh does) and is reused from there.
+    """
+    venv = SERVERS_PYTHON.parent.parent
+    cfg = venv / "pyvenv.cfg"
+    if not SERVERS_PYTHON.exists() or not cfg.is_file():
+        return f"the servers' virtual environment {venv} is missing: run `make setup`"
+    version = ""
+    for line in cfg.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "version":
+            version = value.strip()
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if version and not version.startswith(here + "."):
+        return (f"the servers' virtual environment {venv} is for Python {version}, this is Python {here} "
+                "(another Debian release?): start the sandbox on the host with `make sandbox`")  # fmt: skip
+    return None
+
+
 @contextlib.contextmanager
 def _lock():
     ensure_dirs()
@@ -155,13 +177,15 @@ def _wait(spec, rec: dict, deadline: float) -> str | None:
     from .servers import check
 
     why = "no answer"
+    t0 = time.monotonic()
     while time.monotonic() < deadline:
         if not _alive(rec["pid"], rec["marker"]):
             return "the process exited"
         ok, why = check(spec.health_url, spec.health_marker, timeout=10)
         if ok:
+            rec["ready_s"] = round(time.monotonic() - t0, 1)
             return None
-        time.sleep(0.15)
+        time.sleep(0.1)
     return f"no proper answer within {START_TIMEOUT:.0f} s ({why})"
 
 
@@ -215,7 +239,8 @@ def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:
         _event(f"started ({owner}) in {time.monotonic() - t0:.1f} s: {json.dumps(ports)}")
         if not quiet:
             total = time.monotonic() - t0
-            print(f"sandbox started in {total:.1f} s (data {built - t0:.1f} s, servers {total - (built - t0):.1f} s)")
+            ready = ", ".join(f"{n} {r.get('ready_s', '?')} s" for n, r in recs.items())
+            print(f"sandbox started in {total:.1f} s (data {built - t0:.1f} s; servers answering after: {ready})")
             _print_status(endpoints)
         return endpoints
 

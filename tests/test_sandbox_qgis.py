@@ -119,3 +119,19 @@ def test_ept_point_cloud_is_valid(qgis_app, sandbox):
     assert layer.dataProvider() is not None
     assert layer.isValid()
     assert layer.pointCount() == 208_000 or layer.pointCount() > 100_000
+
+
+def test_wcs_coverage_matches_the_dtm(qgis_app, sandbox, shared_data):
+    from osgeo import gdal
+    from qgis.core import QgsPointXY, QgsRasterLayer
+
+    uri = f"crs=EPSG:28992&format=GTiff&identifier=ahn_dtm&url={sandbox['wcs']}"
+    layer = QgsRasterLayer(uri, "ahn_dtm (WCS)", "wcs")
+    assert layer.isValid(), layer.error().summary()
+    local = gdal.Open(str(shared_data / "3d/derived/ahn3_delft_dtm_1m_filled.tif"))
+    x0, dx, _, y0, _, dy = local.GetGeoTransform()
+    arr = local.GetRasterBand(1).ReadAsArray()
+    row, col = 120, 130
+    value, ok = layer.dataProvider().sample(QgsPointXY(x0 + (col + 0.5) * dx, y0 + (row + 0.5) * dy), 1)
+    assert ok
+    assert value == pytest.approx(float(arr[row, col]), abs=1e-3)

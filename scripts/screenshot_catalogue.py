@@ -218,7 +218,6 @@ def main() -> int:
     window.deleteLater()
     QgsProject.instance().clear()
     settle(100)
-    del dock, window, canvas, bar, iface
     qgis_app.stop()
     return 0
 

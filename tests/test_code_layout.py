@@ -1,0 +1,203 @@
+"""Layering and hygiene rules of the codebase, checked on the source (AST), so a broken rule fails the build.
+
+Rules (see the team brief and ARCHITECTURE.md):
+- catalogue/, recipe/, provenance/ import no qgis.gui and no iface: testable headless, shared by GUI and Processing;
+- every dtfl_plugin/**/__init__.py imports nothing from qgis, so qgis-free modules import cleanly;
+- modules named *_core.py (imported by the pygeoapi server process) import no qgis, even indirectly;
+- no tests inside the plugin package;
+- one Processing algorithm class per file under */algorithms/;
+- no silent `except Exception: pass` (nor bare except / BaseException / contextlib.suppress(Exception));
+- no Python file over 500 lines (over 400 gives a warning).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "dtfl_plugin"
+SKIP_DIRS = {".venv", ".git", "build", "dist", ".sandbox", "__pycache__", ".run-profile", "demo-output", "node_modules"}
+HEADLESS_ROOMS = ("catalogue", "recipe", "provenance")
+WARN_LINES, MAX_LINES = 400, 500
+
+
+def project_files() -> list[Path]:
+    out = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT).parts
+        if any(part in SKIP_DIRS or part.startswith(".venv") for part in rel):
+            continue
+        out.append(path)
+    return out
+
+
+def parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def imported_modules(tree: ast.AST) -> list[tuple[int, str, list[str]]]:
+    """(line, absolute module or '' for relative, imported names) for every import anywhere in the tree."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            found.append((node.lineno, "" if node.level else module, [a.name for a in node.names]))
+    return found
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def test_headless_rooms_import_no_gui():
+    offenders = []
+    for room in HEADLESS_ROOMS:
+        for path in sorted((PACKAGE / room).rglob("*.py")):
+            for line, module, names in imported_modules(parse(path)):
+                gui = module == "qgis.gui" or module.startswith("qgis.gui.") or (module == "qgis" and "gui" in names)
+                iface = "iface" in names or module == "qgis.utils"
+                if gui or iface:
+                    offenders.append(f"{rel(path)}:{line} imports {module} {names or ''}".strip())
+    assert not offenders, "catalogue/, recipe/ and provenance/ must not import qgis.gui or iface:\n" + "\n".join(
+        offenders
+    )
+
+
+def test_package_init_files_import_no_qgis():
+    offenders = []
+    for path in sorted(PACKAGE.rglob("__init__.py")):
+        for line, module, _ in imported_modules(parse(path)):
+            if module.split(".")[0] in ("qgis", "PyQt5", "PyQt6"):
+                offenders.append(f"{rel(path)}:{line} imports {module}")
+    assert not offenders, "__init__.py files must stay free of qgis imports:\n" + "\n".join(offenders)
+
+
+def test_core_modules_import_without_qgis():
+    """A *_core.py module (run by the pygeoapi server process too) loads without pulling in qgis."""
+    cores = sorted(PACKAGE.rglob("*_core.py"))
+    if not cores:
+        pytest.skip("no *_core.py modules yet")
+    modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in cores]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('qgis', 'PyQt5', 'PyQt6'))\n"
+        "print(','.join(bad))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "", f"{modules} import qgis modules: {proc.stdout.strip()}"
+
+
+def test_no_tests_inside_the_plugin_package():
+    offenders = [
+        rel(p)
+        for p in PACKAGE.rglob("*")
+        if p.name in ("tests", "test", "conftest.py")
+        or (p.suffix == ".py" and (p.name.startswith("test_") or p.stem.endswith("_test")))
+    ]
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for line, module, _ in imported_modules(parse(path)):
+            if module.split(".")[0] in ("pytest", "unittest", "pytest_qgis"):
+                offenders.append(f"{rel(path)}:{line} imports {module}")
+    assert not offenders, "tests belong in tests/, not in the plugin package:\n" + "\n".join(offenders)
+
+
+def _algorithm_classes(tree: ast.Module) -> list[str]:
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+                if base_name.startswith("QgsProcessing") and base_name.endswith("Algorithm"):
+                    names.append(node.name)
+    return names
+
+
+def test_one_algorithm_per_file():
+    offenders = []
+    for path in sorted(PACKAGE.glob("**/algorithms/*.py")):
+        classes = _algorithm_classes(parse(path))
+        if len(classes) > 1:
+            offenders.append(f"{rel(path)}: {', '.join(classes)}")
+    assert not offenders, "one Processing algorithm per file under */algorithms/:\n" + "\n".join(offenders)
+
+
+def _is_broad(node: ast.expr | None) -> bool:
+    if node is None:
+        return True  # bare except
+    if isinstance(node, ast.Tuple):
+        return any(_is_broad(elt) for elt in node.elts)
+    name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+    return name in ("Exception", "BaseException")
+
+
+def _does_nothing(body: list[ast.stmt]) -> bool:
+    return all(
+        isinstance(stmt, (ast.Pass, ast.Continue))
+        or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))  # `...` or a string
+        for stmt in body
+    )
+
+
+def test_no_silent_broad_except():
+    offenders = []
+    for path in project_files():
+        tree = parse(path)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ExceptHandler) and _is_broad(node.type) and _does_nothing(node.body):
+                offenders.append(f"{rel(path)}:{node.lineno} swallows every exception silently")
+            if isinstance(node, ast.Call):
+                func = node.func
+                fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if fname == "suppress" and any(_is_broad(arg) for arg in node.args):
+                    offenders.append(f"{rel(path)}:{node.lineno} suppress(Exception) swallows every exception silently")
+    assert not offenders, "log or handle the error (or catch the specific exception):\n" + "\n".join(offenders)
+
+
+def test_file_sizes():
+    too_long, long = [], []
+    for path in project_files():
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > MAX_LINES:
+            too_long.append(f"{rel(path)}: {lines} lines")
+        elif lines > WARN_LINES:
+            long.append(f"{rel(path)}: {lines} lines")
+    if long:
+        warnings.warn(f"files over {WARN_LINES} lines (split them soon): " + "; ".join(long), stacklevel=1)
+    assert not too_long, f"files over {MAX_LINES} lines: split by capability:\n" + "\n".join(too_long)
+
+
+def test_rules_catch_what_they_should():
+    """The detectors themselves: each rule recognises a violation (a layout test that cannot fail is useless)."""
+    sample = parse_text(
+        "from qgis.utils import iface\n"
+        "from qgis import gui\n"
+        "import contextlib\n"
+        "try:\n    x = 1\nexcept Exception:\n    pass\n"
+        "try:\n    x = 1\nexcept:\n    ...\n"
+        "try:\n    x = 1\nexcept ValueError:\n    pass\n"
+        "with contextlib.suppress(Exception):\n    x = 2\n"
+        "class A(QgsProcessingAlgorithm):\n    pass\n"
+        "class B(core.QgsProcessingFeatureBasedAlgorithm):\n    pass\n"
+    )
+    imports = imported_modules(sample)
+    assert (1, "qgis.utils", ["iface"]) in imports and (2, "qgis", ["gui"]) in imports
+    handlers = [n for n in ast.walk(sample) if isinstance(n, ast.ExceptHandler)]
+    assert [(_is_broad(h.type) and _does_nothing(h.body)) for h in handlers] == [True, True, False]
+    assert _algorithm_classes(sample) == ["A", "B"]
+
+
+def parse_text(text: str) -> ast.Module:
+    return ast.parse(text)

@@ -16,8 +16,14 @@ done < requirements/apt.txt
 if ((${#missing[@]})); then
   log "installing Debian packages: ${missing[*]}"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  mkdir -p build
+  # Quiet when it works; the full apt output when it does not.
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}"; } >build/setup-apt.log 2>&1; then
+    tail -n 30 build/setup-apt.log >&2
+    log "apt-get failed (full log: build/setup-apt.log)"
+    exit 1
+  fi
 fi
 
 # --- virtual environments: <file in requirements/> -> <venv>; a stamp holds the file's hash ---

@@ -100,7 +100,9 @@ def clean_style(path: Path) -> list[sanitize.Finding]:
             )
         ]
     findings = sanitize.neutralise_code(tree) + sanitize.scrub_credentials(tree).findings
-    tree.write(path, encoding="utf-8")
+    path.write_text(
+        qgsxml.DOCTYPE + ET.tostring(tree.getroot(), encoding="unicode"), encoding="utf-8"
+    )  # QGIS needs the doctype
     return findings
 
 

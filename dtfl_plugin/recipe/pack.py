@@ -312,7 +312,10 @@ class _Packer:
             )
             return
         if ok:
-            text, _ = sanitize.scrub_text(qml.read_text(encoding="utf-8"))
+            style = ET.parse(qml)  # styles carry actions and form code too: same cleaning as the project
+            sanitize.neutralise_code(style)
+            sanitize.scrub_credentials(style)
+            text = qgsxml.DOCTYPE + ET.tostring(style.getroot(), encoding="unicode")  # QGIS needs the doctype
             self._add_bytes(
                 self._member("styles", layer.name or layer.layer_id, ".qml"),
                 text.encode("utf-8"),

@@ -18,6 +18,7 @@ from ..provenance.layer_props import KEY as SOURCE_KEY
 from ..provenance.layer_props import LayerSource
 
 MAX_PROJECT_BYTES = 64 * 1024**2
+DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 FILE_PROVIDERS = {"ogr", "gdal", "delimitedtext", "spatialite", "mdal", "ept", "pdal", "copc"}
 SERVICE_PROVIDERS = {"wms", "WFS", "wfs", "oapif", "wcs", "arcgisfeatureserver", "arcgismapserver", "vectortile"}
 
@@ -57,14 +58,12 @@ def parse_project_bytes(data: bytes) -> ET.ElementTree:
 
 def write_project_xml(tree: ET.ElementTree, path: str | Path) -> None:
     with open(path, "wb") as handle:
-        handle.write(b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n")
+        handle.write(DOCTYPE.encode())
         tree.write(handle, encoding="utf-8", xml_declaration=False)
 
 
 def project_bytes(tree: ET.ElementTree) -> bytes:
-    return b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
-        tree.getroot(), encoding="utf-8"
-    )
+    return DOCTYPE.encode() + ET.tostring(tree.getroot(), encoding="utf-8")
 
 
 @dataclass

@@ -25,7 +25,7 @@ def python_runner(qgis_app):
     from qgis.core import QgsPythonRunner
 
     class Runner(QgsPythonRunner):
-        def runCommand(self, command, messageOnError=""):  # noqa: N802
+        def runCommand(self, command, message_on_error=""):  # noqa: N802
             exec(command, {"__name__": "recipe_test"})
             return True
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.recipe_hostile import as_symlink, forge, hostile_project
+from tests.fixtures.recipe_hostile import as_symlink, forge
 
 
 def _listing(folder: Path) -> set[str]:

@@ -114,8 +114,8 @@ class ProcessesClient:
                 transient = idempotent and (err.status is None or err.status in (502, 504)) and attempt < NET_RETRIES
                 if attempt == RETRIES or not (throttled or transient):
                     raise
-                wait = getattr(err, "retry_after", None)
-                wait = min(float(wait), RETRY_AFTER_CAP_S) if wait else delay
+                asked = getattr(err, "retry_after", None)
+                wait = max(0.1, min(float(asked), RETRY_AFTER_CAP_S)) if asked is not None else delay
                 if self.feedback is not None and throttled:
                     self.feedback.pushInfo(
                         tr("The server is busy (HTTP {status}); trying again in {seconds:.1f} s.").format(

@@ -19,6 +19,7 @@ from qgis.core import (
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterVectorLayer,
+    QgsProject,
 )
 
 from ..errors import RecipeError
@@ -62,7 +63,13 @@ def run_and_record(
                 id=algorithm_id
             )
         )
-    context = context or QgsProcessingContext()
+    scratch = None
+    if context is None:
+        # A private project: algorithms that store their own run record (RunCapture.store) must not write
+        # into the project the user has open while a recipe is re-cooked.
+        scratch = QgsProject()
+        context = QgsProcessingContext()
+        context.setProject(scratch)
     feedback = feedback or QgsProcessingFeedback()
     capture = RunCapture.start(alg, parameters, context)
     for definition in alg.parameterDefinitions():
@@ -90,4 +97,5 @@ def run_and_record(
         if path:
             capture.add_output(name, path)
     record = capture.finish()
+    del scratch  # kept alive until the run is over
     return results, record

@@ -21,11 +21,12 @@ import uuid
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from dtfl_plugin.models.local.bathtub_core import run_bathtub
+from dtfl_plugin.models.local.events import EVENTS as RAIN_EVENTS
 
 GEOTIFF = "image/tiff; application=geotiff"
 MAX_INPUT_BYTES = 256 * 1024 * 1024
-# STOWA/RIONED 2018 stress-test events: depth in mm.
-EVENTS = {"T100_70mm_1h": 70.0, "T250_90mm_1h": 90.0, "T1000_160mm_2h": 160.0}
+# STOWA/RIONED 2018 stress-test events (the local algorithm's table): key -> depth in mm.
+EVENTS = {e.key: e.rain_mm for e in RAIN_EVENTS if e.rain_mm is not None}
 
 PROCESS_METADATA = {
     "version": "1.0.0",
@@ -49,7 +50,7 @@ PROCESS_METADATA = {
         "event": {
             "title": "Rain event",
             "description": "STOWA/RIONED stress-test event, or custom to use rain_mm.",
-            "schema": {"type": "string", "enum": [*EVENTS, "custom"], "default": "T100_70mm_1h"},
+            "schema": {"type": "string", "enum": [*EVENTS, "custom"], "default": "T100"},
             "minOccurs": 0,
             "maxOccurs": 1,
         },
@@ -77,7 +78,7 @@ PROCESS_METADATA = {
         },
         "summary": {"title": "Volumes", "schema": {"type": "object", "contentMediaType": "application/json"}},
     },
-    "example": {"inputs": {"dem": {"href": "http://127.0.0.1/dem.tif"}, "event": "T100_70mm_1h", "loss_mm": 10}},
+    "example": {"inputs": {"dem": {"href": "http://127.0.0.1/dem.tif"}, "event": "T100", "loss_mm": 10}},
 }
 
 
@@ -186,7 +187,7 @@ class Processor(BaseProcessor):
 
         if "dem" not in data:
             raise ProcessorExecuteError("dem is required")
-        event = str(data.get("event", "T100_70mm_1h"))
+        event = str(data.get("event", "T100"))
         if event != "custom" and event not in EVENTS:
             raise ProcessorExecuteError(f"event: unknown event {event!r}")
         rain = _number(data, "rain_mm", 70.0, 0, 1000) if event == "custom" else EVENTS[event]

@@ -57,7 +57,7 @@ class RemoteExecuteAlgorithm(QgsProcessingAlgorithm):
         return tr(
             "Runs a process on a configured OGC API - Processes server and writes every result into the output "
             "folder, one file per output. INPUTS is the execute request's inputs object as JSON, e.g. "
-            '{"event": "T100_70mm_1h", "dem": {"href": "https://example.org/dem.tif"}}. '
+            '{"event": "T100", "dem": {"href": "https://example.org/dem.tif"}}. '
             "The job runs asynchronously; cancelling dismisses it on the server."
         )
 

@@ -7,7 +7,7 @@ Errors go to the message bar in the user's language; the detail goes to the QGIS
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.core import Qgis, QgsMessageLog
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..catalogue.entry import Entry
@@ -27,7 +27,7 @@ def push_error(iface, message: str, err: BaseException | None = None) -> None:
 
 
 class EntryLoader(QObject):
-    """Starts the layers room's load task and adds the layer to the project when it is ready."""
+    """Starts the layers room's LoadEntryTask (it adds the layer on the main thread) and reports the outcome."""
 
     loaded = pyqtSignal(object)  # the QgsMapLayer added to the project
     failed = pyqtSignal(str)  # translated message
@@ -35,59 +35,28 @@ class EntryLoader(QObject):
     def __init__(self, iface, parent=None) -> None:
         super().__init__(parent)
         self.iface = iface
-        self.tasks: list = []  # keep Python references until the task ends
 
     def load(self, entry: Entry):
-        """Queue loading of one entry; returns the QgsTask (or None if it could not start)."""
-        from ..layers import load as layer_load
+        """Queue loading of one entry; returns the QgsTask (it keeps itself alive until finished)."""
+        from ..layers.load import load_entry
 
-        try:
-            task = layer_load.LoadEntryTask(entry)
-        except DtflError as err:
-            self._fail(str(err), err)
-            return None
-        task.taskCompleted.connect(lambda: self._completed(task, entry))
-        task.taskTerminated.connect(lambda: self._terminated(task, entry))
-        self.tasks.append(task)
-        QgsApplication.taskManager().addTask(task)
-        return task
+        return load_entry(entry, on_done=lambda layer, error: self._done(entry, layer, error))
 
-    def _completed(self, task, entry: Entry) -> None:
-        from ..layers import load as layer_load
-
-        self._forget(task)
-        try:
-            layer = layer_load.add_to_project(task.layer)
-        except DtflError as err:
-            self._fail(str(err), err)
-            return
-        self.iface.messageBar().pushMessage(
-            tr("DTFL catalogue"),
-            tr("Added “{title}” to the map").format(title=layer.name() if layer is not None else entry.title),
-            level=Qgis.MessageLevel.Success,
-            duration=4,
-        )
-        self.loaded.emit(layer)
-
-    def _terminated(self, task, entry: Entry) -> None:
-        self._forget(task)
-        err = getattr(task, "error", None)
-        if isinstance(err, DtflError):
-            self._fail(str(err), err)
-        elif task.isCanceled():
-            self._fail(tr("Loading “{title}” was cancelled.").format(title=entry.title), None)
-        else:
-            self._fail(
-                tr("“{title}” could not be loaded; the service may be unavailable. Try again later.").format(
-                    title=entry.title
-                ),
-                err,
+    def _done(self, entry: Entry, layer, error) -> None:
+        if layer is not None:
+            self.iface.messageBar().pushMessage(
+                tr("DTFL catalogue"),
+                tr("Added “{title}” to the map").format(title=layer.name()),
+                level=Qgis.MessageLevel.Success,
+                duration=4,
             )
-
-    def _fail(self, message: str, err: BaseException | None) -> None:
-        push_error(self.iface, message, err)
+            self.loaded.emit(layer)
+            return
+        if isinstance(error, DtflError):
+            message = str(error)  # the layers room's message already says what to do
+        else:
+            message = tr("“{title}” could not be loaded; the service may be unavailable. Try again later.").format(
+                title=entry.title
+            )
+        push_error(self.iface, message, error)
         self.failed.emit(message)
-
-    def _forget(self, task) -> None:
-        if task in self.tasks:
-            self.tasks.remove(task)

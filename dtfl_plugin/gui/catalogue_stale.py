@@ -2,26 +2,38 @@
 
 After a harvest, catalogue/stale.py compares the project's layers with the index. A layer whose
 service moved gets a message bar item with a button that re-points it (QgsMapLayer.setDataSource,
-so style, name and position in the layer tree stay) at the entry the catalogue now lists for the
-same dataset. The new provider and URI come from the layers room, built in a QgsTask like any
-other load; the layer itself is changed on the GUI thread, where it lives.
+so id, name, style and position in the layer tree stay) at the entry the catalogue now lists for
+the same dataset. Provider and URI come from the layers room (resolve_spec, which reads the
+service's capabilities) in a QgsTask; the layer itself is changed on the GUI thread, where it lives.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from qgis.core import Qgis, QgsApplication, QgsDataProvider, QgsProject
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsDataProvider,
+    QgsFeedback,
+    QgsProject,
+    QgsRasterLayer,
+    QgsTask,
+    QgsVectorLayer,
+    QgsVectorTileLayer,
+)
+from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import QPushButton
 
 from ..catalogue.stale import StaleLayer, find_stale, project_layer_refs
 from ..errors import DtflError
 from ..i18n import tr
-from ..provenance.layer_props import KEY as SOURCE_KEY
 from .catalogue_loader import push_error
 
 MAX_NAMES = 5  # names listed in the message; more are counted
 _ACTIVE: list = []  # StaleMessage objects whose message is on screen
+# LayerSpec.kind -> the layer class setDataSource can re-point to it (a vector layer cannot become a raster).
+_KINDS = {"vector": QgsVectorLayer, "raster": QgsRasterLayer, "vectortile": QgsVectorTileLayer}
 
 
 def _names(items: list[StaleLayer]) -> str:
@@ -35,11 +47,53 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+# QGIS provider of a project layer -> catalogue service types that can stand in for it.
+_COMPATIBLE = {
+    "WFS": ("WFS", "OGC API Features"),
+    "OAPIF": ("OGC API Features", "WFS"),
+    "wms": ("WMS", "WMTS"),
+    "wcs": ("WCS",),
+    "vectortile": ("OGC API Tiles",),
+}
+
+
+def _same_kind_replacement(stale: StaleLayer, index):
+    """Prefer a replacement of the same kind as the layer.
+
+    When one host serves several service types (WMS, WFS, WCS at one /ows URL, as QGIS Server and
+    many organisations do) and it moves, the change log holds a move for each type; a WFS layer
+    must get the WFS (or OGC API Features) entry, not the WMS. A layer DTFL loaded names its own
+    catalogue entry (record id): when that very entry now lives elsewhere, it is the replacement.
+    """
+    from ..catalogue.index import url_key
+
+    ref, current = stale.ref, stale.replacement
+    if ref.record_id:
+        same = index.get(ref.record_id)
+        if same is not None and url_key(same.service_url) != url_key(ref.service_url):
+            return same
+    wanted = _COMPATIBLE.get(ref.provider)
+    if current is None or not wanted or current.service_type in wanted:
+        return current
+    dataset = ref.dataset_id or current.dataset_id
+    candidates = [
+        e
+        for e in (index.by_dataset(dataset) if dataset else [])
+        if e.service_type in wanted and url_key(e.service_url) != url_key(ref.service_url)
+    ]
+    candidates.sort(key=lambda e: (e.name != ref.name, wanted.index(e.service_type), e.title))
+    return candidates[0] if candidates else current  # another kind: _add_instead() adds it beside
+
+
 def check_project(iface, index, project: QgsProject | None = None) -> list[StaleLayer]:
     """Find stale layers in ``project`` and show one message about them; returns what was found."""
     project = project or QgsProject.instance()
     try:
         stale = find_stale(project_layer_refs(project), index)
+        for item in stale:
+            item.replacement = _same_kind_replacement(item, index)
+        for item in stale:
+            item.status = "moved" if item.replacement is not None else "retired"
     except DtflError as err:
         push_error(iface, str(err), err)
         return []
@@ -108,40 +162,65 @@ class StaleMessage:
         bar.pushWidget(self.item, Qgis.MessageLevel.Warning, 0)  # stays until the user acts
 
     def apply(self) -> None:
-        """Build each replacement layer in a task; re-point the project layer when it is ready."""
-        from ..layers import load as layer_load
-
+        """Resolve each replacement's provider and URI in a task; re-point the layer when it is ready."""
         if self.button is not None:
             self.button.setEnabled(False)
         for stale in self.moved:
-            try:
-                task = layer_load.LoadEntryTask(stale.replacement)
-            except DtflError as err:
-                push_error(self.iface, str(err), err)
-                continue
-            task.taskCompleted.connect(lambda s=stale, t=task: self._replace(s, t))
-            task.taskTerminated.connect(lambda s=stale, t=task: self._failed(s, t))
+            task = ResolveSpecTask(stale.replacement, self.project)
+            task.resolved.connect(lambda spec, error, s=stale, t=task: self._resolved(s, t, spec, error))
             self.tasks.append(task)
             QgsApplication.taskManager().addTask(task)
 
-    def _replace(self, stale: StaleLayer, task) -> None:
+    def _resolved(self, stale: StaleLayer, task, spec, error) -> None:
         self._forget(task)
         layer = self.project.mapLayer(stale.ref.layer_id)
-        fresh = task.layer
-        if layer is None or fresh is None:
+        if layer is None:
             return  # the user removed the layer meanwhile: nothing to re-point
-        layer.setDataSource(fresh.source(), layer.name(), fresh.providerType(), QgsDataProvider.ProviderOptions())
-        source = fresh.customProperty(SOURCE_KEY, "")
-        if source:
-            layer.setCustomProperty(SOURCE_KEY, source)  # the layer now records where it really comes from
-        if not layer.isValid():
+        if spec is None:
             push_error(
                 self.iface,
-                tr(
-                    "Layer “{name}” was pointed at {url}, but that service does not answer yet. Try again later."
-                ).format(name=layer.name(), url=stale.replacement.service_url),
+                str(error)
+                if isinstance(error, DtflError)
+                else tr("The replacement for “{name}” could not be loaded; the layer is unchanged.").format(
+                    name=stale.ref.layer_name
+                ),
+                error,
+            )
+            if self.button is not None and not self.tasks:
+                self.button.setEnabled(True)
+            return
+        if not isinstance(layer, _KINDS.get(spec.kind, ())):
+            self._add_instead(stale, layer)
+        else:
+            self._repoint(stale, layer, spec)
+        if not self.tasks and self.item is not None:
+            self.iface.messageBar().popWidget(self.item)
+            self.item = None
+
+    def _repoint(self, stale: StaleLayer, layer, spec) -> None:
+        from ..layers.metadata import apply_entry
+
+        old_source, old_provider = layer.source(), layer.providerType()
+        # setDataSource keeps the layer's id, name, style and place in the layer tree. The provider
+        # validates the new source here on the GUI thread, as QGIS's own "Change Data Source" does;
+        # the capabilities were just read by the task, so this is normally a cache hit.
+        layer.setDataSource(spec.uri, layer.name(), spec.provider, QgsDataProvider.ProviderOptions())
+        if not layer.isValid():
+            layer.setDataSource(old_source, layer.name(), old_provider, QgsDataProvider.ProviderOptions())
+            push_error(
+                self.iface,
+                tr("The replacement for “{name}” could not be loaded; the layer is unchanged.").format(
+                    name=layer.name()
+                ),
             )
             return
+        apply_entry(
+            layer,
+            stale.replacement,
+            name=layer.name(),
+            service_version=spec.service_version,
+            service_attribution=spec.attribution,
+        )
         layer.triggerRepaint()
         self.applied.append(layer.id())
         self.iface.messageBar().pushMessage(
@@ -150,25 +229,54 @@ class StaleMessage:
             level=Qgis.MessageLevel.Success,
             duration=6,
         )
-        if not self.tasks and self.item is not None:
-            self.iface.messageBar().popWidget(self.item)
-            self.item = None
 
-    def _failed(self, stale: StaleLayer, task) -> None:
-        self._forget(task)
-        err = getattr(task, "error", None)
-        message = str(err) if isinstance(err, DtflError) else ""
-        push_error(
-            self.iface,
-            message
-            or tr("The replacement for “{name}” could not be loaded; the layer is unchanged.").format(
-                name=stale.ref.layer_name
-            ),
-            err,
+    def _add_instead(self, stale: StaleLayer, layer) -> None:
+        """The replacement is another kind of layer (e.g. a WMS for a retired WFS): add it beside the old one."""
+        from ..layers.load import load_entry
+
+        load_entry(stale.replacement, self.project)
+        self.iface.messageBar().pushMessage(
+            tr("DTFL catalogue"),
+            tr(
+                "The replacement for “{name}” is a different kind of layer; it is added as a new layer. "
+                "Remove “{name}” when you no longer need it."
+            ).format(name=layer.name()),
+            level=Qgis.MessageLevel.Info,
+            duration=10,
         )
-        if self.button is not None and not self.tasks:
-            self.button.setEnabled(True)
 
     def _forget(self, task) -> None:
         if task in self.tasks:
             self.tasks.remove(task)
+
+
+class ResolveSpecTask(QgsTask):
+    """Reads the replacement service's capabilities (network) and picks provider + URI: the layers room's
+    resolve_spec, off the GUI thread. Emits ``resolved(spec, error)`` on the GUI thread."""
+
+    resolved = pyqtSignal(object, object)
+
+    def __init__(self, entry, project: QgsProject) -> None:
+        super().__init__(tr("Looking up {title}").format(title=entry.title or entry.name), QgsTask.Flag.CanCancel)
+        self.entry = entry
+        self.project_crs = project.crs().authid() or "EPSG:28992"  # read on the GUI thread
+        self.spec = None
+        self.error: DtflError | None = None
+        self._feedback = QgsFeedback()
+
+    def cancel(self) -> None:
+        self._feedback.cancel()
+        super().cancel()
+
+    def run(self) -> bool:
+        from ..layers.load import resolve_spec
+
+        try:
+            self.spec = resolve_spec(self.entry, project_crs=self.project_crs, feedback=self._feedback)
+        except DtflError as err:
+            self.error = err
+            return False
+        return True
+
+    def finished(self, result: bool) -> None:  # noqa: ARG002 - QgsTask API
+        self.resolved.emit(self.spec, self.error)

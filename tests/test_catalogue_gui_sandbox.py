@@ -1,0 +1,217 @@
+"""Loading from the dock, the locator and the Browser, and re-pointing a moved service, against the sandbox.
+
+The index is harvested over HTTP from the sandbox's PDOK-shaped layer list; layers come from its real
+qgis_mapserver (WMS/WFS) and pygeoapi. A "moved" service is the same WFS behind a fault front on
+another port: a different host:port, as when PDOK moves a service.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtTest import QTest
+
+from tests.fixtures.catalogue_gui import wait_until
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.gui]
+SOURCE = "sandbox-layers"
+
+
+@pytest.fixture()
+def sandbox_index(qgis_app, sandbox, tmp_path):
+    from dtfl_plugin.catalogue.harvest import SourceConfig, harvest
+    from dtfl_plugin.catalogue.index import CatalogueIndex
+
+    index = CatalogueIndex(tmp_path / "catalogue.sqlite")
+    harvest(SourceConfig(kind="pdok-layers", url=sandbox["pdok_layers"], name=SOURCE), index)
+    yield index
+    index.close()
+
+
+@pytest.fixture()
+def project(qgis_new_project):
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProject
+
+    QgsProject.instance().setCrs(QgsCoordinateReferenceSystem("EPSG:28992"))
+    yield QgsProject.instance()
+    QgsProject.instance().removeAllMapLayers()
+
+
+def _wait_for_layer(project, record_id: str, iface=None, timeout_s: float = 60.0):
+    """The project layer loaded for a catalogue entry; fails early with the message bar's warning."""
+    from qgis.core import Qgis
+
+    from dtfl_plugin.provenance.layer_props import get_layer_source
+
+    def find():
+        for layer in project.mapLayers().values():
+            source = get_layer_source(layer)
+            if source is not None and source.record_id == record_id:
+                return layer
+        return None
+
+    def warnings() -> list[str]:
+        return iface.messageBar().get_messages(Qgis.MessageLevel.Warning) if iface is not None else []
+
+    if iface is not None:
+        iface.messageBar().clear_messages()
+    assert wait_until(lambda: find() is not None or bool(warnings()), timeout_s), f"no layer for {record_id}"
+    assert not warnings(), warnings()
+    return find()
+
+
+def _row_of(dock, service_type: str, name: str) -> int:
+    for row, entry in enumerate(dock.model.entries()):
+        if entry.service_type == service_type and entry.name == name:
+            return row
+    raise AssertionError(f"no {service_type} {name} among {[(e.service_type, e.name) for e in dock.model.entries()]}")
+
+
+def test_double_click_loads_wfs_layer_with_source_property(qgis_iface, sandbox_index, project, clean_favourites):
+    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+    from dtfl_plugin.provenance.layer_props import get_layer_source
+
+    dock = CatalogueDock(qgis_iface, index_factory=lambda: sandbox_index)
+    dock.resize(420, 800)
+    dock.show()
+    try:
+        dock.search_box.setText("pand delft")
+        dock.run_search()
+        row = _row_of(dock, "WFS", "bgt_pand")
+        entry = dock.model.entry(row)
+        dock.results.scrollTo(dock.model.index(row))
+        rect = dock.results.visualRect(dock.model.index(row))
+        QTest.mouseClick(dock.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        QTest.mouseDClick(dock.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        layer = _wait_for_layer(project, entry.id, qgis_iface)
+    finally:
+        dock.close()
+        dock.deleteLater()
+    assert layer.isValid() and layer.providerType() == "WFS"
+    assert layer.name() == entry.title
+    assert layer.featureCount() > 0
+    source = get_layer_source(layer)
+    assert (source.service_type, source.name, source.dataset_id) == ("WFS", "bgt_pand", entry.dataset_id)
+    assert source.service_url == entry.service_url
+
+
+def test_enter_in_the_search_box_loads_the_selected_wms(qgis_iface, sandbox_index, project, clean_favourites):
+    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+
+    dock = CatalogueDock(qgis_iface, index_factory=lambda: sandbox_index)
+    dock.show()
+    try:
+        dock.filters.set_checked("service_type", {"WMS"})
+        dock.search_box.setFocus()
+        QTest.keyClicks(dock.search_box, "waterdeel")
+        QTest.keyClick(dock.search_box, Qt.Key.Key_Return)  # before the debounce fired: searches, then loads
+        entry = dock.current_entry()
+        assert entry is not None and entry.service_type == "WMS" and entry.name == "bgt_waterdeel"
+        layer = _wait_for_layer(project, entry.id, qgis_iface)
+    finally:
+        dock.close()
+        dock.deleteLater()
+    assert layer.providerType() == "wms" and layer.isValid()
+
+
+def test_load_error_goes_to_the_message_bar(qgis_iface, sandbox_index, project, clean_favourites, fault_front, sandbox):
+    from qgis.core import Qgis
+
+    from dtfl_plugin.gui.catalogue_loader import EntryLoader
+
+    entry = next(h.entry for h in sandbox_index.search("pand", limit=20) if h.entry.name == "bgt_pand")
+    front = fault_front(sandbox["wfs"])
+    front.add_rule(r".", status=503)  # the service is down
+    entry.service_url, entry.service_type = front.url, "WFS"
+    qgis_iface.messageBar().clear_messages()
+    failures: list[str] = []
+    loader = EntryLoader(qgis_iface)
+    loader.failed.connect(failures.append)
+    loader.load(entry)
+    assert wait_until(lambda: bool(failures), 60)
+    assert project.mapLayers() == {}
+    shown = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Warning)
+    assert shown and failures[0] in shown[-1]
+    assert "Traceback" not in shown[-1]
+
+
+def test_locator_trigger_and_browser_double_click_load(qgis_iface, sandbox_index, project, clean_favourites):
+    from qgis.core import QgsLocatorResult
+
+    from dtfl_plugin.catalogue.favourites import Favourites
+    from dtfl_plugin.gui.catalogue_browser import FavouritesItemProvider
+    from dtfl_plugin.gui.catalogue_locator import CatalogueLocatorFilter, _set_user_data
+
+    hits = sandbox_index.search("begroeid terreindeel", limit=10)
+    wms = next(h.entry for h in hits if h.entry.service_type == "WMS" and h.entry.name == "bgt_begroeidterreindeel")
+    oapif = next(
+        h.entry
+        for h in hits
+        if h.entry.service_type == "OGC API Features" and h.entry.name == "bgt_begroeidterreindeel"
+    )
+
+    locator = CatalogueLocatorFilter(qgis_iface, index_path=str(sandbox_index.path))
+    result = QgsLocatorResult()
+    result.displayString = wms.title
+    _set_user_data(result, wms.id)
+    locator.triggerResult(result)
+    assert _wait_for_layer(project, wms.id, qgis_iface).providerType() == "wms"
+
+    Favourites().add(oapif)
+    provider = FavouritesItemProvider(qgis_iface)
+    root = provider.createDataItem("", None)
+    (item,) = root.createChildren()
+    assert item.handleDoubleClick() is True
+    layer = _wait_for_layer(project, oapif.id, qgis_iface)
+    assert layer.providerType() == "OAPIF" and layer.featureCount() > 0
+
+
+def test_moved_service_is_repointed_on_click(qgis_iface, sandbox, sandbox_index, project, fault_front, tmp_path):
+    """Harvest again with the WFS at a new address: the message's button re-points the project layer."""
+    from qgis.gui import QgsMessageBarItem
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    from dtfl_plugin.catalogue.harvest import SourceConfig, harvest
+    from dtfl_plugin.gui.catalogue_loader import EntryLoader
+    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.provenance.layer_props import get_layer_source
+
+    hits = sandbox_index.search("wegdeel", limit=10)
+    wfs = next(h.entry for h in hits if h.entry.service_type == "WFS" and h.entry.name == "bgt_wegdeel")
+    EntryLoader(qgis_iface).load(wfs)
+    layer = _wait_for_layer(project, wfs.id, qgis_iface)
+    layer.setName("Wegen (mijn stijl)")  # the user's own name must survive the re-pointing
+
+    # The server moves: its WMS, WMTS, WFS and WCS (one /ows URL) now at another host:port.
+    # A new list, harvested as the same source.
+    front = fault_front(sandbox["wfs"])
+    with urllib.request.urlopen(sandbox["pdok_layers"], timeout=30) as response:
+        records = json.loads(response.read().decode("utf-8"))
+    for rec in records:
+        rec["service_url"] = rec["service_url"].replace(sandbox["wfs"], front.url)
+    moved_list = tmp_path / "layers-moved.json"
+    moved_list.write_text(json.dumps(records), encoding="utf-8")
+    report = harvest(SourceConfig(kind="pdok-layers", url=str(moved_list), name=SOURCE), sandbox_index)
+    assert report.changed >= 1
+
+    bar = qgis_iface.messageBar()
+    bar.clearWidgets()
+    stale = check_project(qgis_iface, sandbox_index, project)
+    assert [s.ref.layer_id for s in stale] == [layer.id()]
+    assert stale[0].replacement.service_url.startswith(front.url)
+    assert stale[0].replacement.service_type == "WFS"  # not the WMS that moved along with it
+    (item,) = [w for w in bar.items() if isinstance(w, QgsMessageBarItem)]
+    assert "Wegen (mijn stijl)" in item.text()
+    button = item.findChild(QPushButton, "dtflStaleReplace")
+    button.click()
+
+    assert wait_until(lambda: front.url.split("/ows")[0] in layer.source(), 60), layer.source()
+    assert layer.isValid() and layer.name() == "Wegen (mijn stijl)" and layer.featureCount() > 0
+    assert project.mapLayer(layer.id()) is layer  # the same layer, not a new one
+    assert get_layer_source(layer).service_url.startswith(front.url)
+    assert any(path.startswith("/ows") for _method, path, _rule in front.requests)
+    # Checked again after re-pointing: nothing stale any more.
+    assert check_project(None, sandbox_index, project) == []

@@ -8,8 +8,9 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .endpoints import make_endpoints
 from .generate import catalogue, geodata, ogcapi, project, records
-from .paths import CACHE, LOGS, ROOT, RUN, SERVERS_PYTHON, SHARED_DATA, STATE, cached, write_atomic
+from .paths import CACHE, HOST, LOGS, ROOT, RUN, SERVERS_PYTHON, SHARED_DATA, STATE, cached, write_atomic
 
 PROCESSES = ROOT / "sandbox" / "processes"
 
@@ -54,33 +55,53 @@ def _openapi(cfg_text: str) -> Path:
     return cached("pygeoapi-openapi", [cfg_text, PROCESSES], _build) / "openapi.yml"
 
 
+# Artefacts whose building is slow (QGIS project, pycsw database, OpenAPI document) contain URLs. They are
+# built once for these placeholder ports and copied per start with the real URLs substituted, so a start on
+# other ports (ports taken by something else, a second sandbox in a test) still hits the cache.
+TEMPLATE_PORTS = {"files": 65001, "qgis": 65002, "ogcapi": 65003, "csw": 65004}
+
+
+def substitutions(ports: dict) -> dict[str, str]:
+    return {f"{HOST}:{TEMPLATE_PORTS[name]}": f"{HOST}:{ports[name]}" for name in TEMPLATE_PORTS}
+
+
+def _materialise_text(src: Path, dst: Path, subst: dict[str, str]) -> Path:
+    text = src.read_text(encoding="utf-8")
+    for old, new in subst.items():
+        text = text.replace(old, new)
+    write_atomic(dst, text)
+    return dst
+
+
 def prepare(endpoints: dict, ports: dict) -> dict:
     """Build (or find in the cache) every artefact; returns the paths the servers are started with."""
+    template = make_endpoints(TEMPLATE_PORTS)
+    subst = substitutions(ports)
     features = cached("features", geodata.inputs(), geodata.build_features)
     extents = json.loads((features / "extents.json").read_text())
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    jobs = RUN / "pygeoapi-jobs.json"
+    outputs = RUN / "pygeoapi-outputs"
+    outputs.mkdir(parents=True, exist_ok=True)
+    records_db = RUN / "records.tinydb.json"
+    with ThreadPoolExecutor(max_workers=4) as pool:
         cog = pool.submit(cached, "cog", [geodata.DTM, Path(geodata.__file__)], geodata.build_cog)
-        qgs = pool.submit(project.build_project, endpoints, features)
-        csw = pool.submit(catalogue.build, endpoints, extents)
+        qgs = pool.submit(project.build_project, template, features)
+        csw = pool.submit(catalogue.build, template, extents)
+        tpl_cfg = ogcapi.config(template, features, records_db, jobs, outputs, TEMPLATE_PORTS["ogcapi"])
+        openapi = pool.submit(_openapi, json.dumps(tpl_cfg, indent=1, ensure_ascii=False))
         records.write_all(RUN, endpoints, extents)
-        jobs = RUN / "pygeoapi-jobs.json"
-        outputs = RUN / "pygeoapi-outputs"
-        outputs.mkdir(parents=True, exist_ok=True)
-        cfg_data = ogcapi.config(endpoints, features, RUN / "records.tinydb.json", jobs, outputs, ports["ogcapi"])
-        cfg_text = json.dumps(cfg_data, indent=1, ensure_ascii=False)
-        openapi = pool.submit(_openapi, cfg_text)
+        cfg_data = ogcapi.config(endpoints, features, records_db, jobs, outputs, ports["ogcapi"])
         cfg_path = RUN / "pygeoapi-config.yml"
-        write_atomic(cfg_path, cfg_text)
-        result = {
+        write_atomic(cfg_path, json.dumps(cfg_data, indent=1, ensure_ascii=False))
+        return {
             "features": features,
             "cog": cog.result(),
-            "qgs": qgs.result(),
-            "csw": csw.result(),
+            "qgs": _materialise_text(qgs.result(), RUN / "qgis" / "sandbox.qgs", subst),
+            "csw": catalogue.materialise(csw.result(), RUN / "pycsw", subst, endpoints["csw"]),
             "pygeoapi_config": cfg_path,
-            "openapi": openapi.result(),
+            "openapi": _materialise_text(openapi.result(), RUN / "openapi.yml", subst),
             "jobs_db": jobs,
             "outputs": outputs,
             "pdok": RUN / "pdok",
             "logs": LOGS,
         }
-    return result

@@ -165,6 +165,8 @@ DATASETS: tuple[Dataset, ...] = (
         "BGT-pandvlakken via lokaalid.",
         topic="structure",
         created="2016-06-07",
+        wms=True,
+        wfs=True,
         oapif=True,
         downloads=(Download("cityjson/delft_3dfier.city.json", "CityJSON", "CityJSON 2.0, LoD1"),),
     ),

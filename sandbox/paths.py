@@ -99,7 +99,7 @@ def port_is_free(port: int) -> bool:
 
 def free_port(avoid: Iterable[int] = ()) -> int:
     """A port on 127.0.0.1 the kernel hands out (bind to port 0); never a hard-coded number."""
-    avoid = set(avoid)
+    avoid = set(avoid) | set(range(65001, 65005))  # placeholders in cached artefacts (sandbox.artefacts)
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind((HOST, 0))

@@ -33,9 +33,18 @@ from .paths import (
     port_is_free,
     write_atomic,
 )
+from .sessions import (  # noqa: F401 - re-exported: scripts and the fixture use runner.*
+    FINGERPRINT,
+    OWNER,
+    acquire_lease,
+    code_fingerprint,
+    live_leases,
+    owner,
+    pid_alive,
+    recorded_fingerprint,
+    release_lease,
+)
 
-OWNER = STATE / "owner.json"
-LEASES = STATE / "leases"
 START_TIMEOUT = float(os.environ.get("DTFL_SANDBOX_START_TIMEOUT", "90"))
 
 
@@ -146,7 +155,9 @@ def _choose_ports() -> dict[str, int]:
     ports: dict[str, int] = {}
     for name in SERVERS:
         port = previous.get(name)
-        if not (isinstance(port, int) and port not in ports.values() and port_is_free(port)):
+        if not (
+            isinstance(port, int) and port not in ports.values() and not 65001 <= port <= 65004 and port_is_free(port)
+        ):
             port = free_port(avoid=ports.values())
         ports[name] = port
     write_atomic(PORTS, json.dumps(ports))
@@ -189,7 +200,7 @@ def _wait(spec, rec: dict, deadline: float) -> str | None:
     return f"no proper answer within {START_TIMEOUT:.0f} s ({why})"
 
 
-def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:
+def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:  # noqa: F811 - owner: who starts
     """Start every server (or reuse a healthy running sandbox); returns the endpoints dict.
 
     ``owner`` is recorded with the pid of the caller ("cli" for make sandbox, "pytest" for a test session)
@@ -198,16 +209,25 @@ def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:
     Raises SandboxError naming the server that failed and the path of its log; what was started is
     stopped again in that case.
     """
-    if not SERVERS_PYTHON.exists():
-        raise SandboxError(
-            f"the servers' virtual environment {SERVERS_PYTHON.parent.parent} is missing: run `make setup`"
-        )
     with _lock():
         existing = _healthy_endpoints()
         if existing:
+            if recorded_fingerprint() == code_fingerprint():
+                if not quiet:
+                    print("sandbox already running")
+                return existing
+            users = live_leases(exclude=os.getpid())
+            if users:
+                # restarting would pull the servers from under running test sessions
+                print(f"sandbox: running with older sandbox code, in use by {len(users)} test session(s): reused as is; "
+                      "`make sandbox-stop` and start again to update", file=sys.stderr)  # fmt: skip
+                return existing
+            _event("restarting: the sandbox code changed since it started")
             if not quiet:
-                print("sandbox already running")
-            return existing
+                print("sandbox running with older sandbox code: restarting")
+        problem = servers_venv_problem()
+        if problem:
+            raise SandboxError(problem)
         _stop_locked(quiet=True)  # leftovers of a half-dead sandbox
         t0 = time.monotonic()
         ports = _choose_ports()
@@ -236,6 +256,7 @@ def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:
                          for s, why in failed]  # fmt: skip
                 raise SandboxError("\n".join(lines))
         write_atomic(ENDPOINTS, json.dumps(endpoints, indent=2))
+        write_atomic(FINGERPRINT, code_fingerprint())
         _event(f"started ({owner}) in {time.monotonic() - t0:.1f} s: {json.dumps(ports)}")
         if not quiet:
             total = time.monotonic() - t0
@@ -309,54 +330,3 @@ def _print_status(endpoints: dict) -> None:
     print(f"endpoints ({ENDPOINTS}):")
     for key, url in endpoints.items():
         print(f"  {key:15} {url}")
-
-
-def owner() -> dict:
-    """{"pid", "kind"} of whoever started the running sandbox ({} when unknown)."""
-    with contextlib.suppress(OSError, ValueError):
-        return json.loads(OWNER.read_text())
-    return {}
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def acquire_lease() -> Path:
-    """Mark this process as a user of the running sandbox (several test sessions may share one)."""
-    LEASES.mkdir(parents=True, exist_ok=True)
-    path = LEASES / f"{os.getpid()}.lease"
-    path.write_text(str(os.getpid()))
-    return path
-
-
-def release_lease(path: Path) -> bool:
-    """Drop this process's lease; True when the sandbox should now be stopped by this process.
-
-    That is: no other live process holds a lease, and the sandbox was started by a test session that is
-    this one or has ended. A sandbox started from the command line (`make sandbox`) is never stopped here.
-    """
-    with _lock():
-        path.unlink(missing_ok=True)
-        others = []
-        for lease in LEASES.glob("*.lease"):
-            try:
-                pid = int(lease.stem)
-            except ValueError:
-                continue
-            if pid_alive(pid):
-                others.append(pid)
-            else:
-                lease.unlink(missing_ok=True)  # a crashed session's lease
-        own = owner()
-        return (
-            not others
-            and own.get("kind") == "pytest"
-            and (own.get("pid") == os.getpid() or not pid_alive(own.get("pid", 0)))
-        )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -77,9 +79,9 @@ def _admin(cfg: Path, *args: str) -> None:
         raise RuntimeError(f"pycsw-admin.py {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
 
 
-def build(endpoints: dict, extents: dict) -> Path:
-    """Folder with pycsw.cfg and records.db for these endpoints (cached by content)."""
-    records = all_records(endpoints, extents)
+def build(template: dict, extents: dict) -> Path:
+    """Cached folder with records.db built for the TEMPLATE endpoints (see sandbox.artefacts)."""
+    records = all_records(template, extents)
     ngr = sorted(NGR_RECORDS.glob("*.xml"))
     joined = "".join(records[k] for k in sorted(records))
 
@@ -92,14 +94,34 @@ def build(endpoints: dict, extents: dict) -> Path:
             (folder / f"sandbox-{uid}.xml").write_text(xml, encoding="utf-8")
         cfg = out / "build.cfg"
         cfg.write_text(
-            _CFG.format(home=out, url=endpoints["csw"], logfile=LOGS / "pycsw-admin.log", db=out / "records.db")
+            _CFG.format(home=out, url=template["csw"], logfile=LOGS / "pycsw-admin.log", db=out / "records.db")
         )
         _admin(cfg, "-c", "setup_db")
         _admin(cfg, "-c", "load_records", "-p", str(folder))
 
-    folder = cached("pycsw", [joined, NGR_RECORDS, Path(__file__), Path(__file__).with_name("iso.py")], _build)
-    cfg = folder / "pycsw.cfg"
-    text = _CFG.format(home=folder, url=endpoints["csw"], logfile=LOGS / "csw-app.log", db=folder / "records.db")
-    if not cfg.is_file() or cfg.read_text() != text:
-        cfg.write_text(text)
-    return folder
+    return cached("pycsw", [joined, NGR_RECORDS, Path(__file__), Path(__file__).with_name("iso.py")], _build)
+
+
+def materialise(template_folder: Path, run: Path, subst: dict[str, str], csw_url: str) -> Path:
+    """pycsw.cfg + a copy of the cached records.db whose URLs point at the real endpoints (SQL replace)."""
+    run.mkdir(parents=True, exist_ok=True)
+    db = run / "records.db"
+    tmp = run / ".records.db.tmp"
+    shutil.copyfile(template_folder / "records.db", tmp)
+    con = sqlite3.connect(tmp)
+    try:
+        cols = [
+            r[1]
+            for r in con.execute("PRAGMA table_info(records)")
+            if any(t in (r[2] or "").upper() for t in ("TEXT", "CHAR"))
+        ]
+        for old, new in subst.items():
+            sets = ", ".join(f'"{c}" = replace("{c}", ?, ?)' for c in cols)
+            con.execute(f"UPDATE records SET {sets}", [v for _ in cols for v in (old, new)])
+        con.commit()
+    finally:
+        con.close()
+    os.replace(tmp, db)
+    cfg = run / "pycsw.cfg"
+    cfg.write_text(_CFG.format(home=run, url=csw_url, logfile=LOGS / "csw-app.log", db=db))
+    return run

@@ -44,7 +44,7 @@ def spec(endpoints: dict, features: Path) -> dict:
             }
         )
     # Top of the map first: buildings over roads over water over green over terrain.
-    order = ["bgt_pand", "bgt_wegdeel", "bgt_waterdeel", "bgt_begroeidterreindeel", "ahn_dtm"]
+    order = ["gebouwen_3d", "bgt_pand", "bgt_wegdeel", "bgt_waterdeel", "bgt_begroeidterreindeel", "ahn_dtm"]
     layers.sort(key=lambda x: order.index(x["key"]) if x["key"] in order else -1, reverse=True)
     return {
         "service": {
@@ -55,7 +55,7 @@ def spec(endpoints: dict, features: Path) -> dict:
             "organisation": "Kadaster",
             "person": "Beheer PDOK (sandbox)",
             "email": "beheerpdok@kadaster.nl",
-            "fees": "CC0",
+            "fees": "CC0 (BGT, AHN); CC BY 4.0 (gebouwen_3d: naamsvermelding tudelft3d)",
             "access_constraints": "Geen beperkingen",
         },
         "layers": layers,

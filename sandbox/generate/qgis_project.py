@@ -19,12 +19,14 @@ from qgis.core import (
     QgsColorRampShader,
     QgsCoordinateReferenceSystem,
     QgsFillSymbol,
+    QgsGraduatedSymbolRenderer,
     QgsProject,
     QgsRasterBandStats,
     QgsRasterLayer,
     QgsRasterShader,
     QgsRectangle,
     QgsRendererCategory,
+    QgsRendererRange,
     QgsSingleBandPseudoColorRenderer,
     QgsSingleSymbolRenderer,
     QgsVectorLayer,
@@ -68,8 +70,17 @@ def _style_vector(layer: QgsVectorLayer, key: str) -> None:
         _categorized(layer, "function", _WEG, "#9a9a9a")
     elif key == "bgt_begroeidterreindeel":
         _categorized(layer, "class", _GROEN, "#7daa62")
+    elif key == "gebouwen_3d":
+        _graduated_heights(layer)
     else:
         layer.setRenderer(QgsSingleSymbolRenderer(_fill("#e8c8a8", "#806040")))
+
+
+def _graduated_heights(layer: QgsVectorLayer) -> None:
+    """Buildings coloured by height above ground (b3_hoogte), light to dark, as 3DBAG viewers do."""
+    classes = [(0, 3, "#fde0c5"), (3, 6, "#facba6"), (6, 9, "#f8b58b"), (9, 12, "#f59e72"), (12, 30, "#eb7f5f")]
+    ranges = [QgsRendererRange(lo, hi, _fill(colour, "#7a5040", 0.1), f"{lo}-{hi} m") for lo, hi, colour in classes]
+    layer.setRenderer(QgsGraduatedSymbolRenderer("b3_hoogte", ranges))
 
 
 def _style_dtm(layer: QgsRasterLayer) -> None:

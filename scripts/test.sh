@@ -29,11 +29,15 @@ trap stop_sandbox EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Who started the running sandbox: `start` reuses a healthy one, so ownership is read before and after;
+# a sandbox someone else started is left running.
+sandbox_owner() { $PY -c 'import json; from sandbox.runner import owner; print(json.dumps(owner(), sort_keys=True))' 2>/dev/null || true; }
+
 if [[ -f sandbox/__main__.py ]]; then
-  if $PY -m sandbox status >/dev/null 2>&1; then
-    echo "[test] reusing the running sandbox"
-  elif $PY -m sandbox start; then
-    started_sandbox=1
+  before=$(sandbox_owner)
+  if $PY -m sandbox start; then
+    after=$(sandbox_owner)
+    [[ "$after" != "$before" && "$after" != "{}" ]] && started_sandbox=1
   else
     echo "[test] WARNING: the sandbox did not start; tests that need it will say so"
   fi

@@ -1,0 +1,110 @@
+"""The recipe and provenance features inside the real plugin: actions, the lineage panel of a twin layer,
+PROV-JSON export, and the open flow (verdict first, then unpack in a task)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fixtures.catalogue_gui import wait_until
+from tests.fixtures.recipe import AREA_A, build_twin, native_steps
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture()
+def plugin(qgis_iface, qgis_app):
+    """The real plugin; the session's DTFL provider (processing_ready) steps aside while it owns one."""
+    from qgis.core import QgsApplication
+
+    from dtfl_plugin.plugin import DtflPlugin
+    from dtfl_plugin.processing.provider import DtflProvider
+
+    registry = QgsApplication.processingRegistry()
+    had_provider = registry.providerById("dtfl") is not None
+    if had_provider:
+        registry.removeProvider("dtfl")
+    plugin = DtflPlugin(qgis_iface)
+    plugin.initGui()
+    yield plugin
+    if plugin.features:
+        plugin.unload()
+    if had_provider and registry.providerById("dtfl") is None:
+        registry.addProvider(DtflProvider())
+
+
+def _feature(plugin, cls):
+    found = [f for f in plugin.features if isinstance(f, cls)]
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory, shared_data, processing_ready):
+    folder = tmp_path_factory.mktemp("gui-twin")
+    return build_twin(folder, shared_data, native_steps(AREA_A, shared_data, folder))
+
+
+def test_actions_and_dock_added_and_removed(plugin):
+    from dtfl_plugin.gui.provenance_panel import ProvenanceFeature
+
+    names = {a.objectName() for a in plugin.actions}
+    assert {"dtflPackageRecipe", "dtflOpenRecipe", "dtflProvenanceAction"} <= names
+    feature = _feature(plugin, ProvenanceFeature)
+    assert feature.dock in plugin.docks and feature.dock.isHidden()
+    plugin.unload()
+    assert not plugin.actions and not plugin.docks
+
+
+def test_lineage_panel_reads_like_sentences_and_exports_prov(plugin, twin, tmp_path, qgis_app):
+    from qgis.core import QgsProject
+
+    from dtfl_plugin.gui.provenance_panel import ProvenanceFeature
+
+    project = QgsProject.instance()
+    assert project.read(str(twin))
+    try:
+        buffered = project.mapLayersByName("native:buffer OUTPUT")[0]
+        feature = _feature(plugin, ProvenanceFeature)
+        feature.toggle(True)
+        feature.panel.show_layer(buffered)
+        tree = feature.panel.tree
+        texts = []
+
+        def collect(item, depth=0):
+            for i in range(item.childCount()):
+                texts.append((depth, item.child(i).text(0)))
+                collect(item.child(i), depth + 1)
+
+        collect(tree.invisibleRootItem())
+        assert texts[0][1].startswith("Made by “Buffer”"), texts
+        assert any("Setting DISTANCE: 2.0" in t for _, t in texts)
+        assert any(t.startswith("Made by “Extract/clip by extent”") for _, t in texts)
+        assert any("bgt_delft.gpkg" in t and "used as INPUT" in t for _, t in texts)
+        assert "2 step(s)" in feature.panel.title.text()
+        out = feature.panel.export(path=str(tmp_path / "prov.json"))
+        prov = json.loads(open(out, encoding="utf-8").read())
+        assert len(prov["activity"]) == 2 and len(prov["wasGeneratedBy"]) == 2
+        assert {a["prov:agent"].split(":")[0] for a in prov["wasAssociatedWith"].values()} == {"person", "alg"}
+        # the DEM clip is not in the buffer's lineage
+        assert all(a["dtfl:algorithm"] != "gdal:cliprasterbyextent" for a in prov["activity"].values())
+    finally:
+        project.clear()
+
+
+def test_open_flow_verdict_before_unpack(plugin, twin, recipe_key, trust, tmp_path, qgis_app):
+    from dtfl_plugin.gui.recipe_dialog import RecipeFeature, verdict
+    from dtfl_plugin.recipe.pack import PackOptions, pack
+
+    recipe = pack(PackOptions(project=twin, output=tmp_path / "twin.dtfl.zip", secret_key=recipe_key)).output
+    feature = _feature(plugin, RecipeFeature)
+    seen = []
+    feature.verify(str(recipe), lambda path, report: seen.append(report))
+    assert wait_until(lambda: seen, 30)
+    head, _lines, may_open, override = verdict(seen[0])
+    assert seen[0].valid and may_open and not override and "Verified" in head
+    assert not (tmp_path / "unpacked").exists(), "nothing is unpacked before the verdict"
+    feature.unpack_and_open(str(recipe), str(tmp_path / "unpacked"), allow_untrusted=False, read=False)
+    assert wait_until(lambda: feature.last_open is not None, 30)
+    assert (tmp_path / "unpacked/project/recipe.qgs").is_file()

@@ -215,3 +215,36 @@ def test_moved_service_is_repointed_on_click(qgis_iface, sandbox, sandbox_index,
     assert any(path.startswith("/ows") for _method, path, _rule in front.requests)
     # Checked again after re-pointing: nothing stale any more.
     assert check_project(None, sandbox_index, project) == []
+
+
+def test_update_can_be_cancelled_and_keeps_the_index(qgis_iface, sandbox, sandbox_index, fault_front, clean_favourites):
+    """A slow catalogue server: Cancel stops the harvest; the index stays as it was; QGIS stays responsive."""
+    from qgis.core import Qgis
+
+    from dtfl_plugin import settings
+    from dtfl_plugin.catalogue.harvest import SETTINGS_KEY, SourceConfig, save_sources
+    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+
+    front = fault_front(sandbox["files"])
+    front.add_rule(r"/pdok/", delay=20)
+    save_sources([SourceConfig(kind="pdok-layers", url=front.url + "/pdok/layers-sandbox.json", name=SOURCE)])
+    before = sandbox_index.count()
+    dock = CatalogueDock(qgis_iface, index_factory=lambda: sandbox_index)
+    dock.show()
+    qgis_iface.messageBar().clear_messages()
+    try:
+        dock.index()
+        dock.harvest_bar.start()
+        assert wait_until(lambda: bool(front.requests), 20)  # the request is out, the server is slow
+        dock.search_box.setText("waterdeel")
+        dock.run_search()  # the dock keeps searching the old index meanwhile
+        assert dock.model.rowCount() > 0
+        dock.harvest_bar.cancel_button.click()
+        assert wait_until(lambda: dock.harvest_bar.task is None, 15)
+    finally:
+        settings.remove(SETTINGS_KEY)
+        dock.close()
+        dock.deleteLater()
+    infos = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Info)
+    assert any("cancelled" in m for m in infos), infos
+    assert sandbox_index.count() == before

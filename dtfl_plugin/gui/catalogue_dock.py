@@ -364,7 +364,10 @@ class CatalogueFeature:
             return
         self.dock.setUserVisible(checked)
         if checked:
-            self.dock.index()  # open the index now that the user wants it
+            try:
+                self.dock.index()  # open the index now that the user wants it
+            except DtflError as err:
+                push_error(self.iface, str(err), err)
             self.dock.search_box.setFocus()
 
     def _visibility_changed(self, visible: bool) -> None:

@@ -90,12 +90,13 @@ class HarvestBar(QWidget):
         self.update_button.setEnabled(True)
         reports = list(getattr(task, "reports", []) or [])
         error = getattr(task, "error", None)
-        if error is not None:
-            push_error(self.iface, str(error), error)
-        elif not ok:
+        if task.isCanceled():
+            # The user asked for it: information, not a warning (sources read before stay updated).
             self.iface.messageBar().pushMessage(
                 tr("DTFL catalogue"), tr("Update cancelled; the previous catalogue is kept."), duration=5
             )
+        elif error is not None:
+            push_error(self.iface, str(error), error)
         if not reports:
             return  # nothing was written: index, facets and project layers are as they were
         if ok:

@@ -7,9 +7,10 @@ triggerResult() runs on the GUI thread and hands the entry to the shared loader.
 
 from __future__ import annotations
 
-from qgis.core import QgsLocatorFilter, QgsLocatorResult
+from qgis.core import Qgis, QgsLocatorFilter, QgsLocatorResult
 
 from ..catalogue.favourites import Favourites, resolve
+from ..errors import DtflError
 from ..i18n import tr
 
 PREFIX = "dtfl"
@@ -74,13 +75,17 @@ class CatalogueLocatorFilter(QgsLocatorFilter):
             return
         from ..catalogue.index import CatalogueIndex
 
-        index = CatalogueIndex(self._resolved_path())
+        index = None
         try:
+            index = CatalogueIndex(self._resolved_path())
             hits = index.search(query, limit=LOCATOR_LIMIT)
+        except DtflError as err:
+            # A worker thread: no message bar here; the locator's log shows why nothing was found.
+            self.logMessage(str(err), Qgis.MessageLevel.Warning)
+            return
         finally:
-            close = getattr(index, "close", None)
-            if callable(close):
-                close()
+            if index is not None:
+                index.close()
         for rank, hit in enumerate(hits):
             if feedback.isCanceled():
                 return
@@ -97,7 +102,11 @@ class CatalogueLocatorFilter(QgsLocatorFilter):
     def triggerResult(self, result) -> None:
         from ..catalogue.index import CatalogueIndex
 
-        entry = resolve(str(_user_data(result)), CatalogueIndex(self._resolved_path()), Favourites())
+        index = CatalogueIndex(self._resolved_path())
+        try:
+            entry = resolve(str(_user_data(result)), index, Favourites())
+        finally:
+            index.close()
         if entry is None:
             from .catalogue_loader import push_error
 

@@ -215,6 +215,7 @@ def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:  #
             if recorded_fingerprint() == code_fingerprint():
                 if not quiet:
                     print("sandbox already running")
+                    _print_status(existing)
                 return existing
             users = live_leases(exclude=os.getpid())
             if users:

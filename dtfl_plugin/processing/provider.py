@@ -8,8 +8,9 @@ loading the provider never touches the network (QGIS and qgis_process start fast
 from __future__ import annotations
 
 import importlib
+import traceback
 
-from qgis.core import QgsMessageLog, QgsProcessingProvider
+from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from ..__about__ import resource_path, version
@@ -41,9 +42,20 @@ class DtflProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self) -> None:  # noqa: N802
         for module_name in ROOMS:
-            module = importlib.import_module(module_name)
-            for alg_class in getattr(module, "ALGORITHMS", ()):
-                self.addAlgorithm(alg_class())
+            # QGIS calls this from C++: an exception escaping here aborts the whole application (PyQt's
+            # unhandled-exception policy), so one room that cannot load is logged and the others still load.
+            try:
+                module = importlib.import_module(module_name)
+                for alg_class in getattr(module, "ALGORITHMS", ()):
+                    self.addAlgorithm(alg_class())
+            except Exception as err:  # noqa: BLE001 - logged with its traceback, never silent
+                QgsMessageLog.logMessage(
+                    tr("The algorithms of {room} could not be loaded: {error}").format(room=module_name, error=err)
+                    + "\n"
+                    + traceback.format_exc(),
+                    "DTFL",
+                    Qgis.MessageLevel.Critical,
+                )
         self._load_remote()
 
     def _load_remote(self) -> None:
@@ -54,7 +66,7 @@ class DtflProvider(QgsProcessingProvider):
         try:
             for alg in cached_algorithms():
                 self.addAlgorithm(alg)
-        except Exception as err:  # a broken cache must never take the whole provider down
+        except Exception as err:  # noqa: BLE001 - a broken cache must never take the whole provider down
             QgsMessageLog.logMessage(
                 tr("Remote models could not be listed from the cache: {error}").format(error=err),
                 "DTFL",

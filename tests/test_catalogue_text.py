@@ -27,7 +27,7 @@ def test_words_split_layer_names_and_possessives():
         ("gebieden", "gebied"),
         ("luchtfotos", "luchtfoto"),
         ("windsnelheden", "windsnelheid"),
-        ("communities", "community"),
+        ("provincies", "provincie"),
         ("gas", "gas"),  # too short to touch
         ("status", "status"),  # -us is no plural
     ],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from .entry import Entry
 from .query import ParsedQuery, Vocabulary, parse
 from .thesaurus import Thesaurus, default_thesaurus
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 # bm25 weights, in FTS column order: title, name, keywords, organisation, abstract, url
 WEIGHTS = (10.0, 6.0, 4.0, 2.0, 1.0, 1.5)
 FTS_COLUMNS = ("title", "name", "keywords", "organisation", "abstract", "url")
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS entries(
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL, hash TEXT NOT NULL,
     title TEXT, name TEXT, service_type TEXT, service_url TEXT, url_key TEXT, organisation TEXT,
     dataset_id TEXT, is_3d INTEGER NOT NULL DEFAULT 0,
-    minx REAL, miny REAL, maxx REAL, maxy REAL, data TEXT NOT NULL);
+    minx REAL, miny REAL, maxx REAL, maxy REAL, harvested_at TEXT, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS entries_source ON entries(source);
 CREATE INDEX IF NOT EXISTS entries_dataset ON entries(dataset_id);
 CREATE INDEX IF NOT EXISTS entries_url ON entries(url_key, name);
@@ -45,7 +46,7 @@ CREATE INDEX IF NOT EXISTS entry_themes_theme ON entry_themes(theme, entry);
 CREATE INDEX IF NOT EXISTS entry_themes_entry ON entry_themes(entry);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     title, name, keywords, organisation, abstract, url,
-    tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3', detail = column);
+    tokenize = 'unicode61 remove_diacritics 0', prefix = '3', detail = column);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, row);
 CREATE TABLE IF NOT EXISTS harvests(
     id INTEGER PRIMARY KEY, time TEXT NOT NULL, source TEXT NOT NULL, kind TEXT, url TEXT,
@@ -130,7 +131,10 @@ class CatalogueIndex:
         try:
             conn = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA synchronous=NORMAL")
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                if version:  # an index of an older plugin version: it is a cache, rebuild it
+                    _drop_all(conn)
                 conn.execute("PRAGMA journal_mode=WAL")  # persistent: set once with the schema
                 conn.executescript(SCHEMA)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -198,24 +202,27 @@ class CatalogueIndex:
         return int(self.conn.execute("SELECT count(*) FROM entries").fetchone()[0])
 
     def get(self, entry_id: str) -> Entry | None:
-        row = self.conn.execute("SELECT data FROM entries WHERE id = ?", (entry_id,)).fetchone()
-        return Entry.from_dict(json.loads(row[0])) if row else None
+        row = self.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        return entry_from_row(*row) if row else None
 
     def entries(self, source: str | None = None) -> list[Entry]:
-        sql = "SELECT data FROM entries" + (" WHERE source = ?" if source else "") + " ORDER BY rowid"
-        return [Entry.from_dict(json.loads(r[0])) for r in self.conn.execute(sql, (source,) if source else ())]
+        sql = f"SELECT {ENTRY_COLUMNS} FROM entries" + (" WHERE source = ?" if source else "") + " ORDER BY rowid"
+        return [entry_from_row(*r) for r in self.conn.execute(sql, (source,) if source else ())]
 
     def by_dataset(self, dataset_id: str) -> list[Entry]:
-        rows = self.conn.execute("SELECT data FROM entries WHERE dataset_id = ? ORDER BY rowid", (dataset_id,))
-        return [Entry.from_dict(json.loads(r[0])) for r in rows]
+        rows = self.conn.execute(
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE dataset_id = ? ORDER BY rowid", (dataset_id,)
+        )
+        return [entry_from_row(*r) for r in rows]
 
     def by_service(self, service_url: str, name: str | None = None) -> list[Entry]:
         key = url_key(service_url)
+        sql = f"SELECT {ENTRY_COLUMNS} FROM entries WHERE url_key = ?"
         if name is None:
-            rows = self.conn.execute("SELECT data FROM entries WHERE url_key = ?", (key,))
+            rows = self.conn.execute(sql, (key,))
         else:
-            rows = self.conn.execute("SELECT data FROM entries WHERE url_key = ? AND name = ?", (key, name))
-        return [Entry.from_dict(json.loads(r[0])) for r in rows]
+            rows = self.conn.execute(sql + " AND name = ?", (key, name))
+        return [entry_from_row(*r) for r in rows]
 
     def parse_query(self, query: str) -> ParsedQuery | None:
         return parse(query, self.thesaurus, self.vocabulary(), self.splitter())
@@ -281,6 +288,25 @@ class CatalogueIndex:
         from .store import apply_harvest
 
         return apply_harvest(self, source, entries, **kwargs)
+
+
+def _drop_all(conn: sqlite3.Connection) -> None:
+    names = conn.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+    )
+    for kind, name in list(names):
+        if not name.startswith("fts_"):  # fts shadow tables go with their virtual table
+            conn.execute(f'DROP {"VIEW" if kind == "view" else "TABLE"} IF EXISTS "{name}"')
+
+
+ENTRY_COLUMNS = "data, source, harvested_at"
+
+
+def entry_from_row(data: bytes, source: str, harvested_at: str | None) -> Entry:
+    entry = Entry.from_dict(json.loads(zlib.decompress(data)))
+    entry.source = source
+    entry.harvested_at = harvested_at or ""
+    return entry
 
 
 def _harvest_dict(row) -> dict:

@@ -23,6 +23,7 @@ import unicodedata
 from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+")
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _ALPHA_NUM = re.compile(r"[a-z]+|[0-9]+")
 
 # Common Dutch compound heads (the last part of a compound word). Sub-words of compounds that
@@ -121,8 +122,7 @@ def fold(text: str) -> str:
     text = text.lower()
     if text.isascii():
         return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
 def words(text: str) -> list[str]:
@@ -139,8 +139,8 @@ def stem(word: str) -> str:
     """
     if len(word) <= 3 or not word.isalpha():
         return word
-    if word.endswith("ies") and len(word) > 5:  # English: communities -> community
-        return word[:-3] + "y"
+    if word.endswith("ies") and len(word) > 5:  # Dutch plural of -ie: provincies -> provincie
+        return word[:-1]
     if word.endswith("heden") and len(word) > 6:  # snelheden -> snelheid
         return word[:-5] + "heid"
     if word.endswith("en") and len(word) >= 5:
@@ -178,6 +178,21 @@ class CompoundSplitter:
         self.vocabulary = frozenset(vocab)
         self._max = max((len(w) for w in self.vocabulary), default=0)
         self._cache: dict[str, tuple[str, ...]] = {}
+        self._terms: dict[str, tuple[str, ...]] = {}
+
+    def word_terms(self, word: str) -> tuple[str, ...]:
+        """What one word is indexed as (variants and compound parts), cached: words repeat a lot."""
+        terms = self._terms.get(word)
+        if terms is None:
+            found = list(variants(word))
+            for part in self.split(word):
+                for term in (part, stem(part)):
+                    if term not in found:
+                        found.append(term)
+            terms = tuple(found)
+            if len(self._terms) < 500000:
+                self._terms[word] = terms
+        return terms
 
     def split(self, word: str) -> tuple[str, ...]:
         """Parts of ``word`` (without the word itself), () when it is not a known compound."""
@@ -210,7 +225,7 @@ class CompoundSplitter:
                 if sub:
                     return [*sub, head]
             # An unknown modifier is still worth indexing when it is long enough to mean something.
-            if len(rest) >= 4:
+            if len(rest) >= _MIN_PART:
                 # -ing, -heid, -teit, -schap, -tie take a linking s: "bestemming-s-plan".
                 if rest.endswith(("ings", "heids", "teits", "schaps", "ties")):
                     rest = rest[:-1]
@@ -222,18 +237,20 @@ def index_terms(text: str, splitter: CompoundSplitter | None = None) -> list[str
     """All terms ``text`` is indexed under: words, stems, letter/digit parts, compound parts."""
     out: list[str] = []
     seen: set[str] = set()
+    expand = splitter.word_terms if splitter is not None else _word_terms
     for word in words(text):
-        for term in variants(word):
+        if word in seen:
+            continue
+        for term in expand(word):
             if term not in seen:
                 seen.add(term)
                 out.append(term)
-        if splitter is not None:
-            for part in splitter.split(word):
-                for term in (part, stem(part)):
-                    if term not in seen:
-                        seen.add(term)
-                        out.append(term)
     return out
+
+
+@lru_cache(maxsize=65536)
+def _word_terms(word: str) -> tuple[str, ...]:
+    return tuple(variants(word))
 
 
 def index_text(text: str, splitter: CompoundSplitter | None = None) -> str:

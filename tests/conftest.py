@@ -43,6 +43,9 @@ def profile_dir() -> Path:
     return _PROFILE
 
 
+_KEEP: list = []
+
+
 @pytest.fixture(scope="session")
 def processing_ready(qgis_app):
     """Processing framework initialised with QGIS's native algorithms and the DTFL provider."""
@@ -57,5 +60,6 @@ def processing_ready(qgis_app):
     if registry.providerById("dtfl") is None:
         from dtfl_plugin.processing.provider import DtflProvider
 
-        registry.addProvider(DtflProvider())
+        _KEEP.append(DtflProvider())  # the registry keeps only the C++ side alive
+        registry.addProvider(_KEEP[-1])
     return registry

@@ -32,27 +32,28 @@ def server_env(extra: dict | None = None) -> dict:
 
 
 def _openapi(cfg_text: str) -> Path:
+    """OpenAPI document of a template configuration; its job database/outputs are relative to the build folder."""
+
     def _build(out: Path) -> None:
         cfg = out / "pygeoapi-config.yml"
         cfg.write_text(cfg_text)
-        proc = subprocess.run(
-            [
-                str(SERVERS_PYTHON.parent / "pygeoapi"),
-                "openapi",
-                "generate",
-                str(cfg),
-                "--output-file",
-                str(out / "openapi.yml"),
-            ],  # fmt: skip
-            capture_output=True,
-            text=True,
-            env=server_env({"PYGEOAPI_CONFIG": str(cfg)}),
-            timeout=300,  # fmt: skip
-        )
+        (out / "outputs").mkdir()
+        cmd = [str(SERVERS_PYTHON.parent / "pygeoapi"), "openapi", "generate", str(cfg), "--output-file",
+               str(out / "openapi.yml")]  # fmt: skip
+        env = server_env({"PYGEOAPI_CONFIG": str(cfg)})
+        proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, env=env, timeout=300)
         if proc.returncode != 0:
             raise RuntimeError(f"pygeoapi openapi generate failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
 
     return cached("pygeoapi-openapi", [cfg_text, PROCESSES], _build) / "openapi.yml"
+
+
+def _records_template(template: dict, extents: dict) -> Path:
+    text = json.dumps(records.tinydb(template, extents), ensure_ascii=False, sort_keys=True)
+    return (
+        cached("records-template", [text], lambda out: (out / "records.tinydb.json").write_text(text))
+        / "records.tinydb.json"
+    )
 
 
 # Artefacts whose building is slow (QGIS project, pycsw database, OpenAPI document) contain URLs. They are
@@ -87,7 +88,11 @@ def prepare(endpoints: dict, ports: dict) -> dict:
         cog = pool.submit(cached, "cog", [geodata.DTM, Path(geodata.__file__)], geodata.build_cog)
         qgs = pool.submit(project.build_project, template, features)
         csw = pool.submit(catalogue.build, template, extents)
-        tpl_cfg = ogcapi.config(template, features, records_db, jobs, outputs, TEMPLATE_PORTS["ogcapi"])
+        # no path of this state folder in the template: every sandbox (any state folder) shares the document
+        tpl_records = _records_template(template, extents)
+        tpl_cfg = ogcapi.config(
+            template, features, tpl_records, Path("jobs.json"), Path("outputs"), TEMPLATE_PORTS["ogcapi"]
+        )
         openapi = pool.submit(_openapi, json.dumps(tpl_cfg, indent=1, ensure_ascii=False))
         records.write_all(RUN, endpoints, extents)
         cfg_data = ogcapi.config(endpoints, features, records_db, jobs, outputs, ports["ogcapi"])

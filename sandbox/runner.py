@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -183,20 +184,27 @@ def _launch(spec) -> dict:
     return rec
 
 
-def _wait(spec, rec: dict, deadline: float) -> str | None:
-    """None when the server answers; else why it did not."""
+_ABORTED = "not waited for: another server failed"
+
+
+def _wait(spec, rec: dict, deadline: float, abort: threading.Event) -> str | None:
+    """None when the server answers; else why it did not. Sets ``abort`` on failure so the others stop waiting."""
     from .servers import check
 
     why = "no answer"
     t0 = time.monotonic()
     while time.monotonic() < deadline:
+        if abort.is_set():
+            return _ABORTED
         if not _alive(rec["pid"], rec["marker"]):
+            abort.set()
             return "the process exited"
         ok, why = check(spec.health_url, spec.health_marker, timeout=10)
         if ok:
             rec["ready_s"] = round(time.monotonic() - t0, 1)
             return None
         time.sleep(0.1)
+    abort.set()
     return f"no proper answer within {START_TIMEOUT:.0f} s ({why})"
 
 
@@ -246,10 +254,11 @@ def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:  #
         write_atomic(OWNER, json.dumps({"pid": os.getpid(), "kind": owner}))
         if wait:
             deadline = time.monotonic() + START_TIMEOUT
+            abort = threading.Event()
             with ThreadPoolExecutor(max_workers=len(server_specs)) as pool:
                 results = dict(zip([s.name for s in server_specs],
-                                   pool.map(lambda s: _wait(s, recs[s.name], deadline), server_specs)))  # fmt: skip
-            failed = [(s, results[s.name]) for s in server_specs if results[s.name]]
+                                   pool.map(lambda s: _wait(s, recs[s.name], deadline, abort), server_specs)))  # fmt: skip
+            failed = [(s, results[s.name]) for s in server_specs if results[s.name] not in (None, _ABORTED)]
             if failed:
                 _event(f"start failed: {', '.join(s.name for s, _ in failed)}")
                 _stop_locked(quiet=True)

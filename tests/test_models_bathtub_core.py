@@ -285,3 +285,28 @@ def test_events_table():
     assert rain_depth(3, 42.0) == 42.0
     with pytest.raises(ValueError):
         rain_depth(3, None)
+
+
+def test_geotiff_written_atomically_with_normal_permissions(tmp_path):
+    import os
+
+    from dtfl_plugin.models.local.raster_io import polygonize, rasterize, read_grid, write_geotiff
+
+    gt, array = (1000.0, 2.0, 0.0, 2000.0, 0.0, -2.0), np.arange(12, dtype=np.float32).reshape(3, 4)
+    path = write_geotiff(str(tmp_path / "sub" / "a.tif"), array, gt, "", -9999.0)
+    grid = read_grid(path)
+    np.testing.assert_array_equal(grid.array, array)
+    assert grid.cell_size == 2.0 and grid.square and grid.bbox == (1000.0, 1994.0, 1008.0, 2000.0)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+    with pytest.raises(TypeError):  # fails after GDAL created the file: the temporary file is removed
+        write_geotiff(str(tmp_path / "sub" / "b.tif"), array, (1.0, 2.0), "")
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["a.tif"]
+    # rasterize -> polygonize round trip: a 2 x 2 cell square keeps its area (4 cells of 4 m2)
+    labels = np.zeros((3, 4), np.int32)
+    labels[0:2, 1:3] = 7
+    shapes = polygonize(labels, gt, "")
+    assert [label for label, _ in shapes] == [7]
+    back = rasterize([(shapes[0][1], 7)], labels.shape, gt, "", dtype=5)  # 5 = GDT_Int32
+    np.testing.assert_array_equal(back, labels)

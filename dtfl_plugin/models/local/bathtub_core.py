@@ -46,8 +46,16 @@ from .depressions import (  # noqa: F401  (re-exported: the public API of the mo
     fill_depressions,
 )
 
-# Sort key spacing between depressions: elevations within one depression differ by far less (metres).
-_KEY_SPAN = 1.0e5
+_CHUNK = 1 << 21  # cells per block: bounds the int64/float64 copies numpy makes of int32/float32 arrays
+
+
+def _bincount(index: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """np.bincount in blocks (it converts its inputs to int64/float64: 24 bytes per cell at once otherwise)."""
+    out = np.zeros(n)
+    for start in range(0, index.size, _CHUNK):
+        w = None if weights is None else weights[start : start + _CHUNK]
+        out += np.bincount(index[start : start + _CHUNK], weights=w, minlength=n)
+    return out
 
 
 @dataclass
@@ -126,15 +134,16 @@ def run_bathtub(
     basin_flat = fr.basin.ravel()
     if np.ndim(runoff):
         per_cell = np.where(fr.valid, runoff, 0.0).ravel()
-        basin_runoff = np.bincount(basin_flat, weights=per_cell, minlength=n) * area
+        basin_runoff = _bincount(basin_flat, n, per_cell) * area
     else:
-        basin_runoff = np.bincount(basin_flat, minlength=n).astype(np.float64) * float(runoff) * area
+        basin_runoff = _bincount(basin_flat, n) * float(runoff) * area
     basin_runoff[0] = 0.0
     total_runoff = float(basin_runoff.sum())
     top = fr.top
     dep_cell = top[basin_flat]
     depth_below = np.nan_to_num(fr.filled.ravel() - z.ravel(), nan=0.0)  # NaN on outside cells
-    capacity = np.bincount(dep_cell, weights=depth_below, minlength=n) * area
+    capacity = _bincount(dep_cell, n, depth_below) * area
+    del depth_below
     capacity[0] = 0.0
     inflow = np.bincount(top[1:], weights=basin_runoff[1:], minlength=n)
     _report(progress, 75)
@@ -168,7 +177,8 @@ def run_bathtub(
     _check(is_cancelled)
 
     water_level = _water_levels(z.ravel(), dep_cell, fr.level, fr.dep_bottom, stored, capacity, area)
-    depth = (water_level[dep_cell] - z.ravel()).astype(np.float32)
+    depth = water_level.astype(np.float32)[dep_cell]
+    depth -= z.ravel()
     depth[~(depth >= min_depth)] = 0.0
     depth = depth.reshape(dem.shape)
     depth[~fr.valid] = np.nan
@@ -188,8 +198,9 @@ def run_bathtub(
 def _water_levels(z, dep_cell, level, zmin, stored, capacity, area) -> np.ndarray:
     """Water level per depression: its spill level when full, else the level pool holding ``stored``.
 
-    One sort of the cells of all partly filled depressions by (depression, elevation), then the exact level from
-    cumulative sums: level = bottom + (stored / area + sum of the k lowest relative elevations) / k.
+    Newton's method on V(h) = sum(max(h - z, 0)) for all partly filled depressions at once: V is convex and
+    piecewise linear, so starting at the spill level (V >= stored) the steps h = (stored / area + sum of z below h)
+    / (cells below h) decrease monotonically and end exactly, once the set of wet cells stops changing.
     """
     n = level.size
     wl = np.full(n, -np.inf)
@@ -198,28 +209,31 @@ def _water_levels(z, dep_cell, level, zmin, stored, capacity, area) -> np.ndarra
     partial = (stored > 0) & ~full
     if not partial.any():
         return wl
-    cells = np.flatnonzero(partial[dep_cell] & (z < level[dep_cell]))
     ids = np.flatnonzero(partial)
-    compact = np.zeros(n, dtype=np.int32)
+    compact = np.full(n, -1, dtype=np.int32)
     compact[ids] = np.arange(ids.size, dtype=np.int32)
-    g = compact[dep_cell[cells]]
-    zc = z[cells].astype(np.float64)
-    del cells
-    order = np.argsort(g.astype(np.float64) * _KEY_SPAN + (zc - zmin[ids][g]), kind="quicksort")
-    g, zc = g[order], zc[order]  # by depression, then by elevation
-    del order
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    group_start = np.repeat(starts, np.diff(np.r_[starts, g.size]))
-    zrel = zc - zc[group_start]  # relative to each depression's lowest cell: keeps the sums precise
-    csum = np.cumsum(zrel)
-    csum_in_group = csum - np.r_[0.0, csum][group_start]
-    k = np.arange(1, g.size + 1) - group_start
-    vol = k * zrel - csum_in_group  # water depth sum when filled to the k-th lowest cell's elevation
+    # Only cells under their depression's spill level can be wet; boolean masks, no index arrays.
+    mask = z < level.astype(np.float32)[dep_cell]  # pass heights are float32 values: exact
+    mask &= partial[dep_cell]
+    g = compact[dep_cell[mask]]
+    zc = z[mask]
+    del mask
     target = stored[ids] / area
-    fits = vol <= target[g] * (1.0 + 1e-12)
-    count = np.bincount(g, weights=fits, minlength=ids.size).astype(np.int64)
-    last = starts + np.maximum(count, 1) - 1
-    wl[ids] = zc[starts] + (target + csum_in_group[last]) / np.maximum(count, 1)
+    h = level[ids].astype(np.float64)
+    for _ in range(200):
+        count = np.zeros(ids.size)
+        zsum = np.zeros(ids.size)
+        for start in range(0, g.size, _CHUNK):  # chunks bound the float64 temporaries
+            gc, zz = g[start : start + _CHUNK], zc[start : start + _CHUNK]
+            wet = zz < h[gc]
+            gw = gc[wet]
+            count += np.bincount(gw, minlength=ids.size)
+            zsum += np.bincount(gw, weights=zz[wet], minlength=ids.size)
+        new = (target + zsum) / np.maximum(count, 1)
+        if np.array_equal(new, h):
+            break
+        h = np.minimum(new, h)  # monotone from above; guards against rounding ping-pong
+    wl[ids] = h
     return wl
 
 
@@ -227,15 +241,14 @@ def _tabulate(z, fr, dep_cell, capacity, inflow, stored, spilled, water_level, a
     """Depressions that can hold at least ``min_depth`` of water, numbered 1..n, with their raster extent."""
     n = fr.level.size
     zmin = fr.dep_bottom
-    flooded = np.flatnonzero(fr.filled.ravel() > z.ravel())
     max_depth = fr.level - zmin
     keep = np.flatnonzero((capacity > 0) & (max_depth >= min_depth))
     keep = keep[np.argsort(-capacity[keep], kind="stable")]  # id 1 = largest
     new_id = np.zeros(n, dtype=np.int32)
     new_id[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
-    labels = np.zeros(z.size, dtype=np.int32)
-    labels[flooded] = new_id[dep_cell[flooded]]
-    cells = np.bincount(labels, minlength=keep.size + 1)
+    labels = new_id[dep_cell]
+    labels[~(fr.filled.ravel() > z.ravel())] = 0  # a depression's extent: the cells its spill level covers
+    cells = _bincount(labels, keep.size + 1).astype(np.int64)
     table = []
     for i, d in enumerate(keep.tolist(), start=1):
         cap = float(capacity[d])

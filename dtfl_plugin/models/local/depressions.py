@@ -28,6 +28,7 @@ _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)
 _INV_DIST = tuple(1.0 / np.hypot(dr, dc) for dr, dc in _OFFSETS)
 # Each unordered neighbour pair once: E, S, SE, SW.
 _PAIRS = ((0, 1), (1, 0), (1, 1), (1, -1))
+_BLOCK_ROWS = 1024
 
 
 class CancelledError(Exception):
@@ -99,12 +100,12 @@ def _basins(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
     root = np.arange(rows * cols, dtype=np.int32)
     root += flat_offsets[dflat]  # index -1 -> the trailing 0: pits (and outside cells) point at themselves
     del direction, dflat
-    active = np.flatnonzero(root != np.arange(rows * cols, dtype=np.int32))
-    while active.size:  # pointer jumping: log2(longest flow path) rounds
-        r = root[active]
-        rr = root[r]
-        root[active] = rr
-        active = active[rr != r]
+    for _ in range(64):  # pointer jumping on whole arrays (int32, no index lists): log2(longest flow path) rounds
+        jumped = root[root]
+        if np.array_equal(jumped, root):
+            break
+        root = jumped
+    del jumped
     basin = pit_label.ravel()[root].reshape(rows, cols)
     del root
     basin[~valid] = 0
@@ -121,24 +122,23 @@ def _spill_edges(z: np.ndarray, valid: np.ndarray, basin: np.ndarray, n_basins: 
     zp = np.full((rows + 2, cols + 2), -np.inf, dtype=np.float32)
     zp[1:-1, 1:-1] = np.where(valid, z, -np.inf)
     keys, weights = [], []
+    n = np.int64(n_basins + 1)
     for dr, dc in _PAIRS:
-        if dc >= 0:
-            a_sl = (slice(0, rows + 2 - dr), slice(0, cols + 2 - dc))
-            b_sl = (slice(dr, rows + 2), slice(dc, cols + 2))
-        else:
-            a_sl = (slice(0, rows + 2 - dr), slice(-dc, cols + 2))
-            b_sl = (slice(dr, rows + 2), slice(0, cols + 2 + dc))
-        a, b = bp[a_sl], bp[b_sl]
-        differ = a != b
-        la, lb = a[differ], b[differ]
-        w = np.maximum(zp[a_sl][differ], zp[b_sl][differ])
-        lo = np.minimum(la, lb).astype(np.int64)
-        hi = np.maximum(la, lb).astype(np.int64)
-        key = lo * (n_basins + 1) + hi
-        key, w = _min_per_key(key, w)
-        keys.append(key)
-        weights.append(w)
-        del a, b, differ, la, lb, lo, hi
+        a_cols = slice(0, cols + 2 - dc) if dc >= 0 else slice(-dc, cols + 2)
+        b_cols = slice(dc, cols + 2) if dc >= 0 else slice(0, cols + 2 + dc)
+        for start in range(0, rows + 2 - dr, _BLOCK_ROWS):  # row blocks bound the temporary arrays
+            stop = min(start + _BLOCK_ROWS, rows + 2 - dr)
+            a, b = bp[start:stop, a_cols], bp[start + dr : stop + dr, b_cols]
+            differ = a != b
+            la, lb = a[differ], b[differ]
+            w = np.maximum(zp[start:stop, a_cols][differ], zp[start + dr : stop + dr, b_cols][differ])
+            key = np.minimum(la, lb).astype(np.int64)
+            key *= n
+            key += np.maximum(la, lb)
+            del a, b, differ, la, lb
+            key, w = _min_per_key(key, w)
+            keys.append(key)
+            weights.append(w)
     key, w = _min_per_key(np.concatenate(keys), np.concatenate(weights))
     return key // (n_basins + 1), key % (n_basins + 1), w
 

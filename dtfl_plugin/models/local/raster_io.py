@@ -7,7 +7,7 @@ half-written file and a failed run leaves nothing behind.
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,10 +66,11 @@ def write_geotiff(path: str, array: np.ndarray, geotransform: tuple, wkt: str, n
         np.dtype("int32"): gdal.GDT_Int32,
         np.dtype("uint8"): gdal.GDT_Byte,
     }[np.dtype(array.dtype)]
-    handle, tmp = tempfile.mkstemp(suffix=".tif", prefix=".dtfl-", dir=folder)
-    os.close(handle)
+    # GDAL creates the temporary file itself, so it gets the user's normal permissions (mkstemp would give 0600).
+    tmp = os.path.join(folder, f".dtfl-{uuid.uuid4().hex}.tif")
+    rows, cols = array.shape
+    ds = band = None
     try:
-        rows, cols = array.shape
         options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
         ds = gdal.GetDriverByName("GTiff").Create(tmp, cols, rows, 1, dtype, options)
         ds.SetGeoTransform(geotransform)
@@ -79,10 +80,10 @@ def write_geotiff(path: str, array: np.ndarray, geotransform: tuple, wkt: str, n
         if nodata is not None:
             band.SetNoDataValue(float(nodata))
         band.WriteArray(array)
-        band.FlushCache()
-        ds = None
+        band = ds = None  # closing the dataset writes the file completely
         os.replace(tmp, target)
     except BaseException:
+        band = ds = None
         if os.path.exists(tmp):
             os.remove(tmp)
         raise

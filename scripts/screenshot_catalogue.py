@@ -144,6 +144,9 @@ def main() -> int:
     def search(text: str) -> None:
         dock.search_box.setText(text)
         dock.run_search()
+        deadline = time.monotonic() + 30
+        while dock.searching and time.monotonic() < deadline:  # the worker thread answers
+            settle(10)
         summary["search_ms"][text] = round(dock.last_search_ms or 0.0, 2)
         settle(200)
 
@@ -211,6 +214,7 @@ def main() -> int:
     }
     summary["message"] = bar.items()[0].text() if bar.items() else ""
     print(json.dumps(summary, ensure_ascii=False, indent=1))
+    dock.runner.shutdown()
     index.close()
     moved.close()
     # Widgets and layers go before QGIS exits (QGIS-NOTES: otherwise the process may crash on exit).

@@ -6,7 +6,7 @@ import pytest
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtTest import QTest
 
-from tests.fixtures.catalogue_gui import wait_until
+from tests.fixtures.catalogue_gui import search, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -42,22 +42,22 @@ def test_typing_shows_ranked_results_after_the_debounce(catalogue_dock):
 def test_words_in_any_order_and_a_typo(catalogue_dock):
     dock = catalogue_dock
     _type(dock, "visualisatie bgt")
-    dock.run_search()
+    search(dock)
     first = _titles(dock)[:6]
     assert first and all("BGT" in t or "bgt" in t for t in first)
     _type(dock, "hoogtebestnd")  # one letter missing
-    dock.run_search()
+    search(dock)
     assert any("Hoogtebestand" in t for t in _titles(dock)[:3])
 
 
 def test_filters_narrow_results(catalogue_dock):
     dock = catalogue_dock
     _type(dock, "ahn")
-    dock.run_search()
+    search(dock)
     everything = dock.model.entries()
     assert {e.service_type for e in everything} >= {"WCS", "WMTS"}
     dock.filters.set_checked("service_type", {"WCS"})
-    assert wait_until(lambda: dock.model.rowCount() > 0)
+    assert wait_until(lambda: not dock.searching)
     narrowed = dock.model.entries()
     assert 0 < len(narrowed) < len(everything)
     assert {e.service_type for e in narrowed} == {"WCS"}
@@ -65,13 +65,13 @@ def test_filters_narrow_results(catalogue_dock):
     dock.search_box.clear()
     dock.filters.set_checked("service_type", set())
     dock.filters.set_checked("organisation", {"Rijkswaterstaat"})
-    dock.run_search()
+    search(dock)
     assert dock.model.rowCount() > 0
     assert {e.organisation for e in dock.model.entries()} == {"Rijkswaterstaat"}
     # 3D only: this index holds no 3D services, so nothing is left (and the dock says so).
     dock.filters.set_checked("organisation", set())
     dock.filters.dimension.setCurrentIndex(dock.filters.DIM_3D)
-    dock.run_search()
+    search(dock)
     assert dock.model.rowCount() == 0
     assert dock.count_label.text()
 
@@ -100,7 +100,7 @@ def test_map_extent_is_sent_in_wgs84(catalogue_dock, qgis_iface):
 def test_details_show_the_record_with_a_link_to_the_metadata(catalogue_dock):
     dock = catalogue_dock
     _type(dock, "windsnelheden")
-    dock.run_search()
+    search(dock)
     entry = dock.current_entry()
     assert entry is not None
     html = dock.detail.toHtml()
@@ -114,7 +114,7 @@ def test_favourites_survive_a_new_dock(catalogue_dock, qgis_iface, pdok_index):
 
     dock = catalogue_dock
     _type(dock, "natura2000")
-    dock.run_search()
+    search(dock)
     dock.results.setFocus()
     entry = dock.current_entry()
     QTest.keyClick(dock.results, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)  # star it
@@ -126,13 +126,14 @@ def test_favourites_survive_a_new_dock(catalogue_dock, qgis_iface, pdok_index):
     try:
         again.index()
         again.filters.favourites_only.setChecked(True)
-        again.run_search()
+        search(again)
         assert [e.id for e in again.model.entries()] == [entry.id]
         # With a query, favourites-only keeps only starred hits.
         again.search_box.setText("bgt")
-        again.run_search()
+        search(again)
         assert again.model.rowCount() == 0
     finally:
+        again.runner.shutdown()
         again.deleteLater()
     # Unstar from the first dock: the favourite is gone for everyone.
     dock.toggle_favourite()
@@ -142,7 +143,7 @@ def test_favourites_survive_a_new_dock(catalogue_dock, qgis_iface, pdok_index):
 def test_keyboard_down_from_the_search_box_and_escape_back(catalogue_dock):
     dock = catalogue_dock
     _type(dock, "top")
-    dock.run_search()
+    search(dock)
     assert dock.model.rowCount() > 1
     QTest.keyClick(dock.search_box, Qt.Key.Key_Down)
     assert dock.results.hasFocus() or dock.focusWidget() is dock.results

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.catalogue_gui import wait_until
+from tests.fixtures.catalogue_gui import search, wait_until
 
 pytestmark = pytest.mark.gui
 DATASET = "d845cef6-0e23-4212-a951-b69763e39ef0"  # Windsnelheden 100m hoogte: WFS in 2022, OGC API today
@@ -49,6 +49,7 @@ def dock(qgis_iface, index_2022, clean_favourites):
     yield dock
     dock.harvest_bar.cancel()
     wait_until(lambda: dock.harvest_bar.task is None, 30)
+    dock.runner.shutdown()
     dock.close()
     dock.deleteLater()
 
@@ -83,7 +84,7 @@ def test_update_harvests_in_background_then_reports_stale_layers(
     bar = dock.harvest_bar
     assert bar.label.text().startswith("Catalogue updated on")
     dock.search_box.setText("windsnelheden")
-    dock.run_search()
+    search(dock)
     assert "WFS" in {e.service_type for e in dock.model.entries()}
 
     bar.update_button.click()
@@ -94,6 +95,7 @@ def test_update_harvests_in_background_then_reports_stale_layers(
     assert any("3 new" in m and "76 removed" in m for m in success), success
     assert index_2022.count() == 3
     # The dock shows the new catalogue at once: facets, results, the 'updated' line.
+    assert wait_until(lambda: not dock.searching)
     assert {e.service_type for e in dock.model.entries()} == {"OGC API Features"}
     assert [v for v, _ in index_2022.facets()["service_type"]] == [
         dock.filters.service_types.itemData(i) for i in range(dock.filters.service_types.count())

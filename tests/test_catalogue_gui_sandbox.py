@@ -14,7 +14,7 @@ import pytest
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtTest import QTest
 
-from tests.fixtures.catalogue_gui import wait_until
+from tests.fixtures.catalogue_gui import search, wait_until
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.gui]
 SOURCE = "sandbox-layers"
@@ -79,7 +79,7 @@ def test_double_click_loads_wfs_layer_with_source_property(qgis_iface, sandbox_i
     dock.show()
     try:
         dock.search_box.setText("pand delft")
-        dock.run_search()
+        search(dock)
         row = _row_of(dock, "WFS", "bgt_pand")
         entry = dock.model.entry(row)
         dock.results.scrollTo(dock.model.index(row))
@@ -88,6 +88,7 @@ def test_double_click_loads_wfs_layer_with_source_property(qgis_iface, sandbox_i
         QTest.mouseDClick(dock.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
         layer = _wait_for_layer(project, entry.id, qgis_iface)
     finally:
+        dock.runner.shutdown()
         dock.close()
         dock.deleteLater()
     assert layer.isValid() and layer.providerType() == "WFS"
@@ -108,10 +109,12 @@ def test_enter_in_the_search_box_loads_the_selected_wms(qgis_iface, sandbox_inde
         dock.search_box.setFocus()
         QTest.keyClicks(dock.search_box, "waterdeel")
         QTest.keyClick(dock.search_box, Qt.Key.Key_Return)  # before the debounce fired: searches, then loads
+        assert wait_until(lambda: not dock.searching)
         entry = dock.current_entry()
         assert entry is not None and entry.service_type == "WMS" and entry.name == "bgt_waterdeel"
         layer = _wait_for_layer(project, entry.id, qgis_iface)
     finally:
+        dock.runner.shutdown()
         dock.close()
         dock.deleteLater()
     assert layer.providerType() == "wms" and layer.isValid()
@@ -237,12 +240,13 @@ def test_update_can_be_cancelled_and_keeps_the_index(qgis_iface, sandbox, sandbo
         dock.harvest_bar.start()
         assert wait_until(lambda: bool(front.requests), 20)  # the request is out, the server is slow
         dock.search_box.setText("waterdeel")
-        dock.run_search()  # the dock keeps searching the old index meanwhile
+        search(dock)  # the dock keeps searching the old index meanwhile
         assert dock.model.rowCount() > 0
         dock.harvest_bar.cancel_button.click()
         assert wait_until(lambda: dock.harvest_bar.task is None, 15)
     finally:
         settings.remove(SETTINGS_KEY)
+        dock.runner.shutdown()
         dock.close()
         dock.deleteLater()
     infos = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Info)

@@ -1,18 +1,16 @@
 """GUI feature: the catalogue search dock, locator filter and Browser favourites.
 
-Thin: searching is catalogue/index.py, harvesting catalogue/harvest.py (a QgsTask), loading
-layers/load.py, stale-service detection catalogue/stale.py. The dock wires them to widgets.
-The local FTS search is fast enough for the GUI thread (milliseconds; measured in the tests
-and the screenshot script); everything that touches the network runs in a QgsTask.
+Thin: searching is catalogue/index.py (run by catalogue_search.py in a worker thread, since
+measurements showed tens of milliseconds on a busy machine), harvesting catalogue/tasks.py (a
+QgsTask), loading layers/load.py, stale-service detection catalogue/stale.py. The dock wires them
+to widgets; nothing here waits on the network or the disk.
 """
 
 from __future__ import annotations
 
-import time
-
 from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
 from qgis.gui import QgsDockWidget, QgsFilterLineEdit
-from qgis.PyQt.QtCore import QEvent, QObject, Qt, QTimer
+from qgis.PyQt.QtCore import QEvent, QObject, Qt, QTimer, pyqtSlot
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -33,18 +31,10 @@ from ..i18n import tr
 from .catalogue_detail import DetailPane
 from .catalogue_harvest import HarvestBar
 from .catalogue_loader import EntryLoader, push_error
+from .catalogue_search import SearchRunner
 from .catalogue_widgets import FilterBar, ResultDelegate, ResultsModel
 
 SEARCH_DELAY_MS = 150  # debounce: search once typing pauses, not on every key
-RESULT_LIMIT = 50
-FAVOURITES_SCAN_LIMIT = 5000  # "favourites only" with a query: rank over this many hits, keep the starred
-
-
-class _Hit:
-    """A favourite shown without a query (same shape as the index's SearchHit)."""
-
-    def __init__(self, entry: Entry) -> None:
-        self.entry, self.score, self.matched = entry, 0.0, []
 
 
 class CatalogueDock(QgsDockWidget):
@@ -64,6 +54,9 @@ class CatalogueDock(QgsDockWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
         self._timer.timeout.connect(self.run_search)
+        self._load_when_ready = False  # Enter pressed before the results arrived
+        self.runner = SearchRunner(self)
+        self.runner.finished.connect(self._show_results)
         self.search_box.textChanged.connect(self._timer.start)
         self.filters.changed.connect(self._filters_changed)
         self.results.doubleClicked.connect(lambda idx: self.load_entry(self.model.entry(idx.row())))
@@ -194,38 +187,43 @@ class CatalogueDock(QgsDockWidget):
         return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
 
     def run_search(self) -> None:
-        """Query the index with the text and filters; show ranked hits (GUI thread: milliseconds)."""
+        """Ask for hits for the text and filters; they arrive in _show_results (searched off the GUI thread)."""
         self._timer.stop()
         query = self.search_box.text().strip()
-        favourite_ids = set(self.favourites.ids())
+        favourites_only = self.filters.favourites_only.isChecked()
+        if not query and not self.filters.active_count():
+            self.runner.skip_pending()
+            self._show_results(self.runner.generation, [], 0.0, None, query)
+            return
         try:
             index = self.index()
             filters = self.current_filters()
-            started = time.perf_counter()
-            if self.filters.favourites_only.isChecked():
-                if query:
-                    found = index.search(query, limit=FAVOURITES_SCAN_LIMIT, filters=filters)
-                    hits = [h for h in found if h.entry.id in favourite_ids][:RESULT_LIMIT]
-                else:
-                    hits = [_Hit(e) for e in self._favourite_entries(index)]
-            elif query or self.filters.active_count():
-                hits = index.search(query, limit=RESULT_LIMIT, filters=filters)
-            else:
-                hits = []
-            self.last_search_ms = (time.perf_counter() - started) * 1000.0
         except DtflError as err:
             push_error(self.iface, str(err), err)
-            hits = []
-        self.model.set_hits(hits, favourite_ids)
+            return
+        # Settings are read here, on the GUI thread; the worker gets plain values.
+        favourite_entries = self.favourites.entries() if favourites_only and not query else []
+        self.runner.request(index, query, filters, favourites_only, set(self.favourites.ids()), favourite_entries)
+
+    @property
+    def searching(self) -> bool:
+        return self.runner.busy or self._timer.isActive()
+
+    def _show_results(self, generation: int, hits: list, ms: float, error, query: str) -> None:
+        if not self.runner.accept(generation):
+            return  # an answer to an older request: the user typed on
+        if error is not None:
+            push_error(self.iface, str(error), error)
+        self.last_search_ms = ms
+        self.model.set_hits(hits, set(self.favourites.ids()))
         self._show_count(query, len(hits))
         if hits:
             self.results.setCurrentIndex(self.model.index(0))
         else:
             self.detail.show_entry(None)
-
-    def _favourite_entries(self, index) -> list[Entry]:
-        # Fresh entries from the index where it knows them; snapshots otherwise.
-        return [index.get(e.id) or e for e in self.favourites.entries()]
+        if self._load_when_ready:
+            self._load_when_ready = False
+            self.load_entry(self.current_entry())
 
     def _show_count(self, query: str, n: int) -> None:
         if not query and not self.filters.active_count():
@@ -243,6 +241,7 @@ class CatalogueDock(QgsDockWidget):
         settings.set_json(settings.KEY_DOCK_FILTERS, self.filters.state())
         self.run_search()
 
+    @pyqtSlot()  # a Qt slot: the connection dies with the dock (signals outlive docks)
     def _extent_changed(self) -> None:
         if self.filters.in_extent.isChecked() and self.isVisible():
             self._timer.start()
@@ -269,6 +268,7 @@ class CatalogueDock(QgsDockWidget):
         if entry is not None:
             self.favourites.toggle(entry)  # emits notifier().changed -> _favourites_changed
 
+    @pyqtSlot()  # a Qt slot: the connection dies with the dock (signals outlive docks)
     def _favourites_changed(self) -> None:
         self.model.set_favourite_ids(set(self.favourites.ids()))
         self._update_buttons()
@@ -295,9 +295,13 @@ class CatalogueDock(QgsDockWidget):
                     self.results.setCurrentIndex(self.model.index(0))
                 return True
             if enter:
-                if self._timer.isActive():
-                    self.run_search()  # Enter before the debounce fired: search now, then load
-                self.load_entry(self.current_entry())
+                if self.searching:
+                    # Enter before the results are in: search now and load the first hit when it arrives.
+                    self._load_when_ready = True
+                    if self._timer.isActive():
+                        self.run_search()
+                else:
+                    self.load_entry(self.current_entry())
                 return True
         elif obj is self.results:
             if enter:
@@ -379,6 +383,7 @@ class CatalogueFeature:
 
         if self.dock is not None:
             self.dock.harvest_bar.cancel()
+            self.dock.runner.shutdown()
             self.dock._timer.stop()
             notifier().changed.disconnect(self.dock._favourites_changed)
             self.dock = None  # plugin.unload removes and deletes the dock itself

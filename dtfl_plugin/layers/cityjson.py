@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .cityjson_geom import SOLID_TYPES, flatten, kinds_from_normals, lod_key, multipolygon_wkb, rings_of
 from .cityjson_stream import JsonStream, JsonStreamError
 
-WKB_MULTIPOLYGON_Z = 1006
-WKB_POLYGON_Z = 1003
-SOLID_TYPES = {"Solid": 1, "MultiSolid": 2, "CompositeSolid": 2}
 SURFACE_TYPES = {"MultiSurface": 0, "CompositeSurface": 0}
 BUILDING_TYPES = {"Building", "BuildingPart", "BuildingInstallation"}
 _EPSG = re.compile(r"EPSG(?:/0/|::|:)(\d+)", re.IGNORECASE)
@@ -174,6 +171,8 @@ class CityJSONReader:
         # CityJSON >= 1.0 with a transform stores integers; older files may store floats. Look at the first rows.
         stream.peek()
         sample = stream.buf[stream.pos : stream.pos + 4096]
+        end = sample.find("]")
+        sample = sample[: end if end >= 0 else len(sample)]  # the first row only, not what follows the array
         return "." in sample or "e" in sample.lower()
 
     @staticmethod
@@ -240,7 +239,7 @@ class CityJSONReader:
             usable = exact or major
             if not usable:
                 return None
-        return max(usable, key=lambda g: _lod_key(str(g.get("lod", ""))))
+        return max(usable, key=lambda g: lod_key(str(g.get("lod", ""))))
 
     def _records(self, object_id: str, obj: dict, vertices: np.ndarray) -> Iterator[CityRecord]:
         self.stats.objects += 1
@@ -248,16 +247,13 @@ class CityJSONReader:
         if geometry is None:
             self.stats.no_geometry += 1
             return
-        surfaces, values = _flatten(geometry)
+        surfaces, values = flatten(geometry)
         if not surfaces:
             self.stats.no_geometry += 1
             return
-        ring_lengths = [len(ring) for surface in surfaces for ring in surface]
-        flat = np.fromiter(
-            (i for surface in surfaces for ring in surface for i in ring), dtype=np.int64, count=sum(ring_lengths)
-        )
+        flat, ring_len, poly_rings = rings_of(surfaces)
         raw = vertices[flat]
-        if self.header.has_transform and raw.dtype.kind == "i":
+        if self.header.has_transform:
             points = raw * np.asarray(self.header.scale) + np.asarray(self.header.translate)
         else:
             points = raw.astype(np.float64)
@@ -268,21 +264,12 @@ class CityJSONReader:
             self.stats.outside += 1
             return
         self.stats.kept += 1
-        kinds, source = self._surface_kinds(obj.get("type", ""), geometry, surfaces, values, points, ring_lengths)
-        groups: dict[str, list[bytes]] = {}
-        offset = 0
-        for surface, kind in zip(surfaces, kinds):
-            parts = [struct.pack("<BII", 1, WKB_POLYGON_Z, len(surface))]
-            for ring in surface:
-                ring_pts = points[offset : offset + len(ring)]
-                offset += len(ring)
-                parts.append(struct.pack("<I", len(ring) + 1))
-                parts.append(ring_pts.tobytes())
-                parts.append(ring_pts[0].tobytes())
-            groups.setdefault(kind, []).append(b"".join(parts))
+        kinds, source = self._surface_kinds(obj.get("type", ""), geometry, values, points, ring_len, poly_rings)
         parents = obj.get("parents") or []
         bbox = (float(lo[0]), float(lo[1]), float(lo[2]), float(hi[0]), float(hi[1]), float(hi[2]))
-        for kind, polygons in groups.items():
+        kinds_array = np.asarray(kinds, dtype=object)
+        for kind in dict.fromkeys(kinds):
+            selected = None if len(kinds) == 1 or all(k == kind for k in kinds) else kinds_array == kind
             yield CityRecord(
                 id=object_id,
                 type=str(obj.get("type", "")),
@@ -291,12 +278,12 @@ class CityJSONReader:
                 surface_source=source if kind else "",
                 parent=str(parents[0]) if parents else "",
                 attributes=obj.get("attributes") or {},
-                wkb=struct.pack("<BII", 1, WKB_MULTIPOLYGON_Z, len(polygons)) + b"".join(polygons),
+                wkb=multipolygon_wkb(points, ring_len, poly_rings, selected),
                 bbox=bbox,
             )
 
     @staticmethod
-    def _surface_kinds(obj_type, geometry, surfaces, values, points, ring_lengths) -> tuple[list[str], str]:
+    def _surface_kinds(obj_type, geometry, values, points, ring_len, poly_rings) -> tuple[list[str], str]:
         semantics = geometry.get("semantics") or {}
         named = semantics.get("surfaces") or []
         if values is not None and named:
@@ -305,71 +292,8 @@ class CityJSONReader:
                 kinds.append(str(named[value].get("type", "")) if isinstance(value, int) and value < len(named) else "")
             return kinds, "file"
         if obj_type in BUILDING_TYPES and geometry.get("type") in SOLID_TYPES:
-            return _kinds_from_normals(surfaces, points, ring_lengths), "derived"
-        return [""] * len(surfaces), ""
-
-
-def _lod_key(lod: str) -> tuple[float, str]:
-    try:
-        return float(lod), lod
-    except ValueError:
-        return -1.0, lod
-
-
-def _flatten(geometry: dict) -> tuple[list, list | None]:
-    """Surfaces (each a list of rings) and their semantic values, whatever the solid nesting."""
-    kind = geometry.get("type")
-    boundaries = geometry.get("boundaries") or []
-    values = (geometry.get("semantics") or {}).get("values")
-    depth = SOLID_TYPES.get(kind, 0)
-    for _ in range(depth):
-        if values is not None:
-            if not isinstance(values, list) or len(values) != len(boundaries):
-                values = None
-            else:
-                values = [
-                    v
-                    for shell, vs in zip(boundaries, values)
-                    for v in (vs if isinstance(vs, list) else [None] * len(shell))
-                ]
-        boundaries = [surface for shell in boundaries for surface in shell]
-    surfaces = [surface for surface in boundaries if surface and surface[0]]
-    if values is not None and len(values) != len(boundaries):
-        values = None  # inconsistent semantics: ignore them rather than mislabel faces
-    elif values is not None and len(surfaces) != len(boundaries):
-        values = [v for surface, v in zip(boundaries, values) if surface and surface[0]]
-    return surfaces, values
-
-
-def _kinds_from_normals(surfaces, points: np.ndarray, ring_lengths: list[int]) -> list[str]:
-    """Roof/wall/ground from each exterior ring's Newell normal (LoD1 solids carry no semantics). Vectorised."""
-    lengths = np.asarray(ring_lengths)
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    nxt = np.arange(1, len(points) + 1)
-    nxt[starts + lengths - 1] = starts  # each ring's last point wraps to its first
-    a, b = points, points[nxt]
-    terms = np.stack(
-        [
-            (a[:, 1] - b[:, 1]) * (a[:, 2] + b[:, 2]),
-            (a[:, 2] - b[:, 2]) * (a[:, 0] + b[:, 0]),
-            (a[:, 0] - b[:, 0]) * (a[:, 1] + b[:, 1]),
-        ],
-        axis=1,
-    )
-    normals = np.add.reduceat(terms, starts, axis=0)
-    exterior = np.concatenate(([0], np.cumsum([len(s) for s in surfaces])[:-1]))
-    normals = normals[exterior]
-    norms = np.linalg.norm(normals, axis=1)
-    nz = np.abs(np.divide(normals[:, 2], norms, out=np.zeros_like(norms), where=norms > 0))
-    # Horizontal faces: the orientation of generated solids is not reliable (3dfier floors face up),
-    # so a horizontal face in the lowest fifth of the object is ground, any other is roof.
-    mean_z = np.add.reduceat(points[:, 2], starts)[exterior] / lengths[exterior]
-    z_lo, z_hi = float(points[:, 2].min()), float(points[:, 2].max())
-    ground_below = z_lo + 0.2 * (z_hi - z_lo)
-    return [
-        ("GroundSurface" if mz <= ground_below else "RoofSurface") if z > 0.5 else "WallSurface"
-        for z, mz in zip(nz, mean_z)
-    ]
+            return kinds_from_normals(poly_rings, points, ring_len), "derived"
+        return [""] * len(poly_rings), ""
 
 
 def read_header(path: str | Path) -> CityHeader:

@@ -19,11 +19,9 @@ import numpy as np
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-# Tokens that matter when skipping a value: complete strings (which may hide brackets) and brackets.
-_SKIP_OBJ = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]')
-_SKIP_ARR = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]]')
 # Everything in a vertices array that is not part of a number becomes a separator.
 _TO_SPACE = str.maketrans({"[": " ", "]": " ", ",": " "})
+_SCAN_SLICE = 1 << 17
 _VERTS_END = re.compile(r"\]\s*\]|\[\s*\]")
 
 
@@ -97,27 +95,23 @@ class JsonStream:
             return value
 
     def skip(self) -> None:
-        """Skip the next value without building it."""
+        """Skip the next value without building it: bracket depth is counted with numpy, strings masked out."""
         first = self.peek()
         if first not in "{[":
             self.value()
             return
-        pattern, opener = (_SKIP_OBJ, "{") if first == "{" else (_SKIP_ARR, "[")
-        depth = 0
+        opener, closer = (123, 125) if first == "{" else (91, 93)
+        state = [0, False, False]  # depth, inside a string, after a backslash inside a string
         while True:
-            last_end = self.pos
-            for match in pattern.finditer(self.buf, self.pos):
-                token = match.group()
-                last_end = match.end()
-                if token[0] == '"':
-                    continue
-                depth += 1 if token == opener else -1
-                if depth == 0:
-                    self.pos = last_end
+            # Slices of 128k characters keep the numpy temporaries (~40 bytes per character) small.
+            for start in range(self.pos, len(self.buf), _SCAN_SLICE):
+                piece = self.buf[start : start + _SCAN_SLICE]
+                slow = state[2] or "\\" in piece  # an escape, or one pending from the previous piece
+                end = _scan_slow(piece, opener, closer, state) if slow else _scan_fast(piece, opener, closer, state)
+                if end >= 0:
+                    self.pos = start + end
                     return
-            # Keep an unterminated string (a quote no token consumed) for the next round.
-            quote = self.buf.find('"', last_end)
-            self.pos = quote if quote >= 0 else len(self.buf)
+            self.pos = len(self.buf)
             if not self._fill():
                 raise JsonStreamError("truncated JSON while skipping a value")
 
@@ -137,6 +131,13 @@ class JsonStream:
             self.expect("}")
             return
 
+    @staticmethod
+    def _numbers(text: str, dtype) -> np.ndarray:
+        text = text.translate(_TO_SPACE)
+        if not text.strip():  # fromstring turns an empty text into one bogus value
+            return np.zeros(0, dtype=dtype)
+        return np.fromstring(text, dtype=dtype, sep=" ")
+
     def number_rows(self, width: int = 3, *, floats: bool = False, keep: bool = True) -> np.ndarray | None:
         """Parse ``[[a,b,c],...]`` into an (n, width) array straight from the text (or skip it)."""
         self.expect("[")
@@ -148,14 +149,14 @@ class JsonStream:
             if match is not None:
                 end = match.end()
                 if keep:
-                    parts.append(np.fromstring(self.buf[self.pos : end].translate(_TO_SPACE), dtype=dtype, sep=" "))
+                    parts.append(self._numbers(self.buf[self.pos : end], dtype))
                 self.pos = end
                 break
             # Parse the rows before the last row start in the buffer; that row waits for more text.
             cut = self.buf.rfind("[", self.pos + 1)
             if cut > self.pos:
                 if keep:
-                    parts.append(np.fromstring(self.buf[self.pos : cut].translate(_TO_SPACE), dtype=dtype, sep=" "))
+                    parts.append(self._numbers(self.buf[self.pos : cut], dtype))
                 self.pos = cut
             if not self._fill():
                 raise JsonStreamError("truncated vertices array")
@@ -165,3 +166,48 @@ class JsonStream:
         if flat.size % width:
             raise JsonStreamError(f"vertex list length {flat.size} is not a multiple of {width}")
         return flat.reshape(-1, width)
+
+
+def _scan_fast(piece: str, opener: int, closer: int, state: list) -> int:
+    """End offset of the value in ``piece`` (or -1); ``state`` carries depth and string state over pieces.
+
+    Without backslashes every quote toggles the string state, so a cumulative sum finds what is inside strings.
+    """
+    codes = np.frombuffer(piece.encode("utf-32-le"), dtype=np.uint32)
+    quotes = codes == 34
+    parity = (np.cumsum(quotes) + int(state[1])) & 1  # 1 = inside a string after this character
+    inside_before = np.empty(len(codes), dtype=bool)
+    inside_before[0] = state[1]
+    inside_before[1:] = parity[:-1].astype(bool)
+    delta = (codes == opener).astype(np.int64) - (codes == closer)
+    delta[inside_before] = 0
+    running = state[0] + np.cumsum(delta)
+    closed = np.flatnonzero((running == 0) & (delta == -1))
+    if len(closed):
+        return int(closed[0]) + 1
+    state[0], state[1] = int(running[-1]), bool(parity[-1])
+    return -1
+
+
+def _scan_slow(piece: str, opener: int, closer: int, state: list) -> int:
+    """Character loop for pieces with backslash escapes (rare in CityJSON)."""
+    depth, inside, escaped = state
+    open_char, close_char = chr(opener), chr(closer)
+    for index, char in enumerate(piece):
+        if inside:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                inside = False
+        elif char == '"':
+            inside = True
+        elif char == open_char:
+            depth += 1
+        elif char == close_char:
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    state[0], state[1], state[2] = depth, inside, escaped
+    return -1

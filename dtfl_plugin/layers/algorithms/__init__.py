@@ -1,3 +1,7 @@
 """Processing algorithms of this room, one per file; the provider reads ALGORITHMS."""
 
-ALGORITHMS: list = []
+from .cityjson_import import CityJSONImportAlgorithm
+from .raster_from_service import RasterFromServiceAlgorithm
+from .render_3d_view import Render3DViewAlgorithm
+
+ALGORITHMS: list = [CityJSONImportAlgorithm, RasterFromServiceAlgorithm, Render3DViewAlgorithm]

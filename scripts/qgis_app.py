@@ -55,6 +55,8 @@ def stop() -> None:
     if _app is not None:
         _app.exitQgis()
         _app = None
+
+
 _provider = None  # keep the Python provider alive: the registry holds only the C++ side
 
 
@@ -63,8 +65,9 @@ if __name__ == "__main__":
     import json
 
     start(sys.argv[1])
-    import processing
     from qgis.core import QgsProcessingException
+
+    import processing
 
     try:
         results = processing.run(sys.argv[2], json.loads(sys.argv[3]))
@@ -72,5 +75,12 @@ if __name__ == "__main__":
         print(json.dumps({"error": str(err)}))
         stop()
         sys.exit(1)
-    print(json.dumps({k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v) for k, v in results.items()}))
+    print(
+        json.dumps(
+            {
+                k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)
+                for k, v in results.items()
+            }
+        )
+    )
     stop()

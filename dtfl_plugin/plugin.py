@@ -24,6 +24,8 @@ FEATURES = (
     "dtfl_plugin.gui.view3d:View3DFeature",
     "dtfl_plugin.gui.recipe_dialog:RecipeFeature",
     "dtfl_plugin.gui.provenance_panel:ProvenanceFeature",
+    "dtfl_plugin.gui.provenance_observer:ProvenanceObserverFeature",
+    "dtfl_plugin.gui.remote_models:RemoteModelsFeature",
 )
 
 

@@ -1,0 +1,66 @@
+"""GUI feature: "Refresh remote models" — runs dtfl:remote_refresh in the background.
+
+The network work runs in a Processing task (worker thread); the provider's algorithm list is
+rebuilt by the algorithm's postProcessAlgorithm on the main thread; the result is shown in the
+message bar. QGIS itself never contacts the servers at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProject,
+)
+
+from ..i18n import tr
+
+
+class RemoteModelsFeature:
+    def __init__(self, iface, plugin) -> None:
+        self.iface = iface
+        self.plugin = plugin
+        self.action = None
+        self._running: tuple | None = None  # (task, context, feedback) kept alive while the task runs
+
+    def init_gui(self) -> None:
+        self.action = self.plugin.add_action(
+            tr("Refresh remote models"), self.refresh, object_name="dtfl_refresh_remote_models", toolbar=False
+        )
+
+    def refresh(self) -> None:
+        if self._running is not None:
+            return
+        alg = QgsApplication.processingRegistry().createAlgorithmById("dtfl:remote_refresh")
+        if alg is None:
+            return
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        feedback = QgsProcessingFeedback()
+        task = QgsProcessingAlgRunnerTask(alg, {}, context, feedback)
+        task.executed.connect(self._finished)
+        self._running = (task, context, feedback, alg)
+        QgsApplication.taskManager().addTask(task)
+
+    def _finished(self, ok: bool, results: dict) -> None:
+        feedback = self._running[2] if self._running else None
+        self._running = None
+        bar = self.iface.messageBar() if self.iface is not None else None
+        if bar is None:
+            return
+        if ok:
+            count = len(json.loads(results.get("PROCESSES", "[]") or "[]"))
+            bar.pushMessage(
+                tr("Remote models"), tr("{n} remote processes listed in the toolbox.").format(n=count), Qgis.Success, 5
+            )
+        else:
+            log = feedback.textLog().strip().splitlines() if feedback is not None else []
+            bar.pushMessage(tr("Remote models"), log[-1] if log else tr("Refreshing failed."), Qgis.Warning, 10)
+
+    def unload(self) -> None:
+        self.action = None

@@ -416,10 +416,10 @@ class _Packer:
             crate.set_area(*self.o.area)
         if self.o.cooked_from:
             crate.set_based_on(self.o.cooked_from)
+        for service in self.services:  # first: a snapshot file's isBasedOn refers to its service entity
+            crate.add_service(service)
         for entry in self.entries:
             crate.add_file(entry)
-        for service in self.services:
-            crate.add_service(service)
         ids = dict(self.file_map)
         for run_index, run in enumerate(runs, start=1):
             crate.add_run(run_index, run, steps.step_name(run_index, run.algorithm_id), ids)

@@ -20,7 +20,17 @@ from ..provenance.layer_props import LayerSource
 MAX_PROJECT_BYTES = 64 * 1024**2
 DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 FILE_PROVIDERS = {"ogr", "gdal", "delimitedtext", "spatialite", "mdal", "ept", "pdal", "copc"}
-SERVICE_PROVIDERS = {"wms", "WFS", "wfs", "oapif", "wcs", "arcgisfeatureserver", "arcgismapserver", "vectortile"}
+SERVICE_PROVIDERS = {
+    "wms",
+    "WFS",
+    "wfs",
+    "oapif",
+    "OAPIF",
+    "wcs",
+    "arcgisfeatureserver",
+    "arcgismapserver",
+    "vectortile",
+}
 
 
 def read_project_xml(path: str | Path) -> ET.ElementTree:

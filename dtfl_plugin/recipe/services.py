@@ -14,6 +14,7 @@ KINDS = {
     "WFS": "OGC:WFS",
     "wfs": "OGC:WFS",
     "oapif": "OGC:API-Features",
+    "OAPIF": "OGC:API-Features",
     "wcs": "OGC:WCS",
     "vectortile": "OGC:API-Tiles",
     "arcgisfeatureserver": "ESRI:FeatureServer",

@@ -99,9 +99,20 @@ cleanup() {
   done
   MOUNTED=()
 }
+# A signal must not wait for the command inside to finish: commands run in the background and are waited for
+# (bash runs traps only between commands), and the signal is passed on before unmounting.
+CHILD=""
+on_signal() {
+  local sig=$1 code=$2
+  if [[ -n "$CHILD" ]]; then
+    kill -"$sig" "$CHILD" 2>/dev/null || true
+    wait "$CHILD" 2>/dev/null || true
+  fi
+  exit "$code"
+}
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
 
 do_mount() {  # do_mount <mount args...> <target>
   local target=${*: -1}
@@ -182,13 +193,14 @@ build_packages() {
   local want; want=$( { echo "$SUITE"; sources_list; wanted_packages | sort -u; } | sha256sum | cut -c1-64)
   [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && return 0
   log "installing Debian packages into the $SUITE chroot"
-  in_root apt-get -q -o DPkg::Lock::Timeout=600 update >/dev/null
+  in_root apt-get -q -o DPkg::Lock::Timeout=600 update >"$CACHE/$SUITE-apt.log" 2>&1 ||
+    die "apt-get update failed in the chroot (mirror $MIRROR); see $CACHE/$SUITE-apt.log"
   local available=() missing=() pkg
   while read -r pkg; do
     if in_root apt-cache show --no-all-versions "$pkg" >/dev/null 2>&1; then available+=("$pkg"); else missing+=("$pkg"); fi
   done < <(wanted_packages | sort -u)
   ((${#missing[@]})) && log "not in $SUITE, skipped: ${missing[*]}"
-  in_root apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${available[@]}" >"$CACHE/$SUITE-apt.log" 2>&1 ||
+  in_root apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${available[@]}" >>"$CACHE/$SUITE-apt.log" 2>&1 ||
     die "apt-get install failed in the chroot; see $CACHE/$SUITE-apt.log"
   in_root apt-get clean
   mkdir -p "$(dirname "$STAMP")"
@@ -256,11 +268,22 @@ run_inside() {
   for var in $(compgen -e); do
     [[ "$var" == DTFL_* && "$var" != DTFL_CHROOT_* && "$var" != DTFL_RUN_AS || "$var" == PYTEST_ADDOPTS ]] && pass+=("$var=${!var}")
   done
-  chroot "${userspec[@]}" "$ROOTFS" /usr/bin/env -i \
-    HOME="$home" PATH="$VENV/bin:/usr/sbin:/usr/bin:/sbin:/bin" LANG=C.UTF-8 LC_ALL=C.UTF-8 \
-    QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR="/tmp/runtime-$uid" TMPDIR="/var/tmp/dtfl-tmp-$uid" \
-    PYTHONPYCACHEPREFIX="/var/tmp/dtfl-pycache-$uid" DTFL_QGIS_CHROOT="$SUITE" "${pass[@]}" \
-    /bin/sh -c 'cd "$0" && exec "$@"' "$PROJECT" "$@"
+  local inside=(chroot "${userspec[@]}" "$ROOTFS" /usr/bin/env -i
+    HOME="$home" PATH="$VENV/bin:/usr/sbin:/usr/bin:/sbin:/bin" LANG=C.UTF-8 LC_ALL=C.UTF-8
+    QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR="/tmp/runtime-$uid" TMPDIR="/var/tmp/dtfl-tmp-$uid"
+    PYTHONPYCACHEPREFIX="/var/tmp/dtfl-pycache-$uid" DTFL_QGIS_CHROOT="$SUITE" "${pass[@]}"
+    /bin/sh -c 'cd "$0" && exec "$@"' "$PROJECT" "$@")
+  if [[ -n "${DTFL_INTERACTIVE:-}" ]]; then
+    "${inside[@]}" 9>&-  # a shell needs the terminal in the foreground
+    return
+  fi
+  local r=0
+  # fd 9 is the chroot lock: only this script holds it, not what runs inside (it could outlive us).
+  "${inside[@]}" <&0 9>&- &
+  CHILD=$!
+  wait "$CHILD" || r=$?
+  CHILD=""
+  return $r
 }
 
 case "$cmd" in
@@ -286,7 +309,7 @@ case "$cmd" in
   shell)
     build
     echo "=== $(qgis_banner) — exit the shell to unmount ==="
-    run_inside /bin/bash -i
+    DTFL_INTERACTIVE=1 run_inside /bin/bash -i
     ;;
   info)
     echo "host: $host_codename, other: $SUITE, root: $ROOTFS, mirror: $MIRROR ${SECURITY_MIRROR:+(security: $SECURITY_MIRROR)}"

@@ -86,16 +86,17 @@ def prepare(endpoints: dict, ports: dict) -> dict:
     records_db = RUN / "records.tinydb.json"
     with ThreadPoolExecutor(max_workers=4) as pool:
         cog = pool.submit(cached, "cog", [geodata.DTM, Path(geodata.__file__)], geodata.build_cog)
+        tiles = cached("tiles", [geodata.GPKG, Path(geodata.__file__)], geodata.build_tiles)
         qgs = pool.submit(project.build_project, template, features)
         csw = pool.submit(catalogue.build, template, extents)
         # no path of this state folder in the template: every sandbox (any state folder) shares the document
         tpl_records = _records_template(template, extents)
         tpl_cfg = ogcapi.config(
-            template, features, tpl_records, Path("jobs.json"), Path("outputs"), TEMPLATE_PORTS["ogcapi"]
+            template, features, tpl_records, Path("jobs.json"), Path("outputs"), TEMPLATE_PORTS["ogcapi"], tiles
         )
         openapi = pool.submit(_openapi, json.dumps(tpl_cfg, indent=1, ensure_ascii=False))
         records.write_all(RUN, endpoints, extents)
-        cfg_data = ogcapi.config(endpoints, features, records_db, jobs, outputs, ports["ogcapi"])
+        cfg_data = ogcapi.config(endpoints, features, records_db, jobs, outputs, ports["ogcapi"], tiles)
         cfg_path = RUN / "pygeoapi-config.yml"
         write_atomic(cfg_path, json.dumps(cfg_data, indent=1, ensure_ascii=False))
         return {
@@ -108,5 +109,6 @@ def prepare(endpoints: dict, ports: dict) -> dict:
             "jobs_db": jobs,
             "outputs": outputs,
             "pdok": RUN / "pdok",
+            "styles": RUN / "styles",
             "logs": LOGS,
         }

@@ -64,6 +64,7 @@ class Dataset:
     wmts: bool = False
     wcs: bool = False
     oapif: bool = False
+    oapit: bool = False  # OGC API Tiles (vector tiles, WebMercatorQuad) with a Mapbox GL style
     downloads: tuple = field(default_factory=tuple)
 
     @property
@@ -121,6 +122,19 @@ DATASETS: tuple[Dataset, ...] = (
         "bgt_begroeidterreindeel",
         "BGT Begroeid terreindeel Delft (sandbox)",
         "Begroeide terreindelen uit de BGT voor een testgebied in Delft: groenvoorziening, grasland en bomen.",
+    ),
+    Dataset(
+        key="bgt",
+        title="BGT Delft vectortegels (sandbox)",
+        abstract="De BGT-lagen pand, wegdeel, waterdeel en begroeid terreindeel van een testgebied in Delft als "
+        "vectortegels (OGC API - Tiles, Mapbox Vector Tiles, WebMercatorQuad) met een standaardvisualisatie.",
+        org="kadaster",
+        licence=CC0,
+        keywords=(*_BGT_KW, "vectortegels"),
+        lineage=_BGT_LINEAGE + " Vectortegels (zoomniveau 13-18) gemaakt met GDAL (MVT-driver).",
+        topic="planningCadastre",
+        created="2016-06-07",
+        oapit=True,
     ),
     Dataset(
         key="ahn_dtm",
@@ -200,7 +214,14 @@ SERVICES = (
     ("wfs", "OGC:WFS", "download", "Sandbox WFS (Delft)"),
     ("wcs", "OGC:WCS", "download", "Sandbox WCS (Delft)"),
     ("ogcapi", "OGC:API features", "download", "Sandbox OGC API (Delft)"),
+    ("ogcapi_tiles", "OGC:API tiles", "view", "Sandbox OGC API Tiles (Delft)"),
 )
+
+
+# service kind -> the Dataset flag saying a dataset is published by it, and the endpoints.json key of its URL
+SERVICE_FLAG = {"ogcapi": "oapif", "ogcapi_tiles": "oapit"}
+SERVICE_URL_KEY = {"ogcapi_tiles": "ogcapi"}
+TILES_STYLE = "bgt_standaardvisualisatie"  # the Mapbox GL style of the vector tiles (sandbox.generate.style)
 
 
 def service_uuid(kind: str) -> str:

@@ -38,6 +38,7 @@ def specs(endpoints: dict, ports: dict, art: dict) -> list[ServerSpec]:
         "/cityjson": d3 / "cityjson",
         "/3dtiles/3dbag": d3 / "3dtiles" / "3dbag_tyler_sample",
         "/pdok": art["pdok"],
+        "/styles": art["styles"],
         "/catalogue/iso19139": SHARED_DATA / "catalogue" / "iso19139",
     }
     files_cmd = [sys.executable, "-m", "sandbox.fileserver", "--host", HOST, "--port", str(ports["files"])]

@@ -102,6 +102,16 @@ def test_ogcapi_collections_match_records(sandbox, csw_datasets):
         assert licence and licence[0]["title"].split(" (")[0] in csw_datasets[uid]["licence"]
 
 
+def test_ogcapi_tiles_match_records(sandbox, csw_datasets):
+    expected = _by_protocol(csw_datasets, "OGC:API tiles")
+    assert expected
+    for name, uid in expected.items():
+        col = json.loads(_get(f"{sandbox['ogcapi']}/collections/{name}?f=json"))
+        assert col["title"] == csw_datasets[uid]["title"]
+        assert any(lk["rel"] == "stylesheet" for lk in col["links"])
+        assert any("/tiles" in lk["href"] for lk in col["links"])
+
+
 def test_records_match_csw(sandbox, csw_datasets):
     for uid, d in csw_datasets.items():
         item = json.loads(_get(f"{sandbox['ogcapi_records']}/items/{uid}?f=json"))

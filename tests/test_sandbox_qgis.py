@@ -135,3 +135,40 @@ def test_wcs_coverage_matches_the_dtm(qgis_app, sandbox, shared_data):
     value, ok = layer.dataProvider().sample(QgsPointXY(x0 + (col + 0.5) * dx, y0 + (row + 0.5) * dy), 1)
     assert ok
     assert value == pytest.approx(float(arr[row, col]), abs=1e-3)
+
+
+def test_vector_tiles_with_their_style(qgis_app, sandbox):
+    """OGC API - Tiles (MVT, WebMercatorQuad) loads as a vector tile layer and its published Mapbox GL style
+    (from the PDOK-style layer list) colours the buildings."""
+    import json
+    import urllib.request
+
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsCoordinateTransform,
+        QgsProject,
+        QgsRectangle,
+        QgsVectorTileLayer,
+    )
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(sandbox["pdok_layers"], timeout=30) as resp:
+        entry = next(r for r in json.loads(resp.read()) if r["service_type"] == "api tiles")
+    assert entry["tiles"][0]["tilesets"][0]["tileset_id"] == "WebMercatorQuad"
+    style_url = entry["styles"][0]["url"]
+    template = f"{entry['service_url']}/collections/{entry['name']}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?f=mvt"
+    uri = f"styleUrl={quote(style_url, safe='')}&type=xyz&url={quote(template, safe='')}&zmax=18&zmin=13"
+    layer = QgsVectorTileLayer(uri, "bgt (vector tiles)")
+    assert layer.isValid()
+    _, ok = layer.loadDefaultStyle()
+    assert ok, "the style URL did not load"
+    to_3857 = QgsCoordinateTransform(
+        QgsCoordinateReferenceSystem("EPSG:28992"), QgsCoordinateReferenceSystem("EPSG:3857"), QgsProject.instance()
+    )
+    extent = to_3857.transformBoundingBox(QgsRectangle(*RD_EXTENT))
+    colours = _colours(_render(layer, (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())))
+    total = sum(colours.values())
+    pand = sum(n for c, n in colours.items() if sum(abs(a - b) for a, b in zip(c, PAND_FILL)) < 12)
+    groen = sum(n for c, n in colours.items() if sum(abs(a - b) for a, b in zip(c, (0xB9, 0xDD, 0x9E))) < 12)
+    assert pand > 0.08 * total, "buildings are not drawn in the style's colour"
+    assert groen > 0.01 * total, "the style's categorised green is missing"

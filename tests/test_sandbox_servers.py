@@ -141,7 +141,9 @@ def test_ogcapi_records_items(sandbox, shared_data):
     assert {r["id"] for r in sample["_default"].values()} <= ids
     assert {d.uuid for d in DATASETS} <= ids
     hits = get_json(f"{sandbox['ogcapi_records']}/items?f=json&q=Wegdeel")["features"]
-    assert [f["id"] for f in hits] == [next(d.uuid for d in DATASETS if d.key == "bgt_wegdeel")]
+    assert next(d.uuid for d in DATASETS if d.key == "bgt_wegdeel") in [f["id"] for f in hits]
+    assert all("wegde" in (f["properties"]["title"] + f["properties"]["description"]).lower() for f in hits)
+    assert get_json(f"{sandbox['ogcapi_records']}/items?f=json&q=qwxzyv")["features"] == []
 
 
 def test_file_server_range_and_safety(sandbox):
@@ -239,3 +241,22 @@ def test_process_rejects_bad_input(sandbox):
         fetch(url, data=body, headers={"Content-Type": "application/json"})
     assert err.value.code >= 400
     assert "does not overlap" in err.value.read().decode()
+
+
+def test_ogcapi_tiles_serve_mvt(sandbox, tmp_path):
+    import math
+
+    from osgeo import gdal
+
+    tilesets = get_json(f"{sandbox['ogcapi']}/collections/bgt/tiles?f=json")
+    assert any(t.get("tileMatrixSetURI", "").endswith("WebMercatorQuad") for t in tilesets["tilesets"])
+    lon, lat, z = 4.3665, 52.0122, 16  # inside the BGT area
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    url = f"{sandbox['ogcapi']}/collections/bgt/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt"
+    with fetch(url) as resp:
+        assert resp.headers["Content-Type"] == "application/vnd.mapbox-vector-tile"
+        (tmp_path / "tile.pbf").write_bytes(resp.read())
+    ds = gdal.OpenEx(str(tmp_path / "tile.pbf"), gdal.OF_VECTOR, open_options=[f"X={x}", f"Y={y}", f"Z={z}"])
+    layers = {ds.GetLayer(i).GetName(): ds.GetLayer(i).GetFeatureCount() for i in range(ds.GetLayerCount())}
+    assert layers.get("bgt_pand", 0) > 0 and "bgt_wegdeel" in layers

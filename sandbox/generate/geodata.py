@@ -142,6 +142,9 @@ def _srs(epsg: int) -> osr.SpatialReference:
 
 
 def _rd_extent(key: str, out: Path) -> list[float]:
+    if key == "bgt":  # the vector tiles of all BGT layers
+        boxes = [_rd_extent(layer, out) for layer in BGT_LAYERS]
+        return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
     if key in BGT_LAYERS or key == "gebouwen_3d":
         # keep the data source referenced while its layer is used (GDAL's Python bindings crash otherwise)
         src = ogr.Open(str(GPKG if key in BGT_LAYERS else out / "gebouwen_3d.gpkg"))
@@ -159,6 +162,14 @@ def _rd_extent(key: str, out: Path) -> list[float]:
         path = SHARED_DATA / "3d/cityjson/3dbag_b2.city.json" if key == "3dbag" else CITYJSON
         g = json.loads(path.read_text())["metadata"]["geographicalExtent"]
         return [g[0], g[1], g[3], g[4]]
+
+
+def build_tiles(out: Path) -> None:
+    """The BGT layers as Mapbox Vector Tiles (WebMercatorQuad, zoom 13-18) in a tippecanoe-style folder
+    (z/x/y.pbf + metadata.json) that pygeoapi's MVT-tippecanoe provider serves as OGC API - Tiles."""
+    _run(["ogr2ogr", "-f", "MVT", str(out / "bgt"), str(GPKG), *BGT_LAYERS, "-dsco", "MINZOOM=13",
+          "-dsco", "MAXZOOM=18", "-dsco", "COMPRESS=NO", "-dsco", "FORMAT=DIRECTORY", "-dsco", "NAME=bgt",
+          "-dsco", "DESCRIPTION=BGT Delft (sandbox)"])  # fmt: skip
 
 
 def build_cog(out: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from ..datasets import DATASETS, SERVICES, Dataset, service_uuid
+from ..datasets import DATASETS, SERVICE_FLAG, SERVICE_URL_KEY, SERVICES, Dataset, service_uuid
 
 _NS = (
     'xmlns:gmd="http://www.isotc211.org/2005/gmd" xmlns:gco="http://www.isotc211.org/2005/gco" '
@@ -129,6 +129,9 @@ def online_resources(ds: Dataset, endpoints: dict) -> list[dict]:
     if ds.oapif:
         out.append({"url": endpoints["ogcapi"], "protocol": "OGC:API features", "name": ds.key,
                     "description": "accessPoint"})  # fmt: skip
+    if ds.oapit:
+        out.append({"url": endpoints["ogcapi"], "protocol": "OGC:API tiles", "name": ds.key,
+                    "description": "accessPoint"})  # fmt: skip
     for d in ds.downloads:
         out.append({"url": f"{endpoints['files']}/{d.path}", "protocol": d.protocol, "name": d.path.rsplit("/", 1)[-1],
                     "description": d.description})  # fmt: skip
@@ -173,7 +176,8 @@ def service_records(endpoints: dict, extents: dict) -> dict[str, str]:
     out = {}
     kadaster = {"name": "Kadaster", "email": "beheerpdok@kadaster.nl", "url": "https://www.pdok.nl"}
     for kind, protocol, service_type, title in SERVICES:
-        flag = "oapif" if kind == "ogcapi" else kind
+        flag = SERVICE_FLAG.get(kind, kind)
+        url = endpoints[SERVICE_URL_KEY.get(kind, kind)]
         datasets = [d for d in DATASETS if getattr(d, flag)]
         if not datasets:
             continue
@@ -202,12 +206,12 @@ def service_records(endpoints: dict, extents: dict) -> dict[str, str]:
             + "<srv:containsOperations><srv:SV_OperationMetadata><srv:operationName>"
             + _cs("GetCapabilities")
             + f"</srv:operationName><srv:DCP>{_code('DCPList', 'WebServices')}</srv:DCP><srv:connectPoint>"
-            f"<gmd:CI_OnlineResource><gmd:linkage><gmd:URL>{escape(endpoints[kind])}</gmd:URL></gmd:linkage>"
+            f"<gmd:CI_OnlineResource><gmd:linkage><gmd:URL>{escape(url)}</gmd:URL></gmd:linkage>"
             "</gmd:CI_OnlineResource></srv:connectPoint></srv:SV_OperationMetadata></srv:containsOperations>"
             + operates
             + "</srv:SV_ServiceIdentification></gmd:identificationInfo>"
             + "<gmd:distributionInfo><gmd:MD_Distribution><gmd:transferOptions><gmd:MD_DigitalTransferOptions>"
-            + _online(endpoints[kind], protocol, title, "accessPoint")
+            + _online(url, protocol, title, "accessPoint")
             + "</gmd:MD_DigitalTransferOptions></gmd:transferOptions></gmd:MD_Distribution></gmd:distributionInfo>"
             + "</gmd:MD_Metadata>\n"
         )

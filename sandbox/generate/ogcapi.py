@@ -8,6 +8,7 @@ from pathlib import Path
 from ..datasets import DATASETS
 from ..endpoints import metadata_url
 from ..processes import discover
+from .style import style_url
 
 _ID_FIELDS = {"gebouwen_3d": "identificatie"}
 _CRS = [
@@ -47,12 +48,31 @@ def _collection(ds, endpoints: dict, features: Path, extents: dict) -> dict:
     }
 
 
-def config(endpoints: dict, features: Path, records_db: Path, jobs_db: Path, outputs: Path, port: int) -> dict:
+def _tiles_collection(ds, endpoints: dict, tiles: Path, extents: dict) -> dict:
+    col = _collection(ds, endpoints, tiles, extents)
+    col["links"].append({"type": "application/vnd.mapbox.style+json", "rel": "stylesheet",
+                         "title": "BGT standaardvisualisatie (Mapbox GL)", "href": style_url(endpoints)})  # fmt: skip
+    col["providers"] = [
+        {
+            "type": "tile",
+            "name": "MVT-tippecanoe",
+            "data": str(tiles / ds.key),  # the folder name is the tile layer name
+            "options": {"zoom": {"min": 13, "max": 18}, "schemes": ["WebMercatorQuad"]},
+            "format": {"name": "pbf", "mimetype": "application/vnd.mapbox-vector-tile"},
+        }
+    ]
+    return col
+
+
+def config(endpoints: dict, features: Path, records_db: Path, jobs_db: Path, outputs: Path, port: int,
+           tiles: Path) -> dict:  # fmt: skip
     extents = json.loads((features / "extents.json").read_text())
     resources: dict = {}
     for ds in DATASETS:
         if ds.oapif:
             resources[ds.key] = _collection(ds, endpoints, features, extents)
+        elif ds.oapit:
+            resources[ds.key] = _tiles_collection(ds, endpoints, tiles, extents)
     resources["records"] = {
         "type": "collection",
         "title": "Catalogus (NGR-voorbeeld en sandbox)",

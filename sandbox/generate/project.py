@@ -83,5 +83,5 @@ def build_project(endpoints: dict, features: Path) -> Path:
         if proc.returncode != 0 or not (out / "sandbox.qgs").is_file():
             raise RuntimeError(f"building the QGIS project failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
 
-    folder = cached("qgis-project", [data, _SCRIPT, geodata.GPKG, geodata.DTM], _build)
+    folder = cached("qgis-project", [data, _SCRIPT, _SCRIPT.with_name("palette.py"), geodata.GPKG, geodata.DTM], _build)
     return folder / "sandbox.qgs"

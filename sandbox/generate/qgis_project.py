@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+import palette  # noqa: E402 - sibling module: this file runs as a script (see the module docstring)
 from qgis.core import (
     QgsApplication,
     QgsCategorizedSymbolRenderer,
@@ -33,18 +34,6 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-# BGT-like colours (after the BGT standaardvisualisatie): fill, outline.
-_PAND = ("#f0d8cc", "#a07868")
-_WATER = ("#a8d0ee", "#5a96c8")
-_WEG = {
-    "rijbaan lokale weg": "#d4d4d4",
-    "parkeervlak": "#e4e4e4",
-    "voetpad": "#efe4d6",
-    "voetpad op trap": "#e2cfbb",
-    "voetgangersgebied": "#ece0d0",
-}
-_GROEN = {"groenvoorziening": "#b9dd9e", "grasland overig": "#cce8b0", "struiken": "#9cc887"}
-
 
 def _fill(color: str, outline: str, width: float = 0.26) -> QgsFillSymbol:
     return QgsFillSymbol.createSimple(
@@ -56,20 +45,20 @@ def _categorized(layer: QgsVectorLayer, field: str, colours: dict, outline: str)
     cats = []
     present = sorted({str(v) for v in layer.uniqueValues(layer.fields().indexOf(field))})
     for value in present:
-        colour = colours.get(value, "#dddddd")
+        colour = colours.get(value, palette.OTHER)
         cats.append(QgsRendererCategory(value, _fill(colour, outline, 0.1), value))
     layer.setRenderer(QgsCategorizedSymbolRenderer(field, cats))
 
 
 def _style_vector(layer: QgsVectorLayer, key: str) -> None:
     if key == "bgt_pand":
-        layer.setRenderer(QgsSingleSymbolRenderer(_fill(*_PAND)))
+        layer.setRenderer(QgsSingleSymbolRenderer(_fill(*palette.PAND)))
     elif key == "bgt_waterdeel":
-        layer.setRenderer(QgsSingleSymbolRenderer(_fill(*_WATER)))
+        layer.setRenderer(QgsSingleSymbolRenderer(_fill(*palette.WATER)))
     elif key == "bgt_wegdeel":
-        _categorized(layer, "function", _WEG, "#9a9a9a")
+        _categorized(layer, "function", palette.WEG, palette.WEG_OUTLINE)
     elif key == "bgt_begroeidterreindeel":
-        _categorized(layer, "class", _GROEN, "#7daa62")
+        _categorized(layer, "class", palette.GROEN, palette.GROEN_OUTLINE)
     elif key == "gebouwen_3d":
         _graduated_heights(layer)
     else:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..datasets import DATASETS, SERVICES, service_uuid
+from ..datasets import DATASETS, SERVICE_FLAG, SERVICE_URL_KEY, SERVICES, TILES_STYLE, service_uuid
 from ..paths import SHARED_DATA
 from .iso import STAMP, online_resources
+from .style import style_url, write_style
 
 SAMPLE_RECORDS = SHARED_DATA / "catalogue" / "ogcapi-records" / "ngr-sample-records.ogcapi-records.tinydb.json"
 
@@ -61,14 +62,13 @@ def dataset_item(ds, endpoints: dict, wgs84: list[float]) -> dict:
 
 
 def service_item(kind: str, protocol: str, title: str, endpoints: dict, extents: dict) -> dict | None:
-    flag = "oapif" if kind == "ogcapi" else kind
-    datasets = [d for d in DATASETS if getattr(d, flag)]
+    datasets = [d for d in DATASETS if getattr(d, SERVICE_FLAG.get(kind, kind))]
     if not datasets:
         return None
     boxes = [extents[d.key]["wgs84"] for d in datasets]
     bbox = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
     uid = service_uuid(kind)
-    links = [{"href": endpoints[kind], "rel": "item", "title": title, "type": protocol}]
+    links = [{"href": endpoints[SERVICE_URL_KEY.get(kind, kind)], "rel": "item", "title": title, "type": protocol}]
     links += [{"href": f"{endpoints['ogcapi_records']}/items/{d.uuid}", "rel": "related", "title": d.title,
                "type": "application/geo+json"} for d in datasets]  # fmt: skip
     return {
@@ -111,7 +111,8 @@ def tinydb(endpoints: dict, extents: dict) -> dict:
 
 
 _SERVICE_TYPES = {"OGC:WMS": "wms", "OGC:WMTS": "wmts", "OGC:WFS": "wfs", "OGC:WCS": "wcs",
-                  "OGC:API features": "api features"}  # fmt: skip
+                  "OGC:API features": "api features", "OGC:API tiles": "api tiles"}  # fmt: skip
+_KIND = {"api features": "ogcapi", "api tiles": "ogcapi_tiles"}
 
 
 def pdok_layers(endpoints: dict) -> list[dict]:
@@ -122,7 +123,7 @@ def pdok_layers(endpoints: dict) -> list[dict]:
             stype = _SERVICE_TYPES.get(o["protocol"])
             if stype is None:
                 continue
-            kind = {"api features": "ogcapi"}.get(stype, stype)
+            kind = _KIND.get(stype, stype)
             url = o["url"]
             if stype in ("wms", "wmts", "wfs", "wcs"):
                 url = f"{url}?request=GetCapabilities&service={stype.upper()}"
@@ -144,6 +145,12 @@ def pdok_layers(endpoints: dict) -> list[dict]:
                            imgformats="image/png")  # fmt: skip
             if stype == "wmts":
                 rec["tilematrixsets"] = "EPSG:28992,EPSG:4326,EPSG:3857"
+            if stype == "api tiles":  # today's PDOK shape (see the BAG entry of the current sample)
+                rec["styles"] = [{"id": TILES_STYLE, "name": "BGT standaardvisualisatie (WebMercatorQuad)",
+                                  "url": style_url(endpoints)}]  # fmt: skip
+                rec["tiles"] = [{"title": ds.title, "abstract": ds.abstract, "tilesets": [
+                    {"tileset_id": "WebMercatorQuad", "tileset_crs": "https://www.opengis.net/def/crs/EPSG/0/3857",
+                     "tileset_max_zoomlevel": 18}]}]  # fmt: skip
             out.append(rec)
     return out
 
@@ -151,4 +158,5 @@ def pdok_layers(endpoints: dict) -> list[dict]:
 def write_all(out: Path, endpoints: dict, extents: dict) -> None:
     (out / "records.tinydb.json").write_text(json.dumps(tinydb(endpoints, extents), ensure_ascii=False))
     (out / "pdok").mkdir(exist_ok=True)
+    write_style(out / "styles", endpoints)
     (out / "pdok" / "layers-sandbox.json").write_text(json.dumps(pdok_layers(endpoints), indent=1, ensure_ascii=False))

@@ -36,6 +36,11 @@ REMOTE_TIMEOUT_KEY = "remote/timeout_s"
 REMOTE_MAX_WAIT_KEY = "remote/max_wait_s"
 
 
+# Recipes (recipe/keys.py, recipe/open.py), JSON values:
+RECIPE_TRUSTED_KEYS = "recipe/trusted_keys"  # [{"name": str, "key": base64 minisign public key}]
+RECIPE_AUTH_MAP = "recipe/auth_map"  # {authcfg placeholder name in recipes: the receiver's authcfg id}
+
+
 def _settings() -> QgsSettings:
     return QgsSettings()
 

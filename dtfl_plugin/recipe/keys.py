@@ -8,7 +8,7 @@ from ..errors import RecipeError
 from ..i18n import tr
 from . import sign
 
-TRUSTED_KEY = "recipe/trusted_keys"  # JSON list of {"name": str, "key": base64 public key}
+TRUSTED_KEY = settings.RECIPE_TRUSTED_KEYS
 AUTH_METHOD = "Basic"
 
 

@@ -20,7 +20,7 @@ from .pack import PROJECT_MEMBER, Progress
 from .verify import VerifyReport, verify_recipe
 from .zipsafe import Limits, SafeZip, UnsafeZipError
 
-AUTH_MAP_KEY = "recipe/auth_map"  # JSON {placeholder name: receiver's authcfg id}
+AUTH_MAP_KEY = settings.RECIPE_AUTH_MAP
 INTEGRITY_OK = ("valid", "unknown-key", "missing")
 
 

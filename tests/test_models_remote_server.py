@@ -28,7 +28,6 @@ def _context():
 
 def test_refresh_lists_the_server_processes_as_algorithms(remote_server, processing_ready):
     import processing
-
     from dtfl_plugin.models.remote import cache
 
     result = processing.run("dtfl:remote_refresh", {"SERVER": "sandbox"})
@@ -41,10 +40,10 @@ def test_refresh_lists_the_server_processes_as_algorithms(remote_server, process
 
 def test_remote_bathtub_gives_the_local_model_numbers_and_is_recorded(remote_server, shared_data, tmp_path):
     import numpy as np
-    import processing
     from osgeo import gdal
     from qgis.core import QgsProject, QgsVectorLayer
 
+    import processing
     from dtfl_plugin.models.local.bathtub_core import run_bathtub
     from dtfl_plugin.provenance.record import sha256_file
     from dtfl_plugin.provenance.store import load_runs
@@ -176,3 +175,40 @@ def test_cancel_dismisses_the_job_on_the_server(remote_server, processing_ready,
     assert not target.exists()
     last = read_log()[-1]
     assert last.status == "cancelled" and last.job_url == job_url
+
+
+def test_configure_a_server_and_run_any_process_by_reference(processes_url, processing_ready, request, tmp_path):
+    """dtfl:remote_server + dtfl:remote_execute: the DEM goes by reference (the sandbox's file server)."""
+    from osgeo import gdal
+
+    import processing
+    from dtfl_plugin.models.remote import servers
+
+    files = request.getfixturevalue("sandbox").get("files")
+    if not files:
+        pytest.skip("the sandbox has no file server endpoint ('files')")
+    dem_url = files.rstrip("/") + "/ahn/ahn3_delft_dtm_1m.cog.tif"
+    saved = processing.run("dtfl:remote_server", {"NAME": "Water board", "URL": processes_url + "/", "MAX_JOBS": 3})
+    try:
+        assert {"name": "Water board", "url": processes_url, "authcfg": "", "max_jobs": 3} in json.loads(
+            saved["SERVERS"]
+        )
+        assert servers.get("water_board").max_jobs == 3
+        inputs = {"dem": {"href": dem_url, "type": "image/tiff; application=geotiff"}, "event": "T100", "loss_mm": 5}
+        result = processing.run(
+            "dtfl:remote_execute",
+            {
+                "SERVER": "Water board",
+                "PROCESS": "bathtub",
+                "INPUTS": json.dumps(inputs),
+                "OUTPUT": str(tmp_path / "out"),
+            },
+        )
+        names = sorted(Path(p).name for p in json.loads(result["FILES"]))
+        assert names == ["depressions.geojson", "depth.tif", "summary.json"]
+        assert gdal.Open(str(tmp_path / "out" / "depth.tif")).RasterXSize > 0
+        assert json.loads((tmp_path / "out" / "summary.json").read_text())["rain_mm"] == 70
+        assert result["JOB_URL"].startswith(processes_url + "/jobs/")
+    finally:
+        processing.run("dtfl:remote_server", {"NAME": "Water board", "REMOVE": True})
+    assert all(s.name != "Water board" for s in servers.configured())

@@ -74,7 +74,9 @@ class RemoteRefreshAlgorithm(QgsProcessingAlgorithm):
             targets = [get(name)] if name else servers()
             if not targets:
                 raise QgsProcessingException(
-                    tr("No remote model server is configured. Add one under DTFL settings (remote servers).")
+                    tr(
+                        "No remote model server is configured. Add one with 'Configure a remote model server' (dtfl:remote_server)."
+                    )
                 )
             for server in targets:
                 feedback.pushInfo(tr("Reading processes of {name} ({url})").format(name=server.name, url=server.url))

@@ -71,9 +71,9 @@ def get(name: str) -> Server:
         if server.name == name or server.key == sanitize(name):
             return server
     raise RemoteModelError(
-        tr("No remote model server named {name} is configured. Add it under DTFL settings (remote servers).").format(
-            name=name
-        )
+        tr(
+            "No remote model server named {name} is configured. Add it with 'Configure a remote model server' (dtfl:remote_server)."
+        ).format(name=name)
     )
 
 

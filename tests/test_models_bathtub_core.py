@@ -157,23 +157,52 @@ def test_terrace_spills_into_lower_basin(rain_m, stored_a, stored_b, spill_a, ou
     np.testing.assert_allclose(result.depth[1:9, 8:14], stored_b / 48, atol=1e-6)
 
 
-def test_nested_pits_share_one_level_then_merge():
-    """Documented simplification: sub-pits of one depression hold one common level (level pool)."""
+def test_nested_pits_fill_spill_merge():
+    """Two pits in one bowl: rain on the left pit fills it, spills over the sill into the right one, then merges."""
     z = np.full((9, 13), 2.0, dtype=np.float32)
     z[1:8, 1:12] = 1.0  # a wide bowl floor at 1.0 inside a rim at 2.0 ...
-    z[2:7, 2:6] = 0.0  # ... with two pits of 20 cells each
+    z[2:7, 2:6] = 0.0  # ... with two pits of 20 cells each, 1 m deep below the floor (the sill)
     z[2:7, 7:11] = 0.0
     coeff = np.zeros_like(z)
-    coeff[2:7, 2:6] = 1.0  # rain on the left pit only
+    coeff[2:7, 2:6] = 1.0  # rain on the left pit only: 20 m2
+    left, right = (slice(2, 7), slice(2, 6)), (slice(2, 7), slice(7, 11))
+
     result = run_bathtub(z, 1.0, 500.0, 0.0, runoff_coeff=coeff, min_depth=0.0)  # 10 m3
-    assert len(result.table) == 1  # one depression (spill level 2.0), not two
-    np.testing.assert_allclose(result.depth[2:7, 2:6], 0.25, atol=1e-6)  # 10 m3 over both pits' 40 cells
-    np.testing.assert_allclose(result.depth[2:7, 7:11], 0.25, atol=1e-6)
-    # Above the sill (1.0): 40 m3 fill both pits, the rest spreads over the whole 77-cell floor
+    assert len(result.table) == 1  # one depression (spill level 2.0) holding both pits
+    np.testing.assert_allclose(result.depth[left], 0.5, atol=1e-6)  # stays in the left pit
+    assert (result.depth[right] == 0).all()
+    assert result.table[0]["water_level"] == pytest.approx(0.5)
+
+    result = run_bathtub(z, 1.0, 1500.0, 0.0, runoff_coeff=coeff, min_depth=0.0)  # 30 m3
+    np.testing.assert_allclose(result.depth[left], 1.0, atol=1e-6)  # full to the sill (20 m3) ...
+    np.testing.assert_allclose(result.depth[right], 0.5, atol=1e-6)  # ... 10 m3 spilled into the right pit
+    assert (result.depth[z == 1.0] == 0).all()
+    assert result.table[0]["water_level"] == pytest.approx(1.0)
+
+    # Above the sill (1.0) the pits have merged: 40 m3 fill both, the rest spreads over the 77-cell floor
     result = run_bathtub(z, 1.0, 3925.0, 0.0, runoff_coeff=coeff, min_depth=0.0)  # 78.5 m3
     level = 1.0 + (78.5 - 40.0) / 77
     assert result.table[0]["water_level"] == pytest.approx(level)
+    np.testing.assert_allclose(result.depth[right], level, atol=1e-6)
     assert result.stored_m3 == pytest.approx(78.5)
+
+
+def test_deep_nesting_conserves_and_matches_volumes():
+    """Random terrain: every pool's water equals what the depth grid holds; stored + spilled = runoff."""
+    rng = np.random.default_rng(3)
+    z = ndimage_smooth(rng.random((60, 70)).astype(np.float32))
+    for rain in (5.0, 40.0, 400.0):
+        result = run_bathtub(z, 1.0, rain, 0.0, min_depth=0.0)
+        assert result.stored_m3 + result.spilled_out_m3 == pytest.approx(result.total_runoff_m3)
+        assert float(np.nansum(result.depth)) == pytest.approx(result.stored_m3, rel=1e-4)
+        for row in result.table:
+            assert row["stored_m3"] <= row["volume_capacity_m3"] * (1 + 1e-9)
+
+
+def ndimage_smooth(a: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.uniform_filter(a, 5).astype(np.float32)
 
 
 def test_nodata_and_outlets_drain_out():

@@ -45,6 +45,7 @@ from .depressions import (  # noqa: F401  (re-exported: the public API of the mo
     analyse_depressions,
     fill_depressions,
 )
+from .fill_spill import build_merge_tree, distribute
 
 _CHUNK = 1 << 21  # cells per block: bounds the int64/float64 copies numpy makes of int32/float32 arrays
 
@@ -160,7 +161,8 @@ def run_bathtub(
     stored = np.zeros(n)
     spilled = np.zeros(n)
     spilled_out = 0.0
-    for d, t in zip(order.tolist(), dest.tolist()):
+    leaf_water = basin_runoff.copy()  # + what upstream depressions spill into each basin
+    for d, t, entry in zip(order.tolist(), dest.tolist(), fr.parent[order].tolist()):
         v = inflow_l[d]
         c = cap_l[d]
         if v > c:
@@ -170,21 +172,32 @@ def run_bathtub(
                 spilled_out += v - c
             else:
                 inflow_l[t] += v - c
+                leaf_water[entry] += v - c
         else:
             stored[d] = v
     inflow = np.asarray(inflow_l)
-    _report(progress, 82)
+    _report(progress, 80)
     _check(is_cancelled)
 
-    water_level = _water_levels(z.ravel(), dep_cell, fr.level, fr.dep_bottom, stored, capacity, area)
-    depth = water_level.astype(np.float32)[dep_cell]
+    # Inside each depression: sub-depressions fill and spill before they merge (fill_spill.py).
+    tree = build_merge_tree(fr, z)
+    kept = {int(d): float(stored[d]) for d in order.tolist() if stored[d] > 0}
+    pool_of_leaf, pool_vol, _ = distribute(tree, leaf_water, kept, area)
+    _report(progress, 86)
+    _check(is_cancelled)
+    pool_cell = pool_of_leaf[basin_flat]
+    del dep_cell
+    pool_level = _water_levels(z.ravel(), pool_cell, tree.w_top, pool_vol, tree.cap_cells * area, area)
+    depth = pool_level.astype(np.float32)[pool_cell]
+    del pool_cell
     depth -= z.ravel()
     depth[~(depth >= min_depth)] = 0.0
     depth = depth.reshape(dem.shape)
     depth[~fr.valid] = np.nan
     _report(progress, 92)
 
-    result = _tabulate(z, fr, dep_cell, capacity, inflow, stored, spilled, water_level, area, min_depth)
+    water_level, water_depth = _per_depression(fr, tree, pool_of_leaf, pool_level)
+    result = _tabulate(z, fr, capacity, inflow, stored, spilled, water_level, water_depth, area, min_depth)
     result.depth = depth
     result.filled = fr.filled
     result.total_runoff_m3 = total_runoff
@@ -195,8 +208,8 @@ def run_bathtub(
     return result
 
 
-def _water_levels(z, dep_cell, level, zmin, stored, capacity, area) -> np.ndarray:
-    """Water level per depression: its spill level when full, else the level pool holding ``stored``.
+def _water_levels(z, dep_cell, level, stored, capacity, area) -> np.ndarray:
+    """Water level per pool: its top level when full, else the level holding ``stored`` over its cells.
 
     Newton's method on V(h) = sum(max(h - z, 0)) for all partly filled depressions at once: V is convex and
     piecewise linear, so starting at the spill level (V >= stored) the steps h = (stored / area + sum of z below h)
@@ -237,16 +250,30 @@ def _water_levels(z, dep_cell, level, zmin, stored, capacity, area) -> np.ndarra
     return wl
 
 
-def _tabulate(z, fr, dep_cell, capacity, inflow, stored, spilled, water_level, area, min_depth) -> BathtubResult:
+def _per_depression(fr, tree, pool_of_leaf, pool_level) -> tuple[np.ndarray, np.ndarray]:
+    """Highest water level and deepest water of each depression (top basin id), over its pools."""
+    n = fr.level.size
+    leaves = np.arange(1, n)
+    pools = pool_of_leaf[leaves]
+    level = pool_level[pools]
+    wet = np.isfinite(level)
+    dep = fr.top[leaves]
+    water_level = np.full(n, -np.inf)
+    water_depth = np.zeros(n)
+    np.maximum.at(water_level, dep[wet], level[wet])
+    np.maximum.at(water_depth, dep[wet], level[wet] - fr.pit_z[leaves][wet])
+    return water_level, water_depth
+
+
+def _tabulate(z, fr, capacity, inflow, stored, spilled, water_level, water_depth, area, min_depth):
     """Depressions that can hold at least ``min_depth`` of water, numbered 1..n, with their raster extent."""
     n = fr.level.size
-    zmin = fr.dep_bottom
-    max_depth = fr.level - zmin
+    max_depth = fr.level - fr.dep_bottom
     keep = np.flatnonzero((capacity > 0) & (max_depth >= min_depth))
     keep = keep[np.argsort(-capacity[keep], kind="stable")]  # id 1 = largest
     new_id = np.zeros(n, dtype=np.int32)
     new_id[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
-    labels = new_id[dep_cell]
+    labels = new_id[fr.top][fr.basin.ravel()]
     labels[~(fr.filled.ravel() > z.ravel())] = 0  # a depression's extent: the cells its spill level covers
     cells = _bincount(labels, keep.size + 1).astype(np.int64)
     table = []
@@ -262,7 +289,7 @@ def _tabulate(z, fr, dep_cell, capacity, inflow, stored, spilled, water_level, a
                 "fill_fraction": float(stored[d] / cap) if cap > 0 else 0.0,
                 "spilled_m3": float(spilled[d]),
                 "max_depth": float(max_depth[d]),
-                "water_depth": float(max(wl - zmin[d], 0.0)) if np.isfinite(wl) else 0.0,
+                "water_depth": float(max(water_depth[d], 0.0)),
                 "water_level": wl if np.isfinite(wl) else None,
                 "spill_level": float(fr.level[d]),
                 "cells": int(cells[i]),

@@ -46,6 +46,8 @@ class FillResult:
     parent: np.ndarray  # int32 MST parent basin per basin id (0 = the sea)
     valid: np.ndarray  # bool, cells inside the domain
     dep_bottom: np.ndarray  # float64 lowest elevation per depression (top basin id), inf elsewhere
+    edge_w: np.ndarray  # float64 pass height from each basin to its spill-tree parent
+    pit_z: np.ndarray  # float64 lowest elevation of each basin
 
 
 def _check(is_cancelled: Callable[[], bool] | None) -> None:
@@ -181,7 +183,7 @@ def _tree_levels(lo, hi, w, n_basins: int):
         best_node[active] = np.where(take, best_node[j], best_node[active])
         jump[active] = jump[j]
         active = active[jump[active] != 0]
-    return parent, best_w, best_node
+    return parent, best_w, best_node, edge_w
 
 
 def analyse_depressions(
@@ -204,14 +206,22 @@ def analyse_depressions(
     lo, hi, w = _spill_edges(z, valid, basin, n_basins)
     _report(progress, 55)
     _check(is_cancelled)
-    parent, level, top = _tree_levels(lo, hi, w, n_basins)
+    parent, level, top, edge_w = _tree_levels(lo, hi, w, n_basins)
     filled = np.maximum(z, level[basin].astype(np.float32))
     filled[~valid] = np.nan
     dep_bottom = np.full(level.size, np.inf)
     np.minimum.at(dep_bottom, top[1:], pit_z[1:])
     _report(progress, 65)
     return FillResult(
-        filled=filled, basin=basin, level=level, top=top, parent=parent, valid=valid, dep_bottom=dep_bottom
+        filled=filled,
+        basin=basin,
+        level=level,
+        top=top,
+        parent=parent,
+        valid=valid,
+        dep_bottom=dep_bottom,
+        edge_w=edge_w,
+        pit_z=pit_z,
     )
 
 

@@ -1,0 +1,229 @@
+"""Inside a depression: sub-depressions fill, spill into their neighbour and merge when both are full.
+
+A depression (depressions.py) is a group of basins below one spill level. Its basins are joined, lowest sill first,
+into a binary merge tree (Kruskal over the spill-tree edges inside the depression): a node is a sub-depression that
+is full when water reaches the sill where it meets its sibling (``w_top``). Water is distributed from the top of
+each depression down (Barnes, Callaghan & Wickert 2021, "Fill-Spill-Merge"):
+- a child that receives more than its capacity is full; its surplus enters the sibling at the sill's cell;
+- when both children are full, the node is one pool: its level rises above the sill over the merged extent;
+- otherwise each partly filled child is distributed in turn, with the water that entered it.
+Each resulting pool (full sub-depression, merged partly filled node, or partly filled basin) has one level.
+Runs in Python loops over tree nodes (not cells): about a second per million basins; cells are handled in numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_CELL_CHUNK = 1 << 21
+
+
+@dataclass
+class MergeTree:
+    n_leaves: int  # basin ids 0..n_leaves-1 are the leaves (0 = outside, unused)
+    parent: np.ndarray  # int32 parent node, -1 at the root of each depression
+    left: np.ndarray  # int32 children of internal nodes (index node - n_leaves)
+    right: np.ndarray
+    a_end: np.ndarray  # int32 basin on the left / right side of the merging sill (where spilled water enters)
+    b_end: np.ndarray
+    w_top: np.ndarray  # float64 level at which the node is full (its sill with the sibling, or the spill level)
+    cap_cells: np.ndarray  # float64 sum of (w_top - z) over the node's cells below w_top (x area = m3)
+    start: np.ndarray  # int64 first position of the node's leaves in ``leaf_order``
+    size: np.ndarray  # int64 number of leaves
+    leaf_order: np.ndarray  # int32 leaves in depth-first order: a node's leaves are contiguous
+    root: np.ndarray  # int32 root node per depression (indexed by its top basin id), -1 elsewhere
+
+
+def build_merge_tree(fr, z: np.ndarray) -> MergeTree:
+    """The merge tree of every depression of ``fr`` (a FillResult) with the capacity of each node."""
+    n = fr.level.size
+    basins = np.arange(1, n)
+    inside = fr.top[fr.parent[basins]] == fr.top[basins]
+    inside &= fr.parent[basins] != 0
+    edges = basins[inside]
+    edges = edges[np.argsort(fr.edge_w[edges], kind="stable")]
+    uf = list(range(n))
+    node_of = list(range(n))
+    parent = [-1] * n
+    left, right, a_end, b_end, lvl = [], [], [], [], []
+    for x, p, w in zip(edges.tolist(), fr.parent[edges].tolist(), fr.edge_w[edges].tolist()):
+        ra = x
+        while uf[ra] != ra:
+            uf[ra] = uf[uf[ra]]
+            ra = uf[ra]
+        rb = p
+        while uf[rb] != rb:
+            uf[rb] = uf[uf[rb]]
+            rb = uf[rb]
+        node = n + len(left)
+        na, nb = node_of[ra], node_of[rb]
+        left.append(na)
+        right.append(nb)
+        a_end.append(x)
+        b_end.append(p)
+        lvl.append(w)
+        parent.append(-1)
+        parent[na] = node
+        parent[nb] = node
+        uf[ra] = rb
+        node_of[rb] = node
+    total = n + len(left)
+    parent_a = np.asarray(parent, dtype=np.int32)
+    lvl_a = np.asarray(lvl, dtype=np.float64)
+    root = np.full(n, -1, dtype=np.int32)
+    tops = np.flatnonzero((fr.top == np.arange(n)) & (np.arange(n) > 0))
+    for t in tops.tolist():
+        r = t
+        while uf[r] != r:
+            r = uf[r]
+        root[t] = node_of[r]
+    w_top = np.empty(total)
+    has_parent = parent_a >= 0
+    w_top[has_parent] = lvl_a[parent_a[has_parent] - n]
+    roots = root[tops]
+    w_top[roots] = fr.level[tops]
+    w_top[0] = -np.inf
+    tree = MergeTree(
+        n_leaves=n,
+        parent=parent_a,
+        left=np.asarray(left, dtype=np.int32),
+        right=np.asarray(right, dtype=np.int32),
+        a_end=np.asarray(a_end, dtype=np.int32),
+        b_end=np.asarray(b_end, dtype=np.int32),
+        w_top=w_top,
+        cap_cells=np.zeros(total),
+        start=np.zeros(total, dtype=np.int64),
+        size=np.zeros(total, dtype=np.int64),
+        leaf_order=np.zeros(n, dtype=np.int32),
+        root=root,
+    )
+    _leaf_ranges(tree, roots)
+    _capacities(tree, fr, z)
+    return tree
+
+
+def _leaf_ranges(tree: MergeTree, roots: np.ndarray) -> None:
+    n = tree.n_leaves
+    size = [1] * n + [0] * tree.left.size
+    left, right = tree.left.tolist(), tree.right.tolist()
+    for i in range(tree.left.size):  # children are created before their parent: ids ascend bottom-up
+        size[n + i] = size[left[i]] + size[right[i]]
+    start = [0] * len(size)
+    offset = 1  # position 0 is the outside "basin" 0
+    for r in roots.tolist():
+        start[r] = offset
+        offset += size[r]
+    for i in range(tree.left.size - 1, -1, -1):  # parents before children
+        s = start[n + i]
+        start[left[i]] = s
+        start[right[i]] = s + size[left[i]]
+    tree.size = np.asarray(size, dtype=np.int64)
+    tree.start = np.asarray(start, dtype=np.int64)
+    tree.leaf_order[tree.start[1:n]] = np.arange(1, n, dtype=np.int32)
+
+
+def _capacities(tree: MergeTree, fr, z: np.ndarray) -> None:
+    """Assign each flooded cell to the lowest node that is full above it (binary lifting), then sum up the tree."""
+    total = tree.parent.size
+    up = [np.where(tree.parent >= 0, tree.parent, np.arange(total, dtype=np.int32)).astype(np.int32)]
+    while True:
+        nxt = up[-1][up[-1]]
+        if np.array_equal(nxt, up[-1]):
+            break
+        up.append(nxt)
+    w_top = tree.w_top
+    flooded = fr.filled.ravel() > z.ravel()
+    leaves = fr.basin.ravel()[flooded]
+    zc = z.ravel()[flooded].astype(np.float64)
+    del flooded
+    count = np.zeros(total)
+    zsum = np.zeros(total)
+    for s in range(0, leaves.size, _CELL_CHUNK):
+        cur = leaves[s : s + _CELL_CHUNK].astype(np.int32)
+        zz = zc[s : s + _CELL_CHUNK]
+        climb = w_top[cur] <= zz
+        for table in reversed(up):
+            cand = table[cur]
+            cur = np.where(climb & (w_top[cand] <= zz), cand, cur)
+        node = np.where(climb, up[0][cur], cur)
+        count += np.bincount(node, minlength=total)
+        zsum += np.bincount(node, weights=zz, minlength=total)
+    n = tree.n_leaves
+    cnt, zs = count.tolist(), zsum.tolist()
+    left, right = tree.left.tolist(), tree.right.tolist()
+    for i in range(tree.left.size):
+        cnt[n + i] += cnt[left[i]] + cnt[right[i]]
+        zs[n + i] += zs[left[i]] + zs[right[i]]
+    cap = np.asarray(cnt) * np.where(np.isfinite(w_top), w_top, 0.0) - np.asarray(zs)
+    tree.cap_cells = np.maximum(cap, 0.0)
+
+
+def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, float], area: float):
+    """Pools after filling: (pool node per basin, water per pool node in m3, full flag per pool node).
+
+    ``leaf_water``: m3 entering each basin (its runoff plus inflow from upstream depressions);
+    ``dep_water``: the water each depression keeps (top basin id -> m3, at most its capacity).
+    """
+    n = tree.n_leaves
+    total = tree.parent.size
+    own = leaf_water.tolist() + [0.0] * (total - n)
+    left, right = tree.left.tolist(), tree.right.tolist()
+    for i in range(len(left)):
+        own[n + i] = own[left[i]] + own[right[i]]
+    cap = (tree.cap_cells * area).tolist()
+    start, size = tree.start.tolist(), tree.size.tolist()
+    a_end, b_end = tree.a_end.tolist(), tree.b_end.tolist()
+    pool_vol = np.zeros(total)
+    pool_full = np.zeros(total, dtype=bool)
+    terminals: list[int] = []
+    stack = [(int(tree.root[t]), float(v), []) for t, v in dep_water.items()]
+    while stack:
+        node, water, entries = stack.pop()
+        eps = 1e-9 * max(cap[node], 1e-9)
+        if node < n or water >= cap[node] - eps:
+            full = water >= cap[node] - eps
+            pool_vol[node] = min(water, cap[node])
+            pool_full[node] = full
+            terminals.append(node)
+            continue
+        i = node - n
+        a, b = left[i], right[i]
+        sa, na = start[a], size[a]
+        in_a, in_b = own[a], own[b]
+        ent_a, ent_b = [], []
+        for leaf, vol in entries:
+            if sa <= start[leaf] < sa + na:
+                ent_a.append((leaf, vol))
+                in_a += vol
+            else:
+                ent_b.append((leaf, vol))
+                in_b += vol
+        surplus_a, surplus_b = in_a - cap[a], in_b - cap[b]
+        if surplus_a >= 0 and surplus_b >= 0:
+            pool_vol[node] = water
+            terminals.append(node)  # merged: one pool above the sill
+        elif surplus_a > 0:
+            if in_b + surplus_a >= cap[b]:
+                pool_vol[node] = water
+                terminals.append(node)
+            else:
+                stack.append((a, cap[a], []))
+                stack.append((b, in_b + surplus_a, ent_b + [(b_end[i], surplus_a)]))
+        elif surplus_b > 0:
+            if in_a + surplus_b >= cap[a]:
+                pool_vol[node] = water
+                terminals.append(node)
+            else:
+                stack.append((b, cap[b], []))
+                stack.append((a, in_a + surplus_b, ent_a + [(a_end[i], surplus_b)]))
+        else:
+            stack.append((a, in_a, ent_a))
+            stack.append((b, in_b, ent_b))
+    pool_of_leaf = np.zeros(n, dtype=np.int32)
+    order = tree.leaf_order
+    for node in terminals:
+        s = start[node]
+        pool_of_leaf[order[s : s + size[node]]] = node
+    return pool_of_leaf, pool_vol, pool_full

@@ -47,6 +47,14 @@ def _file_key(location: str) -> str:
 def _same_file(location: str, sha256: str, path: str, path_sha: str) -> bool:
     if location and _file_key(location) == _file_key(path):
         return True
+    # run records inside a recipe name files relative to the recipe root ("data/x.tif"): an unpacked
+    # recipe's layer at ".../<folder>/data/x.tif" is that file
+    if (
+        location
+        and not Path(location).is_absolute()
+        and Path(_file_key(path)).as_posix().endswith("/" + _file_key(location))
+    ):
+        return True
     return bool(sha256 and path_sha and sha256 == path_sha)
 
 

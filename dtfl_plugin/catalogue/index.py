@@ -121,6 +121,7 @@ class CatalogueIndex:
         self._connections: list[sqlite3.Connection] = []
         self._splitter = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._key = str(self.path.resolve())
         self._connect()  # create the schema now, so errors surface where the index is opened
 
     # -- connections ---------------------------------------------------------------------------
@@ -182,7 +183,7 @@ class CatalogueIndex:
         The locator filter opens a CatalogueIndex per keystroke; this keeps that cheap.
         """
         gen = self.generation()
-        key = (str(self.path.resolve()), kind)
+        key = (self._key, kind)
         with _CACHE_LOCK:
             cached = _CACHE.get(key)
         if cached is not None and cached[0] == gen:
@@ -196,6 +197,18 @@ class CatalogueIndex:
         return self._cached(
             "vocabulary", lambda: Vocabulary(dict(self.conn.execute("SELECT term, doc FROM fts_vocab")))
         )
+
+    def statistics(self) -> dict:
+        """What BM25F needs (ranking.py): row count, average terms per FTS column, document frequencies."""
+        return self._cached("statistics", self._compute_statistics)
+
+    def _compute_statistics(self) -> dict:
+        rows = self.count()
+        sample = self.conn.execute(f"SELECT {', '.join(FTS_COLUMNS)} FROM fts LIMIT 5000").fetchall()
+        avg = [
+            sum(len(set((r[i] or "").split())) for r in sample) / max(1, len(sample)) for i in range(len(FTS_COLUMNS))
+        ]
+        return {"rows": rows, "avg": avg, "df": self.vocabulary().counts}
 
     # -- reading -------------------------------------------------------------------------------
     def count(self) -> int:

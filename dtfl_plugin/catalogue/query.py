@@ -127,8 +127,11 @@ def parse(query: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None, split
     for exp in thesaurus.expand(typed):
         chunk = tuple(typed[exp.start : exp.end])
         is_last = exp.end == len(typed)
-        group = Group(typed=chunk, alternatives=list(exp.alternatives), prefix=typing and is_last)
-        if vocabulary is not None and len(chunk) == 1 and not exp.alternatives:
+        alternatives = list(exp.alternatives)
+        if vocabulary is not None:  # a synonym the index does not contain can only cost time
+            alternatives = [alt for alt in alternatives if all(w in vocabulary or stem(w) in vocabulary for w in alt)]
+        group = Group(typed=chunk, alternatives=alternatives, prefix=typing and is_last)
+        if vocabulary is not None and len(chunk) == 1 and not group.alternatives:
             _add_compound_alternative(group, chunk[0], vocabulary, splitter)
             _add_typo_alternatives(group, chunk[0], thesaurus, vocabulary)
         groups.append(group)

@@ -1,18 +1,27 @@
-"""Search: FTS5 BM25 with field weights, in two tiers, then a light re-rank.
+"""Search: FTS5 finds candidates, BM25F with field weights ranks them, in tiers.
 
-Tier 1 matches what was typed (words, stems, the prefix of the word being typed). When that
-already gives a full page, it is the answer: the user's own words are the best evidence, and
-it keeps common words fast. Otherwise tier 2 adds thesaurus synonyms, compound parts and
-one-typo corrections (query.py) and ranks everything together.
+Why not FTS5's own bm25(): before it can score a single row it computes each phrase's IDF by
+walking the phrase's whole document list, so a common word ("kaart", "provincies") at 100,000
+records costs ~10 ms per phrase per keystroke, and a query expanded with synonyms has many
+phrases. Instead FTS5 only *finds* (MATCH with LIMIT stops early, well under a millisecond),
+and we score the candidates with BM25F: per-field weights (title > name > keywords >
+organisation > abstract/URL), length normalisation per field, IDF from the index vocabulary
+(fts5vocab document counts, cached per index generation). The prepared text FTS5 stores is
+read back, so nothing is tokenised at query time.
 
-BM25 cannot tell a typed word from a synonym the query builder added, so the best candidates
-are re-scored from the prepared text FTS5 already stores (no tokenising at query time): typed
-words found in the title or layer name lift a hit. Entries are decoded from JSON only for the
-page that is returned.
+A word the user typed counts fully; a thesaurus synonym, a compound part or a one-typo
+correction counts less (they are guesses). Each query group scores by its best alternative.
+
+Tiers, most specific first; a tier that fills the page ends the search:
+1. the typed words in title or layer name; 2. the expanded query in title or layer name;
+3. the expanded query anywhere. Earlier tiers rank first: a synonym in the title says more
+than a typed word deep in an abstract. Within a tier at most MAX_RANKED candidates (the first
+in index order) are scored, which bounds the cost of very generic queries.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 
 from ..errors import CatalogueError
@@ -20,10 +29,14 @@ from ..i18n import tr
 from .query import Group, ParsedQuery
 from .text import stem
 
-CANDIDATES_MIN = 40  # rows fetched from FTS5 before re-ranking
-MAX_RANKED = 200  # above this many matches, rank a bounded sample (see _ranked)
-TITLE_BONUS = 0.6  # per typed group found in title or name, relative to the BM25 score
-ALL_TYPED_BONUS = 0.5  # every typed group found literally somewhere in the entry
+MAX_RANKED = 80
+# BM25F: field weights in FTS column order (title, name, keywords, organisation, abstract, url)
+from .index import WEIGHTS as FIELD_WEIGHTS  # noqa: E402 - one definition of the weights
+
+K1 = 1.2
+B = 0.75
+TYPED, SYNONYM, CORRECTION = 1.0, 0.7, 0.6
+COLUMNS = "fts.title, fts.name, fts.keywords, fts.organisation, fts.abstract, fts.url"
 
 
 def _literal(parsed: ParsedQuery) -> ParsedQuery | None:
@@ -31,6 +44,12 @@ def _literal(parsed: ParsedQuery) -> ParsedQuery | None:
     if all(not g.alternatives for g in parsed.groups):
         return None
     return ParsedQuery([Group(typed=g.typed, prefix=g.prefix) for g in parsed.groups])
+
+
+def _tiers(parsed: ParsedQuery) -> list[str]:
+    literal = _literal(parsed)
+    tiers = [f"{{title name}} : ({literal.expression})"] if literal is not None else []
+    return [*tiers, f"{{title name}} : ({parsed.expression})", parsed.expression]
 
 
 def search(index, query: str, limit: int = 20, filters=None) -> list:
@@ -41,113 +60,96 @@ def search(index, query: str, limit: int = 20, filters=None) -> list:
     conn: sqlite3.Connection = index.conn
     parsed = index.parse_query(query or "")
     if parsed is None:
-        sql = (
-            f"SELECT {ENTRY_COLUMNS} FROM entries e"
-            + (f" WHERE {where}" if where else "")
-            + " ORDER BY e.title LIMIT ?"
-        )
+        sql = f"SELECT {ENTRY_COLUMNS} FROM entries e{' WHERE ' + where if where else ''} ORDER BY e.title LIMIT ?"
         return [SearchHit(entry_from_row(*r), 0.0, []) for r in conn.execute(sql, (*args, limit))]
+    stats = index.statistics()
+    scorer = _Scorer(parsed, stats)
+    hits: list[tuple[float, int, list[str]]] = []
+    seen: set[int] = set()
+    join = " JOIN entries e ON e.rowid = fts.rowid" if where else ""
+    sql = f"SELECT fts.rowid, {COLUMNS} FROM fts{join} WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
     try:
-        rows = _candidates(conn, parsed, where, args, limit)
+        for expression in _tiers(parsed):
+            rows = conn.execute(sql, (expression, *args, max(MAX_RANKED, 3 * limit))).fetchall()
+            tier = [(*scorer.score(row[1:]), row[0]) for row in rows if row[0] not in seen]
+            tier.sort(key=lambda t: (-t[0], t[2]))
+            hits.extend((score, rowid, matched) for score, matched, rowid in tier)
+            seen.update(row[0] for row in rows)
+            if len(seen) >= limit:
+                break
     except sqlite3.OperationalError as err:
         raise CatalogueError(
             tr("The search could not be run: {reason}").format(reason=err), detail=parsed.expression
         ) from err
-    scored = []
-    for rowid, rank, title, name, keywords, organisation in rows.values():
-        head = set(title.split()) | set(name.split())
-        body = head | set(keywords.split()) | set(organisation.split())
-        score, matched = _rescore(-float(rank), parsed, head, body)
-        scored.append((score, rowid, matched))
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    top = scored[:limit]
+    top = hits[:limit]
     marks = ",".join("?" * len(top))
     found = {
         r[0]: r[1:]
         for r in conn.execute(
-            f"SELECT rowid, {ENTRY_COLUMNS} FROM entries WHERE rowid IN ({marks})", [s[1] for s in top]
+            f"SELECT rowid, {ENTRY_COLUMNS} FROM entries WHERE rowid IN ({marks})", [t[1] for t in top]
         )
     }
     return [SearchHit(entry_from_row(*found[rowid]), score, matched) for score, rowid, matched in top]
 
 
-def _candidates(conn, parsed: ParsedQuery, where: str, args: list, limit: int) -> dict[int, tuple]:
-    """Candidate rows {rowid: (rowid, bm25, title, name, keywords, organisation)}.
+class _Scorer:
+    """BM25F over the prepared columns of one candidate row.
 
-    Tier 1: the typed words in title or layer name; when they fill the page, that is the answer.
-    Tier 2: the full expanded query over all columns; the rows of tier 1 and of the expanded query
-    restricted to title/name are always ranked too, so a bounded sample never loses them.
+    Membership is tested as substring search on " " + column + " " (C speed, no sets to build):
+    the columns hold space-separated terms, so " term " matches a whole term and " term" a prefix.
     """
-    literal = _literal(parsed)
-    head_literal = f"{{title name}} : ({(literal or parsed).expression})"
-    first = _rowids(conn, head_literal, where, args)
-    if len(first) >= limit:
-        # The ranked sample below is these same rows (same expression, same order): nothing to add.
-        return _ranked(conn, head_literal, where, args, limit, [])
-    keep: list[int] = []
-    if len(_rowids(conn, parsed.expression, where, args)) > MAX_RANKED:  # the sample will not see everything
-        keep = first + [
-            r for r in _rowids(conn, f"{{title name}} : ({parsed.expression})", where, args) if r not in first
+
+    def __init__(self, parsed: ParsedQuery, stats: dict) -> None:
+        self.total = max(1, stats["rows"])
+        self.avg = stats["avg"]  # average terms per column
+        self.df = stats["df"]  # term -> number of rows holding it
+        self.groups = []
+        for group in parsed.groups:
+            options = [self._option(group.typed, TYPED, group.prefix)]
+            corrected = set(group.corrected)
+            for alt in group.alternatives:
+                weight = CORRECTION if len(alt) == 1 and alt[0] in corrected else SYNONYM
+                options.append(self._option(alt, weight, False))
+            self.groups.append(options)
+
+    def _option(self, words: tuple[str, ...], weight: float, prefix: bool) -> tuple:
+        needles = []
+        for i, word in enumerate(words):
+            s = stem(word)
+            exact = tuple({f" {s} ", f" {word} "})
+            starts = f" {word}" if prefix and i == len(words) - 1 else ""
+            needles.append((exact, starts, self.idf(s if s in self.df else word)))
+        return (words, weight, needles)
+
+    def idf(self, term: str) -> float:
+        df = self.df.get(term, 1)
+        return math.log(1.0 + (self.total - df + 0.5) / (df + 0.5))
+
+    def score(self, columns: tuple) -> tuple[float, list[str]]:
+        padded = [f" {text} " if text else "" for text in columns]
+        norms = [
+            1.0 - B + B * ((text.count(" ") - 1) / self.avg[i] if self.avg[i] else 1.0) if text else 1.0
+            for i, text in enumerate(padded)
         ]
-    return _ranked(conn, parsed.expression, where, args, limit, keep)
-
-
-def _rowids(conn, expression: str, where: str, args: list) -> list[int]:
-    """Up to MAX_RANKED+1 matching rowids, unranked (cheap: no bm25, stops at the limit)."""
-    sql = (
-        f"SELECT fts.rowid FROM fts JOIN entries e ON e.rowid = fts.rowid "
-        f"WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
-    )
-    return [r[0] for r in conn.execute(sql, (expression, *args, MAX_RANKED + 1))]
-
-
-def _ranked(conn, expression: str, where: str, args: list, limit: int, also: list[int]) -> dict:
-    """BM25-ranked rows of one MATCH expression, at a bounded cost.
-
-    FTS5 computes bm25 for every matching row before it can sort, so a very generic query
-    (thousands of matches) would cost tens of milliseconds. We rank at most the first MAX_RANKED
-    matches in index order, plus the rows in ``also``; below that bound the ranking is exact.
-    """
-    from .index import WEIGHTS
-
-    weights = ",".join(str(w) for w in WEIGHTS)
-    base = (
-        f"SELECT e.rowid, bm25(fts, {weights}) AS r, fts.title, fts.name, fts.keywords, fts.organisation "
-        f"FROM fts JOIN entries e ON e.rowid = fts.rowid WHERE fts MATCH ?{' AND ' + where if where else ''}"
-    )
-    candidates = max(CANDIDATES_MIN, limit * 2)
-    sql = f"SELECT * FROM ({base} LIMIT ?) ORDER BY r LIMIT ?"
-    out = {r[0]: r for r in conn.execute(sql, (expression, *args, MAX_RANKED, candidates))}
-    missing = [r for r in also if r not in out]
-    if missing:
-        extra = f"SELECT * FROM ({base} AND e.rowid IN ({','.join('?' * len(missing))})) ORDER BY r LIMIT ?"
-        out.update({r[0]: r for r in conn.execute(extra, (expression, *args, *missing, candidates))})
-    return out
-
-
-def _rescore(bm25: float, parsed: ParsedQuery, head: set[str], body: set[str]) -> tuple[float, list[str]]:
-    bonus = 0.0
-    literal_groups = 0
-    matched: list[str] = []
-    for group in parsed.groups:
-        typed_in_head = _alternative_in(group.typed, head, group.prefix)
-        if typed_in_head:
-            bonus += TITLE_BONUS
-        if typed_in_head or _alternative_in(group.typed, body, group.prefix):
-            literal_groups += 1
-        for alt in [group.typed, *group.alternatives]:
-            if _alternative_in(alt, body, group.prefix and alt is group.typed):
-                matched.extend(w for w in alt if w not in matched)
-    if literal_groups == len(parsed.groups):
-        bonus += ALL_TYPED_BONUS
-    return bm25 * (1.0 + bonus), matched
-
-
-def _alternative_in(alt: tuple[str, ...], terms: set[str], prefix: bool) -> bool:
-    for i, word in enumerate(alt):
-        if word in terms or stem(word) in terms:
-            continue
-        if prefix and i == len(alt) - 1 and any(t.startswith(word) for t in terms):
-            continue
-        return False
-    return True
+        total = 0.0
+        matched: list[str] = []
+        for options in self.groups:
+            best = 0.0
+            for words, weight, needles in options:
+                value = 0.0
+                for exact, starts, idf in needles:
+                    tf = 0.0
+                    for i, text in enumerate(padded):
+                        if not text:
+                            continue
+                        if any(n in text for n in exact) or (starts and i < 4 and starts in text):
+                            tf += FIELD_WEIGHTS[i] / norms[i]
+                    if not tf:
+                        value = 0.0
+                        break
+                    value += idf * tf * (K1 + 1.0) / (tf + K1)
+                if value:
+                    matched.extend(w for w in words if w not in matched)
+                best = max(best, value * weight)
+            total += best
+        return total, matched

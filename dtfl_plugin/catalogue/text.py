@@ -23,6 +23,7 @@ import unicodedata
 from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+")
+_DECIMAL = re.compile(r"(\d)[.,](\d)")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _ALPHA_NUM = re.compile(r"[a-z]+|[0-9]+")
 
@@ -127,7 +128,8 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Folded words of ``text`` (letters and digits), in order, duplicates kept."""
-    return _WORD.findall(fold(text).replace("'s", "s").replace("\u2019s", "s"))
+    # "0,5 m" and "0.5m" are one number, as in layer names like ahn3_05m_dtm
+    return _WORD.findall(_DECIMAL.sub(r"\1\2", fold(text).replace("'s", "s").replace("\u2019s", "s")))
 
 
 @lru_cache(maxsize=65536)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .endpoints import make_endpoints
-from .generate import catalogue, geodata, ogcapi, project, records
+from .generate import catalogue, geodata, mapfile, ogcapi, project, records
 from .paths import CACHE, HOST, LOGS, ROOT, RUN, SERVERS_PYTHON, SHARED_DATA, STATE, cached, write_atomic
 
 PROCESSES = ROOT / "sandbox" / "processes"
@@ -59,7 +59,7 @@ def _records_template(template: dict, extents: dict) -> Path:
 # Artefacts whose building is slow (QGIS project, pycsw database, OpenAPI document) contain URLs. They are
 # built once for these placeholder ports and copied per start with the real URLs substituted, so a start on
 # other ports (ports taken by something else, a second sandbox in a test) still hits the cache.
-TEMPLATE_PORTS = {"files": 65001, "qgis": 65002, "ogcapi": 65003, "csw": 65004}
+TEMPLATE_PORTS = {"files": 65001, "qgis": 65002, "ogcapi": 65003, "csw": 65004, "mapserver": 65005}
 
 
 def substitutions(ports: dict) -> dict[str, str]:
@@ -97,6 +97,8 @@ def prepare(endpoints: dict, ports: dict) -> dict:
         openapi = pool.submit(_openapi, json.dumps(tpl_cfg, indent=1, ensure_ascii=False))
         records.write_all(RUN, endpoints, extents)
         cfg_data = ogcapi.config(endpoints, features, records_db, jobs, outputs, ports["ogcapi"], tiles)
+        map_path = RUN / "mapserver" / "sandbox.map"
+        write_atomic(map_path, mapfile.mapfile(endpoints, features, extents))
         cfg_path = RUN / "pygeoapi-config.yml"
         write_atomic(cfg_path, json.dumps(cfg_data, indent=1, ensure_ascii=False))
         return {
@@ -110,5 +112,6 @@ def prepare(endpoints: dict, ports: dict) -> dict:
             "outputs": outputs,
             "pdok": RUN / "pdok",
             "styles": RUN / "styles",
+            "mapfile": map_path,
             "logs": LOGS,
         }

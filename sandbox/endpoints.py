@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from .paths import HOST
 
 # server name -> what it serves; the order is the start order shown by `status`.
-SERVERS = ("files", "qgis", "ogcapi", "csw")
+SERVERS = ("files", "qgis", "ogcapi", "csw", "mapserver")
 
 
 def make_endpoints(ports: dict[str, int]) -> dict[str, str]:
@@ -26,6 +26,7 @@ def make_endpoints(ports: dict[str, int]) -> dict[str, str]:
         "wfs": ows,
         "wcs": ows,
         "wfs3": f"http://{HOST}:{ports['qgis']}/wfs3",
+        "wfs2": f"http://{HOST}:{ports['mapserver']}/wfs",
         "files": files,
         "pdok_layers": f"{files}/pdok/layers-sandbox.json",
     }

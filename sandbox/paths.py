@@ -30,6 +30,7 @@ SERVERS_PYTHON = SERVERS_VENV / "bin" / "python"
 # The QGIS project is built with Debian's Python, which has the qgis bindings (never a venv's).
 QGIS_PYTHON = Path(os.environ.get("DTFL_QGIS_PYTHON", "/usr/bin/python3"))
 HOST = "127.0.0.1"
+TEMPLATE_PORT_RANGE = range(65001, 65011)  # placeholder ports in cached artefacts (sandbox.artefacts)
 KEEP_VERSIONS = 3  # older cache versions kept besides the current one
 
 Input = Union[Path, str, bytes]
@@ -99,7 +100,7 @@ def port_is_free(port: int) -> bool:
 
 def free_port(avoid: Iterable[int] = ()) -> int:
     """A port on 127.0.0.1 the kernel hands out (bind to port 0); never a hard-coded number."""
-    avoid = set(avoid) | set(range(65001, 65005))  # placeholders in cached artefacts (sandbox.artefacts)
+    avoid = set(avoid) | set(TEMPLATE_PORT_RANGE)  # placeholders in cached artefacts (sandbox.artefacts)
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind((HOST, 0))

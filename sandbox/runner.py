@@ -29,6 +29,7 @@ from .paths import (
     PORTS,
     SERVERS_PYTHON,
     STATE,
+    TEMPLATE_PORT_RANGE,
     ensure_dirs,
     free_port,
     port_is_free,
@@ -157,7 +158,10 @@ def _choose_ports() -> dict[str, int]:
     for name in SERVERS:
         port = previous.get(name)
         if not (
-            isinstance(port, int) and port not in ports.values() and not 65001 <= port <= 65004 and port_is_free(port)
+            isinstance(port, int)
+            and port not in ports.values()
+            and port not in TEMPLATE_PORT_RANGE
+            and port_is_free(port)
         ):
             port = free_port(avoid=ports.values())
         ports[name] = port

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .artefacts import server_env
-from .paths import HOST, LOGS, ROOT, RUN, SERVERS_PYTHON, SHARED_DATA
+from .paths import HOST, LOGS, QGIS_PYTHON, ROOT, RUN, SERVERS_PYTHON, SHARED_DATA
 
 QGIS_MAPSERVER = os.environ.get("DTFL_QGIS_MAPSERVER", "/usr/bin/qgis_mapserver")
 
@@ -86,6 +86,24 @@ def specs(endpoints: dict, ports: dict, art: dict) -> list[ServerSpec]:
             f"{endpoints['ogcapi']}/collections?f=json",
             "bgt_pand",
             "pygeoapi.flask_app",
+        ),
+        ServerSpec(
+            "mapserver",
+            [
+                str(QGIS_PYTHON),
+                "-m",
+                "sandbox.mapserver",
+                "--host",
+                HOST,
+                "--port",
+                str(ports["mapserver"]),
+                "--mapfile",
+                str(art["mapfile"]),
+            ],  # fmt: skip
+            server_env({"PYTHONPATH": str(ROOT), "PROJ_DATA": "/usr/share/proj"}),
+            f"{endpoints['wfs2']}?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetCapabilities",
+            "WFS_Capabilities",
+            "sandbox.mapserver",
         ),
         ServerSpec(
             "csw",

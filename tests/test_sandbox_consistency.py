@@ -89,6 +89,21 @@ def test_wfs_feature_types_match_records(sandbox, csw_datasets):
         assert types[name] == csw_datasets[uid]["title"]
 
 
+def test_wfs2_feature_types_match_records(sandbox, csw_datasets):
+    """MapServer's WFS 2.0 publishes the same datasets as the WFS in the records, with the same metadata."""
+    caps = ET.fromstring(_get(f"{sandbox['wfs2']}?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetCapabilities"))
+    ns = {"wfs": "http://www.opengis.net/wfs/2.0"}
+    types = {}
+    for ft in caps.iterfind(".//wfs:FeatureType", ns):
+        href = ft.find("wfs:MetadataURL", ns).get(f"{{{NS['xlink']}}}href")
+        types[ft.findtext("wfs:Name", namespaces=ns).split(":")[-1]] = (ft.findtext("wfs:Title", namespaces=ns), href)
+    expected = _by_protocol(csw_datasets, "OGC:WFS")
+    assert set(expected) == set(types)
+    for name, uid in expected.items():
+        assert types[name][0] == csw_datasets[uid]["title"]
+        assert types[name][1].endswith(f"id={uid}")
+
+
 def test_ogcapi_collections_match_records(sandbox, csw_datasets):
     cols = {c["id"]: c for c in json.loads(_get(f"{sandbox['ogcapi']}/collections?f=json"))["collections"]}
     expected = _by_protocol(csw_datasets, "OGC:API features")

@@ -27,7 +27,7 @@ def test_status_command(sandbox):
         [sys.executable, "-m", "sandbox", "status"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for name in ("files", "qgis", "ogcapi", "csw"):
+    for name in ("files", "qgis", "ogcapi", "csw", "mapserver"):
         assert any(line.startswith(name) and "healthy" in line for line in proc.stdout.splitlines()), proc.stdout
     assert sandbox["wms"] in proc.stdout
 

@@ -172,3 +172,20 @@ def test_vector_tiles_with_their_style(qgis_app, sandbox):
     groen = sum(n for c, n in colours.items() if sum(abs(a - b) for a, b in zip(c, (0xB9, 0xDD, 0x9E))) < 12)
     assert pand > 0.08 * total, "buildings are not drawn in the style's colour"
     assert groen > 0.01 * total, "the style's categorised green is missing"
+
+
+def test_wfs2_paging_through_mapserver(qgis_app, sandbox, fault_front):
+    """WFS 2.0 (MapServer, as PDOK runs it) loads page by page: the provider's STARTINDEX requests are counted
+    through the fault front (no fault rule: it only records)."""
+    from qgis.core import QgsVectorLayer
+
+    front = fault_front(sandbox["wfs2"])
+    uri = (f"pagingEnabled='true' pageSize='50' srsname='EPSG:28992' typename='ms:bgt_pand' "
+           f"url='{front.url}' version='2.0.0'")  # fmt: skip
+    layer = QgsVectorLayer(uri, "bgt_pand (WFS 2.0)", "WFS")
+    assert layer.isValid()
+    features = list(layer.getFeatures())
+    assert len(features) == 160
+    assert len({f["gml_id"] for f in features}) == 160
+    pages = [path for method, path, _ in front.requests if "GetFeature" in path and "STARTINDEX" in path.upper()]
+    assert len(pages) >= 4, front.requests

@@ -16,7 +16,7 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from qgis.core import QgsFeedback
 
@@ -351,6 +351,13 @@ class ProcessesClient:
     def fetch(self, href: str, base: str = "") -> net.Response:
         """GET a result or input published by reference (absolute or relative to ``base``)."""
         url = urljoin(base or self.base_url + "/", href)
+        if urlsplit(url).netloc.lower() != urlsplit(self.base_url).netloc.lower():
+            # A link to other storage (S3, a CDN) must never receive the API's credentials.
+            other = ProcessesClient(url, timeout_s=self.timeout_s, feedback=self.feedback, sleep=self._sleep)
+            try:
+                return other._request(url, headers={"Accept": "*/*"})
+            except NetError as err:
+                raise self._fail(err, tr("Downloading {url}").format(url=url)) from err
         try:
             return self._request(url, headers={"Accept": "*/*"})
         except NetError as err:

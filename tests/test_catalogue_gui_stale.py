@@ -120,3 +120,40 @@ def test_retired_without_replacement_says_so(qgis_iface, qgis_new_project, moved
     item = qgis_iface.messageBar().items()[0]
     assert "Natura 2000" in item.text()
     assert item.findChild(QPushButton, "dtflStaleReplace") is None
+
+
+def test_opening_a_saved_project_checks_its_layers(qgis_iface, qgis_new_project, moved_index, tmp_path):
+    """The PDOK plugin's users meet retired URLs when they open an old project: check on open."""
+    from qgis.core import QgsProject
+    from qgis.gui import QgsMessageBarItem
+
+    from dtfl_plugin.plugin import DtflPlugin
+    from tests.fixtures.catalogue_gui import wait_until
+
+    project = QgsProject.instance()
+    _project_with_old_layer(project)
+    path = tmp_path / "old-project.qgz"
+    assert project.write(str(path))
+    project.clear()
+
+    plugin = DtflPlugin(qgis_iface)
+    plugin.initGui()
+    try:
+        feature = next(f for f in plugin.features if type(f).__name__ == "CatalogueFeature")
+        feature.dock._index_factory = lambda: moved_index
+        bar = qgis_iface.messageBar()
+        bar.clearWidgets()
+        assert project.read(str(path))
+
+        def stale_items():
+            return [w for w in bar.items() if isinstance(w, QgsMessageBarItem) and "Windsnelheden" in w.text()]
+
+        assert wait_until(lambda: bool(stale_items()), 10)
+        assert "api.pdok.nl" in stale_items()[0].text()
+    finally:
+        plugin.unload()
+    # After unload, opening a project no longer triggers the check.
+    bar.clearWidgets()
+    assert project.read(str(path))
+    wait_until(lambda: False, 1.0)
+    assert bar.items() == []

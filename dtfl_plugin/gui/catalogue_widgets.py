@@ -119,17 +119,26 @@ class ResultDelegate(QStyledItemDelegate):
 
     _PAD = 4
 
-    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
-        title_font = QFont(option.font)
-        title_font.setBold(True)
-        small = QFont(option.font)
-        small.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.9))
-        return title_font, small
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._font_cache: tuple[str, tuple] | None = None
+
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFontMetrics, QFontMetrics, int]:
+        """Fonts and metrics, built once per base font: rows are painted on every keystroke."""
+        key = option.font.key()
+        if self._font_cache is None or self._font_cache[0] != key:
+            title_font = QFont(option.font)
+            title_font.setBold(True)
+            small = QFont(option.font)
+            small.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.9))
+            fm_title, fm_small = QFontMetrics(title_font), QFontMetrics(small)
+            star_w = fm_title.horizontalAdvance("★") + self._PAD
+            self._font_cache = (key, (title_font, small, fm_title, fm_small, star_w))
+        return self._font_cache[1]
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        title_font, small = self._fonts(option)
-        height = QFontMetrics(title_font).height() + QFontMetrics(small).height() + 3 * self._PAD
-        return QSize(option.rect.width() or 200, height)
+        _title_font, _small, fm_title, fm_small, _star_w = self._fonts(option)
+        return QSize(option.rect.width() or 200, fm_title.height() + fm_small.height() + 3 * self._PAD)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         entry: Entry | None = index.data(ENTRY_ROLE)
@@ -153,12 +162,10 @@ class ResultDelegate(QStyledItemDelegate):
         text_colour = option.palette.color(group, text_role)
         muted = QColor(text_colour)
         muted.setAlpha(170)
-        title_font, small = self._fonts(option)
-        fm_title, fm_small = QFontMetrics(title_font), QFontMetrics(small)
+        title_font, small, fm_title, fm_small, star_w = self._fonts(option)
         rect = option.rect.adjusted(self._PAD, self._PAD, -self._PAD, -self._PAD)
 
         # Star (favourite) column: drawn as text so it scales with the font.
-        star_w = fm_title.horizontalAdvance("★") + self._PAD
         painter.setFont(title_font)
         if index.data(FAVOURITE_ROLE):
             painter.setPen(QPen(QColor("#e0a000")))

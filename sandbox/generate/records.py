@@ -140,11 +140,11 @@ def pdok_layers(endpoints: dict) -> list[dict]:
                 "licence": ds.licence["name"],
                 "organisation": ds.organisation["name"],
             }
-            if stype in ("wms", "wmts"):
-                rec.update(styles=[{"id": "default", "name": "default"}], crs="EPSG:28992,EPSG:4326,EPSG:3857",
-                           imgformats="image/png")  # fmt: skip
+            if stype == "wms":  # the 2022 list's flat WMS fields
+                rec.update(styles=["default"], crs="EPSG:28992,EPSG:4326,EPSG:3857", minscale="", maxscale="",
+                           imgformats="image/png,image/jpeg")  # fmt: skip
             if stype == "wmts":
-                rec["tilematrixsets"] = "EPSG:28992,EPSG:4326,EPSG:3857"
+                rec.update(tilematrixsets="EPSG:28992,EPSG:4326,EPSG:3857", imgformats="image/png")
             if stype == "api tiles":  # today's PDOK shape (see the BAG entry of the current sample)
                 rec["styles"] = [{"id": TILES_STYLE, "name": "BGT standaardvisualisatie (WebMercatorQuad)",
                                   "url": style_url(endpoints)}]  # fmt: skip

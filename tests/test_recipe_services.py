@@ -115,3 +115,39 @@ def test_recook_reads_the_service_again(service_project, recipe_key, trust, tmp_
     assert counts["east"] > 0 and counts["east"] != counts["west"], counts
     root = next(e for e in meta["@graph"] if e["@id"] == "./")
     assert root["isBasedOn"] == {"@id": west.recipe_id}
+
+
+def test_licence_and_owner_completed_from_the_catalogue(tmp_path, qgis_app):
+    """A service layer without licence facts of its own gets them from the user's catalogue index."""
+    from dtfl_plugin.catalogue.entry import Entry
+    from dtfl_plugin.catalogue.index import CatalogueIndex, default_index_path
+    from dtfl_plugin.provenance.layer_props import LayerSource
+    from dtfl_plugin.recipe.licences import licence_and_owner
+
+    path = default_index_path()
+    existed = path.exists()
+    backup = path.read_bytes() if existed else None
+    try:
+        index = CatalogueIndex(path)
+        entry = Entry(
+            id="ngr-1:pand",
+            title="BGT pand",
+            service_type="WFS",
+            service_url="https://service.example/bgt/wfs",
+            name="pand",
+            organisation="Kadaster",
+            licence="CC0 1.0",
+        )
+        index.apply_harvest("recipe-test", [entry])
+        index.close()
+        assert licence_and_owner(LayerSource(record_id="ngr-1:pand")) == ("CC0 1.0", "Kadaster")
+        assert licence_and_owner(None, "https://service.example/bgt/wfs", "pand") == ("CC0 1.0", "Kadaster")
+        assert licence_and_owner(
+            LayerSource(licence="own", organisation="mine"), "https://service.example/bgt/wfs", "pand"
+        ) == ("own", "mine")
+        assert licence_and_owner(None, "https://other.example/wfs", "x") == ("", "")
+    finally:
+        if existed:
+            path.write_bytes(backup)
+        else:
+            path.unlink(missing_ok=True)

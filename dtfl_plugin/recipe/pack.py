@@ -25,7 +25,8 @@ from ..provenance.record import RunRecord, now_iso
 from ..provenance.record import _user as current_user
 from . import embed, qgsxml, sanitize, sign, steps
 from .crate import METADATA_NAME, CrateBuilder, FileEntry, ServiceEntry, slug
-from .services import service_identity
+from .licences import licence_and_owner
+from .services import raw_url, service_identity
 from .writer import RecipeWriter
 
 MANIFEST = "manifest-sha256.txt"
@@ -188,13 +189,13 @@ class _Packer:
 
     def _layer(self, layer: qgsxml.LayerXml) -> None:
         source = layer.source()
-        licence = source.licence if source else ""
-        owner = source.organisation if source else ""
         path = self._local_path(layer)
+        layer_name = "" if path else service_identity(layer.provider, layer.datasource)[1]
+        licence, owner = licence_and_owner(source, "" if path else raw_url(layer.datasource), layer_name)
         if path:
             member = self._embed_local(layer, path, licence, owner)
         elif layer.provider in qgsxml.SERVICE_PROVIDERS or "url=" in layer.datasource:
-            member = self._service(layer, source)
+            member = self._service(layer, source, licence, owner)
         else:
             self.warnings.append(
                 tr(
@@ -253,7 +254,7 @@ class _Packer:
         staged.unlink()
         return member
 
-    def _service(self, layer: qgsxml.LayerXml, source) -> str:
+    def _service(self, layer: qgsxml.LayerXml, source, licence: str, owner: str) -> str:
         url, layer_name, kind = service_identity(layer.provider, layer.datasource)
         clean_url, _ = sanitize.scrub_text(url)
         entry = ServiceEntry(
@@ -262,8 +263,8 @@ class _Packer:
             service_type=(source.service_type if source and source.service_type else kind),
             read_at=(source.loaded_at if source and source.loaded_at else self.created),
             version=source.service_version if source else "",
-            licence=source.licence if source else "",
-            organisation=source.organisation if source else "",
+            licence=licence,
+            organisation=owner,
             layer_name=layer_name,
         )
         self.services.append(entry)

@@ -23,10 +23,15 @@ KINDS = {
 }
 
 
+def raw_url(datasource: str) -> str:
+    """The service URL inside a QGIS data source (``url=...``), or the source itself."""
+    match = _URL.search(datasource)
+    return unquote(match.group("url")) if match else datasource.split("|", 1)[0]
+
+
 def service_identity(provider: str, datasource: str) -> tuple[str, str, str]:
     """(absolute URL naming the layer at the service, layer name, protocol) from a QGIS data source."""
-    match = _URL.search(datasource)
-    url = unquote(match.group("url")) if match else datasource.split("|", 1)[0]
+    url = raw_url(datasource)
     if "tileMatrixSet=" in datasource and provider == "wms":
         kind = "OGC:WMTS"
     elif "type=xyz" in datasource:

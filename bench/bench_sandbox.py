@@ -59,6 +59,8 @@ def run(quick: bool = False) -> list[dict]:
                 "WMS GetMap 800x694 (5 layers)": f"{eps['wms']}?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=ahn_dtm,bgt_begroeidterreindeel,bgt_waterdeel,bgt_wegdeel,bgt_pand&CRS=EPSG:28992&BBOX=84808,447412,85073,447642&WIDTH=800&HEIGHT=694&FORMAT=image/png&STYLES=",
                 "OAPIF items (160 buildings)": f"{eps['ogcapi']}/collections/gebouwen_3d/items?f=json&limit=1000",
                 "CSW GetRecords ISO full (24)": f"{eps['csw']}?service=CSW&version=2.0.2&request=GetRecords&typeNames=csw:Record&resultType=results&elementSetName=full&outputSchema=http://www.isotc211.org/2005/gmd&maxRecords=100",
+                "WFS 2.0 GetFeature GeoJSON (160, MapServer)": f"{eps['wfs2']}?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES=ms:bgt_pand&OUTPUTFORMAT=geojson",
+                "OGC API Tiles MVT z16 tile": f"{eps['ogcapi']}/collections/bgt/tiles/WebMercatorQuad/16/21643/33562?f=mvt",
                 "COG range read 16 KiB": f"{eps['files']}/ahn/ahn3_delft_dtm_1m.cog.tif",
             }
             latencies = {name: _median_ms(url, n) for name, url in requests.items()}

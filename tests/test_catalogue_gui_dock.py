@@ -96,6 +96,21 @@ def test_map_extent_is_sent_in_wgs84(catalogue_dock, qgis_iface):
     assert 4.1 < minx < maxx < 4.6 and 51.85 < miny < maxy < 52.15  # the canvas widens to its aspect ratio
 
 
+def test_map_extent_filter_keeps_records_that_overlap(catalogue_dock, qgis_iface):
+    from qgis.core import QgsCoordinateReferenceSystem, QgsRectangle
+
+    dock = catalogue_dock
+    canvas = qgis_iface.mapCanvas()
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
+    canvas.resize(600, 400)
+    dock.search_box.setText("luchtfoto")
+    dock.filters.in_extent.setChecked(True)
+    canvas.setExtent(QgsRectangle(4.3, 51.95, 4.4, 52.05))  # Delft: inside the Netherlands-wide record
+    assert any("Luchtfoto" in e.title for e in search(dock))
+    canvas.setExtent(QgsRectangle(-68.45, 12.0, -68.15, 12.35))  # Bonaire: outside it
+    assert not any("Luchtfoto" in e.title for e in search(dock))
+
+
 def test_details_show_the_record_with_a_link_to_the_metadata(catalogue_dock):
     dock = catalogue_dock
     _type(dock, "windsnelheden")
@@ -112,6 +127,7 @@ def test_favourites_survive_a_new_dock(catalogue_dock, qgis_iface, pdok_index):
     from dtfl_plugin.gui.catalogue_dock import CatalogueDock
 
     dock = catalogue_dock
+    assert search(dock, "") == []  # no favourites yet: an empty box shows nothing
     _type(dock, "natura2000")
     search(dock)
     dock.results.setFocus()
@@ -134,6 +150,9 @@ def test_favourites_survive_a_new_dock(catalogue_dock, qgis_iface, pdok_index):
     finally:
         again.runner.shutdown()
         again.deleteLater()
+    # An empty search box shows the favourites.
+    assert [e.id for e in search(dock, "")] == [entry.id]
+    assert "favourites" in dock.count_label.text()
     # Unstar from the first dock: the favourite is gone for everyone.
     dock.toggle_favourite()
     assert not dock.star_button.isChecked()

@@ -198,9 +198,11 @@ class CatalogueDock(QgsDockWidget):
         query = self.search_box.text().strip()
         favourites_only = self.filters.favourites_only.isChecked()
         if not query and not self.filters.active_count():
-            self.runner.skip_pending()
-            self._show_results(self.runner.generation, [], 0.0, None, query)
-            return
+            if not len(self.favourites):
+                self.runner.skip_pending()
+                self._show_results(self.runner.generation, [], 0.0, None, query)
+                return
+            favourites_only = True  # an empty box shows the user's favourites: one click to load them
         try:
             index = self.index()
             filters = self.current_filters()
@@ -233,7 +235,10 @@ class CatalogueDock(QgsDockWidget):
 
     def _show_count(self, query: str, n: int) -> None:
         if not query and not self.filters.active_count():
-            self.count_label.setText(tr("Type to search the catalogue"))
+            if n:
+                self.count_label.setText(tr("Your favourites; type to search the catalogue"))
+            else:
+                self.count_label.setText(tr("Type to search the catalogue"))
         elif n == 0:
             self.count_label.setText(tr("No results; try fewer words or filters"))
         elif n == 1:

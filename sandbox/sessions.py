@@ -74,19 +74,18 @@ def acquire_lease() -> Path:
 
 
 def release_lease(path: Path) -> bool:
-    """Drop this process's lease; True when the sandbox should now be stopped by this process.
+    """Drop this process's lease and stop the sandbox when nobody needs it any more; True if it stopped it.
 
-    That is: no other live process holds a lease, and the sandbox was started by a test session that is
-    this one or has ended. A sandbox started from the command line (`make sandbox`) is never stopped here.
+    That is: no other live process holds a lease and a test session started the sandbox (whichever: one
+    that gave up its lease is done with it). A sandbox started from the command line (`make sandbox`,
+    scripts/test.sh) is never stopped here. Checking and stopping happen under the start/stop lock, so a
+    session that takes a lease meanwhile either is seen or finds no sandbox and starts its own.
     """
-    from .runner import _lock
+    from .runner import _lock, _stop_locked
 
     with _lock():
         path.unlink(missing_ok=True)
-        others = live_leases()
-        own = owner()
-        return (
-            not others
-            and own.get("kind") == "pytest"
-            and (own.get("pid") == os.getpid() or not pid_alive(own.get("pid", 0)))
-        )
+        if live_leases() or owner().get("kind") != "pytest":
+            return False
+        _stop_locked(quiet=True)
+        return True

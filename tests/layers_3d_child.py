@@ -2,7 +2,7 @@
 
     python tests/layers_3d_child.py build <shared_data> <out_dir> [--no-buildings] [--no-pointcloud]
         -> builds <out_dir>/delft.qgz (DEM terrain, CityJSON buildings, EPT point cloud); prints JSON
-    python tests/layers_3d_child.py render <project.qgz> <out.png> [pitch] [yaw] [distance]
+    python tests/layers_3d_child.py render <project.qgz> <out.png> [pitch] [yaw] [distance|-] [width] [height]
         -> renders the project's 3D scene over its buildings' extent; prints JSON (seconds, size)
 
 ``run_under_xvfb(args, timeout)`` runs one of these under xvfb-run from a test.
@@ -120,15 +120,15 @@ def main(argv: list[str]) -> int:
 
             pitch = float(argv[4]) if len(argv) > 4 else 50.0
             yaw = float(argv[5]) if len(argv) > 5 else 20.0
-            distance = float(argv[6]) if len(argv) > 6 else None
+            distance = float(argv[6]) if len(argv) > 6 and argv[6] != "-" else None
             start = time.perf_counter()
             job = {
                 "project": argv[2],
                 "extent": list(DELFT_EXTENT),
                 "extent_crs": "EPSG:28992",
                 "output": argv[3],
-                "width": 960,
-                "height": 640,
+                "width": int(argv[7]) if len(argv) > 7 else 960,
+                "height": int(argv[8]) if len(argv) > 8 else 640,
                 "pitch": pitch,
                 "yaw": yaw,
                 "distance": distance,

@@ -171,3 +171,67 @@ def test_unsaved_project_is_refused(tmp_path):
     with pytest.raises(RecipeError, match="does not exist"):
         pack(PackOptions(project=tmp_path / "nope.qgs", output=tmp_path / "x.dtfl.zip"))
     assert not list(tmp_path.iterdir())
+
+
+def test_processing_model_becomes_a_computational_workflow(tmp_path, shared_data, processing_ready, recipe_key):
+    """A run of a .model3 model: the model file travels as ComputationalWorkflow with FormalParameters."""
+    from processing.modeler.ModelerUtils import ModelerUtils
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterExtent,
+        QgsProcessingParameterRasterLayer,
+    )
+
+    from dtfl_plugin.recipe.pack import PackOptions, pack
+    from tests.fixtures.recipe import AREA_A, extent_string
+
+    model = QgsProcessingModelAlgorithm("dtfl recipe test clip", "dtfl")
+    model.addModelParameter(QgsProcessingParameterRasterLayer("DEM", "DEM"), QgsProcessingModelParameter("DEM"))
+    model.addModelParameter(QgsProcessingParameterExtent("AREA", "Area"), QgsProcessingModelParameter("AREA"))
+    child = QgsProcessingModelChildAlgorithm("gdal:cliprasterbyextent")
+    child.setChildId("clip")
+    child.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("DEM")])
+    child.addParameterSources("PROJWIN", [QgsProcessingModelChildParameterSource.fromModelParameter("AREA")])
+    output = QgsProcessingModelOutput("clipped")
+    output.setChildOutputName("OUTPUT")
+    output.setChildId("clip")
+    child.setModelOutputs({"clipped": output})
+    model.addChildAlgorithm(child)
+    folder = Path(ModelerUtils.modelsFolders()[0])
+    folder.mkdir(parents=True, exist_ok=True)
+    model_path = folder / "dtfl_recipe_test_clip.model3"
+    assert model.toFile(str(model_path))
+    provider = processing_ready.providerById("model")
+    provider.refreshAlgorithms()
+    alg = next(a for a in provider.algorithms() if a.displayName() == "dtfl recipe test clip")
+    try:
+        steps = [
+            (
+                alg.id(),
+                {
+                    "DEM": str(shared_data / "3d/derived/ahn3_delft_dtm_1m_filled.tif"),
+                    "AREA": extent_string(AREA_A),
+                    "clip:clipped": str(tmp_path / "clipped.tif"),
+                },
+            )
+        ]
+        project = build_twin(tmp_path / "twin", shared_data, steps)
+        result = pack(PackOptions(project=project, output=tmp_path / "m.dtfl.zip", secret_key=recipe_key))
+        with zipfile.ZipFile(result.output) as zf:
+            graph = {e["@id"]: e for e in json.loads(zf.read("ro-crate-metadata.json"))["@graph"]}
+            step = json.loads(zf.read(next(n for n in zf.namelist() if n.startswith("steps/"))))
+        model_entity = graph["models/dtfl_recipe_test_clip.model3"]
+        assert "ComputationalWorkflow" in model_entity["@type"]
+        inputs = {graph[i["@id"]]["name"]: graph[i["@id"]] for i in model_entity["input"]}
+        assert set(inputs) == {"DEM", "AREA"} and all(
+            p["@type"] == "FormalParameter" and p["additionalType"] for p in inputs.values()
+        )
+        assert [graph[o["@id"]]["name"] for o in model_entity["output"]] == ["clip:clipped"]
+        assert step["dtfl"]["area_parameters"] == ["AREA"]
+    finally:
+        model_path.unlink(missing_ok=True)
+        provider.refreshAlgorithms()

@@ -23,7 +23,11 @@ def model_parameters(path: Path) -> tuple[list[dict], list[dict]]:
     model = QgsProcessingModelAlgorithm()
     if not model.fromFile(str(path)):
         return [], []
-    inputs = [{"name": p.name(), "additionalType": _kind(p.type())} for p in model.parameterDefinitions()]
+    inputs = [
+        {"name": p.name(), "additionalType": _kind(p.type())}
+        for p in model.parameterDefinitions()
+        if not p.isDestination()
+    ]
     outputs = [{"name": o.name(), "additionalType": _kind(o.type())} for o in model.outputDefinitions()]
     return inputs, outputs
 

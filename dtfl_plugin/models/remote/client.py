@@ -277,11 +277,18 @@ class ProcessesClient:
             links=[lk for lk in doc.get("links", []) if isinstance(lk, dict)],
         )
 
-    def wait(self, job_url: str, *, on_status=None, max_wait_s: float = 24 * 3600.0) -> JobStatus:
-        """Poll until the job is final; backoff with jitter so many clients don't poll in step."""
+    def wait(
+        self, job_url: str, *, on_status=None, max_wait_s: float = 24 * 3600.0, first_delay_s: float = 0.0
+    ) -> JobStatus:
+        """Poll until the job is final; backoff with jitter so many clients don't poll in step.
+
+        ``first_delay_s``: a caller that knows the job takes a while can skip the early polls.
+        """
         delay = POLL_FIRST_S
         deadline = time.monotonic() + max_wait_s
         first = True
+        if first_delay_s > 0:
+            self._wait(first_delay_s)
         while True:
             if not first:
                 self._wait(delay * random.uniform(0.8, 1.2))

@@ -50,6 +50,14 @@ def test_browser_root_lists_favourites_and_refreshes(clean_favourites, qgis_ifac
     provider = register_browser_provider(qgis_iface)
     try:
         assert registry.provider(PROVIDER_KEY) is provider
+        assert provider.capabilities()
+        # QGIS's own Browser model builds our root from the registry, next to its Favorites and drives.
+        from qgis.core import QgsBrowserModel
+
+        model = QgsBrowserModel()
+        model.initialize()
+        names = [model.data(model.index(r, 0)) for r in range(model.rowCount())]
+        assert "DTFL favourites" in names
         assert provider.createDataItem("/some/path", None) is None  # only a top-level root
         root = provider.createDataItem("", None)
         assert root.name() == "DTFL favourites"

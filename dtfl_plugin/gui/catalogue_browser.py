@@ -7,7 +7,15 @@ into the entry, so a dropped layer gets the same provider, URI and dtfl/source a
 
 from __future__ import annotations
 
-from qgis.core import QgsApplication, QgsDataCollectionItem, QgsDataItem, QgsDataItemProvider, QgsMimeDataUtils
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsDataCollectionItem,
+    QgsDataItem,
+    QgsDataItemProvider,
+    QgsDataProvider,
+    QgsMimeDataUtils,
+)
 from qgis.gui import QgsCustomDropHandler
 from qgis.PyQt.QtWidgets import QAction
 
@@ -35,26 +43,25 @@ def entry_icon(entry: Entry):
     return QgsApplication.getThemeIcon(_ICONS.get(entry.service_type, "/mIconVector.svg"))
 
 
-def _capability(name: str):
-    """QgsDataItem capability flag under its 3.22 or 3.40 name."""
-    qgis_enum = getattr(__import__("qgis.core", fromlist=["Qgis"]).Qgis, "BrowserItemCapability", None)
-    if qgis_enum is not None and hasattr(qgis_enum, name):
-        return getattr(qgis_enum, name)
-    return getattr(QgsDataItem, name)
+def _fast_capability():
+    """'createChildren is fast' under its QGIS 3.40 (Qgis enum) or 3.22 (QgsDataItem) name."""
+    enum = getattr(Qgis, "BrowserItemCapability", None)
+    return enum.Fast if enum is not None else QgsDataItem.Fast
 
 
 def _item_type_custom():
-    from qgis.core import Qgis
-
     enum = getattr(Qgis, "BrowserItemType", None)
     return enum.Custom if enum is not None else QgsDataItem.Custom
 
 
 def _populated_state():
-    from qgis.core import Qgis
-
     enum = getattr(Qgis, "BrowserItemState", None)
     return enum.Populated if enum is not None else QgsDataItem.Populated
+
+
+def _directories_capability():
+    enum = getattr(Qgis, "DataItemProviderCapability", None)  # QGIS >= 3.36
+    return enum.Directories if enum is not None else QgsDataProvider.Dir
 
 
 def _loader(iface):
@@ -129,7 +136,7 @@ class FavouritesRootItem(QgsDataCollectionItem):
         self.iface = iface
         self.setIcon(QgsApplication.getThemeIcon("/mIconFavorites.svg"))
         # Reading settings is instant: let QGIS build the children on the GUI thread.
-        self.setCapabilitiesV2(_capability("Fast"))
+        self.setCapabilitiesV2(_fast_capability())
         notifier().changed.connect(self.refresh)
 
     def createChildren(self):
@@ -149,9 +156,7 @@ class FavouritesItemProvider(QgsDataItemProvider):
         return PROVIDER_KEY
 
     def capabilities(self):
-        from qgis.core import QgsDataProvider
-
-        return QgsDataProvider.Dir
+        return _directories_capability()
 
     def createDataItem(self, path: str, parent_item):
         if path:  # only the top-level call (empty path) creates our root
@@ -176,8 +181,10 @@ def register_browser_provider(iface) -> FavouritesItemProvider:
 
 
 def unregister_browser_provider(provider: FavouritesItemProvider) -> None:
+    global _shared_loader
     provider.disconnect_roots()
     QgsApplication.dataItemProviderRegistry().removeProvider(provider)
+    _shared_loader = None  # it holds the interface of the plugin being unloaded
 
 
 class FavouritesDropHandler(QgsCustomDropHandler):

@@ -1,15 +1,253 @@
-"""GUI feature: the 'Open 3D view of this area' action. Thin: logic lives in the room's core modules."""
+"""GUI feature: "Open 3D view of this area".
+
+QGIS 3.36+ lets a plugin create a real 3D map canvas (``iface.createNewMapCanvas3D``): we fill it with
+terrain (the project's DEM), buildings, point clouds and a camera on the current map extent. Older QGIS
+(3.22) has no 3D canvas in Python, so the dock shows a rendered view of the same scene with camera
+controls, and a button opens QGIS's own 3D view (flat terrain there: its DEM must be set in its settings).
+The scene itself is built by layers/scene3d.py and layers/render.py; this file is widgets only.
+"""
 
 from __future__ import annotations
+
+from qgis.core import QgsMapLayerType, QgsProject, QgsProviderRegistry, QgsRasterLayer, QgsVectorLayer, QgsWkbTypes
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QPixmap
+from qgis.PyQt.QtWidgets import (
+    QAction,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..errors import DtflError
+from ..i18n import tr
+
+
+def find_dem(project: QgsProject) -> QgsRasterLayer | None:
+    """The terrain layer: the one the project names, else the first visible single-band raster (an AHN DTM)."""
+    from ..layers.render import terrain_layer
+
+    named = terrain_layer(project)
+    if named is not None:
+        return named
+    for layer in project.layerTreeRoot().checkedLayers():
+        if (
+            isinstance(layer, QgsRasterLayer)
+            and layer.isValid()
+            and layer.bandCount() == 1
+            and layer.providerType() in ("gdal", "wcs")
+        ):
+            return layer
+    return None
+
+
+def canvas_3d_api() -> bool:
+    """QGIS 3.36+ lets plugins create 3D map canvases (asked of the class: test stubs answer anything)."""
+    from qgis.gui import QgisInterface
+
+    return hasattr(QgisInterface, "createNewMapCanvas3D")
+
+
+def tiled_scenes_supported() -> bool:
+    return "cesiumtiles" in QgsProviderRegistry.instance().providerList()
+
+
+class View3DDock(QDockWidget):
+    """Rendered 3D view with camera controls (QGIS versions without a Python 3D canvas)."""
+
+    def __init__(self, iface, parent=None) -> None:
+        super().__init__(tr("DTFL 3D view"), parent)
+        self.setObjectName("dtflView3DDock")
+        self.iface = iface
+        self.extent = None
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        self.image = QLabel(tr("Press Render to draw the 3D view."), body)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(320, 200)
+        self.image.setWordWrap(True)
+        layout.addWidget(self.image, 1)
+        self.note = QLabel("", body)
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
+        form = QFormLayout()
+        self.pitch = QSlider(Qt.Orientation.Horizontal, body)
+        self.pitch.setRange(0, 85)
+        self.pitch.setValue(50)
+        form.addRow(tr("Tilt"), self.pitch)
+        self.yaw = QSlider(Qt.Orientation.Horizontal, body)
+        self.yaw.setRange(-180, 180)
+        self.yaw.setValue(20)
+        form.addRow(tr("Rotation"), self.yaw)
+        self.exaggeration = QDoubleSpinBox(body)
+        self.exaggeration.setRange(0.1, 20.0)
+        self.exaggeration.setSingleStep(0.5)
+        self.exaggeration.setValue(1.0)
+        form.addRow(tr("Vertical exaggeration"), self.exaggeration)
+        layout.addLayout(form)
+        buttons = QHBoxLayout()
+        self.render_button = QPushButton(tr("Render"), body)
+        self.render_button.clicked.connect(self.render)
+        buttons.addWidget(self.render_button)
+        self.extrude_button = QPushButton(tr("Extrude buildings of the current layer"), body)
+        self.extrude_button.clicked.connect(self.extrude_current_layer)
+        buttons.addWidget(self.extrude_button)
+        self.native_button = QPushButton(tr("Open QGIS 3D view"), body)
+        self.native_button.clicked.connect(self.open_native_view)
+        buttons.addWidget(self.native_button)
+        layout.addLayout(buttons)
+        self.setWidget(body)
+
+    def show_area(self, extent) -> None:
+        from ..layers.render import display_problem
+
+        self.extent = extent
+        notes = []
+        if not tiled_scenes_supported():
+            notes.append(
+                tr(
+                    "This QGIS cannot show 3D Tiles (tiled scenes need QGIS 3.34 or newer). Buildings are shown as extruded footprints where a layer with heights is loaded."
+                )
+            )
+        if find_dem(QgsProject.instance()) is None:
+            notes.append(tr("No terrain model (DEM) loaded: the terrain is flat. Load an AHN DTM to see the relief."))
+        self.note.setText("\n".join(notes))
+        problem = display_problem()
+        self.render_button.setEnabled(not problem)
+        if problem:
+            self.image.setText(problem)
+        else:
+            self.render()
+
+    def render(self) -> None:
+        from ..layers import render, scene3d
+
+        if self.extent is None:
+            return
+        project = QgsProject.instance()
+        try:
+            dem = find_dem(project)
+            if dem is not None:
+                project.writeEntry(*render.TERRAIN_KEY, dem.id())
+            project.writeEntryDouble(*render.EXAGGERATION_KEY, self.exaggeration.value())
+            settings = render.scene_for_project(project, self.extent, exaggeration=self.exaggeration.value())
+            value, ok = dem.dataProvider().sample(self.extent.center(), 1) if dem is not None else (0.0, False)
+            z = value if ok and value == value else 0.0  # NaN where the DEM has no data
+            pose = scene3d.camera_pose(settings, self.extent, pitch=self.pitch.value(), yaw=self.yaw.value(), z=z)
+            size = self.image.size()
+            image = render.render_image(project, settings, pose, max(320, size.width()), max(200, size.height()))
+        except DtflError as err:
+            self.image.setText(str(err))
+            return
+        self.image.setPixmap(QPixmap.fromImage(image))
+
+    def extrude_current_layer(self) -> None:
+        from ..layers.scene3d import style_extruded_buildings
+
+        layer = self.iface.activeLayer()
+        if not isinstance(layer, QgsVectorLayer) or layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+            self.iface.messageBar().pushWarning(tr("3D view"), tr("Select a polygon layer with buildings first."))
+            return
+        numeric = [f.name() for f in layer.fields() if f.isNumeric()]
+        field = ""
+        if numeric:
+            field, ok = QInputDialog.getItem(
+                self, tr("Building height"), tr("Field with the height (m):"), [tr("(automatic)")] + numeric, 0, False
+            )
+            if not ok:
+                return
+            field = "" if field == tr("(automatic)") else field
+        try:
+            used = style_extruded_buildings(layer, field)
+        except DtflError as err:
+            self.iface.messageBar().pushWarning(tr("3D view"), str(err))
+            return
+        self.iface.messageBar().pushInfo(
+            tr("3D view"),
+            tr("Extruded by {expression}.").format(expression=used)
+            if used
+            else tr("No height field found: extruded 10 m."),
+        )
+        if self.extent is not None and self.render_button.isEnabled():
+            self.render()
+
+    def open_native_view(self) -> None:
+        action = self.iface.mainWindow().findChild(QAction, "mActionNew3DMapCanvas")
+        if action is None:
+            self.iface.messageBar().pushWarning(tr("3D view"), tr("This QGIS has no 3D map view."))
+            return
+        action.trigger()
+        self.iface.messageBar().pushInfo(
+            tr("3D view"),
+            tr("QGIS's own 3D view starts with flat terrain: choose the DEM under its settings (Terrain)."),
+        )
 
 
 class View3DFeature:
     def __init__(self, iface, plugin) -> None:
         self.iface = iface
         self.plugin = plugin
+        self.dock: View3DDock | None = None
+        self.canvases: list = []
 
     def init_gui(self) -> None:
-        pass
+        self.plugin.add_action(tr("Open 3D view of this area"), self.open_view, object_name="dtflOpen3DViewAction")
+
+    def open_view(self) -> None:
+        from ..layers.render import apply_default_3d_styles
+
+        project = QgsProject.instance()
+        extent = self.iface.mapCanvas().extent()
+        if project.crs().isGeographic():
+            self.iface.messageBar().pushWarning(
+                tr("3D view"), tr("3D views need a projected project CRS such as EPSG:28992.")
+            )
+            return
+        apply_default_3d_styles(project)
+        if canvas_3d_api():
+            try:
+                self._open_canvas(project, extent)
+                return
+            except (DtflError, AttributeError) as err:  # a 3.36+ API difference falls back to the rendered view
+                self.iface.messageBar().pushWarning(tr("3D view"), str(err))
+        if self.dock is None:
+            self.dock = View3DDock(self.iface, self.iface.mainWindow())
+            self.plugin.add_dock(self.dock)
+        self.dock.show()
+        self.dock.raise_()
+        self.dock.show_area(extent)
+
+    def _open_canvas(self, project: QgsProject, extent) -> None:
+        """QGIS 3.36+: a real interactive 3D map canvas with our scene and a camera on the extent."""
+        from ..layers import render, scene3d
+
+        dem = find_dem(project)
+        settings = scene3d.map_settings(
+            project,
+            extent,
+            dem=dem,
+            layers=[
+                lyr for lyr in project.layerTreeRoot().checkedLayers() if lyr.type() != QgsMapLayerType.PluginLayer
+            ],
+            exaggeration=render.terrain_exaggeration(project),
+        )
+        canvas = self.iface.createNewMapCanvas3D(tr("DTFL 3D view"))
+        if canvas is None:
+            raise DtflError(tr("QGIS did not create a 3D view."))
+        canvas.setMapSettings(settings)
+        pose = scene3d.camera_pose(settings, extent, pitch=50, yaw=20)
+        controller = canvas.cameraController()
+        if controller is not None and hasattr(controller, "setCameraPose"):
+            controller.setCameraPose(pose)
+        self.canvases.append(canvas)
 
     def unload(self) -> None:
-        pass
+        self.dock = None  # plugin.unload removes and deletes the dock
+        self.canvases.clear()

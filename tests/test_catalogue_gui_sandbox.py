@@ -145,7 +145,7 @@ def test_locator_trigger_and_browser_double_click_load(qgis_iface, sandbox_index
     from qgis.core import QgsLocatorResult
 
     from dtfl_plugin.catalogue.favourites import Favourites
-    from dtfl_plugin.gui.catalogue_browser import FavouritesItemProvider
+    from dtfl_plugin.gui.catalogue_browser import FavouritesDropHandler, FavouritesItemProvider
     from dtfl_plugin.gui.catalogue_locator import CatalogueLocatorFilter, _set_user_data
 
     hits = sandbox_index.search("begroeid terreindeel", limit=10)
@@ -170,6 +170,15 @@ def test_locator_trigger_and_browser_double_click_load(qgis_iface, sandbox_index
     assert item.handleDoubleClick() is True
     layer = _wait_for_layer(project, oapif.id, qgis_iface)
     assert layer.providerType() == "OAPIF" and layer.featureCount() > 0
+
+    # Dragging a favourite onto the map: QGIS hands its custom mime URI to our drop handler.
+    wfs = next(h.entry for h in hits if h.entry.service_type == "WFS" and h.entry.name == "bgt_begroeidterreindeel")
+    Favourites().add(wfs)
+    dragged = [c for c in root.createChildren() if c.entry.id == wfs.id][0].mimeUri()
+    handler = FavouritesDropHandler(qgis_iface)
+    assert handler.customUriProviderKey() == dragged.providerKey
+    handler.handleCustomUriDrop(dragged)
+    assert _wait_for_layer(project, wfs.id, qgis_iface).providerType() == "WFS"
 
 
 def test_moved_service_is_repointed_on_click(qgis_iface, sandbox, sandbox_index, project, fault_front, tmp_path):

@@ -78,19 +78,21 @@ def prepare(endpoints: dict, ports: dict) -> dict:
     """Build (or find in the cache) every artefact; returns the paths the servers are started with."""
     template = make_endpoints(TEMPLATE_PORTS)
     subst = substitutions(ports)
-    features = cached("features", geodata.inputs(), geodata.build_features)
-    extents = json.loads((features / "extents.json").read_text())
     jobs = RUN / "pygeoapi-jobs.json"
     outputs = RUN / "pygeoapi-outputs"
     outputs.mkdir(parents=True, exist_ok=True)
     records_db = RUN / "records.tinydb.json"
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        # what only needs the shared data first, in parallel; then what needs the derived features
         cog = pool.submit(cached, "cog", [geodata.DTM, Path(geodata.__file__)], geodata.build_cog)
-        tiles = cached("tiles", [geodata.GPKG, Path(geodata.__file__)], geodata.build_tiles)
+        tiles_job = pool.submit(cached, "tiles", [geodata.GPKG, Path(geodata.__file__)], geodata.build_tiles)
+        features = cached("features", geodata.inputs(), geodata.build_features)
+        extents = json.loads((features / "extents.json").read_text())
         qgs = pool.submit(project.build_project, template, features)
         csw = pool.submit(catalogue.build, template, extents)
         # no path of this state folder in the template: every sandbox (any state folder) shares the document
         tpl_records = _records_template(template, extents)
+        tiles = tiles_job.result()
         tpl_cfg = ogcapi.config(
             template, features, tpl_records, Path("jobs.json"), Path("outputs"), TEMPLATE_PORTS["ogcapi"], tiles
         )

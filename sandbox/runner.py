@@ -334,7 +334,7 @@ def status(quiet: bool = True) -> dict:
     if not quiet:
         for name, st in out.items():
             state = "healthy" if st["healthy"] else ("running, not answering" if st["alive"] else "not running")
-            print(f"{name:8} {state:24} pid {st['pid'] or '-':<8} {st['log'] or ''}")
+            print(f"{name:10} {state:24} pid {st['pid'] or '-':<8} {st['log'] or ''}")
         if ENDPOINTS.is_file():
             _print_status(json.loads(ENDPOINTS.read_text()))
     return out

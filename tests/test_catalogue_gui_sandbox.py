@@ -261,3 +261,34 @@ def test_update_can_be_cancelled_and_keeps_the_index(qgis_iface, sandbox, sandbo
     infos = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Info)
     assert any("cancelled" in m for m in infos), infos
     assert sandbox_index.count() == before
+
+
+def test_3d_filter_and_loading_a_point_cloud(qgis_iface, sandbox, project, clean_favourites, tmp_path):
+    """The sandbox's CSW (NGR records + its own) lists the AHN point cloud as EPT: 3D only, and it loads."""
+    from dtfl_plugin.catalogue.harvest import SourceConfig, harvest
+    from dtfl_plugin.catalogue.index import CatalogueIndex
+    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+
+    index = CatalogueIndex(tmp_path / "csw.sqlite")
+    harvest(SourceConfig(kind="csw", url=sandbox["csw"], name="sandbox-csw"), index)
+    dock = CatalogueDock(qgis_iface, index_factory=lambda: index)
+    dock.show()
+    try:
+        dock.index()
+        dock.filters.dimension.setCurrentIndex(dock.filters.DIM_3D)
+        shown = search(dock, "ahn")
+        assert shown and all(e.is_3d for e in shown)
+        dock.filters.dimension.setCurrentIndex(dock.filters.DIM_2D)
+        assert not any(e.is_3d for e in search(dock, "ahn"))
+        dock.filters.dimension.setCurrentIndex(dock.filters.DIM_3D)
+        search(dock, "ahn")
+        ept = next(e for e in dock.model.entries() if e.service_type == "EPT")
+        dock.results.setCurrentIndex(dock.model.index(dock.model.entries().index(ept)))
+        dock.load_button.click()
+        layer = _wait_for_layer(project, ept.id, qgis_iface)
+    finally:
+        dock.runner.shutdown()
+        dock.close()
+        dock.deleteLater()
+        index.close()
+    assert layer.providerType() == "ept" and layer.isValid()

@@ -8,7 +8,7 @@ to widgets; nothing here waits on the network or the disk.
 
 from __future__ import annotations
 
-from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
+from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsCsException, QgsProject
 from qgis.gui import QgsDockWidget, QgsFilterLineEdit
 from qgis.PyQt.QtCore import QEvent, QObject, Qt, QTimer, pyqtSlot
 from qgis.PyQt.QtWidgets import (
@@ -147,11 +147,6 @@ class CatalogueDock(QgsDockWidget):
             self.refresh_catalogue_state()
         return self._index
 
-    def set_index(self, index) -> None:
-        self._index = index
-        self.refresh_catalogue_state()
-        self.run_search()
-
     def refresh_catalogue_state(self) -> None:
         """Facets and the 'updated on' line, after opening the index or a harvest."""
         index = self._index
@@ -187,7 +182,7 @@ class CatalogueDock(QgsDockWidget):
             transform = QgsCoordinateTransform(source, wgs84, QgsProject.instance())
             try:
                 rect = transform.transformBoundingBox(rect)
-            except Exception as err:  # noqa: BLE001 - QgsCsException: an extent outside the CRS's area
+            except QgsCsException as err:  # an extent outside the area the CRS is defined for
                 push_error(self.iface, tr("The map extent cannot be expressed in WGS84; not filtering by extent."), err)
                 return None
         return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
@@ -283,8 +278,9 @@ class CatalogueDock(QgsDockWidget):
     def _favourites_changed(self) -> None:
         self.model.set_favourite_ids(set(self.favourites.ids()))
         self._update_buttons()
-        if self.filters.favourites_only.isChecked():
-            self.run_search()
+        listing = not self.search_box.text().strip() and not self.filters.active_count()
+        if self.filters.favourites_only.isChecked() or listing:
+            self.run_search()  # the list shows favourites: it changes with them
 
     def load_entry(self, entry: Entry | None) -> None:
         if entry is not None:

@@ -101,15 +101,20 @@ class CatalogueLocatorFilter(QgsLocatorFilter):
 
     def triggerResult(self, result) -> None:
         from ..catalogue.index import CatalogueIndex
+        from .catalogue_loader import push_error
 
-        index = CatalogueIndex(self._resolved_path())
+        entry_id = str(_user_data(result))
         try:
-            entry = resolve(str(_user_data(result)), index, Favourites())
+            index = CatalogueIndex(self._resolved_path())
+        except DtflError as err:
+            push_error(self.iface, str(err), err)
+            index = None  # a favourite can still load from its saved snapshot
+        try:
+            entry = resolve(entry_id, index, Favourites())
         finally:
-            index.close()
+            if index is not None:
+                index.close()
         if entry is None:
-            from .catalogue_loader import push_error
-
             push_error(self.iface, tr("This record is no longer in the catalogue; update the catalogue."))
             return
         self.loader().load(entry)

@@ -45,7 +45,12 @@ class CatalogueLocatorFilter(QgsLocatorFilter):
 
     def clone(self) -> CatalogueLocatorFilter:
         # Called on the GUI thread: resolve the index path here, not in the worker.
-        return CatalogueLocatorFilter(self.iface, self._resolved_path(), self._loader)
+        try:
+            path = self._resolved_path()
+        except DtflError as err:
+            self.logMessage(str(err), Qgis.MessageLevel.Warning)
+            path = ""  # the clone finds nothing; the locator bar stays usable
+        return CatalogueLocatorFilter(self.iface, path, self._loader)
 
     def name(self) -> str:
         return "dtfl_catalogue"
@@ -71,7 +76,7 @@ class CatalogueLocatorFilter(QgsLocatorFilter):
 
     def fetchResults(self, string, context, feedback) -> None:
         query = (string or "").strip()
-        if len(query) < MIN_QUERY_LENGTH or feedback.isCanceled():
+        if len(query) < MIN_QUERY_LENGTH or feedback.isCanceled() or not self.index_path:
             return
         from ..catalogue.index import CatalogueIndex
 

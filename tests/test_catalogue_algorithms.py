@@ -7,7 +7,7 @@ import json
 import pytest
 
 
-def test_import_then_search(processing_ready, shared_data, tmp_path):
+def test_import_then_search(catalogue_processing, shared_data, tmp_path):
     import processing
 
     index = tmp_path / "cat.sqlite"
@@ -34,9 +34,10 @@ def test_import_then_search(processing_ready, shared_data, tmp_path):
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
 
-def test_import_errors_are_processing_errors(processing_ready, tmp_path):
-    import processing
+def test_import_errors_are_processing_errors(catalogue_processing, tmp_path):
     from qgis.core import QgsProcessingException
+
+    import processing
 
     bad = tmp_path / "bad.json"
     bad.write_text('[{"name": "x", "service_url"')
@@ -46,10 +47,10 @@ def test_import_errors_are_processing_errors(processing_ready, tmp_path):
         processing.run("dtfl:catalogue_import", {"SOURCE": str(tmp_path / "nope.json"), "KIND": 0})
 
 
-def test_runs_are_recorded(processing_ready, shared_data, tmp_path):
-    import processing
+def test_runs_are_recorded(catalogue_processing, shared_data, tmp_path):
     from qgis.core import QgsProject
 
+    import processing
     from dtfl_plugin.provenance.store import load_runs
 
     before = len(load_runs(QgsProject.instance()))

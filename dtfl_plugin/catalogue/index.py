@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from .entry import Entry
 from .query import ParsedQuery, Vocabulary, parse
 from .thesaurus import Thesaurus, default_thesaurus
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # bm25 weights, in FTS column order: title, name, keywords, organisation, abstract, url
 WEIGHTS = (10.0, 6.0, 4.0, 2.0, 1.0, 1.5)
 FTS_COLUMNS = ("title", "name", "keywords", "organisation", "abstract", "url")
@@ -35,7 +34,7 @@ CREATE TABLE IF NOT EXISTS entries(
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL, hash TEXT NOT NULL,
     title TEXT, name TEXT, service_type TEXT, service_url TEXT, url_key TEXT, organisation TEXT,
     dataset_id TEXT, is_3d INTEGER NOT NULL DEFAULT 0,
-    minx REAL, miny REAL, maxx REAL, maxy REAL, harvested_at TEXT, data BLOB NOT NULL);
+    minx REAL, miny REAL, maxx REAL, maxy REAL, harvested_at TEXT, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS entries_source ON entries(source);
 CREATE INDEX IF NOT EXISTS entries_dataset ON entries(dataset_id);
 CREATE INDEX IF NOT EXISTS entries_url ON entries(url_key, name);
@@ -46,7 +45,7 @@ CREATE INDEX IF NOT EXISTS entry_themes_theme ON entry_themes(theme, entry);
 CREATE INDEX IF NOT EXISTS entry_themes_entry ON entry_themes(entry);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     title, name, keywords, organisation, abstract, url,
-    tokenize = 'unicode61 remove_diacritics 0', prefix = '3', detail = column);
+    tokenize = 'unicode61 remove_diacritics 0', detail = column);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, row);
 CREATE TABLE IF NOT EXISTS harvests(
     id INTEGER PRIMARY KEY, time TEXT NOT NULL, source TEXT NOT NULL, kind TEXT, url TEXT,
@@ -315,8 +314,8 @@ def _drop_all(conn: sqlite3.Connection) -> None:
 ENTRY_COLUMNS = "data, source, harvested_at"
 
 
-def entry_from_row(data: bytes, source: str, harvested_at: str | None) -> Entry:
-    entry = Entry.from_dict(json.loads(zlib.decompress(data)))
+def entry_from_row(data: str, source: str, harvested_at: str | None) -> Entry:
+    entry = Entry.from_dict(json.loads(data))
     entry.source = source
     entry.harvested_at = harvested_at or ""
     return entry

@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import chain
 
 _WORD = re.compile(r"[a-z0-9]+")
-_DECIMAL = re.compile(r"(\d)[.,](\d)")
+_DECIMAL = re.compile(r"(?<=\d)[.,](?=\d)")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _ALPHA_NUM = re.compile(r"[a-z]+|[0-9]+")
 
@@ -129,7 +130,7 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Folded words of ``text`` (letters and digits), in order, duplicates kept."""
     # "0,5 m" and "0.5m" are one number, as in layer names like ahn3_05m_dtm
-    return _WORD.findall(_DECIMAL.sub(r"\1\2", fold(text).replace("'s", "s").replace("\u2019s", "s")))
+    return _WORD.findall(_DECIMAL.sub("", fold(text).replace("'s", "s").replace("\u2019s", "s")))
 
 
 @lru_cache(maxsize=65536)
@@ -180,21 +181,14 @@ class CompoundSplitter:
         self.vocabulary = frozenset(vocab)
         self._max = max((len(w) for w in self.vocabulary), default=0)
         self._cache: dict[str, tuple[str, ...]] = {}
-        self._terms: dict[str, tuple[str, ...]] = {}
+        self._terms: _TermCache | None = None
 
-    def word_terms(self, word: str) -> tuple[str, ...]:
-        """What one word is indexed as (variants and compound parts), cached: words repeat a lot."""
-        terms = self._terms.get(word)
-        if terms is None:
-            found = list(variants(word))
-            for part in self.split(word):
-                for term in (part, stem(part)):
-                    if term not in found:
-                        found.append(term)
-            terms = tuple(found)
-            if len(self._terms) < 500000:
-                self._terms[word] = terms
-        return terms
+    @property
+    def terms(self) -> _TermCache:
+        """word -> its index terms (variants and compound parts), cached: words repeat a lot."""
+        if self._terms is None:
+            self._terms = _TermCache(self)
+        return self._terms
 
     def split(self, word: str) -> tuple[str, ...]:
         """Parts of ``word`` (without the word itself), () when it is not a known compound."""
@@ -237,22 +231,32 @@ class CompoundSplitter:
 
 def index_terms(text: str, splitter: CompoundSplitter | None = None) -> list[str]:
     """All terms ``text`` is indexed under: words, stems, letter/digit parts, compound parts."""
-    out: list[str] = []
-    seen: set[str] = set()
-    expand = splitter.word_terms if splitter is not None else _word_terms
-    for word in words(text):
-        if word in seen:
-            continue
-        for term in expand(word):
-            if term not in seen:
-                seen.add(term)
-                out.append(term)
-    return out
+    # Loops in C (dict.fromkeys, map, chain): indexing 100,000 records runs this 500,000 times.
+    cache = splitter.terms if splitter is not None else _TERMS
+    return list(dict.fromkeys(chain.from_iterable(map(cache.__getitem__, dict.fromkeys(words(text))))))
 
 
-@lru_cache(maxsize=65536)
-def _word_terms(word: str) -> tuple[str, ...]:
-    return tuple(variants(word))
+class _TermCache(dict):
+    """word -> what it is indexed as; filled on first use (``__missing__``)."""
+
+    def __init__(self, splitter: CompoundSplitter | None = None) -> None:
+        super().__init__()
+        self.splitter = splitter
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        found = list(variants(word))
+        if self.splitter is not None:
+            for part in self.splitter.split(word):
+                for term in (part, stem(part)):
+                    if term not in found:
+                        found.append(term)
+        terms = tuple(found)
+        if len(self) < 500000:
+            self[word] = terms
+        return terms
+
+
+_TERMS = _TermCache()
 
 
 def index_text(text: str, splitter: CompoundSplitter | None = None) -> str:

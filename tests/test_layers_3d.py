@@ -87,16 +87,25 @@ def test_extrusion_finds_height_fields(qgis_app):
     assert bare.renderer3D() is not None
 
 
-def test_semantic_style_rules(qgis_app, shared_data, tmp_path):
+@pytest.mark.parametrize(("name", "expected"), [("3dbag_b2.city.jsonl", 6), ("delft_3dfier.city.json", 730)])
+def test_semantic_style_rules(qgis_app, shared_data, tmp_path, name, expected):
     from dtfl_plugin.layers.cityjson_layer import cityjson_layer, cityjson_to_gpkg
 
-    gpkg, count, _ = cityjson_to_gpkg(shared_data / "3d/cityjson/3dbag_b2.city.jsonl", tmp_path / "b.gpkg")
-    layer = cityjson_layer(gpkg, "3dbag")
-    assert count == 6 and layer.featureCount() == 6
+    gpkg, count, _ = cityjson_to_gpkg(shared_data / "3d/cityjson" / name, tmp_path / "b.gpkg")
+    layer = cityjson_layer(gpkg, name)
+    assert count == expected and layer.featureCount() == expected
     rules = layer.renderer3D().rootRule().children()
     filters = [rule.filterExpression() for rule in rules]
     assert "\"surface\" = 'RoofSurface'" in filters and "\"surface\" = 'WallSurface'" in filters
-    assert rules[-1].isElse()
+    assert not any(rule.isElse() for rule in rules) and rules[-1].filterExpression().startswith("NOT")
+    # every feature matches exactly one rule: no face is drawn twice (z-fighting)
+    from qgis.core import QgsExpression, QgsExpressionContext, QgsExpressionContextUtils
+
+    context = QgsExpressionContext()
+    context.appendScopes(QgsExpressionContextUtils.globalProjectLayerScopes(layer))
+    for feature in layer.getFeatures():
+        context.setFeature(feature)
+        assert sum(bool(QgsExpression(f).evaluate(context)) for f in filters) == 1, feature["surface"]
 
 
 def test_render_fails_clearly_without_display(qgis_app, tmp_path, monkeypatch):

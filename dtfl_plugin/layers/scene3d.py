@@ -122,8 +122,18 @@ def style_cityjson_layer(layer: QgsVectorLayer) -> None:
     for surface, colour in SURFACE_COLOURS.items():
         root.appendChild(rule_cls(polygon_symbol(colour), f"\"surface\" = '{surface}'", surface))
     for city_type, colour in TYPE_COLOURS.items():
-        root.appendChild(rule_cls(polygon_symbol(colour), f"\"type\" = '{city_type}'", city_type))
-    root.appendChild(rule_cls(polygon_symbol(DEFAULT_BUILDING_COLOUR), "", tr("Other"), True))
+        # Only objects without semantic surfaces take their type's colour (a bridge's RoofSurface is a roof).
+        expression = f"\"type\" = '{city_type}' AND coalesce(\"surface\", '') = ''"
+        root.appendChild(rule_cls(polygon_symbol(colour), expression, city_type))
+    # An explicit complement instead of an ELSE rule, so every feature matches exactly one rule (with ELSE,
+    # QGIS 3.40 drew many roofs in the default colour: the same face twice, z-fighting).
+    surfaces = ", ".join(f"'{name}'" for name in SURFACE_COLOURS)
+    types = ", ".join(f"'{name}'" for name in TYPE_COLOURS)
+    other = (
+        f"NOT (coalesce(\"surface\", '') IN ({surfaces})) "
+        f"AND NOT (coalesce(\"surface\", '') = '' AND coalesce(\"type\", '') IN ({types}))"
+    )
+    root.appendChild(rule_cls(polygon_symbol(DEFAULT_BUILDING_COLOUR), other, tr("Other")))
     layer.setRenderer3D(q3d.QgsRuleBased3DRenderer(root))
     _style_cityjson_2d(layer)
 

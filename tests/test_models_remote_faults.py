@@ -140,3 +140,11 @@ def test_a_broken_answer_fails_clearly_and_writes_nothing(faulty_server, process
 def test_a_healthy_front_runs_the_algorithm(faulty_server, processing_ready, tmp_path):
     results, ok = _run_slow(processing_ready, tmp_path)
     assert ok and json.loads((tmp_path / "sweep.json").read_text())[1]["rain_mm"] == 40
+
+
+def test_loading_the_provider_sends_no_request(faulty_server, processing_ready):
+    """QGIS and qgis_process start offline: remote algorithms come from the cache only."""
+    before = len(faulty_server.requests)
+    processing_ready.providerById("dtfl").refreshAlgorithms()
+    assert processing_ready.algorithmById("dtfl:remote_faulty_scenario_slow") is not None
+    assert len(faulty_server.requests) == before

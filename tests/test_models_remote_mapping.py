@@ -306,3 +306,22 @@ def test_an_unreachable_server_gives_a_clear_message(qgis_app):
 
     with pytest.raises(RemoteModelError, match="Cannot reach|failed"):
         ProcessesClient("http://127.0.0.1:9", timeout_s=5).processes()
+
+
+def test_a_raw_result_body_goes_to_the_single_output(qgis_app, tmp_path):
+    from qgis.core import QgsRasterLayer
+
+    from dtfl_plugin.models.remote.client import ProcessesClient, Results
+    from dtfl_plugin.models.remote.mapping import output_specs
+    from dtfl_plugin.models.remote.outputs import write_results
+
+    tif = _geotiff_bytes(tmp_path)
+    description = {
+        "outputs": {"result": {"schema": {"type": "string", "contentMediaType": "image/tiff; application=geotiff"}}}
+    }
+    dest = tmp_path / "out.tif"
+    raw = Results(raw=tif, raw_type="image/tiff; application=geotiff")
+    written = write_results(
+        raw, output_specs(description), {"result": str(dest)}, ProcessesClient("http://127.0.0.1:9"), ""
+    )
+    assert written == {"result": str(dest)} and QgsRasterLayer(str(dest), "r").isValid()

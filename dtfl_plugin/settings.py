@@ -24,6 +24,11 @@ DEFAULT_ENDPOINTS: dict[str, str] = {
 }
 
 
+# Catalogue harvesting (catalogue/harvest.py).
+KEY_CATALOGUE_SOURCES = "catalogue/sources"  # JSON list of {kind, url, name, enabled}; absent: the endpoints below
+KEY_CATALOGUE_TIMEOUT = "catalogue/timeout_s"  # seconds per request to a catalogue (default 60)
+KEY_CATALOGUE_MAX_PAGES = "catalogue/max_pages"  # upper bound on pages per harvest (default 400 x 100 records)
+
 # Catalogue GUI (favourites, dock state): keys kept here so every setting is visible in one file.
 KEY_FAVOURITES = "catalogue/favourites"  # JSON list of Entry dicts (snapshots: usable without the index)
 KEY_DOCK_FILTERS = "catalogue/dock_filters"  # JSON object: last filter choices in the search dock

@@ -24,7 +24,7 @@ __all__ = [
     "DEFAULT_NAMES",
 ]
 
-SETTINGS_KEY = "catalogue/sources"
+SETTINGS_KEY = settings.KEY_CATALOGUE_SOURCES
 # Default source names; the bundled snapshot uses the same names so a first re-harvest diffs against it.
 DEFAULT_NAMES = {"csw": "ngr-csw", "ogcapi_records": "ngr-records", "pdok_layers": "pdok-layers"}
 
@@ -108,8 +108,8 @@ def fetch(
             )
         ) from err
     try:
-        timeout = timeout_s or float(settings.get_int("catalogue/timeout_s", int(DEFAULT_TIMEOUT_S)))
-        pages = max_pages or settings.get_int("catalogue/max_pages", DEFAULT_MAX_PAGES)
+        timeout = timeout_s or float(settings.get_int(settings.KEY_CATALOGUE_TIMEOUT, int(DEFAULT_TIMEOUT_S)))
+        pages = max_pages or settings.get_int(settings.KEY_CATALOGUE_MAX_PAGES, DEFAULT_MAX_PAGES)
         return cls(source, timeout_s=timeout, max_pages=pages).fetch(feedback)
     except NetError as err:
         if err.status and 200 <= err.status < 300:

@@ -49,7 +49,40 @@ def test_minisign_verifies_ours_and_signs_with_our_encrypted_key(tmp_path):
 
 
 @needs_minisign
-def test_we_verify_minisign_and_read_its_encrypted_keys(tmp_path):
+def test_we_verify_minisign_and_read_its_keys(tmp_path):
+    from dtfl_plugin.errors import RecipeError
+    from dtfl_plugin.recipe import sign
+
+    # an unencrypted minisign key (-W) for signing: no key derivation, fast
+    gen = subprocess.run(
+        [MINISIGN, "-G", "-W", "-p", str(tmp_path / "m.pub"), "-s", str(tmp_path / "m.key")],
+        capture_output=True,
+        text=True,
+    )
+    assert gen.returncode == 0, gen.stderr
+    public = sign.public_key_from_text((tmp_path / "m.pub").read_text())
+    assert sign.secret_key_from_text((tmp_path / "m.key").read_text(), None).public.key == public.key
+    message = tmp_path / "file.txt"
+    message.write_bytes(b"recipe manifest\n")
+    for legacy in (False, True):  # pre-hashed "ED" (default) and legacy "Ed" signatures
+        args = [MINISIGN, "-S", "-s", str(tmp_path / "m.key"), "-m", str(message), "-t", f"legacy={legacy}"] + (
+            ["-l"] if legacy else []
+        )
+        assert subprocess.run(args, capture_output=True, text=True).returncode == 0
+        info = sign.verify_file(message, (tmp_path / "file.txt.minisig").read_text(), public)
+        assert info.trusted_comment == f"legacy={legacy}" and info.prehashed is not legacy
+    # a forged trusted comment is caught by the global signature; another key is named as such
+    text = (tmp_path / "file.txt.minisig").read_text().replace("legacy=True", "legacy=Fake")
+    with pytest.raises(RecipeError, match="trusted comment"):
+        sign.verify_file(message, text, public)
+    with pytest.raises(RecipeError, match="another key"):
+        sign.verify_file(message, (tmp_path / "file.txt.minisig").read_text(), sign.generate_keypair().public)
+
+
+@needs_minisign
+@pytest.mark.slow
+def test_we_decrypt_minisign_encrypted_keys(tmp_path):
+    """minisign's own passphrase-protected key (its default scrypt limits: 1 GiB, a few seconds) opens with our code."""
     from dtfl_plugin.errors import RecipeError
     from dtfl_plugin.recipe import sign
 
@@ -61,20 +94,6 @@ def test_we_verify_minisign_and_read_its_encrypted_keys(tmp_path):
     )
     assert gen.returncode == 0, gen.stderr
     public = sign.public_key_from_text((tmp_path / "m.pub").read_text())
-    message = tmp_path / "file.txt"
-    message.write_bytes(b"recipe manifest\n")
-    for legacy in (False, True):  # pre-hashed "ED" (default) and legacy "Ed" signatures
-        args = [MINISIGN, "-S", "-s", str(tmp_path / "m.key"), "-m", str(message), "-t", f"legacy={legacy}"] + (
-            ["-l"] if legacy else []
-        )
-        assert subprocess.run(args, input="pw\n", capture_output=True, text=True).returncode == 0
-        info = sign.verify_file(message, (tmp_path / "file.txt.minisig").read_text(), public)
-        assert info.trusted_comment == f"legacy={legacy}" and info.prehashed is not legacy
-    # a forged trusted comment is caught by the global signature
-    text = (tmp_path / "file.txt.minisig").read_text().replace("legacy=True", "legacy=Fake")
-    with pytest.raises(RecipeError, match="trusted comment"):
-        sign.verify_file(message, text, public)
-    # minisign's own encrypted secret key (its default scrypt limits: 1 GiB) decrypts with our code
     secret = sign.secret_key_from_text((tmp_path / "m.key").read_text(), "pw")
     assert secret.public.key == public.key and secret.key_id == public.key_id
     with pytest.raises(RecipeError, match="Wrong passphrase"):
@@ -83,7 +102,6 @@ def test_we_verify_minisign_and_read_its_encrypted_keys(tmp_path):
 
 def test_keygen_algorithm_and_trusted_keys(tmp_path, processing_ready, qgis_app):
     import processing
-
     from dtfl_plugin.recipe import keys, sign
 
     result = processing.run(

@@ -14,7 +14,7 @@ from ..errors import DtflError
 from ..i18n import tr
 from ..recipe import keys
 from ..recipe.open import OpenResult, refusal, unpack
-from ..recipe.pack import Progress
+from ..recipe.progress import Progress
 from ..recipe.verify import VerifyReport, verify_recipe
 from ..settings import data_dir
 

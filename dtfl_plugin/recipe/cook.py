@@ -21,7 +21,8 @@ from ..provenance.record import RunRecord
 from . import qgsxml, sign
 from .crate import slug
 from .open import unpack
-from .pack import PackOptions, Progress, pack
+from .pack import PackOptions, pack
+from .progress import Progress
 from .runner import run_and_record
 
 SNAPSHOT_OF = "dtfl/snapshot_of"

@@ -16,7 +16,8 @@ from .. import settings
 from ..errors import RecipeError
 from ..i18n import tr
 from . import qgsxml, sanitize, sign
-from .pack import PROJECT_MEMBER, Progress
+from .pack import PROJECT_MEMBER
+from .progress import Progress
 from .verify import VerifyReport, verify_recipe
 from .zipsafe import Limits, SafeZip, UnsafeZipError
 

@@ -16,7 +16,6 @@ import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..errors import RecipeError
 from ..i18n import tr
@@ -26,6 +25,7 @@ from ..provenance.record import _user as current_user
 from . import embed, qgsxml, sanitize, sign, steps
 from .crate import METADATA_NAME, CrateBuilder, FileEntry, ServiceEntry, slug
 from .licences import licence_and_owner
+from .progress import Progress
 from .services import raw_url, service_identity
 from .writer import RecipeWriter
 
@@ -33,21 +33,6 @@ MANIFEST = "manifest-sha256.txt"
 SIGNATURE = MANIFEST + ".minisig"
 PROJECT_MEMBER = "project/recipe.qgs"
 PROV_MEMBER = "provenance/prov.json"
-
-
-@dataclass
-class Progress:
-    """What the core needs from QgsFeedback / QgsTask, without depending on either."""
-
-    set_percent: Callable[[float], None] = lambda p: None
-    is_cancelled: Callable[[], bool] = lambda: False
-    info: Callable[[str], None] = lambda m: None
-
-    @classmethod
-    def from_feedback(cls, feedback) -> Progress:
-        if feedback is None:
-            return cls()
-        return cls(feedback.setProgress, feedback.isCanceled, getattr(feedback, "pushInfo", lambda m: None))
 
 
 @dataclass
@@ -144,7 +129,7 @@ class _Packer:
             if view3d:
                 self._add_bytes("styles/3d-views.xml", view3d, kind="view3d", description="3D map views of the project")
             self._steps(runs)
-            portable = self._portable(runs)
+            portable = steps.portable_runs(runs, self.file_map)
             self._project(tree, portable)
             prov = export_prov(portable, self.recipe_id)
             self._add_bytes(
@@ -368,19 +353,6 @@ class _Packer:
                 model_inputs=inputs,
                 model_outputs=outputs,
             )
-
-    def _portable(self, runs: list[RunRecord]) -> list[RunRecord]:
-        """Runs as the recipe tells them: file locations are recipe paths (or bare names when the file is
-        not in the recipe), so the sender's folder layout does not travel with it."""
-        out = []
-        for run in runs:
-            copy = RunRecord.from_dict(run.to_dict())
-            copy.parameters = steps.replace_paths(copy.parameters, self.file_map)
-            for ref in list(copy.inputs) + list(copy.outputs):
-                if getattr(ref, "kind", "file") == "file":
-                    ref.location = self.file_map.get(ref.location, Path(ref.location.split("|", 1)[0]).name)
-            out.append(copy)
-        return out
 
     def _steps(self, runs: list[RunRecord]) -> None:
         for member, doc in steps.build_steps(runs, self.file_map):

@@ -101,6 +101,14 @@ def _kdf_stream(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> b
     )
 
 
+def _derived_public(seed: bytes) -> bytes:
+    return (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+
+
 def _checksum(key_id: bytes, sk: bytes) -> bytes:
     return hashlib.blake2b(SIG_ALG + key_id + sk, digest_size=32).digest()
 
@@ -164,6 +172,11 @@ def secret_key_from_text(text: str, passphrase: str | None) -> SecretKey:
     elif kdf != KDF_NONE:
         raise RecipeError(tr("The secret key uses an unknown key derivation."))
     key_id, sk, chk = body[:8], body[8:72], body[72:]
+    if kdf == KDF_NONE and chk == bytes(32):
+        # minisign -W writes unencrypted keys without a checksum: check the key pair itself instead
+        if _derived_public(sk[:32]) != sk[32:]:
+            raise RecipeError(tr("The secret key file is damaged."))
+        return SecretKey(key_id, sk)
     if _checksum(key_id, sk) != chk:
         raise RecipeError(tr("Wrong passphrase for this secret key (or the key file is damaged)."))
     return SecretKey(key_id, sk)

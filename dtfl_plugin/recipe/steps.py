@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from ..provenance.record import RunRecord
 from .crate import slug
@@ -85,3 +86,17 @@ def build_steps(runs: list[RunRecord], file_map: dict[str, str]) -> list[tuple[s
 
 def dumps(doc: dict) -> bytes:
     return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8")
+
+
+def portable_runs(runs: list[RunRecord], file_map: dict[str, str]) -> list[RunRecord]:
+    """Runs as the recipe tells them: file locations are recipe paths (or bare names when the file is not
+    in the recipe), so the sender's folder layout does not travel with it."""
+    out = []
+    for run in runs:
+        copy = RunRecord.from_dict(run.to_dict())
+        copy.parameters = replace_paths(copy.parameters, file_map)
+        for ref in list(copy.inputs) + list(copy.outputs):
+            if getattr(ref, "kind", "file") == "file":
+                ref.location = file_map.get(ref.location, Path(ref.location.split("|", 1)[0]).name)
+        out.append(copy)
+    return out

@@ -16,7 +16,8 @@ from ..errors import RecipeError
 from ..i18n import tr
 from . import sign
 from .crate import METADATA_NAME, as_list, load_graph
-from .pack import MANIFEST, SIGNATURE, Progress
+from .pack import MANIFEST, SIGNATURE
+from .progress import Progress
 from .zipsafe import Limits, SafeZip, UnsafeZipError, check_name
 
 _LINE = re.compile(r"^(?P<hash>[0-9a-f]{64}) [ *](?P<path>.+)$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsProcessingException, QgsProcessingParameterDefinition
 
 from ...errors import DtflError
-from ..pack import Progress
+from ..progress import Progress
 
 SECRET_PARAMETERS = ("PASSPHRASE",)
 

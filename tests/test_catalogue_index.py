@@ -220,3 +220,24 @@ def test_snapshot_round_trip_seeds_an_empty_index(qgis_app, tmp_path, index):
     assert fresh.last_harvest()["time"] == "2026-01-01T00:00:00+00:00"
     assert [e.id for e in fresh.entries()] == [e.id for e in index.entries("pdok-layers")]
     fresh.close()
+
+
+def test_default_index_seeds_from_the_bundled_snapshot(qgis_app, tmp_path, monkeypatch, index):
+    from dtfl_plugin.catalogue import index as index_module
+    from dtfl_plugin.catalogue import snapshot
+
+    groups = {"pdok-layers": {"kind": "pdok-layers", "url": "", "entries": index.entries("pdok-layers")}}
+    monkeypatch.setattr(
+        snapshot, "SNAPSHOT", snapshot.write_snapshot(groups, tmp_path / "s.json.gz", built="2026-01-02T00:00:00+00:00")
+    )
+    monkeypatch.setattr(index_module, "default_index_path", lambda: tmp_path / "profile" / "catalogue.sqlite")
+    monkeypatch.setattr(index_module, "_DEFAULT", None)
+    seeded = index_module.default_index()
+    assert seeded.count() == 76 and seeded.last_harvest()["time"] == "2026-01-02T00:00:00+00:00"
+    assert index_module.default_index() is seeded  # one per profile
+    seeded.close()
+    monkeypatch.setattr(snapshot, "SNAPSHOT", tmp_path / "absent.json.gz")
+    monkeypatch.setattr(index_module, "default_index_path", lambda: tmp_path / "other" / "catalogue.sqlite")
+    empty = index_module.default_index()
+    assert empty.count() == 0 and empty.last_harvest() is None
+    empty.close()

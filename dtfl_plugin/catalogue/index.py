@@ -346,6 +346,13 @@ def default_index() -> CatalogueIndex:
             if index.count() == 0 and index.last_harvest() is None:
                 from .snapshot import seed_from_snapshot
 
-                seed_from_snapshot(index)
+                if not seed_from_snapshot(index):
+                    from qgis.core import Qgis, QgsMessageLog
+
+                    QgsMessageLog.logMessage(
+                        tr("The catalogue is empty: this installation has no bundled snapshot. Update the catalogue."),
+                        "DTFL",
+                        Qgis.MessageLevel.Warning,
+                    )
             _DEFAULT = index
         return _DEFAULT

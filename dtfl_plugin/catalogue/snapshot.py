@@ -66,9 +66,9 @@ def read_snapshot(path: str | Path = SNAPSHOT) -> dict:
     return data
 
 
-def seed_from_snapshot(index, path: str | Path = SNAPSHOT) -> int:
+def seed_from_snapshot(index, path: str | Path | None = None) -> int:
     """Fill an empty index from the snapshot; returns the number of entries (0 when there is no snapshot)."""
-    path = Path(path)
+    path = Path(path) if path is not None else SNAPSHOT
     if not path.is_file():
         return 0
     data = read_snapshot(path)

@@ -212,3 +212,19 @@ def test_configure_a_server_and_run_any_process_by_reference(processes_url, proc
     finally:
         processing.run("dtfl:remote_server", {"NAME": "Water board", "REMOVE": True})
     assert all(s.name != "Water board" for s in servers.configured())
+
+
+def test_an_unwritable_destination_fails_clearly_after_the_job(remote_server, processing_ready, tmp_path):
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    from dtfl_plugin.provenance.store import read_log
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    alg = processing_ready.createAlgorithmById("dtfl:remote_sandbox_scenario_slow")
+    params = {"steps": 1, "step_seconds": 0, "fail_at": 0, "sweep": str(blocker / "sweep.json")}
+    with pytest.raises(QgsProcessingException, match="Writing the results failed"):
+        alg.run(params, _context(), QgsProcessingFeedback(), {}, False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
+    last = read_log()[-1]
+    assert last.status == "failed" and last.job_url.startswith(remote_server.url + "/jobs/")

@@ -21,7 +21,7 @@ from qgis.core import (
 from ...errors import DtflError
 from ...i18n import tr
 from ...provenance.capture import RunCapture
-from ..remote.client import ProcessesClient
+from ..remote.client import ProcessesClient, RemoteModelError
 from ..remote.outputs import write_folder
 from ..remote.servers import get, max_wait_s, timeout_s, wait_for_slot
 
@@ -92,7 +92,12 @@ class RemoteExecuteAlgorithm(QgsProcessingAlgorithm):
                 job_url = client.execute_async(process_id, inputs)
                 feedback.pushInfo(tr("Job submitted: {url}").format(url=job_url))
                 status = client.wait(job_url, on_status=lambda st: _report(feedback, st), max_wait_s=max_wait_s())
-                files = write_folder(client.results(status), folder, client, status.url)
+                try:
+                    files = write_folder(client.results(status), folder, client, status.url)
+                except OSError as err:  # disk full, no permission: nothing was moved into place
+                    raise RemoteModelError(
+                        tr("Writing the results failed: {error}").format(error=err.strerror or err), job_url=job_url
+                    ) from err
             finally:
                 slot.release()
         except DtflError as err:

@@ -117,7 +117,12 @@ class RemoteProcessAlgorithm(QgsProcessingAlgorithm):
                 feedback.pushInfo(tr("Job submitted: {url}").format(url=job_url))
                 status = client.wait(job_url, on_status=_Reporter(feedback), max_wait_s=max_wait_s())
                 results = client.results(status)
-                written = write_results(results, self._outputs, destinations, client, status.url)
+                try:
+                    written = write_results(results, self._outputs, destinations, client, status.url)
+                except OSError as err:  # disk full, no permission: nothing was moved into place
+                    raise RemoteModelError(
+                        tr("Writing the results failed: {error}").format(error=err.strerror or err), job_url=job_url
+                    ) from err
             finally:
                 slot.release()
         except (DtflError, QgsProcessingException) as err:

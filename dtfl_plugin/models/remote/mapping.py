@@ -274,7 +274,10 @@ def _raster_inline(spec: Spec, alg, parameters, context, capture):
     from osgeo import gdal
 
     source = layer.source()
-    ds = gdal.Open(source)
+    try:
+        ds = gdal.Open(source)
+    except RuntimeError:  # gdal.UseExceptions() may be on in this process
+        ds = None
     if ds is None:
         raise RemoteModelError(tr("GDAL cannot read the raster {source}.").format(source=source))
     is_tiff_file = ds.GetDriver().ShortName == "GTiff" and Path(source).is_file()
@@ -286,11 +289,18 @@ def _raster_inline(spec: Spec, alg, parameters, context, capture):
         # Not a GeoTIFF on disk (e.g. a WCS or another format): convert, then send the copy.
         with tempfile.TemporaryDirectory(prefix="dtfl-remote-") as tmp:
             target = str(Path(tmp) / "input.tif")
-            if gdal.Translate(target, ds, format="GTiff", creationOptions=["COMPRESS=DEFLATE"]) is None:
+            try:
+                converted = gdal.Translate(target, ds, format="GTiff", creationOptions=["COMPRESS=DEFLATE"])
+            except RuntimeError:
+                converted = None
+            if converted is None:
                 raise RemoteModelError(tr("Converting {source} to GeoTIFF failed.").format(source=source))
+            converted = None
             data = Path(target).read_bytes()
-        if capture is not None:
-            capture.add_service_input(spec.id, source) if "://" in source else capture.add_file_input(spec.id, source)
+        if capture is not None and Path(source).is_file():
+            capture.add_file_input(spec.id, source)
+        elif capture is not None:
+            capture.add_service_input(spec.id, source)
     ds = None
     return {"value": base64.b64encode(data).decode("ascii"), "encoding": "base64", "mediaType": spec.media_type}
 

@@ -56,8 +56,13 @@ def _everything_qgis_would_run(project, canaries: Path) -> None:
                 context.appendScope(QgsExpressionContextUtils.layerScope(layer))
                 layer.actions().doAction(action.id(), feature, context)
         config = layer.editFormConfig()
-        if config.initCodeSource() == config.CodeSourceDialog and config.initCode():
+        if _int(config.initCodeSource()) == 2 and config.initCode():  # 2: code from the dialog (CodeSourceDialog)
             QgsPythonRunner.run(config.initCode())  # as QgsAttributeForm does on opening a form
+
+
+def _int(value) -> int:
+    """An enum as int on every QGIS (3.40 moved this one to Qgis.AttributeFormPythonInitCodeSource)."""
+    return int(getattr(value, "value", value))
 
 
 def _all_settings() -> dict:
@@ -99,7 +104,7 @@ def test_hostile_project_neutralised_no_code_runs(tmp_path, recipe_key, points_g
         layer = project.mapLayersByName("points")[0]
         assert layer.isValid() and layer.featureCount() == 3
         assert layer.actions().actions() == []
-        assert layer.editFormConfig().initCodeSource() == layer.editFormConfig().CodeSourceNone
+        assert _int(layer.editFormConfig().initCodeSource()) == 0  # CodeSourceNone
         _everything_qgis_would_run(project, canaries)
         assert list(canaries.iterdir()) == [], "code from the recipe ran"
     finally:

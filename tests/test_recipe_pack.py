@@ -235,3 +235,19 @@ def test_processing_model_becomes_a_computational_workflow(tmp_path, shared_data
     finally:
         model_path.unlink(missing_ok=True)
         provider.refreshAlgorithms()
+
+
+def test_qgz_project_packs_like_qgs(twin, tmp_path):
+    """A .qgz (zipped project) is read from inside its archive; the result is the same recipe layout."""
+    from dtfl_plugin.recipe.pack import PackOptions, pack
+
+    qgz = twin.with_name("twin-zipped.qgz")
+    with zipfile.ZipFile(qgz, "w") as zf:
+        zf.write(twin, "twin-zipped.qgs")
+    try:
+        result = pack(PackOptions(project=qgz, output=tmp_path / "z.dtfl.zip"))
+    finally:
+        qgz.unlink()
+    assert "project/recipe.qgs" in result.members
+    assert sum(1 for m in result.members if m.startswith("data/")) == 5
+    assert sum(1 for m in result.members if m.startswith("steps/")) == 3

@@ -10,12 +10,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsRasterLayer, QgsRectangle
+from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject, QgsRasterLayer, QgsRectangle
 from qgis.PyQt.QtGui import QColor, QImage
 
 from tests.layers_3d_child import DELFT_EXTENT, ROOT, run_under_xvfb
 
 OUT = ROOT / "test-output" / "render3d"
+VERSION = str(Qgis.QGIS_VERSION_INT // 100)  # 322, 340: both suites' images side by side
 needs_xvfb = pytest.mark.skipif(
     shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (3D renders need Xvfb + GLX)"
 )
@@ -126,10 +127,15 @@ def test_buildings_render_in_3d(scenes):
     with_buildings, terrain_only = scenes
     OUT.mkdir(parents=True, exist_ok=True)
     size = ["50", "20", "-", "480", "320"]  # small: the comparison needs pixels, not detail
-    a = run_under_xvfb(["render", with_buildings, str(OUT / "delft_terrain_buildings.png"), *size], timeout=240)
-    b = run_under_xvfb(["render", terrain_only, str(OUT / "delft_terrain_only.png"), *size], timeout=240)
+    a = run_under_xvfb(
+        ["render", with_buildings, str(OUT / f"delft_terrain_buildings_{VERSION}.png"), *size], timeout=240
+    )
+    b = run_under_xvfb(["render", terrain_only, str(OUT / f"delft_terrain_only_{VERSION}.png"), *size], timeout=240)
     assert a["width"] == 480 and b["height"] == 320
-    shown, bare = pixels(OUT / "delft_terrain_buildings.png"), pixels(OUT / "delft_terrain_only.png")
+    shown, bare = (
+        pixels(OUT / f"delft_terrain_buildings_{VERSION}.png"),
+        pixels(OUT / f"delft_terrain_only_{VERSION}.png"),
+    )
     differing = sum(
         1
         for p, q in zip(shown, bare)
@@ -148,7 +154,7 @@ def test_render_3d_view_algorithm_full_scene(processing_ready, shared_data, tmp_
     built = run_under_xvfb(["build", str(shared_data), str(tmp_path / "full")], timeout=240)
     assert built["layers"][-1] == "pointcloud"
     OUT.mkdir(parents=True, exist_ok=True)
-    target = OUT / "delft_full_scene.png"
+    target = OUT / f"delft_full_scene_{VERSION}.png"
     target.unlink(missing_ok=True)
     result = processing.run(
         "dtfl:render_3d_view",

@@ -228,3 +228,37 @@ def test_an_unwritable_destination_fails_clearly_after_the_job(remote_server, pr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
     last = read_log()[-1]
     assert last.status == "failed" and last.job_url.startswith(remote_server.url + "/jobs/")
+
+
+def test_remote_outputs_chain_in_a_model(remote_server, processing_ready, shared_data):
+    """A Graphical Modeler model: remote bathtub -> native:rasterlayerstatistics on its depth output."""
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterRasterLayer,
+    )
+
+    import processing
+
+    static = QgsProcessingModelChildParameterSource.fromStaticValue
+    model = QgsProcessingModelAlgorithm("remote_chain", "tests")
+    model.addModelParameter(QgsProcessingParameterRasterLayer("DEM", "DEM"), QgsProcessingModelParameter("DEM"))
+    remote = QgsProcessingModelChildAlgorithm("dtfl:remote_sandbox_bathtub")
+    remote.setChildId("remote")
+    remote.addParameterSources("dem", [QgsProcessingModelChildParameterSource.fromModelParameter("DEM")])
+    remote.addParameterSources("event", [static("T1000")])
+    remote.addParameterSources("loss_mm", [static(0)])
+    model.addChildAlgorithm(remote)
+    stats = QgsProcessingModelChildAlgorithm("native:rasterlayerstatistics")
+    stats.setChildId("stats")
+    stats.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromChildOutput("remote", "depth")])
+    stats.addParameterSources("BAND", [static(1)])
+    model.addChildAlgorithm(stats)
+    assert model.dependsOnChildAlgorithms("stats") == {"remote"}
+
+    results = processing.run(model, {"DEM": str(_dem(shared_data))})
+    child = results["CHILD_RESULTS"]
+    assert child["remote"]["JOB_URL"].startswith(remote_server.url + "/jobs/")
+    assert 0.05 <= child["stats"]["MAX"] < 10  # metres of water from the remote run, read by a native algorithm

@@ -15,16 +15,18 @@ What it is: a SCREENING without time, sewer or infiltration dynamics, not a hydr
 depth minus a uniform loss (sewer + infiltration capacity, mm) times a runoff coefficient per cell becomes runoff at
 once; water runs down the terrain to the depression it drains to, fills it, and the surplus spills on.
 
-How (all vectorised; no per-cell Python loop): depressions.py finds the basins, the spill tree and each
-depression's spill level and capacity (equal to priority-flood / SAGA Wang & Liu filling). Here each depression
-receives the runoff of its catchment (all cells draining to its basins) plus the overflow of upstream depressions,
-in order from high spill levels to low; what exceeds its capacity spills into the depression across its pass, or
-out of the area (grid edge, nodata, outlets).
-4. Simplified hierarchy (as in malstroem, Balstrøm & Crawford 2018): a partly filled depression holds ONE water
-   level over its whole extent (level pool), even where sub-pits inside it are separated by sills lower than its
-   spill level; nested sub-depressions are therefore merged from the start instead of filling one by one
-   (Barnes et al. 2021, Fill-Spill-Merge, would keep them apart). Volumes are exact; the depth pattern inside a
-   partly filled compound depression is approximate.
+How (vectorised over cells; Python loops only over depressions and tree nodes):
+1. depressions.py finds the basins (D8), the spill tree and each depression's spill level and capacity; its
+   filled surface equals priority-flood / SAGA Wang & Liu filling (tested against both).
+2. Each depression receives the runoff of its catchment (all cells draining to its basins) plus the overflow of
+   upstream depressions, in order from high spill levels to low; what exceeds its capacity spills over its pass
+   into the basin on the other side (and so into the next depression), or out of the area (grid edge, nodata,
+   outlets). A full depression stands at its spill level.
+3. Inside a partly filled depression (fill_spill.py) sub-depressions fill and spill into each other before they
+   merge into one lake (Fill-Spill-Merge, Barnes, Callaghan & Wickert 2021): water stays in the sub-pit it drains
+   to until that is full to the sill; the surplus runs into the neighbour; above the sill both form one pool.
+Simplifications: water follows D8 steepest descent (no dispersion); all runoff arrives at once (no hydrograph,
+no sewer or infiltration over time); sills of exactly equal height merge in the order the spill tree lists them.
 Cells with water shallower than ``min_depth`` are left dry in ``depth`` (their volume still counts as stored).
 """
 
@@ -179,24 +181,34 @@ def run_bathtub(
     _report(progress, 80)
     _check(is_cancelled)
 
-    # Inside each depression: sub-depressions fill and spill before they merge (fill_spill.py).
-    tree = build_merge_tree(fr, z)
-    kept = {int(d): float(stored[d]) for d in order.tolist() if stored[d] > 0}
-    pool_of_leaf, pool_vol, _ = distribute(tree, leaf_water, kept, area)
-    _report(progress, 86)
-    _check(is_cancelled)
-    pool_cell = pool_of_leaf[basin_flat]
+    # Water level per basin: a full depression stands at its spill level; inside a partly filled one,
+    # sub-depressions fill and spill before they merge (fill_spill.py).
+    full = (capacity > 0) & (stored >= capacity * (1.0 - 1e-9))
+    partial_deps = order[(stored[order] > 0) & ~full[order]]
+    leaf_level = np.where(full[top], fr.level[top], -np.inf)
+    leaf_level[0] = -np.inf
+    if partial_deps.size:
+        tree = build_merge_tree(fr, z, partial_deps)
+        kept = {int(d): float(stored[d]) for d in partial_deps.tolist()}
+        pool_of_leaf, pool_vol, _ = distribute(tree, leaf_water, kept, area)
+        _report(progress, 86)
+        _check(is_cancelled)
+        pool_cell = pool_of_leaf[basin_flat]
+        pool_level = _water_levels(z.ravel(), pool_cell, tree.w_top, pool_vol, tree.cap_cells * area, area)
+        del pool_cell
+        in_partial = np.zeros(n, dtype=bool)
+        in_partial[partial_deps] = True
+        in_partial = in_partial[top]
+        leaf_level[in_partial] = pool_level[pool_of_leaf[in_partial]]
     del dep_cell
-    pool_level = _water_levels(z.ravel(), pool_cell, tree.w_top, pool_vol, tree.cap_cells * area, area)
-    depth = pool_level.astype(np.float32)[pool_cell]
-    del pool_cell
+    depth = leaf_level.astype(np.float32)[basin_flat]
     depth -= z.ravel()
     depth[~(depth >= min_depth)] = 0.0
     depth = depth.reshape(dem.shape)
     depth[~fr.valid] = np.nan
     _report(progress, 92)
 
-    water_level, water_depth = _per_depression(fr, tree, pool_of_leaf, pool_level)
+    water_level, water_depth = _per_depression(fr, leaf_level)
     result = _tabulate(z, fr, capacity, inflow, stored, spilled, water_level, water_depth, area, min_depth)
     result.depth = depth
     result.filled = fr.filled
@@ -250,18 +262,16 @@ def _water_levels(z, dep_cell, level, stored, capacity, area) -> np.ndarray:
     return wl
 
 
-def _per_depression(fr, tree, pool_of_leaf, pool_level) -> tuple[np.ndarray, np.ndarray]:
-    """Highest water level and deepest water of each depression (top basin id), over its pools."""
+def _per_depression(fr, leaf_level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Highest water level and deepest water of each depression (top basin id), over its basins."""
     n = fr.level.size
-    leaves = np.arange(1, n)
-    pools = pool_of_leaf[leaves]
-    level = pool_level[pools]
-    wet = np.isfinite(level)
-    dep = fr.top[leaves]
+    wet = np.flatnonzero(np.isfinite(leaf_level))
+    wet = wet[wet > 0]
+    dep = fr.top[wet]
     water_level = np.full(n, -np.inf)
     water_depth = np.zeros(n)
-    np.maximum.at(water_level, dep[wet], level[wet])
-    np.maximum.at(water_depth, dep[wet], level[wet] - fr.pit_z[leaves][wet])
+    np.maximum.at(water_level, dep, leaf_level[wet])
+    np.maximum.at(water_depth, dep, leaf_level[wet] - fr.pit_z[wet])
     return water_level, water_depth
 
 

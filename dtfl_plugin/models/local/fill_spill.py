@@ -13,6 +13,7 @@ Runs in Python loops over tree nodes (not cells): about a second per million bas
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,19 +37,23 @@ class MergeTree:
     root: np.ndarray  # int32 root node per depression (indexed by its top basin id), -1 elsewhere
 
 
-def build_merge_tree(fr, z: np.ndarray) -> MergeTree:
-    """The merge tree of every depression of ``fr`` (a FillResult) with the capacity of each node."""
+def build_merge_tree(fr, z: np.ndarray, deps: np.ndarray) -> MergeTree:
+    """The merge tree of the depressions ``deps`` (top basin ids) of ``fr`` (a FillResult), with capacities."""
     n = fr.level.size
-    basins = np.arange(1, n)
+    member = np.zeros(n, dtype=bool)
+    member[deps] = True
+    basins = np.flatnonzero(member[fr.top])
+    basins = basins[basins > 0]
     inside = fr.top[fr.parent[basins]] == fr.top[basins]
     inside &= fr.parent[basins] != 0
     edges = basins[inside]
     edges = edges[np.argsort(fr.edge_w[edges], kind="stable")]
+    m = edges.size
     uf = list(range(n))
     node_of = list(range(n))
-    parent = [-1] * n
-    left, right, a_end, b_end, lvl = [], [], [], [], []
-    for x, p, w in zip(edges.tolist(), fr.parent[edges].tolist(), fr.edge_w[edges].tolist()):
+    parent = [-1] * (n + m)
+    left, right = [0] * m, [0] * m
+    for i, (x, p) in enumerate(zip(edges.tolist(), fr.parent[edges].tolist())):
         ra = x
         while uf[ra] != ra:
             uf[ra] = uf[uf[ra]]
@@ -57,29 +62,26 @@ def build_merge_tree(fr, z: np.ndarray) -> MergeTree:
         while uf[rb] != rb:
             uf[rb] = uf[uf[rb]]
             rb = uf[rb]
-        node = n + len(left)
+        node = n + i
         na, nb = node_of[ra], node_of[rb]
-        left.append(na)
-        right.append(nb)
-        a_end.append(x)
-        b_end.append(p)
-        lvl.append(w)
-        parent.append(-1)
+        left[i] = na
+        right[i] = nb
         parent[na] = node
         parent[nb] = node
         uf[ra] = rb
         node_of[rb] = node
-    total = n + len(left)
+    a_end, b_end, lvl = edges, fr.parent[edges], fr.edge_w[edges]
+    total = n + m
     parent_a = np.asarray(parent, dtype=np.int32)
     lvl_a = np.asarray(lvl, dtype=np.float64)
     root = np.full(n, -1, dtype=np.int32)
-    tops = np.flatnonzero((fr.top == np.arange(n)) & (np.arange(n) > 0))
+    tops = np.asarray(deps, dtype=np.int64)
     for t in tops.tolist():
         r = t
         while uf[r] != r:
             r = uf[r]
         root[t] = node_of[r]
-    w_top = np.empty(total)
+    w_top = np.full(total, -np.inf)
     has_parent = parent_a >= 0
     w_top[has_parent] = lvl_a[parent_a[has_parent] - n]
     roots = root[tops]
@@ -99,12 +101,12 @@ def build_merge_tree(fr, z: np.ndarray) -> MergeTree:
         leaf_order=np.zeros(n, dtype=np.int32),
         root=root,
     )
-    _leaf_ranges(tree, roots)
-    _capacities(tree, fr, z)
+    _leaf_ranges(tree, roots, basins)
+    _capacities(tree, fr, z, member)
     return tree
 
 
-def _leaf_ranges(tree: MergeTree, roots: np.ndarray) -> None:
+def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray) -> None:
     n = tree.n_leaves
     size = [1] * n + [0] * tree.left.size
     left, right = tree.left.tolist(), tree.right.tolist()
@@ -121,10 +123,10 @@ def _leaf_ranges(tree: MergeTree, roots: np.ndarray) -> None:
         start[right[i]] = s + size[left[i]]
     tree.size = np.asarray(size, dtype=np.int64)
     tree.start = np.asarray(start, dtype=np.int64)
-    tree.leaf_order[tree.start[1:n]] = np.arange(1, n, dtype=np.int32)
+    tree.leaf_order[tree.start[leaves]] = leaves
 
 
-def _capacities(tree: MergeTree, fr, z: np.ndarray) -> None:
+def _capacities(tree: MergeTree, fr, z: np.ndarray, member: np.ndarray) -> None:
     """Assign each flooded cell to the lowest node that is full above it (binary lifting), then sum up the tree."""
     total = tree.parent.size
     up = [np.where(tree.parent >= 0, tree.parent, np.arange(total, dtype=np.int32)).astype(np.int32)]
@@ -134,20 +136,25 @@ def _capacities(tree: MergeTree, fr, z: np.ndarray) -> None:
             break
         up.append(nxt)
     w_top = tree.w_top
+    w32 = w_top.astype(np.float32)  # sills are float32 pass heights: comparisons with float32 z stay exact
     flooded = fr.filled.ravel() > z.ravel()
+    flooded &= member[fr.top][fr.basin.ravel()]
     leaves = fr.basin.ravel()[flooded]
-    zc = z.ravel()[flooded].astype(np.float64)
+    zc = z.ravel()[flooded]
     del flooded
     count = np.zeros(total)
     zsum = np.zeros(total)
     for s in range(0, leaves.size, _CELL_CHUNK):
-        cur = leaves[s : s + _CELL_CHUNK].astype(np.int32)
+        node = leaves[s : s + _CELL_CHUNK].astype(np.int32)
         zz = zc[s : s + _CELL_CHUNK]
-        climb = w_top[cur] <= zz
-        for table in reversed(up):
+        climb = np.flatnonzero(w32[node] <= zz)  # cells above their own basin's sill climb the tree
+        cur, zl = node[climb], zz[climb]
+        step = np.empty(cur.size, dtype=bool)
+        for table in reversed(up):  # binary lifting: the highest ancestor whose sill is still <= z
             cand = table[cur]
-            cur = np.where(climb & (w_top[cand] <= zz), cand, cur)
-        node = np.where(climb, up[0][cur], cur)
+            np.less_equal(w32[cand], zl, out=step)
+            np.copyto(cur, cand, where=step)
+        node[climb] = up[0][cur]
         count += np.bincount(node, minlength=total)
         zsum += np.bincount(node, weights=zz, minlength=total)
     n = tree.n_leaves
@@ -178,49 +185,46 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     pool_vol = np.zeros(total)
     pool_full = np.zeros(total, dtype=bool)
     terminals: list[int] = []
-    stack = [(int(tree.root[t]), float(v), []) for t, v in dep_water.items()]
+    # Water spilled into a node enters at a basin: kept as (leaf positions, volumes), sorted by position, so the
+    # part inside the left child (whose leaves come first) is a prefix found by bisection.
+    stack = [(int(tree.root[t]), float(v), [], []) for t, v in dep_water.items()]
     while stack:
-        node, water, entries = stack.pop()
+        node, water, pos, vol = stack.pop()
         eps = 1e-9 * max(cap[node], 1e-9)
         if node < n or water >= cap[node] - eps:
-            full = water >= cap[node] - eps
             pool_vol[node] = min(water, cap[node])
-            pool_full[node] = full
+            pool_full[node] = water >= cap[node] - eps
             terminals.append(node)
             continue
         i = node - n
         a, b = left[i], right[i]
-        sa, na = start[a], size[a]
-        in_a, in_b = own[a], own[b]
-        ent_a, ent_b = [], []
-        for leaf, vol in entries:
-            if sa <= start[leaf] < sa + na:
-                ent_a.append((leaf, vol))
-                in_a += vol
-            else:
-                ent_b.append((leaf, vol))
-                in_b += vol
+        k = bisect_left(pos, start[b]) if pos else 0
+        in_a = own[a] + (sum(vol[:k]) if k else 0.0)
+        in_b = water - in_a
         surplus_a, surplus_b = in_a - cap[a], in_b - cap[b]
-        if surplus_a >= 0 and surplus_b >= 0:
+        if (surplus_a >= 0 and surplus_b >= 0) or (surplus_a > 0 and in_b + surplus_a >= cap[b]):
+            pool_vol[node] = water  # both children full: merged, one pool above the sill
+            terminals.append(node)
+        elif surplus_b > 0 and in_a + surplus_b >= cap[a]:
             pool_vol[node] = water
-            terminals.append(node)  # merged: one pool above the sill
-        elif surplus_a > 0:
-            if in_b + surplus_a >= cap[b]:
-                pool_vol[node] = water
-                terminals.append(node)
-            else:
-                stack.append((a, cap[a], []))
-                stack.append((b, in_b + surplus_a, ent_b + [(b_end[i], surplus_a)]))
+            terminals.append(node)
+        elif surplus_a > 0:  # the left child is full and spills into the right one at the sill
+            stack.append((a, cap[a], [], []))
+            pos_b, vol_b = pos[k:], vol[k:]
+            j = bisect_left(pos_b, start[b_end[i]])
+            pos_b.insert(j, start[b_end[i]])
+            vol_b.insert(j, surplus_a)
+            stack.append((b, in_b + surplus_a, pos_b, vol_b))
         elif surplus_b > 0:
-            if in_a + surplus_b >= cap[a]:
-                pool_vol[node] = water
-                terminals.append(node)
-            else:
-                stack.append((b, cap[b], []))
-                stack.append((a, in_a + surplus_b, ent_a + [(a_end[i], surplus_b)]))
+            stack.append((b, cap[b], [], []))
+            pos_a, vol_a = pos[:k], vol[:k]
+            j = bisect_left(pos_a, start[a_end[i]])
+            pos_a.insert(j, start[a_end[i]])
+            vol_a.insert(j, surplus_b)
+            stack.append((a, in_a + surplus_b, pos_a, vol_a))
         else:
-            stack.append((a, in_a, ent_a))
-            stack.append((b, in_b, ent_b))
+            stack.append((a, in_a, pos[:k], vol[:k]))
+            stack.append((b, in_b, pos[k:], vol[k:]))
     pool_of_leaf = np.zeros(n, dtype=np.int32)
     order = tree.leaf_order
     for node in terminals:

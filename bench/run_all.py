@@ -2,8 +2,8 @@
 """make bench: run every bench/bench_*.py, print one table, write bench/results.md.
 
 Each module exposes ``run(quick: bool = False) -> list[dict]`` with rows
-{benchmark, metric, ours, baseline, ratio, unit, note}. A benchmark that raises is listed as failed and
-the others still run; the exit status is non-zero if any failed.
+{benchmark, metric, ours, baseline, ratio, unit, note}. Each runs in its own process; one that raises, crashes
+or times out is listed as failed and the others still run; the exit status is non-zero if any failed.
 
 Usage: .venv/bin/python bench/run_all.py [--quick] [--only NAME ...] [--output PATH]
 """
@@ -13,16 +13,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.util
+import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+ROWS_MARK = "DTFL-BENCH-ROWS "
 COLUMNS = ("benchmark", "metric", "ours", "baseline", "ratio", "unit", "note")
 
 
@@ -41,16 +43,33 @@ def load(path: Path):
     return module
 
 
-def run_one(path: Path, quick: bool) -> tuple[list[dict], str | None, float]:
-    """(rows, error or None, seconds). Any failure, including a bad row, is reported, never raised."""
+def child(path: Path, quick: bool) -> int:
+    """In the child process: run one benchmark and print its rows as the last line."""
+    rows = load(path).run(quick=quick)
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "metric" in r and "ours" in r for r in rows):
+        raise TypeError("run() must return a list of row dicts with at least 'metric' and 'ours'")
+    sys.stdout.flush()
+    print("\n" + ROWS_MARK + json.dumps(rows, default=str), flush=True)
+    return 0
+
+
+def run_one(path: Path, quick: bool, timeout: float) -> tuple[list[dict], str | None, float]:
+    """(rows, error or None, seconds). Each benchmark runs in its own process: one that crashes (a segfault,
+    a Qt abort) or hangs is reported as failed and the others still run; QGIS apps never share a process."""
     start = time.perf_counter()
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(path)] + (["--quick"] if quick else [])
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
-        rows = load(path).run(quick=quick)
-        if not isinstance(rows, list) or not all(isinstance(r, dict) and "metric" in r and "ours" in r for r in rows):
-            raise TypeError("run() must return a list of row dicts with at least 'metric' and 'ours'")
-        return rows, None, time.perf_counter() - start
-    except Exception:  # a failing benchmark is a result to report, and the others must still run
-        return [], traceback.format_exc(), time.perf_counter() - start
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return [], f"timed out after {timeout:.0f} s", time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    marked = [line for line in proc.stdout.splitlines() if line.startswith(ROWS_MARK)]
+    if proc.returncode == 0 and marked:
+        return json.loads(marked[-1][len(ROWS_MARK) :]), None, seconds
+    tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
+    return [], f"exit status {proc.returncode}\n{tail}", seconds
 
 
 def fmt(value) -> str:
@@ -93,6 +112,9 @@ def table(rows: list[dict]) -> list[str]:
 
 def write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    mask = os.umask(0)
+    os.umask(mask)
+    os.fchmod(fd, 0o666 & ~mask)  # mkstemp makes 0600: results are for everyone to read
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
@@ -103,8 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     parser.add_argument("--only", nargs="*", help="bench module names (startup or bench_startup)")
     parser.add_argument("--output", type=Path, default=BENCH / "results.md")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per benchmark (default 600, quick 300)")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    if args.child:
+        return child(args.child, args.quick)
+    timeout = args.timeout or (300.0 if args.quick else 600.0)
 
     rows: list[dict] = []
     failures: list[tuple[str, str]] = []
@@ -115,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for path in paths:
         print(f"[bench] {path.stem} ...", flush=True)
-        got, error, seconds = run_one(path, args.quick)
+        got, error, seconds = run_one(path, args.quick, timeout)
         timings.append(f"{path.stem}: {seconds:.1f} s")
         if error is None:
             rows += got

@@ -161,12 +161,19 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a built file is as readable as any other
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def find_lrelease() -> str | None:
@@ -190,6 +197,7 @@ def compile_qm(ts: Path, qm: Path) -> None:
     if lrelease is None:
         raise SystemExit("lrelease not found: install qttools5-dev-tools (make setup does) or set LRELEASE=/path")
     fd, tmp = tempfile.mkstemp(prefix=f".{qm.name}.", suffix=".qm", dir=qm.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     try:
         proc = subprocess.run(

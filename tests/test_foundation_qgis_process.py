@@ -29,16 +29,12 @@ def find_qgis_process() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def qgis_process(tmp_path_factory):
+def qgis_process(tmp_path_factory, packaged_zip):
     exe = find_qgis_process()
     if exe is None:
         pytest.skip("qgis_process is not installed (Debian package qgis); make setup installs it")
     work = tmp_path_factory.mktemp("qgis-process")
-    zip_path = work / "dtfl_plugin.zip"
-    proc = subprocess.run(
-        [str(ROOT / "scripts" / "package.sh"), str(zip_path)], capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    zip_path = packaged_zip
     config = work / "config"
     plugins = config / "profiles" / "default" / "python" / "plugins"
     plugins.mkdir(parents=True)

@@ -36,9 +36,9 @@ def _read(path):
 
 
 def test_delft_with_bgt_landcover_and_buildings(processing_ready, delft, tmp_path):
-    import processing
     from qgis.core import QgsProject, QgsVectorLayer
 
+    import processing
     from dtfl_plugin.provenance.store import load_runs
 
     before = len(load_runs(QgsProject.instance()))
@@ -112,9 +112,9 @@ def test_landcover_lowers_runoff_and_water_is_an_outlet(processing_ready, delft,
 
 
 def test_errors_are_clear(processing_ready, tmp_path):
-    import processing
     from qgis.core import QgsProcessingException
 
+    import processing
     from dtfl_plugin.models.local.raster_io import write_geotiff
 
     wgs84 = 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]'
@@ -125,8 +125,9 @@ def test_errors_are_clear(processing_ready, tmp_path):
 
 
 def test_cancel_leaves_no_depth_file(processing_ready, delft, tmp_path):
-    import processing
     from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    import processing
 
     feedback = QgsProcessingFeedback()
     feedback.cancel()
@@ -165,9 +166,9 @@ def test_bgt_classification(attributes, layer, expected):
     assert classify(attributes, layer) == expected
 
 
-def test_qgis_process_with_string_values(delft, tmp_path):
+def test_qgis_process_with_string_values(delft, tmp_path, request):
     """qgis_process passes every value as a string; the packaged plugin runs in an isolated profile."""
-    runner = _qgis_process_runner(tmp_path)
+    runner = _qgis_process_runner(tmp_path, request)
     args = [
         "--json", "run", ALG, "--",
         f"DEM={delft['dtm']}", "EVENT=3", "RAIN_MM=45.5", "LOSS_MM=5",
@@ -184,21 +185,41 @@ def test_qgis_process_with_string_values(delft, tmp_path):
     assert json.loads(proc.stdout)["inputs"]["RAIN_MM"] in ("45.5", 45.5)
 
 
-def _qgis_process_runner(tmp_path):
+def _find_qgis_process() -> str | None:
+    """qgis_process.bin first: Debian 12's /usr/bin/qgis_process wrapper adds --noversioncheck, which 3.22 rejects."""
+    import os
+    import shutil
+
+    for candidate in (
+        os.environ.get("QGIS_PROCESS", ""),
+        shutil.which("qgis_process.bin") or "",
+        "/usr/bin/qgis_process.bin",
+        "/usr/lib/qgis/qgis_process.bin",
+        shutil.which("qgis_process") or "",
+    ):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _qgis_process_runner(tmp_path, request):
     import os
     import subprocess
     import zipfile
+    from pathlib import Path
 
-    from tests.test_foundation_qgis_process import ROOT, find_qgis_process
-
-    exe = find_qgis_process()
+    exe = _find_qgis_process()
     if exe is None:
         pytest.skip("qgis_process is not installed (Debian package qgis); make setup installs it")
-    zip_path = tmp_path / "dtfl_plugin.zip"
-    packed = subprocess.run(
-        [str(ROOT / "scripts" / "package.sh"), str(zip_path)], capture_output=True, text=True, check=False
-    )
-    assert packed.returncode == 0, packed.stdout + packed.stderr
+    try:
+        zip_path = request.getfixturevalue("packaged_zip")  # the session's package, when the foundation offers it
+    except pytest.FixtureLookupError:
+        zip_path = tmp_path / "dtfl_plugin.zip"
+        root = Path(__file__).resolve().parent.parent
+        packed = subprocess.run(
+            [str(root / "scripts" / "package.sh"), str(zip_path)], capture_output=True, text=True, check=False
+        )
+        assert packed.returncode == 0, packed.stdout + packed.stderr
     config = tmp_path / "config"
     plugins = config / "profiles" / "default" / "python" / "plugins"
     plugins.mkdir(parents=True)

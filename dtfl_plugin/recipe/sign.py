@@ -23,12 +23,23 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from ..errors import RecipeError
 from ..i18n import tr
+
+
+def _crypto():
+    """The ``cryptography`` package, imported when a key is used: Debian 12's QGIS brings it, Debian 13's does
+    not (apt: python3-cryptography). Without it the rest of the plugin keeps working and signing says why not."""
+    try:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    except ImportError as err:
+        raise RecipeError(
+            tr("Signing and verifying recipes needs the Python package 'cryptography' (Debian: python3-cryptography).")
+        ) from err
+    return InvalidSignature, serialization, Ed25519PrivateKey, Ed25519PublicKey
+
 
 SIG_ALG = b"Ed"
 SIG_ALG_PREHASHED = b"ED"
@@ -70,8 +81,8 @@ class SecretKey:
     def public(self) -> PublicKey:
         return PublicKey(self.key_id, self.seed_and_pk[32:])
 
-    def _private(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(self.seed_and_pk[:32])
+    def _private(self):
+        return _crypto()[2].from_private_bytes(self.seed_and_pk[:32])
 
 
 def _pickparams(opslimit: int, memlimit: int) -> tuple[int, int, int]:
@@ -102,11 +113,9 @@ def _kdf_stream(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> b
 
 
 def _derived_public(seed: bytes) -> bytes:
-    return (
-        Ed25519PrivateKey.from_private_bytes(seed)
-        .public_key()
-        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
+    _, serialization, private_key, _ = _crypto()
+    public = private_key.from_private_bytes(seed).public_key()
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def _checksum(key_id: bytes, sk: bytes) -> bytes:
@@ -128,7 +137,8 @@ def _payload_line(text: str) -> str:
 
 
 def generate_keypair() -> SecretKey:
-    private = Ed25519PrivateKey.generate()
+    _, serialization, private_key, _ = _crypto()
+    private = private_key.generate()
     seed = private.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
@@ -235,14 +245,15 @@ def verify_bytes_signature(message_digest_or_data: bytes, signature_text: str, p
     alg, key_id, signature, trusted, global_sig = read_signature(signature_text)
     if key_id != public.key_id:
         raise RecipeError(tr("The signature was made with another key."))
-    verifier = Ed25519PublicKey.from_public_bytes(public.key)
+    invalid_signature, _, _, public_key = _crypto()
+    verifier = public_key.from_public_bytes(public.key)
     try:
         verifier.verify(signature, message_digest_or_data)
-    except InvalidSignature as err:
+    except invalid_signature as err:
         raise RecipeError(tr("The signature does not match the signed file.")) from err
     try:
         verifier.verify(global_sig, signature + trusted.encode("utf-8"))
-    except InvalidSignature as err:
+    except invalid_signature as err:
         raise RecipeError(tr("The trusted comment of the signature was changed.")) from err
     return SignatureInfo(public.key_id_hex, trusted, alg == SIG_ALG_PREHASHED)
 

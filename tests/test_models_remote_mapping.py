@@ -325,3 +325,24 @@ def test_a_raw_result_body_goes_to_the_single_output(qgis_app, tmp_path):
         raw, output_specs(description), {"result": str(dest)}, ProcessesClient("http://127.0.0.1:9"), ""
     )
     assert written == {"result": str(dest)} and QgsRasterLayer(str(dest), "r").isValid()
+
+
+def test_the_sandbox_processes_endpoint_is_a_server(qgis_app):
+    from dtfl_plugin import settings
+    from dtfl_plugin.models.remote import servers
+
+    saved = settings.get_json("endpoints", None)
+    try:
+        settings.apply_endpoints({"processes": "http://127.0.0.1:5/ogcapi/"})
+        sandbox = servers.get("sandbox")
+        assert sandbox.url == "http://127.0.0.1:5/ogcapi" and sandbox.max_jobs == servers.DEFAULT_MAX_JOBS
+        servers.save(servers.Server(name="Sandbox", url="http://127.0.0.1:6", max_jobs=1))  # a configured one wins
+        assert [s.url for s in servers.servers() if s.key == "sandbox"] == ["http://127.0.0.1:6"]
+        with pytest.raises(servers.RemoteModelError, match="http or https"):
+            servers.save(servers.Server(name="x", url="file:///etc"))
+    finally:
+        servers.remove("Sandbox")
+        if saved is None:
+            settings.reset_endpoints()
+        else:
+            settings.set_json("endpoints", saved)

@@ -262,3 +262,13 @@ def test_remote_outputs_chain_in_a_model(remote_server, processing_ready, shared
     child = results["CHILD_RESULTS"]
     assert child["remote"]["JOB_URL"].startswith(remote_server.url + "/jobs/")
     assert 0.05 <= child["stats"]["MAX"] < 10  # metres of water from the remote run, read by a native algorithm
+
+
+def test_landing_page_and_conformance(remote_server):
+    from dtfl_plugin.models.remote.client import ProcessesClient
+
+    client = ProcessesClient(remote_server.url)
+    assert any(
+        link.get("rel") == "http://www.opengis.net/def/rel/ogc/1.0/processes" for link in client.landing()["links"]
+    )
+    assert "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core" in client.conformance()

@@ -20,6 +20,7 @@ from dtfl_plugin.catalogue.entry import Entry, ServiceType
 from dtfl_plugin.errors import LayerError
 from dtfl_plugin.layers import capabilities
 from dtfl_plugin.layers.load import add_to_project, create_layer, resolve_spec
+from dtfl_plugin.layers.metadata import layer_attribution
 from dtfl_plugin.provenance.layer_props import KEY, get_layer_source
 
 pytestmark = pytest.mark.sandbox
@@ -128,7 +129,7 @@ def test_layer_carries_source_metadata_and_attribution(qgis_app, sandbox):
     assert source.loaded_at.endswith("+00:00")
     assert json.loads(layer.customProperty(KEY))["dataset_id"] == "dataset-bgt_waterdeel"
     assert layer.metadata().identifier() == "dataset-bgt_waterdeel" and layer.metadata().licenses() == ["CC0 1.0"]
-    assert "Kadaster" in layer.attribution()
+    assert "Kadaster" in layer_attribution(layer)
     assert layer.name() == item.title
 
 
@@ -168,3 +169,21 @@ def test_capabilities_crs_normalisation():
     assert capabilities.normalise_crs("http://www.opengis.net/def/crs/EPSG/0/7415") == "EPSG:7415"
     assert capabilities.choose_crs(["EPSG:4326", "EPSG:3857", "EPSG:28992"], "EPSG:3857") == "EPSG:28992"
     assert capabilities.choose_crs(["EPSG:4326", "EPSG:3857"], "EPSG:28992") == "EPSG:3857"
+
+
+def test_wfs_20_pages_through_a_mapserver(qgis_app, sandbox, fault_front):
+    """WFS 2.0 (MapServer, like PDOK): version 2.0.0, prefixed type name, and real paging (STARTINDEX requests)."""
+    from qgis.core import QgsDataSourceUri
+
+    front = fault_front(sandbox["wfs2"])
+    spec = resolve_spec(entry(ServiceType.WFS, front.url, "bgt_pand"))
+    uri = QgsDataSourceUri(spec.uri)
+    assert uri.param("version") == "2.0.0" and uri.param("typename") == "ms:bgt_pand"
+    uri.setParam("pageSize", "50")  # small pages so 160 buildings need several requests
+    uri.removeParam("restrictToRequestBBOX")
+    spec.uri = uri.uri(False)
+    layer = create_layer(spec)
+    ids = {f["gml_id"] for f in layer.getFeatures()}
+    assert len(ids) == 160
+    pages = [path for _, path, _ in front.requests if "GetFeature" in path and "STARTINDEX=" in path.upper()]
+    assert len(pages) >= 3, front.requests

@@ -20,7 +20,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtCore import QMetaType, QVariant
 
 from ..errors import LayerError
 from ..i18n import tr
@@ -29,20 +29,29 @@ from .cityjson import CityJSONError, CityJSONReader, CityRecord
 DEFAULT_CRS = "EPSG:7415"  # RD New + NAP height: what Dutch CityJSON (3DBAG, 3dfier) uses
 
 
+def _field(name: str, kind: str) -> QgsField:
+    """QgsField takes a QMetaType from QGIS 3.38 (the QVariant form is deprecated there); 3.22 only QVariant."""
+    meta = {"string": QMetaType.Type.QString, "double": QMetaType.Type.Double}[kind]
+    try:
+        return QgsField(name, meta)
+    except TypeError:
+        return QgsField(name, {"string": QVariant.String, "double": QVariant.Double}[kind])
+
+
 def record_fields() -> QgsFields:
     fields = QgsFields()
     for name, kind in (
-        ("id", QVariant.String),
-        ("type", QVariant.String),
-        ("lod", QVariant.String),
-        ("surface", QVariant.String),
-        ("surface_source", QVariant.String),
-        ("parent", QVariant.String),
-        ("z_min", QVariant.Double),
-        ("z_max", QVariant.Double),
-        ("attributes", QVariant.String),
+        ("id", "string"),
+        ("type", "string"),
+        ("lod", "string"),
+        ("surface", "string"),
+        ("surface_source", "string"),
+        ("parent", "string"),
+        ("z_min", "double"),
+        ("z_max", "double"),
+        ("attributes", "string"),
     ):
-        fields.append(QgsField(name, kind))
+        fields.append(_field(name, kind))
     return fields
 
 

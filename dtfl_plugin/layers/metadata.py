@@ -62,16 +62,27 @@ def layer_metadata(entry: Entry, layer: QgsMapLayer) -> QgsLayerMetadata:
     return metadata
 
 
+def _attribution_holder(layer: QgsMapLayer):
+    """QGIS 3.38+ keeps attribution in serverProperties() (the layer methods are deprecated); 3.22 on the layer."""
+    server = layer.serverProperties() if hasattr(layer, "serverProperties") else None
+    return server if server is not None and hasattr(server, "setAttribution") else layer
+
+
+def layer_attribution(layer: QgsMapLayer) -> str:
+    return _attribution_holder(layer).attribution()
+
+
 def apply_entry(
     layer: QgsMapLayer, entry: Entry, *, name: str = "", service_version: str = "", service_attribution: str = ""
 ) -> None:
     """Everything a DTFL layer carries about where it came from."""
     layer.setName(name or entry.title or entry.name or entry.id)
     attribution = attribution_text(entry, service_attribution)
+    target = _attribution_holder(layer)
     if attribution:
-        layer.setAttribution(attribution)
+        target.setAttribution(attribution)
     if entry.metadata_url:
-        layer.setAttributionUrl(entry.metadata_url)
+        target.setAttributionUrl(entry.metadata_url)
     layer.setMetadata(layer_metadata(entry, layer))
     set_layer_source(
         layer,

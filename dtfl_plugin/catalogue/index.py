@@ -23,7 +23,7 @@ from .entry import Entry
 from .query import ParsedQuery, Vocabulary, parse
 from .thesaurus import Thesaurus, default_thesaurus
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # bm25 weights, in FTS column order: title, name, keywords, organisation, abstract, url
 WEIGHTS = (10.0, 6.0, 4.0, 2.0, 1.0, 1.5)
 FTS_COLUMNS = ("title", "name", "keywords", "organisation", "abstract", "url")
@@ -40,6 +40,7 @@ CREATE INDEX IF NOT EXISTS entries_dataset ON entries(dataset_id);
 CREATE INDEX IF NOT EXISTS entries_url ON entries(url_key, name);
 CREATE INDEX IF NOT EXISTS entries_type ON entries(service_type);
 CREATE INDEX IF NOT EXISTS entries_org ON entries(organisation);
+CREATE INDEX IF NOT EXISTS entries_title ON entries(title);
 CREATE TABLE IF NOT EXISTS entry_themes(entry INTEGER NOT NULL, theme TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS entry_themes_theme ON entry_themes(theme, entry);
 CREATE INDEX IF NOT EXISTS entry_themes_entry ON entry_themes(entry);

@@ -187,6 +187,40 @@ def test_nested_pits_fill_spill_merge():
     assert result.stored_m3 == pytest.approx(78.5)
 
 
+def cascade() -> np.ndarray:
+    """Three pits in one bowl (rim 5.0): P1 | sill 3.0 | P2 | sill 2.0 | P3, each pit 2 x 5 cells at 0.0."""
+    z = np.full((4, 19), 5.0, dtype=np.float32)
+    z[1:3, 1:6] = 0.0  # P1
+    z[1:3, 6] = 3.0  # sill P1 -> P2
+    z[1:3, 7:12] = 0.0  # P2
+    z[1:3, 12] = 2.0  # sill P2 -> P3
+    z[1:3, 13:18] = 0.0  # P3
+    return z
+
+
+@pytest.mark.parametrize(
+    "volume, p1, p2, p3",
+    [
+        (15.0, 1.5, 0.0, 0.0),  # stays in P1
+        (40.0, 3.0, 1.0, 0.0),  # P1 full to its sill (30 m3); 10 m3 run into P2
+        (55.0, 3.0, 2.0, 0.5),  # P2 full to its sill (20 m3) too; 5 m3 run on into P3
+        (75.0, 3.0, 2.0 + 5 / 22, 2.0 + 5 / 22),  # P2 and P3 merged: 5 m3 over their 22 cells above 2.0
+        (100.0, 3.0 + 8 / 34, 3.0 + 8 / 34, 3.0 + 8 / 34),  # all merged above 3.0: 8 m3 over 34 cells
+    ],
+)
+def test_cascade_of_sub_depressions(volume, p1, p2, p3):
+    z = cascade()
+    coeff = np.zeros_like(z)
+    coeff[1:3, 1:6] = 1.0  # rain on P1 only: 10 m2
+    result = run_bathtub(z, 1.0, volume / 10 * 1000, 0.0, runoff_coeff=coeff, min_depth=0.0)
+    assert len(result.table) == 1 and result.table[0]["volume_capacity_m3"] == pytest.approx(160.0)
+    assert result.stored_m3 == pytest.approx(volume) and result.spilled_out_m3 == pytest.approx(0.0)
+    np.testing.assert_allclose(result.depth[1:3, 1:6], p1, atol=1e-5)
+    np.testing.assert_allclose(result.depth[1:3, 7:12], p2, atol=1e-5)
+    np.testing.assert_allclose(result.depth[1:3, 13:18], p3, atol=1e-5)
+    assert result.table[0]["water_level"] == pytest.approx(max(p1, p2, p3), abs=1e-6)
+
+
 def test_deep_nesting_conserves_and_matches_volumes():
     """Random terrain: every pool's water equals what the depth grid holds; stored + spilled = runoff."""
     rng = np.random.default_rng(3)

@@ -292,3 +292,74 @@ def test_3d_filter_and_loading_a_point_cloud(qgis_iface, sandbox, project, clean
         dock.deleteLater()
         index.close()
     assert layer.providerType() == "ept" and layer.isValid()
+
+
+def _harvest_without(sandbox, index, tmp_path, drop) -> None:
+    """Harvest the sandbox list again as the same source, without the records ``drop(rec)`` picks."""
+    from dtfl_plugin.catalogue.harvest import SourceConfig, harvest
+
+    with urllib.request.urlopen(sandbox["pdok_layers"], timeout=30) as response:
+        records = [r for r in json.loads(response.read().decode("utf-8")) if not drop(r)]
+    path = tmp_path / "layers-after.json"
+    path.write_text(json.dumps(records), encoding="utf-8")
+    harvest(SourceConfig(kind="pdok-layers", url=str(path), name=SOURCE), index)
+
+
+def test_retired_wfs_is_repointed_to_ogc_api_features(qgis_iface, sandbox, sandbox_index, project, tmp_path):
+    """PDOK's own move: a dataset's OWS services retired, the dataset now only as OGC API Features."""
+    from qgis.gui import QgsMessageBarItem
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    from dtfl_plugin.gui.catalogue_loader import EntryLoader
+    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.provenance.layer_props import get_layer_source
+
+    hits = sandbox_index.search("waterdeel", limit=10)
+    wfs = next(h.entry for h in hits if h.entry.service_type == "WFS" and h.entry.name == "bgt_waterdeel")
+    EntryLoader(qgis_iface).load(wfs)
+    layer = _wait_for_layer(project, wfs.id, qgis_iface)
+    _harvest_without(
+        sandbox, sandbox_index, tmp_path, lambda r: r["name"] == "bgt_waterdeel" and r["service_type"] != "api features"
+    )
+
+    bar = qgis_iface.messageBar()
+    bar.clearWidgets()
+    (stale,) = check_project(qgis_iface, sandbox_index, project)
+    assert stale.replacement.service_type == "OGC API Features" and stale.replacement.name == "bgt_waterdeel"
+    (item,) = [w for w in bar.items() if isinstance(w, QgsMessageBarItem)]
+    item.findChild(QPushButton, "dtflStaleReplace").click()
+    assert wait_until(lambda: layer.providerType() == "OAPIF", 60), layer.providerType()
+    assert layer.isValid() and layer.featureCount() > 0 and project.mapLayer(layer.id()) is layer
+    assert get_layer_source(layer).service_type == "OGC API Features"
+
+
+def test_replacement_of_another_kind_is_added_beside(qgis_iface, sandbox, sandbox_index, project, tmp_path):
+    """A WMS (raster) layer whose dataset survives only as OGC API Features (vector): added, not re-pointed."""
+    from qgis.core import Qgis
+    from qgis.gui import QgsMessageBarItem
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    from dtfl_plugin.gui.catalogue_loader import EntryLoader
+    from dtfl_plugin.gui.catalogue_stale import check_project
+
+    hits = sandbox_index.search("begroeid terreindeel", limit=10)
+    wms = next(h.entry for h in hits if h.entry.service_type == "WMS" and h.entry.name == "bgt_begroeidterreindeel")
+    EntryLoader(qgis_iface).load(wms)
+    layer = _wait_for_layer(project, wms.id, qgis_iface)
+    name = "bgt_begroeidterreindeel"
+    _harvest_without(
+        sandbox, sandbox_index, tmp_path, lambda r: r["name"] == name and r["service_type"] != "api features"
+    )
+
+    bar = qgis_iface.messageBar()
+    bar.clearWidgets()
+    bar.clear_messages()
+    (stale,) = check_project(qgis_iface, sandbox_index, project)
+    assert stale.replacement.service_type == "OGC API Features"
+    (item,) = [w for w in bar.items() if isinstance(w, QgsMessageBarItem)]
+    item.findChild(QPushButton, "dtflStaleReplace").click()
+    added = _wait_for_layer(project, stale.replacement.id, None)
+    assert added.providerType() == "OAPIF" and added.id() != layer.id()
+    assert layer.providerType() == "wms" and project.mapLayer(layer.id()) is layer  # the user decides
+    infos = bar.get_messages(Qgis.MessageLevel.Info)
+    assert any("different kind of layer" in m for m in infos), infos

@@ -146,6 +146,7 @@ def test_vector_tiles_with_their_style(qgis_app, sandbox):
     from qgis.core import (
         QgsCoordinateReferenceSystem,
         QgsCoordinateTransform,
+        QgsDataSourceUri,
         QgsProject,
         QgsRectangle,
         QgsVectorTileLayer,
@@ -157,11 +158,14 @@ def test_vector_tiles_with_their_style(qgis_app, sandbox):
     assert entry["tiles"][0]["tilesets"][0]["tileset_id"] == "WebMercatorQuad"
     style_url = entry["styles"][0]["url"]
     template = f"{entry['service_url']}/collections/{entry['name']}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?f=mvt"
-    uri = f"styleUrl={quote(style_url, safe='')}&type=xyz&url={quote(template, safe='')}&zmax=18&zmin=13"
-    layer = QgsVectorTileLayer(uri, "bgt (vector tiles)")
+    # QgsDataSourceUri's encoding: QGIS 3.40 takes a hand-percent-encoded url=/styleUrl= literally, 3.22 not
+    uri = QgsDataSourceUri()
+    for key, value in (("type", "xyz"), ("url", template), ("styleUrl", style_url), ("zmin", "13"), ("zmax", "18")):
+        uri.setParam(key, value)
+    layer = QgsVectorTileLayer(bytes(uri.encodedUri()).decode(), "bgt (vector tiles)")
     assert layer.isValid()
-    _, ok = layer.loadDefaultStyle()
-    assert ok, "the style URL did not load"
+    message, ok = layer.loadDefaultStyle()  # QGIS fetches and converts the published Mapbox GL style
+    assert ok, message
     to_3857 = QgsCoordinateTransform(
         QgsCoordinateReferenceSystem("EPSG:28992"), QgsCoordinateReferenceSystem("EPSG:3857"), QgsProject.instance()
     )

@@ -169,3 +169,13 @@ def test_keyboard_down_from_the_search_box_and_escape_back(catalogue_dock):
     assert dock.results.currentIndex().row() == 1
     QTest.keyClick(dock.results, Qt.Key.Key_Escape)
     assert dock.focusWidget() is dock.search_box
+
+
+def test_results_can_be_dragged_onto_the_map(catalogue_dock):
+    from qgis.core import QgsMimeDataUtils
+
+    dock = catalogue_dock
+    first = search(dock, "kadastrale kaart")[0]
+    assert dock.model.flags(dock.model.index(0)) & Qt.ItemFlag.ItemIsDragEnabled
+    (uri,) = QgsMimeDataUtils.decodeUriList(dock.model.mimeData([dock.model.index(0)]))
+    assert (uri.layerType, uri.providerKey, uri.uri) == ("custom", "dtfl_catalogue", first.id)

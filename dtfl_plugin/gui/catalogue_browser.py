@@ -21,6 +21,7 @@ from qgis.PyQt.QtWidgets import QAction
 
 from ..catalogue.entry import Entry, ServiceType
 from ..catalogue.favourites import Favourites, notifier, resolve
+from ..errors import DtflError
 from ..i18n import tr
 
 PROVIDER_KEY = "dtfl_catalogue"  # mime uri providerKey and data item provider name
@@ -64,6 +65,16 @@ def _directories_capability():
     return enum.Directories if enum is not None else QgsDataProvider.Dir
 
 
+def entry_mime_uri(entry: Entry, name: str = ""):
+    """What a dragged entry carries: a 'custom' QGIS URI our drop handler turns back into the entry."""
+    uri = QgsMimeDataUtils.Uri()
+    uri.layerType = "custom"
+    uri.providerKey = PROVIDER_KEY
+    uri.name = name or entry.title or entry.name or entry.id
+    uri.uri = entry.id
+    return uri
+
+
 def _loader(iface):
     from .catalogue_loader import EntryLoader
 
@@ -77,7 +88,7 @@ _shared_loader = None
 
 
 def load_favourite(iface, entry_id: str) -> bool:
-    """Load a favourite by id, preferring the index's fresher entry."""
+    """Load an entry by id (a favourite, or a result dragged from the dock): the index's entry, else the snapshot."""
     from .catalogue_loader import push_error
 
     index = None
@@ -85,7 +96,7 @@ def load_favourite(iface, entry_id: str) -> bool:
         from ..catalogue.index import default_index
 
         index = default_index()
-    except Exception as err:  # noqa: BLE001 - the snapshot still loads without an index; say why in the log
+    except DtflError as err:  # the saved snapshot still loads without an index; say why in the log
         push_error(None, tr("The catalogue index could not be opened; using the saved favourite."), err)
     entry = resolve(entry_id, index, Favourites())
     if entry is None:
@@ -108,12 +119,7 @@ class FavouriteItem(QgsDataItem):
         return True
 
     def mimeUri(self):
-        uri = QgsMimeDataUtils.Uri()
-        uri.layerType = "custom"
-        uri.providerKey = PROVIDER_KEY
-        uri.name = self.name()
-        uri.uri = self.entry.id
-        return uri
+        return entry_mime_uri(self.entry, self.name())
 
     def mimeUris(self):
         return [self.mimeUri()]

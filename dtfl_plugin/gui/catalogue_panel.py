@@ -97,7 +97,8 @@ class CatalogueDock(QgsDockWidget):
         self.results.setUniformItemSizes(True)
         self.results.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.results.setDragEnabled(False)
+        self.results.setDragEnabled(True)  # drop on the map: FavouritesDropHandler loads it
+        self.results.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.detail = DetailPane(body)
         splitter = QSplitter(Qt.Orientation.Vertical, body)
         splitter.addWidget(self.results)

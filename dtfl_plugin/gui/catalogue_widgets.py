@@ -6,6 +6,7 @@ filtering happen in catalogue/index.py.
 
 from __future__ import annotations
 
+from qgis.core import QgsMimeDataUtils
 from qgis.gui import QgsCheckableComboBox
 from qgis.PyQt.QtCore import QAbstractListModel, QModelIndex, QRectF, QSize, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
@@ -82,6 +83,20 @@ class ResultsModel(QAbstractListModel):
 
     def entries(self) -> list[Entry]:
         return [hit.entry for hit in self._hits]
+
+    # Dragging a result onto the map or the layer tree: the same custom URI as a Browser favourite.
+    def flags(self, index: QModelIndex):
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:
+        return ["application/x-vnd.qgis.qgis.uri"]
+
+    def mimeData(self, indexes):
+        from .catalogue_browser import entry_mime_uri
+
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        return QgsMimeDataUtils.encodeUriList([entry_mime_uri(self._hits[r].entry) for r in rows])
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._hits)

@@ -11,12 +11,10 @@ from collections import defaultdict
 
 import numpy as np
 from qgis.core import (
-    Qgis,
     QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureRequest,
     QgsFeatureSink,
-    QgsField,
     QgsFields,
     QgsGeometry,
     QgsProcessing,
@@ -30,32 +28,18 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ...i18n import tr
 from ...provenance.capture import RunCapture
 from ..local import bathtub_core, landcover, raster_io
 from ..local.events import CUSTOM_INDEX, EVENTS, rain_depth
+from .bathtub_support import field as _field
+from .bathtub_support import file_part as _file_part
+from .bathtub_support import geometry_from_wkb as _geometry_from_wkb
+from .bathtub_support import multipolygon_type as _multipolygon_type
 
 NODATA = -9999.0
-
-
-def _multipolygon_type():
-    wkb = getattr(Qgis, "WkbType", None)  # QGIS 3.30+
-    return wkb.MultiPolygon if wkb is not None else QgsWkbTypes.Type.MultiPolygon
-
-
-def _geometry_from_wkb(wkb: bytes) -> QgsGeometry:
-    geometry = QgsGeometry()
-    geometry.fromWkb(wkb)
-    return geometry
-
-
-def _file_part(source: str) -> str:
-    """The file behind an OGR/GDAL data source string ('/x.gpkg|layername=y' -> '/x.gpkg')."""
-    return source.split("|", 1)[0]
 
 
 class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
@@ -313,20 +297,20 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
     def _write_depressions(self, parameters, context, feedback, grid, crs, result):
         fields = QgsFields()
         names = (
-            ("id", QVariant.Int),
-            ("capacity_m3", QVariant.Double),
-            ("inflow_m3", QVariant.Double),
-            ("stored_m3", QVariant.Double),
-            ("fill_frac", QVariant.Double),
-            ("spilled_m3", QVariant.Double),
-            ("max_depth_m", QVariant.Double),
-            ("water_depth_m", QVariant.Double),
-            ("spill_level", QVariant.Double),
-            ("water_level", QVariant.Double),
-            ("area_m2", QVariant.Double),
+            ("id", "int"),
+            ("capacity_m3", "double"),
+            ("inflow_m3", "double"),
+            ("stored_m3", "double"),
+            ("fill_frac", "double"),
+            ("spilled_m3", "double"),
+            ("max_depth_m", "double"),
+            ("water_depth_m", "double"),
+            ("spill_level", "double"),
+            ("water_level", "double"),
+            ("area_m2", "double"),
         )
         for name, kind in names:
-            fields.append(QgsField(name, kind))
+            fields.append(_field(name, kind))
         sink, dest = self.parameterAsSink(
             parameters, self.OUTPUT_DEPRESSIONS, context, fields, _multipolygon_type(), crs
         )
@@ -381,8 +365,8 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
     def _write_buildings(self, parameters, context, feedback, crs, source, features, footprints, result):
         min_depth = self.parameterAsDouble(parameters, self.MIN_DEPTH, context)
         fields = QgsFields(source.fields())
-        fields.append(QgsField("facade_depth_m", QVariant.Double))
-        fields.append(QgsField("wet", QVariant.Int))
+        fields.append(_field("facade_depth_m", "double"))
+        fields.append(_field("wet", "int"))
         sink, dest = self.parameterAsSink(parameters, self.OUTPUT_BUILDINGS, context, fields, _multipolygon_type(), crs)
         if sink is None:
             return None

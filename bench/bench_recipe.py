@@ -63,7 +63,7 @@ else:
     info = {"valid": report.valid, "files": report.files_checked, "problems": len(report.problems)}
 info["startup_s"] = t1 - t0
 info["work_s"] = time.perf_counter() - t1
-print(json.dumps(info), flush=True)
+Path(RESULT).write_text(json.dumps(info))
 app.exitQgis()
 """
 
@@ -127,20 +127,25 @@ def make_data(total: int) -> Path:
 
 
 def _child_rss(mode: str, **values) -> tuple[dict, float, int]:
-    """Like _child, but waits with os.wait4 itself so ru_maxrss is this child's own peak."""
-    head = "".join(f"{k} = {v!r}\n" for k, v in {"ROOT": str(ROOT), "MODE": mode, **values}.items())
+    """Run the CHILD script and wait for it with os.wait4: (its result, wall seconds, its own peak RSS bytes)."""
+    result = WORK / f"child-{mode}-{os.getpid()}.json"
+    result.unlink(missing_ok=True)
+    head = "".join(
+        f"{k} = {v!r}\n" for k, v in {"ROOT": str(ROOT), "MODE": mode, "RESULT": str(result), **values}.items()
+    )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    out_path = WORK / f"child-{mode}.out"
-    with open(out_path, "wb") as out, open(WORK / f"child-{mode}.err", "wb") as err:
+    err_path = WORK / f"child-{mode}.err"
+    with open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen([PYTHON, "-c", head + CHILD], stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen([PYTHON, "-c", head + CHILD], stdout=subprocess.DEVNULL, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{mode} child failed: {(WORK / f'child-{mode}.err').read_text()[-2000:]}")
-    line = [ln for ln in out_path.read_text().splitlines() if ln.startswith("{")][-1]
-    return json.loads(line), wall, usage.ru_maxrss * 1024
+    code = os.waitstatus_to_exitcode(status)
+    if not result.exists():
+        raise RuntimeError(f"{mode} child failed (exit {code}): {err_path.read_text()[-2000:]}")
+    info = json.loads(result.read_text())
+    result.unlink()
+    return info, wall, usage.ru_maxrss * 1024
 
 
 def _timed(cmd: list[str], cwd: Path) -> float:

@@ -111,6 +111,25 @@ def test_landcover_lowers_runoff_and_water_is_an_outlet(processing_ready, delft,
     assert covered["STORED_M3"] + covered["SPILLED_OUT_M3"] == pytest.approx(covered["TOTAL_RUNOFF_M3"])
 
 
+def test_small_nodata_gaps_can_be_interpolated(processing_ready, delft, tmp_path):
+    import processing
+    from dtfl_plugin.models.local.raster_io import fill_small_gaps
+
+    z = np.zeros((12, 12), np.float32)
+    z[4:6, 4:6] = -9999.0  # an enclosed 4-cell gap: interpolated
+    z[0:2, 8:10] = -9999.0  # a gap on the edge: stays
+    z[7:11, 1:11] = -9999.0  # a 40-cell patch (a canal): stays
+    out, filled = fill_small_gaps(z, -9999.0, 10)
+    assert filled == 4 and (out[4:6, 4:6] == 0.0).all()
+    assert (out[0:2, 8:10] == -9999.0).all() and (out[7:11, 1:11] == -9999.0).all()
+
+    common = {"DEM": delft["dtm"], "EVENT": 2, "BUILDINGS": delft["buildings"], "OUTPUT_DEPRESSIONS": "memory:"}
+    drains = processing.run(ALG, dict(common, OUTPUT_DEPTH=str(tmp_path / "a.tif")))
+    ponds = processing.run(ALG, dict(common, FILL_GAPS_M2=50, OUTPUT_DEPTH=str(tmp_path / "b.tif")))
+    assert ponds["TOTAL_RUNOFF_M3"] > drains["TOTAL_RUNOFF_M3"]  # rain on the filled gaps counts now
+    assert ponds["STORED_M3"] > drains["STORED_M3"]
+
+
 def test_errors_are_clear(processing_ready, tmp_path):
     from qgis.core import QgsProcessingException
 

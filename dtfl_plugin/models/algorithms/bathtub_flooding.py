@@ -50,6 +50,7 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
     LANDCOVER = "LANDCOVER"
     BUILDINGS = "BUILDINGS"
     MIN_DEPTH = "MIN_DEPTH"
+    FILL_GAPS_M2 = "FILL_GAPS_M2"
     OUTPUT_DEPTH = "OUTPUT_DEPTH"
     OUTPUT_DEPRESSIONS = "OUTPUT_DEPRESSIONS"
     OUTPUT_BUILDINGS = "OUTPUT_BUILDINGS"
@@ -84,7 +85,8 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
             "or a custom depth. Land cover (optional, e.g. BGT layers): roofs and closed paving 1.0, open paving "
             "0.8, half-paved 0.5, unpaved and green 0.3, open water is an outlet, a field runoff_coeff wins; "
             "uncovered cells 1.0. Buildings (optional) are raised as walls, so water flows around them and off "
-            "their roofs; without them, nodata under buildings in the DTM drains water away. Outputs: water depth (cells under the minimum depth stay dry), depressions with "
+            "their roofs; without them, nodata under buildings in the DTM drains water away. Enclosed nodata gaps up "
+            "to a given area (cars, trees in AHN) can be interpolated instead of draining. Outputs: water depth (cells under the minimum depth stay dry), depressions with "
             "capacity, stored volume and fill fraction, and buildings with the maximum water depth against the "
             "facade (the ring of cells around the footprint)."
         )
@@ -129,6 +131,17 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.MIN_DEPTH, tr("Minimum water depth shown (m)"), double, 0.05, False, 0.0, 10.0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.FILL_GAPS_M2,
+                tr("Interpolate enclosed nodata gaps up to this area (m², 0 = gaps drain away)"),
+                double,
+                0.0,
+                False,
+                0.0,
+                1.0e6,
             )
         )
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_DEPTH, tr("Water depth")))
@@ -201,11 +214,16 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
             )
         )
 
+        gap_m2 = self.parameterAsDouble(parameters, self.FILL_GAPS_M2, context)
+        dem = grid.array
+        if gap_m2 > 0:
+            dem, filled = raster_io.fill_small_gaps(grid.array, grid.nodata, int(gap_m2 / grid.cell_size**2))
+            feedback.pushInfo(tr("{n} cells of small nodata gaps interpolated.").format(n=filled))
         coeff, outlets = self._landcover(parameters, context, feedback, grid, crs)
         source, features, footprints = self._buildings(parameters, context, grid, crs)
         feedback.setProgress(5)
         result = bathtub_core.run_bathtub(
-            grid.array,
+            dem,
             grid.cell_size,
             rain,
             loss,

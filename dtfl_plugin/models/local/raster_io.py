@@ -144,3 +144,43 @@ def polygonize(labels: np.ndarray, geotransform: tuple, wkt: str) -> list[tuple[
     out = [(int(f.GetField(0)), bytes(f.GetGeometryRef().ExportToWkb())) for f in layer]
     ds = mask_ds = vds = None
     return out
+
+
+def fill_small_gaps(array: np.ndarray, nodata: float | None, max_cells: int) -> tuple[np.ndarray, int]:
+    """Interpolate enclosed nodata patches of at most ``max_cells`` cells (GDAL FillNodata); returns (copy, filled).
+
+    AHN terrain models have small holes where no ground point was measured (cars, trees, dense facades); as
+    outlets they would swallow water that really ponds. Larger patches (canals, open water) and patches touching
+    the grid edge stay nodata, so they keep draining the area.
+    """
+    from scipy import ndimage
+
+    values = np.asarray(array, dtype=np.float32)
+    missing = ~np.isfinite(values)
+    if nodata is not None and np.isfinite(nodata):
+        missing |= values == nodata
+    if max_cells <= 0 or not missing.any():
+        return values.copy(), 0
+    labels, count = ndimage.label(missing, structure=np.ones((3, 3), dtype=bool))
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    small = sizes <= max_cells
+    small[0] = False
+    small[edge] = False
+    fill = small[labels]
+    if not fill.any():
+        return values.copy(), 0
+    rows, cols = values.shape
+    ds = _mem_raster(values.shape, (0, 1, 0, 0, 0, -1), "", gdal.GDT_Float32, 0)
+    band = ds.GetRasterBand(1)
+    band.SetNoDataValue(-3.0e38)
+    band.WriteArray(np.where(missing, np.float32(-3.0e38), values))
+    reach = int(np.ceil(np.sqrt(max_cells))) + 2  # far enough to cross any filled patch
+    gdal.FillNodata(band, None, reach, 0)
+    interpolated = band.ReadAsArray()
+    band = ds = None
+    out = values.copy()
+    out[fill] = interpolated[fill]
+    still = fill & (out <= -1.0e38)
+    out[still] = values[still]
+    return out, int(np.count_nonzero(fill & ~still))

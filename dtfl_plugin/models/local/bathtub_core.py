@@ -7,8 +7,11 @@ Pure numpy + scipy, no QGIS: the QGIS algorithm (``dtfl:bathtub_flooding``) and 
     result = run_bathtub(dem, cell_size=1.0, rain_mm=70.0, loss_mm=10.0)
     result.depth            # float32 (rows, cols), water depth in m, 0 where dry (< min_depth), NaN on nodata
     result.depressions      # int32 (rows, cols), depression id (1..n) over each depression's full extent, 0 elsewhere
-    result.table            # list[dict]: one row per depression with id, volume_capacity_m3, inflow_m3, stored_m3,
-                            #   fill_fraction, spilled_m3, max_depth, water_level, spill_level, area_m2, cells
+    result.table            # list[dict]: one row per depression that can hold >= min_depth, largest first: id,
+                            #   volume_capacity_m3, inflow_m3, stored_m3, fill_fraction, spilled_m3, max_depth
+                            #   (spill level - bottom), water_depth (deepest water), water_level (highest pool
+                            #   level, None when dry), spill_level, area_m2, cells
+    result.filled           # float32 depression-filled DEM (NaN on nodata)
     result.total_runoff_m3, result.stored_m3, result.spilled_out_m3   # stored + spilled_out == total_runoff
 
 What it is: a SCREENING without time, sewer or infiltration dynamics, not a hydrodynamic simulation. The event

@@ -29,7 +29,7 @@ from ..i18n import tr
 from .query import Group, ParsedQuery
 from .text import stem
 
-MAX_RANKED = 80
+MAX_RANKED = 60
 # BM25F: field weights in FTS column order (title, name, keywords, organisation, abstract, url)
 from .index import WEIGHTS as FIELD_WEIGHTS  # noqa: E402 - one definition of the weights
 
@@ -131,6 +131,7 @@ class _Scorer:
             1.0 - B + B * ((text.count(" ") - 1) / self.avg[i] if self.avg[i] else 1.0) if text else 1.0
             for i, text in enumerate(padded)
         ]
+        joined = "".join(padded)  # one test first: most alternatives do not occur in a given row at all
         total = 0.0
         matched: list[str] = []
         for options in self.groups:
@@ -138,6 +139,9 @@ class _Scorer:
             for words, weight, needles in options:
                 value = 0.0
                 for exact, starts, idf in needles:
+                    if not any(n in joined for n in exact) and not (starts and starts in joined):
+                        value = 0.0
+                        break
                     tf = 0.0
                     for i, text in enumerate(padded):
                         if not text:

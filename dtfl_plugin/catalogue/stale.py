@@ -70,13 +70,12 @@ def replacement_for(index, service_url: str, name: str, dataset_id: str = "") ->
     rows = _known_urls(index, key, name)
     dataset_ids = [dataset_id] if dataset_id else []
     dataset_ids += [r["dataset_id"] for r in rows if r["dataset_id"] and r["dataset_id"] not in dataset_ids]
-    old_type = ""
     for row in rows:
         previous = index.get(row["entry_id"])  # a "changed" row: the same id now lives at the new URL
         if previous is not None and url_key(previous.service_url) != key:
             return previous
     for did in dataset_ids:
-        found = _pick([e for e in index.by_dataset(did) if url_key(e.service_url) != key], name, old_type)
+        found = _pick([e for e in index.by_dataset(did) if url_key(e.service_url) != key], name)
         if found is not None:
             return found
     return None

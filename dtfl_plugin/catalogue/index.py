@@ -198,6 +198,11 @@ class CatalogueIndex:
             "vocabulary", lambda: Vocabulary(dict(self.conn.execute("SELECT term, doc FROM fts_vocab")))
         )
 
+    def warm(self) -> None:
+        """Load the vocabulary and ranking statistics now (after a harvest, in the worker), so the
+        first keystroke in the dock does not pay for it. Shared by every CatalogueIndex on this file."""
+        self.statistics()
+
     def statistics(self) -> dict:
         """What BM25F needs (ranking.py): row count, average terms per FTS column, document frequencies."""
         return self._cached("statistics", self._compute_statistics)

@@ -54,6 +54,8 @@ class HarvestTask(QgsTask):
             finally:
                 self._feedback.progressChanged.disconnect(link)
             self.setProgress(100.0 * (i + 1) / count)
+        if self.reports and not self.isCanceled():
+            index.warm()  # the dock's next search finds the new vocabulary ready
         if self.index_path:
             index.close()
         if self.errors:

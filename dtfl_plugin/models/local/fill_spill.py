@@ -157,14 +157,25 @@ def _capacities(tree: MergeTree, fr, z: np.ndarray, member: np.ndarray) -> None:
         node[climb] = up[0][cur]
         count += np.bincount(node, minlength=total)
         zsum += np.bincount(node, weights=zz, minlength=total)
-    n = tree.n_leaves
-    cnt, zs = count.tolist(), zsum.tolist()
-    left, right = tree.left.tolist(), tree.right.tolist()
-    for i in range(tree.left.size):
-        cnt[n + i] += cnt[left[i]] + cnt[right[i]]
-        zs[n + i] += zs[left[i]] + zs[right[i]]
-    cap = np.asarray(cnt) * np.where(np.isfinite(w_top), w_top, 0.0) - np.asarray(zs)
+    cnt, zs = _subtree_sums(tree, count), _subtree_sums(tree, zsum)
+    cap = cnt * np.where(np.isfinite(w_top), w_top, 0.0) - zs
     tree.cap_cells = np.maximum(cap, 0.0)
+
+
+def _subtree_sums(tree: MergeTree, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` (one per node) over each node's subtree, without a loop over nodes.
+
+    A node's leaves occupy positions [start, start + size); every internal node below it (and itself) has its
+    split point, the first position of its right child, strictly inside that range. Two cumulative sums answer all.
+    """
+    n = tree.n_leaves
+    leaf_part = np.bincount(tree.start[:n], weights=values[:n], minlength=n + 1)
+    leaf_part[0] = 0.0  # position 0: basins outside the depressions handled here
+    split_part = np.bincount(tree.start[tree.right], weights=values[n:], minlength=n + 1)
+    leaf_cum = np.concatenate([[0.0], np.cumsum(leaf_part)])
+    split_cum = np.concatenate([[0.0], np.cumsum(split_part)])
+    first, end = tree.start, tree.start + tree.size
+    return leaf_cum[end] - leaf_cum[first] + split_cum[end] - split_cum[np.minimum(first + 1, end)]
 
 
 def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, float], area: float):
@@ -175,10 +186,8 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     """
     n = tree.n_leaves
     total = tree.parent.size
-    own = leaf_water.tolist() + [0.0] * (total - n)
+    own = _subtree_sums(tree, np.concatenate([leaf_water, np.zeros(total - n)])).tolist()
     left, right = tree.left.tolist(), tree.right.tolist()
-    for i in range(len(left)):
-        own[n + i] = own[left[i]] + own[right[i]]
     cap = (tree.cap_cells * area).tolist()
     start, size = tree.start.tolist(), tree.size.tolist()
     a_end, b_end = tree.a_end.tolist(), tree.b_end.tolist()

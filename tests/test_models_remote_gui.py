@@ -1,0 +1,42 @@
+"""The "Refresh remote models" menu action: refresh in the background, algorithms appear, message bar says so."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.sandbox
+
+
+def test_refresh_action_lists_the_processes_and_tells_the_user(qgis_app, qgis_iface, processes_url, monkeypatch):
+    from qgis.core import QgsApplication
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    from dtfl_plugin import classFactory
+    from dtfl_plugin.models.remote import cache, servers
+
+    messages = []
+    bar = qgis_iface.messageBar()
+    monkeypatch.setattr(bar, "pushMessage", lambda *args: messages.append(args), raising=False)
+    monkeypatch.setattr(qgis_iface, "messageBar", lambda: bar)
+    servers.save(servers.Server(name="gui", url=processes_url))
+    cache.cache_path("gui").unlink(missing_ok=True)
+    plugin = classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        registry = QgsApplication.processingRegistry()
+        assert registry.algorithmById("dtfl:remote_gui_bathtub") is None  # nothing cached, nothing fetched at start
+        action = next(a for a in plugin.menu.actions() if a.objectName() == "dtfl_refresh_remote_models")
+        action.trigger()
+        end = time.monotonic() + 60
+        while not messages and time.monotonic() < end:
+            QCoreApplication.processEvents()
+            time.sleep(0.02)
+        assert messages, "no message after refreshing"
+        assert "remote processes listed" in messages[0][1]
+        assert registry.algorithmById("dtfl:remote_gui_bathtub") is not None
+    finally:
+        plugin.unload()
+        servers.remove("gui")
+        cache.cache_path("gui").unlink(missing_ok=True)

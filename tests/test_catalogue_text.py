@@ -85,3 +85,10 @@ def test_typo_gets_one_edit_candidates_from_vocabulary():
 
 def test_nothing_searchable():
     assert parse("  ,.; ", default_thesaurus(), None) is None
+
+
+def test_function_words_are_dropped_unless_alone():
+    th = default_thesaurus()
+    assert [g.typed for g in parse("kaart van de bodem ", th, None).groups] == [("kaart",), ("bodem",)]
+    assert [g.typed for g in parse("flora en fauna ", th, None).groups] == [("flora", "en", "fauna")]
+    assert [g.typed for g in parse("van de ", th, None).groups] == [("van",), ("de",)]

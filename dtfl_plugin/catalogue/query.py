@@ -18,6 +18,10 @@ from .thesaurus import Thesaurus
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 MAX_TYPO_CANDIDATES = 6
 MIN_TYPO_LENGTH = 4  # shorter words have too many neighbours to guess from
+STOPWORDS = frozenset(
+    "de het een van voor in op met en of te bij uit naar over als dan the a an of for in on to and or by with at "
+    "from per".split()
+)
 
 
 class Vocabulary:
@@ -135,7 +139,10 @@ def parse(query: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None, split
             _add_compound_alternative(group, chunk[0], vocabulary, splitter)
             _add_typo_alternatives(group, chunk[0], thesaurus, vocabulary)
         groups.append(group)
-    return ParsedQuery(groups)
+    # Function words ("kaart van de bodem", "map of the dikes") would demand to be in every hit; drop
+    # them unless they are all there is, or part of a thesaurus phrase ("flora en fauna").
+    content = [g for g in groups if not (len(g.typed) == 1 and g.typed[0] in STOPWORDS and not g.prefix)]
+    return ParsedQuery(content or groups)
 
 
 def _add_compound_alternative(group: Group, word: str, vocabulary: Vocabulary, splitter) -> None:

@@ -64,7 +64,6 @@ def test_service_entries_and_snapshot(service_project, recipe_key, tmp_path, san
             embed_services=True,
         )
     )
-    assert any("raster services" in w for w in result.warnings), result.warnings
     with zipfile.ZipFile(result.output) as zf:
         zf.extractall(tmp_path / "x")
     graph = {e["@id"]: e for e in json.loads((tmp_path / "x/ro-crate-metadata.json").read_text())["@graph"]}
@@ -77,11 +76,29 @@ def test_service_entries_and_snapshot(service_project, recipe_key, tmp_path, san
             and graph[service["publisher"]["@id"]]["name"] == "Kadaster"
         )
         assert {"@id": service["@id"]} in graph["./"]["hasPart"]
-    snapshot = next(p for p in (tmp_path / "x/data").iterdir() if p.name.startswith("snapshot-"))
+    snapshot = next(
+        p for p in (tmp_path / "x/data").iterdir() if p.name.startswith("snapshot-") and p.suffix == ".gpkg"
+    )
     clipped = _count(snapshot)
     assert 0 < clipped < 160, clipped  # the sample has 160 buildings; the west half holds part of them
     project = (tmp_path / "x/project/recipe.qgs").read_text()
     assert "dtfl/snapshot_of" in project and f"../data/{snapshot.name}" in project
+    # the WMS picture of the area, as an RGBA GeoTIFF on the area's grid, that draws something
+    from osgeo import gdal
+    from qgis.core import QgsProject
+
+    picture = next(p for p in (tmp_path / "x/data").iterdir() if p.name.startswith("snapshot-") and p.suffix == ".tif")
+    ds = gdal.Open(str(picture))
+    (xmin, ymin, xmax, ymax), _ = AREA_A
+    gt = ds.GetGeoTransform()
+    assert ds.RasterCount == 4 and gt[0] == pytest.approx(xmin) and gt[1] == pytest.approx(0.25)
+    assert (ds.RasterXSize, ds.RasterYSize) == (round((xmax - xmin) / 0.25), round((ymax - ymin) / 0.25))
+    alpha = ds.GetRasterBand(4).ReadAsArray()
+    assert 0 < (alpha > 0).mean() < 1, "the picture is empty or fully covered"
+    opened = QgsProject()
+    assert opened.read(str(tmp_path / "x/project/recipe.qgs"))
+    assert all(layer.isValid() for layer in opened.mapLayers().values())
+    opened.clear()
 
 
 def test_recook_reads_the_service_again(service_project, recipe_key, trust, tmp_path, sandbox, processing_ready):
@@ -108,7 +125,7 @@ def test_recook_reads_the_service_again(service_project, recipe_key, trust, tmp_
     counts = {}
     for name, path in (("west", west.output), ("east", east.output)):
         with zipfile.ZipFile(path) as zf:
-            member = next(n for n in zf.namelist() if n.startswith("data/snapshot-"))
+            member = next(n for n in zf.namelist() if n.startswith("data/snapshot-") and n.endswith(".gpkg"))
             zf.extract(member, tmp_path / name)
             counts[name] = _count(tmp_path / name / member)
             meta = json.loads(zf.read("ro-crate-metadata.json"))

@@ -29,10 +29,18 @@ def area_in_crs(area: Area, crs_authid: str) -> tuple[float, float, float, float
     (xmin, ymin, xmax, ymax), area_crs = area
     if not crs_authid or crs_authid == area_crs:
         return xmin, ymin, xmax, ymax
-    from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject, QgsRectangle
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsCoordinateTransform,
+        QgsCoordinateTransformContext,
+        QgsRectangle,
+    )
 
+    # a default transform context: this runs in workers, which must not touch the project singleton
     transform = QgsCoordinateTransform(
-        QgsCoordinateReferenceSystem(area_crs), QgsCoordinateReferenceSystem(crs_authid), QgsProject.instance()
+        QgsCoordinateReferenceSystem(area_crs),
+        QgsCoordinateReferenceSystem(crs_authid),
+        QgsCoordinateTransformContext(),
     )
     box = transform.transformBoundingBox(QgsRectangle(xmin, ymin, xmax, ymax))
     return box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()
@@ -122,3 +130,39 @@ def export_style(element: ET.Element, layer_type: str, dst: Path) -> bool:
         return False
     dst.write_text(text, encoding="utf-8")
     return True
+
+
+def snapshot_raster_service(provider: str, uri: str, dst: Path, area: Area, crs: str, name: str, feedback=None) -> None:
+    """Read a raster service (WMS, WMTS, WCS) for the area and write what it returns as a GeoTIFF.
+
+    Map services return pictures, so the rendered image (RGBA) is written, at 0.25 m per pixel in a
+    projected CRS (at most 4096 pixels a side); a coverage service (WCS) keeps its values."""
+    from qgis.core import (
+        QgsCoordinateTransformContext,
+        QgsRasterFileWriter,
+        QgsRasterLayer,
+        QgsRasterPipe,
+        QgsRectangle,
+    )
+
+    layer = QgsRasterLayer(uri, name, provider)
+    if not layer.isValid():
+        raise RecipeError(tr("The service layer '{name}' could not be read for a snapshot.").format(name=name))
+    layer_crs = layer.crs()
+    xmin, ymin, xmax, ymax = area_in_crs(area, layer_crs.authid() or crs)
+    extent = QgsRectangle(xmin, ymin, xmax, ymax)
+    step = 0.25 if not layer_crs.isGeographic() else 0.0000025
+    cols = max(1, min(4096, round((xmax - xmin) / step)))
+    rows = max(1, min(4096, round((ymax - ymin) / step)))
+    pipe = QgsRasterPipe()
+    if not pipe.set(layer.dataProvider().clone()):
+        raise RecipeError(tr("The snapshot of '{name}' failed: {error}").format(name=name, error="provider"))
+    if provider != "wcs":
+        pipe.set(layer.renderer().clone())
+    writer = QgsRasterFileWriter(str(dst))
+    writer.setOutputFormat("GTiff")
+    writer.setCreateOptions(["COMPRESS=DEFLATE", "TILED=YES"])
+    # a default transform context: workers must not touch the project singleton (main thread)
+    error = writer.writeRaster(pipe, cols, rows, extent, layer_crs, QgsCoordinateTransformContext(), feedback)
+    if int(getattr(error, "value", error)) != 0:
+        raise RecipeError(tr("The snapshot of '{name}' failed: {error}").format(name=name, error=error))

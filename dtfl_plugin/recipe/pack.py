@@ -255,19 +255,24 @@ class _Packer:
         self.services.append(entry)
         if not (self.o.embed_services and self.o.area is not None):
             return ""
-        if layer.layer_type != "vector":
+        if layer.layer_type not in ("vector", "raster"):
             self.warnings.append(
                 tr(
-                    "Layer '{layer}': snapshots of raster services are not supported; it stays a service reference."
+                    "Layer '{layer}': snapshots of this kind of service are not supported; it stays a service reference."
                 ).format(layer=layer.name)
             )
             return ""
-        staged = self.stage / f"{uuid.uuid4().hex}.gpkg"
-        out_name = embed.snapshot_vector_service(
-            layer.provider, layer.datasource, staged, self.o.area, layer.crs, slug(layer.name)
-        )
+        suffix = ".gpkg" if layer.layer_type == "vector" else ".tif"
+        staged = self.stage / f"{uuid.uuid4().hex}{suffix}"
+        if layer.layer_type == "vector":
+            out_name = embed.snapshot_vector_service(
+                layer.provider, layer.datasource, staged, self.o.area, layer.crs, slug(layer.name)
+            )
+        else:
+            embed.snapshot_raster_service(layer.provider, layer.datasource, staged, self.o.area, layer.crs, layer.name)
+            out_name = ""
         member = self._add(
-            self._member("data", f"snapshot-{layer.name}", ".gpkg"),
+            self._member("data", f"snapshot-{layer.name}", suffix),
             staged,
             licence=entry.licence,
             organisation=entry.organisation,
@@ -278,10 +283,14 @@ class _Packer:
         staged.unlink()
         origin, _ = sanitize.scrub_text(json.dumps({"provider": layer.provider, "datasource": layer.datasource}))
         qgsxml.set_custom_property(layer.element, "dtfl/snapshot_of", origin)  # a re-cook reads the service again
-        layer.set_datasource(f"../{member}|layername={out_name}")
+        layer.set_datasource(f"../{member}|layername={out_name}" if out_name else f"../{member}")
         node = layer.element.find("provider")
         if node is not None:
-            node.text = "ogr"
+            node.text = "ogr" if out_name else "gdal"
+        pipe = layer.element.find("pipe")
+        renderer = pipe.find("rasterrenderer") if pipe is not None else None
+        if renderer is not None:  # a map service's renderer reads one ARGB band: the RGBA file gets QGIS's default
+            pipe.remove(renderer)
         return member
 
     def _style(self, layer: qgsxml.LayerXml, member: str) -> None:

@@ -12,8 +12,8 @@ Baselines, in the same run on the same records:
   ``LIKE`` scan over a concatenated text column, results in table order.
 
 Relevance is measured on the real records only (103 entries; the synthetic variants would make many
-near-identical "right answers"): 35 queries written as users type them (Dutch and English, other word
-order, typos, synonyms, compounds), each with the ids of the records a user wants; hit@3 and MRR.
+near-identical "right answers"): 40 queries written as users type them (Dutch and English, other word
+order, typos, synonyms, compounds, function words), each with the ids of the records a user wants; hit@3 and MRR.
 
 Run alone: .venv/bin/python bench/bench_catalogue.py [--quick]
 """
@@ -71,6 +71,11 @@ QUERIES: list[tuple[str, str]] = [
     ("waterways", "title~Waterwegen"),
     ("geologisch model", "title~Geologisch Model"),
     ("ammoniak veehouderij", "name=PS.ProtectedSitesEnvironment"),
+    ("kaart van de gemeenten", "name=bestuurlijkegebieden:Gemeentegebied|Gemeentegebied"),  # function words
+    ("actueel hoogtebestand", "name^ahn"),
+    ("luchtfoto's", "title~Luchtfoto Landelijke"),  # possessive plural
+    ("emissies riool", "name~facility_pollutant_transfer"),
+    ("zwemwater", "name=HH.HealthDeterminantMeasure"),
 ]
 
 PLACES = (

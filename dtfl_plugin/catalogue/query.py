@@ -18,6 +18,12 @@ from .thesaurus import Thesaurus
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 MAX_TYPO_CANDIDATES = 6
 MIN_TYPO_LENGTH = 4  # shorter words have too many neighbours to guess from
+# Words that say "a map of something": most records never write them, so requiring them loses the
+# record the user wants ("kaart van de gemeenten" must find "Gemeenten").
+GENERIC = frozenset(
+    "kaart kaarten map maps data dataset datasets gegevens laag lagen layer layers service services dienst "
+    "diensten bestand bestanden file files nederland netherlands nl".split()
+)
 STOPWORDS = frozenset(
     "de het een van voor in op met en of te bij uit naar over als dan the a an of for in on to and or by with at "
     "from per".split()
@@ -73,6 +79,7 @@ class Group:
     alternatives: list[tuple[str, ...]] = field(default_factory=list)  # each ANDed words
     prefix: bool = False  # the last typed word may be incomplete
     corrected: list[str] = field(default_factory=list)  # typo corrections used
+    optional: bool = False  # a generic word ("kaart", "map"): ranks when present, never required
 
 
 @dataclass
@@ -81,7 +88,8 @@ class ParsedQuery:
 
     @property
     def expression(self) -> str:
-        return " AND ".join(_group_expression(g) for g in self.groups)
+        required = [g for g in self.groups if not g.optional] or self.groups
+        return " AND ".join(_group_expression(g) for g in required)
 
     def terms(self) -> list[str]:
         """Every term the query may match (for highlighting): typed words, synonyms, corrections."""
@@ -135,6 +143,7 @@ def parse(query: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None, split
         if vocabulary is not None:  # a synonym the index does not contain can only cost time
             alternatives = [alt for alt in alternatives if all(w in vocabulary or stem(w) in vocabulary for w in alt)]
         group = Group(typed=chunk, alternatives=alternatives, prefix=typing and is_last)
+        group.optional = len(chunk) == 1 and chunk[0] in GENERIC and not group.prefix
         if vocabulary is not None and len(chunk) == 1 and not group.alternatives:
             _add_compound_alternative(group, chunk[0], vocabulary, splitter)
             _add_typo_alternatives(group, chunk[0], thesaurus, vocabulary)

@@ -43,7 +43,7 @@ def _literal(parsed: ParsedQuery) -> ParsedQuery | None:
     """The query without synonyms and corrections; None when it equals the full query."""
     if all(not g.alternatives for g in parsed.groups):
         return None
-    return ParsedQuery([Group(typed=g.typed, prefix=g.prefix) for g in parsed.groups])
+    return ParsedQuery([Group(typed=g.typed, prefix=g.prefix, optional=g.optional) for g in parsed.groups])
 
 
 def _tiers(parsed: ParsedQuery) -> list[str]:

@@ -52,7 +52,11 @@ def _top(index, query, n=3):
         ("schelpdieren", "schelpdierenpercelen"),  # compound head/prefix of a longer word
         ("natura200", "natura2000:natura2000"),  # typing in progress: prefix
         ("schelpdierenperclen", "schelpdierenpercelen"),  # one typo
-        ("natura2000gebieden", "natura2000:natura2000"),  # a compound the index lacks, split into known words
+        ("natura2000gebieden", "natura2000:natura2000"),
+        (
+            "kaart van de gemeenten",
+            "bestuurlijkegebieden:Gemeentegebied",
+        ),  # generic and function words are optional  # a compound the index lacks, split into known words
     ],
 )
 def test_search_finds_expected_layer_in_top3(index, query, expect_name):

@@ -54,3 +54,18 @@ def test_find_dem_prefers_the_named_terrain(qgis_app, shared_data):
     assert find_dem(project) is first
     project.writeEntry(*TERRAIN_KEY, filled.id())
     assert find_dem(project) is filled
+
+
+def test_dem_becomes_the_project_terrain_where_qgis_has_one(qgis_app, shared_data):
+    """QGIS 3.26+: new 3D canvases take the project's terrain; 3.22 has no such setting (the dock renders instead)."""
+    from dtfl_plugin.gui.view3d import use_dem_as_project_terrain
+    from dtfl_plugin.layers.render import terrain_exaggeration, terrain_layer
+
+    project = QgsProject()
+    dem = QgsRasterLayer(str(shared_data / "3d/derived/ahn3_delft_dtm_1m_filled.tif"), "dtm", "gdal")
+    project.addMapLayer(dem)
+    if not use_dem_as_project_terrain(project, dem, 2.0):
+        assert not hasattr(project, "elevationProperties")
+        pytest.skip("QGIS without project elevation properties (3.26+): terrain is named in a DTFL project entry instead")
+    assert terrain_layer(project) is dem
+    assert terrain_exaggeration(project) == 2.0

@@ -9,7 +9,7 @@ The scene itself is built by layers/scene3d.py and layers/render.py; this file i
 
 from __future__ import annotations
 
-from qgis.core import QgsMapLayerType, QgsProject, QgsProviderRegistry, QgsRasterLayer, QgsVectorLayer, QgsWkbTypes
+from qgis.core import QgsProject, QgsProviderRegistry, QgsRasterLayer, QgsVectorLayer, QgsWkbTypes
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import (
@@ -46,6 +46,19 @@ def find_dem(project: QgsProject) -> QgsRasterLayer | None:
         ):
             return layer
     return None
+
+
+def use_dem_as_project_terrain(project: QgsProject, dem: QgsRasterLayer, exaggeration: float = 1.0) -> bool:
+    """QGIS 3.26+: make ``dem`` the project's terrain (what new 3D views use); False where QGIS has no such setting."""
+    if not hasattr(project, "elevationProperties"):
+        return False
+    from qgis.core import QgsRasterDemTerrainProvider
+
+    provider = QgsRasterDemTerrainProvider()
+    provider.setLayer(dem)
+    provider.setScale(exaggeration)
+    project.elevationProperties().setTerrainProvider(provider)
+    return True
 
 
 def canvas_3d_api() -> bool:
@@ -225,27 +238,30 @@ class View3DFeature:
         self.dock.show_area(extent)
 
     def _open_canvas(self, project: QgsProject, extent) -> None:
-        """QGIS 3.36+: a real interactive 3D map canvas with our scene and a camera on the extent."""
+        """QGIS 3.36+: a real interactive 3D map canvas with our scene and a camera on the extent.
+
+        Its map settings are made by QGIS from the project (Python cannot replace them: no setMapSettings
+        on 3.40), so the DEM goes into the project's elevation settings first, which is also where QGIS
+        users expect it (Project > Properties > Terrain).
+        """
         from ..layers import render, scene3d
 
         dem = find_dem(project)
-        settings = scene3d.map_settings(
-            project,
-            extent,
-            dem=dem,
-            layers=[
-                lyr for lyr in project.layerTreeRoot().checkedLayers() if lyr.type() != QgsMapLayerType.PluginLayer
-            ],
-            exaggeration=render.terrain_exaggeration(project),
-        )
+        exaggeration = render.terrain_exaggeration(project)
+        if dem is not None:
+            use_dem_as_project_terrain(project, dem, exaggeration)
         canvas = self.iface.createNewMapCanvas3D(tr("DTFL 3D view"))
-        if canvas is None:
+        if canvas is None or canvas.mapSettings() is None:
             raise DtflError(tr("QGIS did not create a 3D view."))
-        canvas.setMapSettings(settings)
-        pose = scene3d.camera_pose(settings, extent, pitch=50, yaw=20)
+        settings = canvas.mapSettings()
+        layers = [lyr for lyr in project.layerTreeRoot().checkedLayers() if lyr is not None and lyr.isValid()]
+        settings.setLayers(layers)
+        drape = [lyr for lyr in layers if lyr.renderer3D() is None and lyr is not dem]
+        if len(drape) < len(layers):
+            settings.setTerrainMapTheme(scene3d.terrain_theme(project, drape))
         controller = canvas.cameraController()
-        if controller is not None and hasattr(controller, "setCameraPose"):
-            controller.setCameraPose(pose)
+        if controller is not None:
+            controller.setCameraPose(scene3d.camera_pose(settings, extent, pitch=50, yaw=20))
         self.canvases.append(canvas)
 
     def unload(self) -> None:

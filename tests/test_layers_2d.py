@@ -187,3 +187,13 @@ def test_wfs_20_pages_through_a_mapserver(qgis_app, sandbox, fault_front):
     assert len(ids) == 160
     pages = [path for _, path, _ in front.requests if "GetFeature" in path and "STARTINDEX=" in path.upper()]
     assert len(pages) >= 3, front.requests
+
+
+def test_cityjson_entry_over_http_becomes_a_styled_3d_layer(qgis_app, sandbox):
+    """A CityJSONSeq download (3DBAG-style) from the file server: fetched via net.py, converted, styled."""
+    item = entry(ServiceType.CITYJSON, sandbox["files"] + "/cityjson/3dbag_b2.city.jsonl", "3dbag")
+    layer = create_layer(item)
+    assert layer.isValid() and layer.featureCount() == 6
+    assert {f["surface"] for f in layer.getFeatures()} == {"RoofSurface", "WallSurface", "GroundSurface"}
+    assert layer.renderer3D() is not None and layer.renderer3D().type() == "rulebased"
+    assert get_layer_source(layer).service_url == item.service_url

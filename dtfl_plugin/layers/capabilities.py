@@ -1,7 +1,7 @@
 """Just enough of OGC GetCapabilities (WMS 1.1.1/1.3.0, WMTS 1.0.0, WFS 2.0/1.1) to configure a layer well.
 
-Parsed namespace-agnostically with the hardened ElementTree settings of the standard library (no DTD,
-no external entities). Fetching goes through net.py, so proxy/auth/timeouts are QGIS's.
+Parsed namespace-agnostically with the standard library's ElementTree (expat: external entities and DTDs
+are not fetched). Fetching goes through net.py, so proxy/auth/timeouts are QGIS's.
 """
 
 from __future__ import annotations

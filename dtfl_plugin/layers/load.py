@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qgis.core import (
     QgsApplication,
+    QgsCoordinateReferenceSystem,
     QgsFeedback,
     QgsMapLayer,
     QgsPointCloudLayer,
@@ -21,7 +22,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsVectorTileLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, QTimer
 
 from .. import net, settings
 from ..catalogue.entry import Entry, ServiceType
@@ -32,6 +33,8 @@ from .metadata import apply_entry
 from .uri import LayerSpec, is_remote, local_path, spec_for
 
 _CAPS_SERVICE = {ServiceType.WMS.value: "WMS", ServiceType.WMTS.value: "WMTS", ServiceType.WFS.value: "WFS"}
+
+DUTCH_CRS = "EPSG:28992"  # Amersfoort / RD New: the CRS of the Dutch base registries
 
 
 def resolve_spec(entry: Entry, *, project_crs: str = "EPSG:28992", feedback: QgsFeedback | None = None) -> LayerSpec:
@@ -133,8 +136,20 @@ def add_to_project(layer: QgsMapLayer, project: QgsProject | None = None) -> Qgs
     if not layer.isValid():
         raise LayerError(tr("The layer {name} is not valid and was not added.").format(name=layer.name()))
     project = project or QgsProject.instance()
+    was_empty = not project.mapLayers()
     project.addMapLayer(layer)
+    if was_empty:
+        # An empty project takes the first layer's CRS; OGC API Features answer in CRS84, which would
+        # put a Dutch twin in degrees and stop 3D views. National data is measured in RD New. The desktop
+        # adopts the first layer's CRS on a later turn of the event loop, so decide again then.
+        _prefer_dutch_crs(project)
+        QTimer.singleShot(0, lambda: _prefer_dutch_crs(project))
     return layer
+
+
+def _prefer_dutch_crs(project: QgsProject) -> None:
+    if not project.crs().isValid() or project.crs().isGeographic():
+        project.setCrs(QgsCoordinateReferenceSystem(DUTCH_CRS))
 
 
 _RUNNING: set = set()  # Python owns QgsTask subclasses; keep them alive until finished()

@@ -21,8 +21,8 @@ def render_job(job: dict) -> dict:
     from . import render, scene3d
 
     scene3d.ensure_3d_registry()  # before reading: the project's 3D renderers need their registry entries
-    project = QgsProject.instance() if job.get("use_current") else QgsProject()
-    if not job.get("use_current") and not project.read(job["project"]):
+    project = QgsProject()
+    if not project.read(job["project"]):
         raise LayerError(
             tr("Cannot open the project {path}: {reason}").format(path=job["project"], reason=project.error())
         )

@@ -192,9 +192,9 @@ def pointcloud_spec(entry: Entry, providers: list[str]) -> LayerSpec:
     from .pointcloud import point_cloud_provider_for
 
     url = entry.service_url
-    provider = point_cloud_provider_for(
-        url if url.lower().endswith((".json", ".laz", ".las", ".vpc")) else url + "/ept.json"
-    )
+    if not url.lower().endswith((".json", ".laz", ".las", ".vpc")):
+        url = url.rstrip("/") + "/ept.json"  # an EPT dataset is published as its folder
+    provider = point_cloud_provider_for(url)
     if provider is None:
         kind = (
             "COPC"

@@ -104,10 +104,10 @@ def test_hostile_project_neutralised_no_code_runs(tmp_path, recipe_key, points_g
     kinds = {f.kind for f in result.findings}
     assert {"macro", "expression-function", "action", "form-init", "credential", "authcfg"} <= kinds, result.messages()
     assert any("form init code (from a URL)" in m for m in result.messages()), result.messages()
-    assert result.placeholders == {"auth1": "wms"} and result.unmapped_auth == ["auth1"]
+    assert result.placeholders == {"example.org": "wms"} and result.unmapped_auth == ["example.org"]
     text = result.project.read_text(encoding="utf-8")
     assert not [s for s in SECRETS if s in text], "a credential survived"
-    assert "${authcfg:auth1}" in text and str(canaries) not in text
+    assert "${authcfg:example.org}" in text and str(canaries) not in text
     style = (tmp_path / "target/styles/points.qml").read_text()
     assert "os.system" not in style and "import os" not in style
 
@@ -169,7 +169,7 @@ def test_packing_never_writes_credentials(tmp_path, points_gpkg, qgis_app):
     with zipfile.ZipFile(result.output) as zf:
         blob = b"".join(zf.read(n) for n in zf.namelist())
     assert not [s for s in SECRETS if s.encode() in blob]
-    assert b"${authcfg:auth1}" in blob and b"code from the recipe ran" not in blob
+    assert b"${authcfg:example.org}" in blob and b"code from the recipe ran" not in blob
     assert any("macros" in w for w in result.warnings) and any("credential" in w for w in result.warnings)
 
 
@@ -186,3 +186,22 @@ def test_unknown_key_opens_only_when_allowed_and_says_so(tmp_path, points_gpkg, 
     result = unpack(recipe, tmp_path / "t", trusted=[], allow_untrusted=True)
     assert result.report.signature == "unknown-key" and result.findings[0].kind == "trust"
     assert "do not trust" in result.findings[0].message
+
+
+def test_credentials_placeholders_map_to_the_receivers_authcfg(tmp_path, recipe_key, points_gpkg, qgis_app):
+    from dtfl_plugin import settings
+    from dtfl_plugin.recipe.open import AUTH_MAP_KEY, map_credentials, unpack
+
+    files = {"project/recipe.qgs": hostile_project(tmp_path), "data/points.gpkg": points_gpkg}
+    recipe = forge(tmp_path / "r.dtfl.zip", files, recipe_key)
+    result = unpack(recipe, tmp_path / "t", trusted=[("k", recipe_key.public)])
+    assert result.unmapped_auth == ["example.org"]
+    try:
+        assert map_credentials(result, {"example.org": "mine123"}) == []
+        text = result.project.read_text(encoding="utf-8")
+        assert "authcfg=mine123" in text and "${authcfg:" not in text
+        # remembered: the next recipe with the same placeholder is mapped when it is unpacked
+        again = unpack(recipe, tmp_path / "t2", trusted=[("k", recipe_key.public)])
+        assert again.unmapped_auth == [] and "authcfg=mine123" in again.project.read_text(encoding="utf-8")
+    finally:
+        settings.remove(AUTH_MAP_KEY)

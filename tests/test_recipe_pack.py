@@ -251,3 +251,36 @@ def test_qgz_project_packs_like_qgs(twin, tmp_path):
     assert "project/recipe.qgs" in result.members
     assert sum(1 for m in result.members if m.startswith("data/")) == 5
     assert sum(1 for m in result.members if m.startswith("steps/")) == 3
+
+
+def test_step_reruns_headless_with_qgis_process(packed, tmp_path, qgis_app):
+    """steps/003-native-buffer.json fed to `qgis_process run native:buffer -` in the unpacked recipe gives the
+    recorded result (JSON input on stdin exists since QGIS 3.24)."""
+    import os
+
+    from osgeo import ogr
+    from qgis.core import Qgis
+
+    from tests.test_foundation_qgis_process import find_qgis_process
+
+    if Qgis.QGIS_VERSION_INT < 32400:
+        pytest.skip(f"qgis_process reads JSON input from stdin since QGIS 3.24; this is {Qgis.QGIS_VERSION}")
+    exe = find_qgis_process()
+    if exe is None:
+        pytest.skip("qgis_process is not installed (Debian package qgis)")
+    _, folder = packed
+    doc = json.loads((folder / "steps/003-native-buffer.json").read_text())
+    doc["inputs"]["OUTPUT"] = str(tmp_path / "rerun.gpkg")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "profile"))
+    proc = subprocess.run(
+        [exe, "--json", "run", "native:buffer", "-"],
+        input=json.dumps(doc),
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rerun, recorded = ogr.Open(str(tmp_path / "rerun.gpkg")), ogr.Open(str(folder / doc["dtfl"]["outputs"]["OUTPUT"]))
+    assert rerun.GetLayer(0).GetFeatureCount() == recorded.GetLayer(0).GetFeatureCount() > 0

@@ -13,7 +13,7 @@ from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, 
 from ..errors import DtflError
 from ..i18n import tr
 from ..recipe import keys
-from ..recipe.open import OpenResult, refusal, unpack
+from ..recipe.open import OpenResult, map_credentials, refusal, unpack
 from ..recipe.progress import Progress
 from ..recipe.verify import VerifyReport, verify_recipe
 from ..settings import data_dir
@@ -163,10 +163,34 @@ class RecipeFeature:
             self.last_open = result
             for finding in result.findings:
                 self._message(finding.message, Qgis.MessageLevel.Warning)
+            if result.unmapped_auth and read:
+                self.ask_credentials(result)
             if read and self.iface.newProject(True):  # the user may keep the current project
                 self.iface.addProject(str(result.project))
 
         return self._start(tr("Unpacking recipe"), work, done)
+
+    def ask_credentials(self, result: OpenResult) -> None:
+        """Let the user pick one of their own authentication configurations per placeholder of the recipe."""
+        from qgis.gui import QgsAuthConfigSelect
+
+        dialog = QDialog(self.iface.mainWindow())
+        dialog.setWindowTitle(tr("Credentials for the recipe's services"))
+        layout = QVBoxLayout(dialog)
+        selectors = {}
+        for name in result.unmapped_auth:
+            label = QLabel(
+                tr("“{name}”, needed by layer “{layer}”:").format(name=name, layer=result.placeholders.get(name, "?"))
+            )
+            layout.addWidget(label)
+            selectors[name] = QgsAuthConfigSelect(dialog)
+            layout.addWidget(selectors[name])
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            map_credentials(result, {name: widget.configId() for name, widget in selectors.items()})
 
     def _start(self, description: str, work, done) -> QgsTask:
         task = _Task(description, work, done)

@@ -180,6 +180,20 @@ def _remove_tree(folder: Path, created: bool) -> None:
         folder.rmdir()
 
 
+def map_credentials(result: OpenResult, mapping: dict[str, str], *, remember: bool = True) -> list[str]:
+    """Point the recipe's ``${authcfg:name}`` placeholders at the receiver's own authentication configurations
+    (ids from the QGIS auth database); remembered in settings for the next recipe. Returns names still unmapped."""
+    mapping = {k: v for k, v in mapping.items() if v}
+    if remember and mapping:
+        stored = settings.get_json(AUTH_MAP_KEY, {})
+        stored.update(mapping)
+        settings.set_json(AUTH_MAP_KEY, stored)
+    tree = qgsxml.read_project_xml(result.project)
+    result.unmapped_auth = sanitize.apply_auth_map(tree, mapping)
+    qgsxml.write_project_xml(tree, result.project)
+    return result.unmapped_auth
+
+
 def open_in_project(result: OpenResult, project) -> bool:
     """Read the cleaned project into ``project`` (main thread). Never touches qgis/enableMacros."""
     return bool(project.read(str(result.project)))

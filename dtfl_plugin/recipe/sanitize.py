@@ -7,7 +7,7 @@ never change). Four kinds of project code are neutralised: macros, Python expres
 init code (inline, from a file or from a URL). Credentials are removed from every text and
 attribute of the document: passwords, tokens and API keys (also URL-encoded inside ``url=``),
 user:password in URLs, ``Authorization`` headers; ``authcfg`` ids become named placeholders
-``${authcfg:<name>}`` that the receiver maps to one of their own authentication configurations.
+``${authcfg:<host>}`` (named after the service's host) that the receiver maps to one of their own authentication configurations.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ _USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@:\s'\"]*):
 _AUTH_HEADER = re.compile(r"(?P<pre>(?:http-header:)?authorization(?:=|%3D|:\s*))(?P<value>[^&'\"\n]+)", re.IGNORECASE)
 _JSON_SECRET = re.compile(r'(?P<pre>"(?:' + SECRET_NAMES + r')"\s*:\s*")(?P<value>[^"]*)"', re.IGNORECASE)
 _AUTHCFG = re.compile(r"(?P<pre>authcfg(?:=|%3D|='))(?P<value>[A-Za-z0-9]{7})\b")
+_HOST = re.compile(r"[a-z][a-z0-9+.-]*://(?:[^/@\s'\"]*@)?([A-Za-z0-9.-]+)", re.IGNORECASE)
 PLACEHOLDER = re.compile(r"\$\{authcfg:([A-Za-z0-9_.-]+)\}")
 
 
@@ -84,13 +85,24 @@ def scrub_text(text: str, auth_names: dict[str, str] | None = None) -> tuple[str
         found.append("json-secret")
         return f'{match.group("pre")}{REDACTED}"'
 
+    host_match = _HOST.search(text)
+    host = host_match.group(1).lower() if host_match else ""
+
     def _authcfg(match: re.Match) -> str:
+        # named after the service's host, so the receiver's mapping (remembered in settings) means the
+        # same server in every recipe; an id without a URL beside it keeps a numbered name
         found.append("authcfg")
         if auth_names is None:
-            name = match.group("value")
-        else:
-            name = auth_names.setdefault(match.group("value"), f"auth{len(auth_names) + 1}")
-        return f"{match.group('pre')}${{authcfg:{name}}}"
+            return f"{match.group('pre')}${{authcfg:{host or 'auth'}}}"
+        if match.group("value") not in auth_names:
+            base = host or "auth"
+            taken = set(auth_names.values())
+            name, n = base, 1
+            while name in taken:
+                n += 1
+                name = f"{base}-{n}"
+            auth_names[match.group("value")] = name
+        return f"{match.group('pre')}${{authcfg:{auth_names[match.group('value')]}}}"
 
     text = _USERINFO.sub(_userinfo, text)
     text = _AUTH_HEADER.sub(_header, text)

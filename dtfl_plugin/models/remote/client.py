@@ -345,7 +345,12 @@ class ProcessesClient:
         ctype = response.header("content-type").split(";")[0].strip().lower()
         if ctype in JSON_TYPES or (not ctype and response.content[:1] in (b"{", b"[")):
             doc = self._json(response, tr("results"))
-            if isinstance(doc, dict) and isinstance(doc.get("outputs"), list) and len(doc) <= 2:
+            if (
+                isinstance(doc, dict)
+                and set(doc) <= {"outputs", "links"}
+                and isinstance(doc.get("outputs"), list)
+                and all(isinstance(item, dict) for item in doc["outputs"])
+            ):
                 # pygeoapi's response=document wraps the processor's dict as {"outputs": [dict]}
                 merged: dict = {}
                 for item in doc["outputs"]:

@@ -185,7 +185,10 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
         dem_layer = self.parameterAsRasterLayer(parameters, self.DEM, context)
         if dem_layer is None or not dem_layer.isValid():
             raise QgsProcessingException(tr("The terrain model cannot be opened. Choose a valid raster layer."))
-        if dem_layer.providerType() != "gdal" or not os.path.isfile(_file_part(dem_layer.source())):
+        dem_path = _file_part(dem_layer.source())
+        # A file, or a raster GDAL reads itself over HTTP (a COG from the catalogue: /vsicurl/ range reads).
+        dem_is_file = os.path.isfile(dem_path)
+        if dem_layer.providerType() != "gdal" or not (dem_is_file or dem_path.startswith("/vsi")):
             raise QgsProcessingException(
                 tr("The terrain model must be a raster file (e.g. GeoTIFF). Save the layer as a file and try again.")
             )
@@ -196,11 +199,13 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
                     crs=crs.authid()
                 )
             )
-        dem_path = _file_part(dem_layer.source())
         grid = raster_io.read_grid(dem_path)
         if not grid.square:
             raise QgsProcessingException(tr("The terrain model needs square, north-up cells. Warp it first."))
-        self._capture.add_file_input(self.DEM, dem_path)
+        if dem_is_file:
+            self._capture.add_file_input(self.DEM, dem_path)
+        else:
+            self._capture.add_service_input(self.DEM, dem_path.replace("/vsicurl/", ""))
         self._capture.set_area(grid.bbox, crs.authid())
 
         event = self.parameterAsEnum(parameters, self.EVENT, context)

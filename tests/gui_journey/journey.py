@@ -1,0 +1,314 @@
+"""The user's journey, driven inside the real QGIS desktop (run by tests/test_journey_gui.py via --code).
+
+search → load → open 3D view → run the model from the toolbox → package → open the recipe in a fresh
+project. Every step clicks/types in the plugin's real widgets, takes a screenshot of the main window and
+records checks of what is on screen into journey-report.json. Steps are generators that yield wait
+conditions; a QTimer drives them, so modal dialogs (their own event loops) do not stop the journey.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+
+from qgis.core import Qgis, QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle
+from qgis.PyQt.QtCore import QPoint, Qt, QTimer
+from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtTest import QTest
+from qgis.PyQt.QtWidgets import QAction, QApplication, QDialog, QDockWidget, QFileDialog, QPushButton
+from qgis.utils import iface, plugins
+
+OUT = Path(os.environ["DTFL_JOURNEY_OUT"])
+SHOTS = OUT / "screenshots"
+SHOTS.mkdir(parents=True, exist_ok=True)
+REPORT = {"qgis": Qgis.version(), "steps": []}
+STATE: dict = {}
+STEPS = []
+
+
+def step(func):
+    STEPS.append(func)
+    return func
+
+
+def check(name: str, ok: bool, detail: str = "") -> None:
+    REPORT["steps"][-1]["checks"].append({"name": name, "ok": bool(ok), "detail": detail})
+
+
+def screenshot(name: str, widget=None) -> str:
+    QApplication.processEvents()
+    path = SHOTS / f"{name}.png"
+    (widget or iface.mainWindow()).grab().save(str(path))
+    REPORT["steps"][-1]["screenshots"].append(str(path))
+    return str(path)
+
+
+def action(object_name: str) -> QAction | None:
+    return iface.mainWindow().findChild(QAction, object_name)
+
+
+def layer_names() -> list[str]:
+    return [node.name() for node in QgsProject.instance().layerTreeRoot().findLayers()]
+
+
+def canvas_coloured_fraction() -> float:
+    image = iface.mapCanvas().grab().toImage()
+    step_px, coloured, total = 8, 0, 0
+    background = iface.mapCanvas().canvasColor().rgb()
+    for y in range(0, image.height(), step_px):
+        for x in range(0, image.width(), step_px):
+            total += 1
+            coloured += image.pixel(x, y) != background
+    return coloured / max(total, 1)
+
+
+def message_bar_texts() -> list[str]:
+    bar = iface.messageBar()
+    return [item.text() + " " + item.title() for item in bar.items()]
+
+
+def select_result(dock, wanted_title: str, wanted_type: str):
+    model = dock.model
+    for row in range(model.rowCount()):
+        entry = model.entry(row)
+        if entry is not None and wanted_title in entry.title and entry.service_type == wanted_type:
+            index = model.index(row, 0)
+            dock.results.setCurrentIndex(index)
+            return index
+    return None
+
+
+def modal(kind=QDialog):
+    widget = QApplication.activeModalWidget()
+    return widget if isinstance(widget, kind) else None
+
+
+# ---------------------------------------------------------------------------------------------------
+@step
+def start():
+    """QGIS is up with DTFL loaded and its menu in Dutch."""
+    yield (lambda: "dtfl_plugin" in plugins, 30, "\"dtfl_plugin\" in plugins")
+    iface.mainWindow().resize(1280, 1000)
+    # A Dutch user's project is in RD New (Project > Properties > CRS); 3D views need a projected CRS.
+    QgsProject.instance().setCrs(QgsCoordinateReferenceSystem("EPSG:28992"))
+    check("plugin loaded", "dtfl_plugin" in plugins)
+    menus = [a.text() for a in iface.mainWindow().menuBar().actions()]
+    check("DTFL menu in the menu bar", any("DTFL" in m for m in menus), str(menus))
+    search_action = action("dtflCatalogueAction")
+    check("catalogue action is Dutch", search_action is not None and "catalogus" in search_action.text().lower(),
+          search_action.text() if search_action else "missing")
+    screenshot("01-start")
+
+
+@step
+def search():
+    """Open the catalogue dock, update the catalogue from the (sandbox) national services, type a query."""
+    toggle = action("dtflCatalogueAction")
+    dock = iface.mainWindow().findChild(QDockWidget, "dtflCatalogueDock")
+    STATE["dock"] = dock
+    if not dock.isVisible():  # the dock opens by itself on first start; otherwise the toolbar button opens it
+        toggle.trigger()
+    QApplication.processEvents()
+    check("catalogue dock open", dock.isVisible() and toggle.isChecked())
+    yield (lambda: dock.isVisible(), 10, "dock.isVisible()")
+    update = dock.findChild(QPushButton, "dtflCatalogueUpdate")
+    QTest.mouseClick(update, Qt.MouseButton.LeftButton)
+    yield (lambda: dock.index().count() > 0 and update.isEnabled(), 90, "dock.index().count() > 0 and update.isEnabled()")
+    check("catalogue harvested", dock.index().count() > 0, f"{dock.index().count()} entries")
+    dock.search_box.setFocus()
+    QTest.keyClicks(dock.search_box, "3d gebouwen delft")
+    yield (lambda: dock.model.rowCount() > 0 and not dock.searching, 20, "dock.model.rowCount() > 0 and not dock.searching")
+    titles = [dock.model.entry(r).title for r in range(dock.model.rowCount())]
+    check("results for '3d gebouwen delft'", any("3D gebouwen Delft" in t for t in titles), "; ".join(titles[:5]))
+    screenshot("02-search")
+
+
+@step
+def load():
+    """Double-click the OGC API Features buildings, then load the AHN terrain with the Load button."""
+    dock = STATE["dock"]
+    index = select_result(dock, "3D gebouwen Delft", "OGC API Features")
+    check("buildings entry listed", index is not None)
+    rect = dock.results.visualRect(index)
+    # A real double click is press, release, double-click: item views only emit doubleClicked when the
+    # preceding press hit the same item.
+    QTest.mouseClick(dock.results.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    QTest.mouseDClick(dock.results.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    yield (lambda: any("3D gebouwen" in n for n in layer_names()), 60, "any(\"3D gebouwen\" in n for n in layer_names())")
+    dock.search_box.clear()
+    QTest.keyClicks(dock.search_box, "ahn maaiveld")
+    yield (lambda: select_result(dock, "AHN3 maaiveld", "COG") is not None and not dock.searching, 20, "select_result(dock, \"AHN3 maaiveld\", \"COG\") is not None and not dock.searching")
+    select_result(dock, "AHN3 maaiveld", "COG")
+    QTest.mouseClick(dock.load_button, Qt.MouseButton.LeftButton)
+    yield (lambda: any("AHN3 maaiveld" in n for n in layer_names()), 60, "any(\"AHN3 maaiveld\" in n for n in layer_names())")
+    names = layer_names()
+    check("buildings in the layer tree", any("3D gebouwen" in n for n in names), str(names))
+    check("terrain in the layer tree", any("AHN3 maaiveld" in n for n in names), str(names))
+    project = QgsProject.instance()
+    STATE["buildings"] = next(l for l in project.mapLayers().values() if "3D gebouwen" in l.name())
+    STATE["dem"] = next(l for l in project.mapLayers().values() if "AHN3 maaiveld" in l.name())
+    iface.mapCanvas().setExtent(QgsRectangle(84808, 447412, 85073, 447642))
+    iface.mapCanvas().refreshAllLayers()
+    yield (lambda: not iface.mapCanvas().isDrawing(), 30, "not iface.mapCanvas().isDrawing()")
+    yield (lambda: True, 1, "True")
+    fraction = canvas_coloured_fraction()
+    check("canvas is not blank", fraction > 0.2, f"{fraction:.0%} of the canvas coloured")
+    errors = [t for t in message_bar_texts() if "fout" in t.lower() or "error" in t.lower()]
+    check("no error in the message bar", not errors, str(errors))
+    screenshot("03-loaded")
+
+
+@step
+def view3d():
+    """The plugin's 'Open 3D view of this area' action opens a 3D map view of the canvas extent."""
+    candidates = [a for a in iface.mainWindow().findChildren(QAction) if a.objectName().lower().startswith("dtfl") and "3d" in a.objectName().lower()]
+    check("3D view action exists", bool(candidates), str([a.objectName() for a in candidates]))
+    if not candidates:
+        return
+    before = set(iface.mainWindow().findChildren(QDockWidget))
+    QTimer.singleShot(0, candidates[0].trigger)
+    yield (lambda: len(set(iface.mainWindow().findChildren(QDockWidget)) - before) > 0 or modal() is not None, 30, "len(set(iface.mainWindow().findChildren(QDockWidget)) - before) > 0 or modal() is not None")
+    dialog = modal()
+    if dialog is not None:  # QGIS asks which datum transformation to use (CRS84 → RD): take its default, as a user does
+        check("only QGIS's transformation chooser asked", "transform" in dialog.windowTitle().lower(), dialog.windowTitle())
+        dialog.accept()
+    new_docks = [d for d in set(iface.mainWindow().findChildren(QDockWidget)) - before if d.isVisible()]
+    check("a 3D view dock opened", bool(new_docks), str([d.windowTitle() for d in new_docks]))
+    yield (lambda: True, 8, "True")  # let the 3D scene load its tiles
+    screenshot("04-view3d")
+
+
+@step
+def model():
+    """Find the bathtub model in the Processing toolbox, open its dialog, run it, close it."""
+    import processing
+
+    toolbox = iface.mainWindow().findChild(QDockWidget, "ProcessingToolbox")
+    if toolbox is not None:
+        toolbox.setVisible(True)
+        search_box = getattr(toolbox, "searchBox", None)
+        if search_box is not None:
+            QTest.keyClicks(search_box, "bathtub")
+    dialog = processing.createAlgorithmDialog(
+        "dtfl:bathtub_flooding",
+        {"DEM": STATE["dem"].id(), "BUILDINGS": STATE["buildings"].id(), "EVENT": 0, "LOSS_MM": 5.0},
+    )
+    check("model dialog opens", dialog is not None)
+    dialog.show()
+    STATE["dialog"] = dialog
+    yield (lambda: dialog.isVisible(), 10, "dialog.isVisible()")
+    screenshot("05-model-dialog", dialog)
+    before = set(QgsProject.instance().mapLayers())
+    dialog.runAlgorithm()
+    yield (lambda: len(set(QgsProject.instance().mapLayers()) - before) >= 2, 120, "len(set(QgsProject.instance().mapLayers()) - before) >= 2")
+    added = [QgsProject.instance().mapLayer(i).name() for i in set(QgsProject.instance().mapLayers()) - before]
+    check("model outputs added to the project", len(added) >= 2, str(added))
+    screenshot("06-model-done", dialog)
+    screenshot("06-model-map")
+    dialog.close()
+    yield (lambda: not dialog.isVisible(), 10, "not dialog.isVisible()")
+    check("model dialog closed", not dialog.isVisible())
+
+
+@step
+def package():
+    """Save the project and package it as a signed recipe through the plugin's Package action."""
+    project_path = OUT / "twin" / "twin.qgs"
+    project_path.parent.mkdir(parents=True, exist_ok=True)
+    check("project saved", QgsProject.instance().write(str(project_path)))
+    recipe = OUT / "twin.dtfl.zip"
+    STATE["recipe"] = recipe
+    QTimer.singleShot(0, action("dtflPackageRecipe").trigger)
+    yield (lambda: modal() is not None, 20, "modal() is not None")
+    dialog = modal()
+    STATE["dialog"] = dialog
+    check("package dialog opens", dialog is not None, dialog.windowTitle() if dialog else "")
+    dialog.setParameters({"PROJECT": str(project_path), "OUTPUT": str(recipe), "SIGNING_KEY": os.environ["DTFL_JOURNEY_KEY"],
+                          "PASSPHRASE": os.environ["DTFL_JOURNEY_PASSPHRASE"]})
+    screenshot("07-package-dialog", dialog)
+    dialog.runAlgorithm()
+    yield (lambda: recipe.is_file(), 300, "recipe.is_file()")
+    check("recipe written", recipe.is_file(), str(recipe))
+    dialog.close()
+    yield (lambda: modal() is None, 10, "modal() is None")
+    check("package dialog closed", modal() is None)
+
+
+@step
+def open_recipe():
+    """In a fresh project, open the recipe: verdict dialog first, then unpack into a chosen folder."""
+    iface.newProject(False)
+    yield (lambda: not layer_names(), 10, "not layer_names()")
+    feature = next(f for f in plugins["dtfl_plugin"].features if type(f).__name__ == "RecipeFeature")
+    QTimer.singleShot(0, lambda: feature.open_recipe(path=str(STATE["recipe"])))
+    yield (lambda: modal() is not None, 60, "modal() is not None")
+    verdict = modal()
+    check("verdict shown before opening", verdict is not None, verdict.windowTitle() if verdict else "")
+    screenshot("08-recipe-verdict", verdict)
+    verdict.accept()
+    yield (lambda: isinstance(modal(), QFileDialog), 20, "isinstance(modal(), QFileDialog)")
+    chooser = modal()
+    target = OUT / "opened"
+    target.mkdir(exist_ok=True)
+    chooser.setDirectory(str(target))
+    chooser.selectFile(str(target))
+    chooser.accept()
+    yield (lambda: any("3D gebouwen" in n for n in layer_names()), 60, "any(\"3D gebouwen\" in n for n in layer_names())")
+    names = layer_names()
+    check("recipe project opened with its layers", any("3D gebouwen" in n for n in names), str(names))
+    check("no dialog left open", modal() is None)
+    screenshot("09-recipe-opened")
+
+
+# --- driver ----------------------------------------------------------------------------------------
+def finish(code: int = 0) -> None:
+    REPORT["ok"] = all(c["ok"] for s in REPORT["steps"] for c in s["checks"]) and all(not s.get("error") for s in REPORT["steps"])
+    (OUT / "journey-report.json").write_text(json.dumps(REPORT, indent=2), encoding="utf-8")
+    QApplication.instance().exit(code)
+
+
+def run(index: int = 0) -> None:
+    if index >= len(STEPS):
+        finish(0)
+        return
+    func = STEPS[index]
+    REPORT["steps"].append({"name": func.__name__, "doc": func.__doc__, "checks": [], "screenshots": []})
+    generator = func()
+    started = time.monotonic()
+
+    def advance(condition=None, deadline=0.0) -> None:
+        try:
+            if condition is not None and not condition():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"step {func.__name__}: waited too long for {STATE.get('waiting_for')}")
+                QTimer.singleShot(200, lambda: advance(condition, deadline))
+                return
+            wait = next(generator) if generator is not None else None
+            condition, seconds, what = wait
+            STATE["waiting_for"] = what
+            QTimer.singleShot(200, lambda: advance(condition, time.monotonic() + seconds))
+        except StopIteration:
+            REPORT["steps"][-1]["seconds"] = round(time.monotonic() - started, 1)
+            QTimer.singleShot(100, lambda: run(index + 1))
+        except Exception:  # noqa: BLE001 - the journey records any failure and stops, with a screenshot
+            tasks = [(t.description(), t.status(), t.progress()) for t in QgsApplication.taskManager().tasks()]
+            dialog = STATE.get("dialog")
+            if dialog is not None:
+                from qgis.PyQt.QtWidgets import QTextEdit
+
+                logs = [w.toPlainText()[-1500:] for w in dialog.findChildren(QTextEdit)]
+                REPORT["steps"][-1]["dialog_log"] = logs
+            REPORT["steps"][-1]["error"] = traceback.format_exc() + f"\ntasks: {tasks}\nmessages: {message_bar_texts()}"
+            try:
+                screenshot(f"error-{func.__name__}")
+            finally:
+                finish(1)
+
+    advance()
+
+
+# QGIS restores the saved window state (dock visibility) shortly after --code runs: let it settle first.
+QTimer.singleShot(5000, run)

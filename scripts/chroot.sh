@@ -127,6 +127,8 @@ mount_all() {
   do_mount -t sysfs sysfs "$ROOTFS/sys"
   do_mount --bind /dev "$ROOTFS/dev"
   do_mount --bind /dev/pts "$ROOTFS/dev/pts"
+  # POSIX shared memory and semaphores (multiprocessing, Qt) live on /dev/shm, its own mount on the host.
+  mountpoint -q /dev/shm && do_mount --bind /dev/shm "$ROOTFS/dev/shm"
   do_mount --bind "$PROJECT" "$ROOTFS$PROJECT"
   if [[ -d "$SHARED" ]]; then
     do_mount --bind "$SHARED" "$ROOTFS$SHARED"

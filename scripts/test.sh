@@ -33,15 +33,21 @@ trap 'exit 143' TERM
 # a sandbox someone else started is left running.
 sandbox_owner() { $PY -c 'import json; from sandbox.runner import owner; print(json.dumps(owner(), sort_keys=True))' 2>/dev/null || true; }
 
-if [[ -f sandbox/__main__.py ]]; then
+# Before each run: the sandbox may have been stopped in between (e.g. by the test session that started it).
+ensure_sandbox() {
+  [[ -f sandbox/__main__.py ]] || return 0
+  local before after
   before=$(sandbox_owner)
-  if $PY -m sandbox start; then
+  if $PY -m sandbox start >/dev/null; then
     after=$(sandbox_owner)
-    [[ "$after" != "$before" && "$after" != "{}" ]] && started_sandbox=1
+    if [[ "$after" != "$before" && "$after" != "{}" ]]; then
+      started_sandbox=1
+      echo "[test] started the sandbox for this run"
+    fi
   else
     echo "[test] WARNING: the sandbox did not start; tests that need it will say so"
   fi
-fi
+}
 
 record() {  # record <label> <exit code> <seconds>
   summary+=("$(printf '%-64s %s in %ss' "$1" "$([[ $2 -eq 0 ]] && echo passed || echo "FAILED (exit $2)")" "$3")")
@@ -51,6 +57,7 @@ record() {  # record <label> <exit code> <seconds>
 if [[ "$mode" != --other-only ]]; then
   host_qgis=$(/usr/bin/python3 -c 'from qgis.core import Qgis; print(Qgis.version())' 2>/dev/null || echo "?")
   label="QGIS $host_qgis (this machine, Debian $(cat /etc/debian_version))"
+  ensure_sandbox
   echo "=== $label ==="
   start=$SECONDS r=0
   QT_QPA_PLATFORM=offscreen $PY -m pytest "$@" || r=$?
@@ -59,6 +66,8 @@ fi
 
 if [[ "$mode" != --host-only ]]; then
   # chroot.sh builds the chroot when needed and prints its own banner with the chroot's QGIS version.
+  # The sandbox runs on the host: the chroot shares its loopback and .sandbox/endpoints.json.
+  ensure_sandbox
   start=$SECONDS r=0
   scripts/chroot.sh test "$@" || r=$?
   label=$(scripts/chroot.sh info 2>/dev/null | sed -n 's/^built: //p')

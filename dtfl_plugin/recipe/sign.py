@@ -288,6 +288,7 @@ def _blake2b_file(path: str | Path) -> bytes:
 def write_text_private(path: str | Path, text: str) -> None:
     """Write a secret key readable by its owner only, atomically."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -297,6 +298,7 @@ def write_text_private(path: str | Path, text: str) -> None:
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

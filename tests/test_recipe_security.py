@@ -36,6 +36,7 @@ def _refused(recipe: Path, parent: Path, pattern: str, **kwargs):
     assert after == before, f"files written: {after - before}"
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")  # the duplicate is the point of that case
 @pytest.mark.parametrize(
     ("case", "pattern"),
     [

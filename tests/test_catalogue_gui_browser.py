@@ -75,3 +75,19 @@ def test_browser_root_lists_favourites_and_refreshes(clean_favourites, qgis_ifac
         unregister_browser_provider(provider)
     assert registry.provider(PROVIDER_KEY) is None
     assert len(registry.providers()) == before
+
+
+def test_favourite_snapshots_follow_the_index_after_a_harvest(clean_favourites, pdok_index):
+    import dataclasses
+
+    from dtfl_plugin.catalogue.favourites import Favourites, resolve
+
+    (bag,) = _entries(pdok_index, "gebouwen")
+    stale = dataclasses.replace(bag, title="old title", service_url="https://old.example/wms")
+    favourites = Favourites()
+    favourites.add(stale)
+    assert resolve(bag.id, pdok_index).service_url == bag.service_url  # the index wins over the snapshot
+    assert resolve(bag.id, None).title == "old title"  # without an index the snapshot still loads
+    assert favourites.update_from(pdok_index) == 1
+    assert Favourites().get(bag.id) == bag
+    assert favourites.update_from(pdok_index) == 0

@@ -157,3 +157,23 @@ def test_opening_a_saved_project_checks_its_layers(qgis_iface, qgis_new_project,
     assert project.read(str(path))
     wait_until(lambda: False, 1.0)
     assert bar.items() == []
+
+
+def test_several_moved_layers_share_one_message(qgis_iface, qgis_new_project, moved_index):
+    from qgis.core import QgsProject
+    from qgis.gui import QgsMessageBarItem
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    from dtfl_plugin.gui.catalogue_stale import check_project
+
+    project = QgsProject.instance()
+    first = _project_with_old_layer(project, "Wind (kaart 1)")
+    second = _project_with_old_layer(project, "Wind (kaart 2)")
+    bar = qgis_iface.messageBar()
+    bar.clearWidgets()
+    stale = check_project(qgis_iface, moved_index, project)
+    assert {s.ref.layer_id for s in stale} == {first.id(), second.id()}
+    (item,) = [w for w in bar.items() if isinstance(w, QgsMessageBarItem)]
+    assert "Wind (kaart 1)" in item.text() and "Wind (kaart 2)" in item.text()
+    assert item.findChild(QPushButton, "dtflStaleReplace").text() == "Use the replacements"
+    assert item.toolTip().count("api.pdok.nl/rvo/windsnelheden") == 2

@@ -37,6 +37,13 @@ class Job:
         self.project = QgsProject.instance()
         self.project.setCrs(QgsCoordinateReferenceSystem("EPSG:28992"))
         self.index = out / "catalogue.sqlite"
+        # Catalogue harvests and searches are bookkeeping of the session, not steps of the twin: they are
+        # recorded in a private project so the twin's recipe re-cooks only the data and model steps.
+        from qgis.core import QgsProcessingContext
+
+        self.scratch = QgsProject()
+        self.scratch_context = QgsProcessingContext()
+        self.scratch_context.setProject(self.scratch)
         self.layers: dict[str, object] = {}
         self.work = out / "work"
         self.work.mkdir()
@@ -49,7 +56,9 @@ class Job:
         total = 0
         for kind, url in (("csw", self.endpoints["csw"]), ("pdok-layers", self.endpoints["pdok_layers"])):
             result = processing.run(
-                "dtfl:catalogue_import", {"SOURCE": url, "KIND": list(KINDS).index(kind), "INDEX": str(self.index)}
+                "dtfl:catalogue_import",
+                {"SOURCE": url, "KIND": list(KINDS).index(kind), "INDEX": str(self.index)},
+                context=self.scratch_context,
             )
             total += int(result["RECORDS"])
         return f"{total} catalogue entries harvested from the sandbox CSW and PDOK layer list"
@@ -60,7 +69,9 @@ class Job:
 
         out = self.out / f"search-{want_name}.json"
         processing.run(
-            "dtfl:catalogue_search", {"QUERY": query, "LIMIT": 10, "INDEX": str(self.index), "OUTPUT": str(out)}
+            "dtfl:catalogue_search",
+            {"QUERY": query, "LIMIT": 10, "INDEX": str(self.index), "OUTPUT": str(out)},
+            context=self.scratch_context,
         )
         hits = json.loads(out.read_text(encoding="utf-8"))
         for rank, item in enumerate(hits, 1):
@@ -129,7 +140,7 @@ class Job:
     def run_remote(self) -> str:
         import processing
 
-        processing.run("dtfl:remote_refresh", {"SERVER": "sandbox"})
+        processing.run("dtfl:remote_refresh", {"SERVER": "sandbox"}, context=self.scratch_context)
         folder = self.work / "remote"
         result = processing.run(
             "dtfl:remote_execute",

@@ -361,4 +361,19 @@ def default_index() -> CatalogueIndex:
                         Qgis.MessageLevel.Warning,
                     )
             _DEFAULT = index
+            # Load vocabulary and ranking statistics off the GUI thread (about a second at 100,000
+            # records); a search that comes first simply computes them itself.
+            threading.Thread(target=_warm, args=(path,), name="dtfl-catalogue-warm", daemon=True).start()
         return _DEFAULT
+
+
+def _warm(path: Path) -> None:
+    index = CatalogueIndex(path)
+    try:
+        index.warm()
+    except (CatalogueError, sqlite3.Error) as err:  # a damaged index reports itself at the first real search
+        from qgis.core import Qgis, QgsMessageLog
+
+        QgsMessageLog.logMessage(str(err), "DTFL", Qgis.MessageLevel.Warning)
+    finally:
+        index.close()

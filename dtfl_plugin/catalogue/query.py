@@ -35,7 +35,13 @@ class Vocabulary:
 
     def __init__(self, counts: dict[str, int]) -> None:
         self.counts = counts
-        self.sorted = sorted(counts)
+        self._sorted: list[str] | None = None
+
+    @property
+    def sorted(self) -> list[str]:
+        if self._sorted is None:  # only prefix checks of unknown words need it: build on first use
+            self._sorted = sorted(self.counts)
+        return self._sorted
 
     def __contains__(self, term: str) -> bool:
         return term in self.counts

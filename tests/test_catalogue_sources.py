@@ -173,3 +173,40 @@ def test_expat_fallback_reads_iso_record_like_lxml(monkeypatch, shared_data):
     monkeypatch.setattr(xmlsafe, "_lxml", None)
     with_expat = to_entries(parse_record(find_records(xmlsafe.parse(data))[0]))
     assert [e.to_dict() for e in with_expat] == [e.to_dict() for e in with_lxml]
+
+
+@pytest.mark.parametrize(
+    "hints, expected",
+    [
+        (("OGC:WMS",), "WMS"),
+        (("OGC:WMTS",), "WMTS"),
+        (("OGC:WFS",), "WFS"),
+        (("OGC:WCS",), "WCS"),
+        (("OGC API features",), "OGC API Features"),
+        (("OGC:API features",), "OGC API Features"),
+        (("api tiles",), "OGC API Tiles"),
+        (("INSPIRE Atom",), "ATOM"),
+        (("", "http://www.opengis.net/def/serviceType/ogc/wfs"), "WFS"),  # only the gmx:Anchor href says it
+        (("download",), "Download"),
+        (("WWW:LINK-1.0-http--link",), "Other"),
+        (("OGC:SOS",), "Other"),
+    ],
+)
+def test_protocol_mapping(hints, expected):
+    from dtfl_plugin.catalogue.protocols import service_type
+
+    assert service_type(*hints).value == expected
+
+
+def test_service_url_cleaning_and_ids():
+    from dtfl_plugin.catalogue.entry import ServiceType
+    from dtfl_plugin.catalogue.protocols import clean_service_url, entry_id
+
+    assert (
+        clean_service_url(" https://service.pdok.nl/x/wms/v1_0?request=GetCapabilities&service=WMS&token=a ")
+        == "https://service.pdok.nl/x/wms/v1_0?token=a"
+    )
+    assert entry_id("abc", ServiceType.WMS, "laag") == "abc:wms:laag"
+    assert entry_id("abc", ServiceType.WMS, "", "https://a/wms") == "abc:wms:"  # keeps its id when the URL moves
+    one, two = (entry_id("abc", ServiceType.DOWNLOAD, "", u) for u in ("https://a/x.zip", "https://a/y.zip"))
+    assert one != two and one.startswith("abc:download:#")

@@ -136,7 +136,12 @@ class JsonStream:
         text = text.translate(_TO_SPACE)
         if not text.strip():  # fromstring turns an empty text into one bogus value
             return np.zeros(0, dtype=dtype)
-        return np.fromstring(text, dtype=dtype, sep=" ")
+        values = np.fromstring(text, dtype=dtype, sep=" ")
+        # Integers (CityJSON with a transform) are kept as int32 per chunk when they fit: the vertex array
+        # is the one big thing the reader holds, and int64 chunks plus their concatenation doubled the peak.
+        if values.dtype == np.int64 and values.size and -(2**31) < values.min() and values.max() < 2**31:
+            return values.astype(np.int32)
+        return values
 
     def number_rows(self, width: int = 3, *, floats: bool = False, keep: bool = True) -> np.ndarray | None:
         """Parse ``[[a,b,c],...]`` into an (n, width) array straight from the text (or skip it)."""

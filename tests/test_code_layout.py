@@ -22,7 +22,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "dtfl_plugin"
-SKIP_DIRS = {".venv", ".git", "build", "dist", ".sandbox", "__pycache__", ".run-profile", "demo-output", "node_modules"}
+# Built, generated or installed copies (see .gitignore), not sources.
+SKIP_DIRS = {
+    ".venv", ".git", "build", "dist", ".sandbox", "__pycache__", ".run-profile", "demo-output", "test-output",
+    ".qgis-settings", ".pytest_cache", ".ruff_cache", "node_modules",
+}  # fmt: skip
 HEADLESS_ROOMS = ("catalogue", "recipe", "provenance")
 WARN_LINES, MAX_LINES = 400, 500
 
@@ -31,7 +35,7 @@ def project_files() -> list[Path]:
     out = []
     for path in sorted(ROOT.rglob("*.py")):
         rel = path.relative_to(ROOT).parts
-        if any(part in SKIP_DIRS or part.startswith(".venv") for part in rel):
+        if any(part in SKIP_DIRS or part.startswith(".venv") for part in rel) or rel[:2] == ("bench", "out"):
             continue
         out.append(path)
     return out

@@ -88,9 +88,17 @@ requests = []
 QgsNetworkAccessManager.instance().requestAboutToBeCreated.connect(lambda *a: requests.append(1))
 modules_before = set(sys.modules)
 t0 = time.perf_counter()
+features = {}
 if WHICH == "ours":
     import dtfl_plugin
     plugin = dtfl_plugin.classFactory(iface)
+    # Time each GUI feature too, so a slow start points at the room that causes it.
+    start_feature = type(plugin)._start_feature
+    def timed_start(self, dotted, _start=start_feature):
+        t = time.perf_counter()
+        _start(self, dotted)
+        features[dotted.rsplit(":", 1)[-1]] = time.perf_counter() - t
+    type(plugin)._start_feature = timed_start
 else:
     import processing
     plugin = processing.classFactory(iface)
@@ -105,6 +113,7 @@ new_modules = set(sys.modules) - modules_before
 print("RESULT " + json.dumps({
     "seconds": elapsed,
     "parts": parts,
+    "features": features,
     "requests": len(requests),
     "modules": len(new_modules),
     "heavy": sorted({m.split(".")[0] for m in new_modules if m.split(".")[0] in HEAVY}),
@@ -164,6 +173,9 @@ def run(quick: bool = False) -> list[dict]:
         )
     ]
     rows += [_row(f"of which {part}", median_ms(ours, part), median_ms(base, part), "ms") for part in ours[0]["parts"]]
+    for feature in ours[0].get("features", {}):
+        ms = round(statistics.median(r["features"].get(feature, 0.0) for r in ours) * 1000, 1)
+        rows.append(_row(f"  initGui: {feature}", ms, None, "ms", "one GUI feature (gui/*.py)", ratio=False))
     rows.append(
         _row(
             "HTTP requests during start-up",

@@ -66,6 +66,8 @@ def test_dem_becomes_the_project_terrain_where_qgis_has_one(qgis_app, shared_dat
     project.addMapLayer(dem)
     if not use_dem_as_project_terrain(project, dem, 2.0):
         assert not hasattr(project, "elevationProperties")
-        pytest.skip("QGIS without project elevation properties (3.26+): terrain is named in a DTFL project entry instead")
+        pytest.skip(
+            "QGIS without project elevation properties (3.26+): terrain is named in a DTFL project entry instead"
+        )
     assert terrain_layer(project) is dem
     assert terrain_exaggeration(project) == 2.0

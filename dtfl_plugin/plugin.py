@@ -47,8 +47,17 @@ class DtflPlugin:
             return
         from .processing.provider import DtflProvider
 
-        self.provider = DtflProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        provider = DtflProvider()
+        if QgsApplication.processingRegistry().addProvider(provider):
+            self.provider = provider
+        else:
+            # Another copy of DTFL's provider is registered (a second plugin instance, or a script that
+            # registered it): keep using that one and never remove what we did not add.
+            QgsMessageLog.logMessage(
+                tr("The DTFL Processing provider is already registered; this instance does not add a second one."),
+                "DTFL",
+                Qgis.MessageLevel.Warning,
+            )
 
     # --- GUI ---
     def initGui(self) -> None:  # noqa: N802 - QGIS's name

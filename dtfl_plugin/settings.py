@@ -94,7 +94,15 @@ def remove(key: str) -> None:
 
 def profile_dir() -> Path:
     """This QGIS profile's folder (isolated by QGIS_CUSTOM_CONFIG_PATH in tests)."""
-    return Path(QgsApplication.qgisSettingsDirPath())
+    path = QgsApplication.qgisSettingsDirPath()
+    if not path:
+        # QGIS not initialised (a bare script): never fall back to the working directory.
+        import os
+
+        path = os.environ.get("QGIS_CUSTOM_CONFIG_PATH") or str(
+            Path.home() / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
+        )
+    return Path(path)
 
 
 def data_dir() -> Path:

@@ -123,7 +123,10 @@ class Job:
         for alg_id, params in self.steps(AREA_A, self.work / "a"):
             results, record = run_and_record(alg_id, params, area=AREA_A)
             append_run(self.project, record)
+        from dtfl_plugin.models.styles import style_water_depth
+
         depth = QgsRasterLayer(results["OUTPUT_DEPTH"], "Waterdiepte T100 (screening)", "gdal")
+        style_water_depth(depth)
         wet = QgsVectorLayer(results["OUTPUT_BUILDINGS"], "Gebouwen met water tegen de gevel", "ogr")
         for layer in (depth, wet):
             if not layer.isValid():

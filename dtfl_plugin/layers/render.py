@@ -114,9 +114,10 @@ def scene_for_project(project: QgsProject, extent: QgsRectangle, *, exaggeration
     dem = terrain_layer(project)
     scale = terrain_exaggeration(project) if exaggeration is None else exaggeration
     layers = [layer for layer in project.layerTreeRoot().checkedLayers() if layer is not None]
-    # The DEM shapes the terrain; drape it as a texture only when nothing else 2D would cover the ground.
-    if dem is not None and any(layer is not dem and layer.renderer3D() is None for layer in layers):
-        layers = [layer for layer in layers if layer is not dem]
+    # The DEM shapes the terrain and is the bottom of its texture: 2D layers that cover only part of the
+    # ground (water, a flood depth with transparent dry cells) are drawn over it, never over blank white.
+    if dem is not None and dem in layers:
+        layers = [layer for layer in layers if layer is not dem] + [dem]
     return scene3d.map_settings(project, extent, dem=dem, layers=layers, exaggeration=scale)
 
 

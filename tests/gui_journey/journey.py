@@ -8,15 +8,17 @@ conditions; a QTimer drives them, so modal dialogs (their own event loops) do no
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
+import sys
 import time
 import traceback
 from pathlib import Path
 
+import qgis.utils
 from qgis.core import Qgis, QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle
-from qgis.PyQt.QtCore import QPoint, Qt, QTimer
-from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QAction, QApplication, QDialog, QDockWidget, QFileDialog, QPushButton
 from qgis.utils import iface, plugins
@@ -24,9 +26,20 @@ from qgis.utils import iface, plugins
 OUT = Path(os.environ["DTFL_JOURNEY_OUT"])
 SHOTS = OUT / "screenshots"
 SHOTS.mkdir(parents=True, exist_ok=True)
+# If QGIS ever blocks (a modal loop we do not drive), the Python stacks show where: dumped every 60 s.
+_STACKS = open(OUT / "stacks.txt", "w", encoding="utf-8")  # noqa: SIM115 - open for the whole session
+faulthandler.dump_traceback_later(60, repeat=True, file=_STACKS)
 REPORT = {"qgis": Qgis.version(), "steps": []}
 STATE: dict = {}
 STEPS = []
+
+
+_TRACE = open(OUT / "trace.txt", "w", encoding="utf-8")  # noqa: SIM115 - open for the whole session
+
+
+def trace(text: str) -> None:
+    _TRACE.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+    _TRACE.flush()
 
 
 def step(func):
@@ -81,6 +94,21 @@ def select_result(dock, wanted_title: str, wanted_type: str):
     return None
 
 
+def later(func) -> None:
+    """Run ``func`` from the event loop (so a modal dialog it opens does not block the journey); an exception
+    is recorded as the step's error instead of QGIS's Python error popup."""
+
+    def guarded():
+        trace(f"later: calling {getattr(func, '__name__', func)}")
+        try:
+            func()
+            trace("later: returned")
+        except Exception:  # noqa: BLE001 - recorded in the report, the step then fails on its checks
+            STATE.setdefault("async_errors", []).append(traceback.format_exc())
+
+    QTimer.singleShot(0, guarded)
+
+
 def modal(kind=QDialog):
     widget = QApplication.activeModalWidget()
     return widget if isinstance(widget, kind) else None
@@ -90,7 +118,7 @@ def modal(kind=QDialog):
 @step
 def start():
     """QGIS is up with DTFL loaded and its menu in Dutch."""
-    yield (lambda: "dtfl_plugin" in plugins, 30, "\"dtfl_plugin\" in plugins")
+    yield (lambda: "dtfl_plugin" in plugins, 30, '"dtfl_plugin" in plugins')
     iface.mainWindow().resize(1280, 1000)
     # A Dutch user's project is in RD New (Project > Properties > CRS); 3D views need a projected CRS.
     QgsProject.instance().setCrs(QgsCoordinateReferenceSystem("EPSG:28992"))
@@ -98,8 +126,11 @@ def start():
     menus = [a.text() for a in iface.mainWindow().menuBar().actions()]
     check("DTFL menu in the menu bar", any("DTFL" in m for m in menus), str(menus))
     search_action = action("dtflCatalogueAction")
-    check("catalogue action is Dutch", search_action is not None and "catalogus" in search_action.text().lower(),
-          search_action.text() if search_action else "missing")
+    check(
+        "catalogue action is Dutch",
+        search_action is not None and "catalogus" in search_action.text().lower(),
+        search_action.text() if search_action else "missing",
+    )
     screenshot("01-start")
 
 
@@ -116,11 +147,19 @@ def search():
     yield (lambda: dock.isVisible(), 10, "dock.isVisible()")
     update = dock.findChild(QPushButton, "dtflCatalogueUpdate")
     QTest.mouseClick(update, Qt.MouseButton.LeftButton)
-    yield (lambda: dock.index().count() > 0 and update.isEnabled(), 90, "dock.index().count() > 0 and update.isEnabled()")
+    yield (
+        lambda: dock.index().count() > 0 and update.isEnabled(),
+        90,
+        "dock.index().count() > 0 and update.isEnabled()",
+    )
     check("catalogue harvested", dock.index().count() > 0, f"{dock.index().count()} entries")
     dock.search_box.setFocus()
     QTest.keyClicks(dock.search_box, "3d gebouwen delft")
-    yield (lambda: dock.model.rowCount() > 0 and not dock.searching, 20, "dock.model.rowCount() > 0 and not dock.searching")
+    yield (
+        lambda: dock.model.rowCount() > 0 and not dock.searching,
+        20,
+        "dock.model.rowCount() > 0 and not dock.searching",
+    )
     titles = [dock.model.entry(r).title for r in range(dock.model.rowCount())]
     check("results for '3d gebouwen delft'", any("3D gebouwen Delft" in t for t in titles), "; ".join(titles[:5]))
     screenshot("02-search")
@@ -137,19 +176,27 @@ def load():
     # preceding press hit the same item.
     QTest.mouseClick(dock.results.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
     QTest.mouseDClick(dock.results.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
-    yield (lambda: any("3D gebouwen" in n for n in layer_names()), 60, "any(\"3D gebouwen\" in n for n in layer_names())")
+    yield (lambda: any("3D gebouwen" in n for n in layer_names()), 60, 'any("3D gebouwen" in n for n in layer_names())')
     dock.search_box.clear()
     QTest.keyClicks(dock.search_box, "ahn maaiveld")
-    yield (lambda: select_result(dock, "AHN3 maaiveld", "COG") is not None and not dock.searching, 20, "select_result(dock, \"AHN3 maaiveld\", \"COG\") is not None and not dock.searching")
+    yield (
+        lambda: select_result(dock, "AHN3 maaiveld", "COG") is not None and not dock.searching,
+        20,
+        'select_result(dock, "AHN3 maaiveld", "COG") is not None and not dock.searching',
+    )
     select_result(dock, "AHN3 maaiveld", "COG")
     QTest.mouseClick(dock.load_button, Qt.MouseButton.LeftButton)
-    yield (lambda: any("AHN3 maaiveld" in n for n in layer_names()), 60, "any(\"AHN3 maaiveld\" in n for n in layer_names())")
+    yield (
+        lambda: any("AHN3 maaiveld" in n for n in layer_names()),
+        60,
+        'any("AHN3 maaiveld" in n for n in layer_names())',
+    )
     names = layer_names()
     check("buildings in the layer tree", any("3D gebouwen" in n for n in names), str(names))
     check("terrain in the layer tree", any("AHN3 maaiveld" in n for n in names), str(names))
     project = QgsProject.instance()
-    STATE["buildings"] = next(l for l in project.mapLayers().values() if "3D gebouwen" in l.name())
-    STATE["dem"] = next(l for l in project.mapLayers().values() if "AHN3 maaiveld" in l.name())
+    STATE["buildings"] = next(lyr for lyr in project.mapLayers().values() if "3D gebouwen" in lyr.name())
+    STATE["dem"] = next(lyr for lyr in project.mapLayers().values() if "AHN3 maaiveld" in lyr.name())
     iface.mapCanvas().setExtent(QgsRectangle(84808, 447412, 85073, 447642))
     iface.mapCanvas().refreshAllLayers()
     yield (lambda: not iface.mapCanvas().isDrawing(), 30, "not iface.mapCanvas().isDrawing()")
@@ -164,16 +211,28 @@ def load():
 @step
 def view3d():
     """The plugin's 'Open 3D view of this area' action opens a 3D map view of the canvas extent."""
-    candidates = [a for a in iface.mainWindow().findChildren(QAction) if a.objectName().lower().startswith("dtfl") and "3d" in a.objectName().lower()]
+    candidates = [
+        a
+        for a in iface.mainWindow().findChildren(QAction)
+        if a.objectName().lower().startswith("dtfl") and "3d" in a.objectName().lower()
+    ]
     check("3D view action exists", bool(candidates), str([a.objectName() for a in candidates]))
     if not candidates:
         return
     before = set(iface.mainWindow().findChildren(QDockWidget))
-    QTimer.singleShot(0, candidates[0].trigger)
-    yield (lambda: len(set(iface.mainWindow().findChildren(QDockWidget)) - before) > 0 or modal() is not None, 30, "len(set(iface.mainWindow().findChildren(QDockWidget)) - before) > 0 or modal() is not None")
+    later(candidates[0].trigger)
+    yield (
+        lambda: len(set(iface.mainWindow().findChildren(QDockWidget)) - before) > 0 or modal() is not None,
+        30,
+        "len(set(iface.mainWindow().findChildren(QDockWidget)) - before) > 0 or modal() is not None",
+    )
     dialog = modal()
     if dialog is not None:  # QGIS asks which datum transformation to use (CRS84 → RD): take its default, as a user does
-        check("only QGIS's transformation chooser asked", "transform" in dialog.windowTitle().lower(), dialog.windowTitle())
+        check(
+            "only QGIS's transformation chooser asked",
+            "transform" in dialog.windowTitle().lower(),
+            dialog.windowTitle(),
+        )
         dialog.accept()
     new_docks = [d for d in set(iface.mainWindow().findChildren(QDockWidget)) - before if d.isVisible()]
     check("a 3D view dock opened", bool(new_docks), str([d.windowTitle() for d in new_docks]))
@@ -203,7 +262,11 @@ def model():
     screenshot("05-model-dialog", dialog)
     before = set(QgsProject.instance().mapLayers())
     dialog.runAlgorithm()
-    yield (lambda: len(set(QgsProject.instance().mapLayers()) - before) >= 2, 120, "len(set(QgsProject.instance().mapLayers()) - before) >= 2")
+    yield (
+        lambda: len(set(QgsProject.instance().mapLayers()) - before) >= 2,
+        120,
+        "len(set(QgsProject.instance().mapLayers()) - before) >= 2",
+    )
     added = [QgsProject.instance().mapLayer(i).name() for i in set(QgsProject.instance().mapLayers()) - before]
     check("model outputs added to the project", len(added) >= 2, str(added))
     screenshot("06-model-done", dialog)
@@ -221,13 +284,19 @@ def package():
     check("project saved", QgsProject.instance().write(str(project_path)))
     recipe = OUT / "twin.dtfl.zip"
     STATE["recipe"] = recipe
-    QTimer.singleShot(0, action("dtflPackageRecipe").trigger)
+    later(action("dtflPackageRecipe").trigger)
     yield (lambda: modal() is not None, 20, "modal() is not None")
     dialog = modal()
     STATE["dialog"] = dialog
     check("package dialog opens", dialog is not None, dialog.windowTitle() if dialog else "")
-    dialog.setParameters({"PROJECT": str(project_path), "OUTPUT": str(recipe), "SIGNING_KEY": os.environ["DTFL_JOURNEY_KEY"],
-                          "PASSPHRASE": os.environ["DTFL_JOURNEY_PASSPHRASE"]})
+    dialog.setParameters(
+        {
+            "PROJECT": str(project_path),
+            "OUTPUT": str(recipe),
+            "SIGNING_KEY": os.environ["DTFL_JOURNEY_KEY"],
+            "PASSPHRASE": os.environ["DTFL_JOURNEY_PASSPHRASE"],
+        }
+    )
     screenshot("07-package-dialog", dialog)
     dialog.runAlgorithm()
     yield (lambda: recipe.is_file(), 300, "recipe.is_file()")
@@ -243,7 +312,7 @@ def open_recipe():
     iface.newProject(False)
     yield (lambda: not layer_names(), 10, "not layer_names()")
     feature = next(f for f in plugins["dtfl_plugin"].features if type(f).__name__ == "RecipeFeature")
-    QTimer.singleShot(0, lambda: feature.open_recipe(path=str(STATE["recipe"])))
+    later(lambda: feature.open_recipe(path=str(STATE["recipe"])))
     yield (lambda: modal() is not None, 60, "modal() is not None")
     verdict = modal()
     check("verdict shown before opening", verdict is not None, verdict.windowTitle() if verdict else "")
@@ -256,7 +325,7 @@ def open_recipe():
     chooser.setDirectory(str(target))
     chooser.selectFile(str(target))
     chooser.accept()
-    yield (lambda: any("3D gebouwen" in n for n in layer_names()), 60, "any(\"3D gebouwen\" in n for n in layer_names())")
+    yield (lambda: any("3D gebouwen" in n for n in layer_names()), 60, 'any("3D gebouwen" in n for n in layer_names())')
     names = layer_names()
     check("recipe project opened with its layers", any("3D gebouwen" in n for n in names), str(names))
     check("no dialog left open", modal() is None)
@@ -264,8 +333,29 @@ def open_recipe():
 
 
 # --- driver ----------------------------------------------------------------------------------------
+def _record_exception(kind, value, tb) -> None:
+    """Exceptions raised in Qt slots: recorded in the report (the test fails on them) instead of QGIS's popup,
+    whose modal loop would stall the journey."""
+    STATE.setdefault("async_errors", []).append("".join(traceback.format_exception(kind, value, tb)))
+
+
+def _record_shown_exception(kind, value, tb, *args, **kwargs) -> None:
+    _record_exception(kind, value, tb)
+
+
+sys.excepthook = _record_exception
+# QGIS also shows errors by calling these directly (e.g. from worker threads): record them too.
+qgis.utils.showException = _record_shown_exception
+qgis.utils.open_stack_dialog = _record_shown_exception
+
+
 def finish(code: int = 0) -> None:
-    REPORT["ok"] = all(c["ok"] for s in REPORT["steps"] for c in s["checks"]) and all(not s.get("error") for s in REPORT["steps"])
+    REPORT["async_errors"] = STATE.get("async_errors", [])
+    REPORT["ok"] = (
+        not REPORT["async_errors"]
+        and all(c["ok"] for s in REPORT["steps"] for c in s["checks"])
+        and all(not s.get("error") for s in REPORT["steps"])
+    )
     (OUT / "journey-report.json").write_text(json.dumps(REPORT, indent=2), encoding="utf-8")
     QApplication.instance().exit(code)
 
@@ -289,6 +379,7 @@ def run(index: int = 0) -> None:
             wait = next(generator) if generator is not None else None
             condition, seconds, what = wait
             STATE["waiting_for"] = what
+            trace(f"{func.__name__}: waiting for {what}")
             QTimer.singleShot(200, lambda: advance(condition, time.monotonic() + seconds))
         except StopIteration:
             REPORT["steps"][-1]["seconds"] = round(time.monotonic() - started, 1)
@@ -301,7 +392,10 @@ def run(index: int = 0) -> None:
 
                 logs = [w.toPlainText()[-1500:] for w in dialog.findChildren(QTextEdit)]
                 REPORT["steps"][-1]["dialog_log"] = logs
-            REPORT["steps"][-1]["error"] = traceback.format_exc() + f"\ntasks: {tasks}\nmessages: {message_bar_texts()}"
+            REPORT["steps"][-1]["error"] = (
+                traceback.format_exc()
+                + f"\ntasks: {tasks}\nmessages: {message_bar_texts()}\nasync errors: {STATE.get('async_errors')}"
+            )
             try:
                 screenshot(f"error-{func.__name__}")
             finally:

@@ -250,6 +250,10 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
         depth = np.where(np.isnan(result.depth), np.float32(NODATA), result.depth).astype(np.float32)
         raster_io.write_geotiff(depth_path, depth, grid.geotransform, grid.wkt, NODATA)
         self._capture.add_output(self.OUTPUT_DEPTH, depth_path)
+        if context.willLoadLayerOnCompletion(depth_path):
+            from ..styles import WaterDepthStyler
+
+            context.layerToLoadOnCompletionDetails(depth_path).setPostProcessor(WaterDepthStyler.create())
         feedback.setProgress(88)
 
         dep_dest = self._write_depressions(parameters, context, feedback, grid, crs, result)

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import qgis.utils
 from qgis.core import Qgis, QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QAction, QApplication, QDialog, QDockWidget, QFileDialog, QPushButton
+from qgis.PyQt.QtWidgets import QAction, QApplication, QDialog, QDockWidget, QFileDialog, QLineEdit, QPushButton
 from qgis.utils import iface, plugins
 
 OUT = Path(os.environ["DTFL_JOURNEY_OUT"])
@@ -109,9 +110,19 @@ def later(func) -> None:
     QTimer.singleShot(0, guarded)
 
 
+def gone(widget) -> bool:
+    """Closed: hidden, or deleted (Processing dialogs delete themselves on close)."""
+    return widget is None or sip.isdeleted(widget) or not widget.isVisible()
+
+
 def modal(kind=QDialog):
+    """The modal dialog on screen, if any. activeModalWidget() needs a window manager (Xvfb has none),
+    so visible modal top-level dialogs are looked up too."""
     widget = QApplication.activeModalWidget()
-    return widget if isinstance(widget, kind) else None
+    if isinstance(widget, kind):
+        return widget
+    dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible() and w.isModal()]
+    return dialogs[-1] if dialogs else None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -272,8 +283,8 @@ def model():
     screenshot("06-model-done", dialog)
     screenshot("06-model-map")
     dialog.close()
-    yield (lambda: not dialog.isVisible(), 10, "not dialog.isVisible()")
-    check("model dialog closed", not dialog.isVisible())
+    yield (lambda: gone(dialog), 10, "gone(dialog)")
+    check("model dialog closed", gone(dialog))
 
 
 @step
@@ -317,14 +328,22 @@ def open_recipe():
     verdict = modal()
     check("verdict shown before opening", verdict is not None, verdict.windowTitle() if verdict else "")
     screenshot("08-recipe-verdict", verdict)
-    verdict.accept()
+    open_button = getattr(verdict, "open_button", None)
+    if open_button is not None:  # a valid recipe: the user clicks Open
+        open_button.click()
+    else:
+        check("recipe can be opened", False, "the verdict offers no Open button")
+        verdict.reject()
     yield (lambda: isinstance(modal(), QFileDialog), 20, "isinstance(modal(), QFileDialog)")
     chooser = modal()
     target = OUT / "opened"
     target.mkdir(exist_ok=True)
-    chooser.setDirectory(str(target))
-    chooser.selectFile(str(target))
-    chooser.accept()
+    name_field = chooser.findChild(QLineEdit, "fileNameEdit")
+    check("folder chooser has a name field", name_field is not None)
+    name_field.setFocus()
+    name_field.setText(str(target))
+    QTest.keyClick(name_field, Qt.Key.Key_Return)
+    yield (lambda: gone(chooser), 10, "gone(chooser)")
     yield (lambda: any("3D gebouwen" in n for n in layer_names()), 60, 'any("3D gebouwen" in n for n in layer_names())')
     names = layer_names()
     check("recipe project opened with its layers", any("3D gebouwen" in n for n in names), str(names))
@@ -387,7 +406,7 @@ def run(index: int = 0) -> None:
         except Exception:  # noqa: BLE001 - the journey records any failure and stops, with a screenshot
             tasks = [(t.description(), t.status(), t.progress()) for t in QgsApplication.taskManager().tasks()]
             dialog = STATE.get("dialog")
-            if dialog is not None:
+            if dialog is not None and not sip.isdeleted(dialog):
                 from qgis.PyQt.QtWidgets import QTextEdit
 
                 logs = [w.toPlainText()[-1500:] for w in dialog.findChildren(QTextEdit)]

@@ -20,6 +20,7 @@ import qgis.utils
 from qgis.core import Qgis, QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, QTimer
+from qgis.PyQt.QtGui import QGuiApplication
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QAction, QApplication, QDialog, QDockWidget, QFileDialog, QLineEdit, QPushButton
 from qgis.utils import iface, plugins
@@ -221,7 +222,8 @@ def load():
 
 @step
 def view3d():
-    """The plugin's 'Open 3D view of this area' action opens a 3D map view of the canvas extent."""
+    """The plugin's 'Open 3D view of this area' action opens a 3D view of the canvas extent: a DTFL dock on
+    QGIS < 3.36, QGIS's own 3D map canvas on 3.36+ (docked or in its own window)."""
     candidates = [
         a
         for a in iface.mainWindow().findChildren(QAction)
@@ -230,13 +232,16 @@ def view3d():
     check("3D view action exists", bool(candidates), str([a.objectName() for a in candidates]))
     if not candidates:
         return
-    before = set(iface.mainWindow().findChildren(QDockWidget))
+    canvases_3d = getattr(iface, "mapCanvases3D", lambda: [])
+    docks_before = set(iface.mainWindow().findChildren(QDockWidget))
+    canvases_before = set(canvases_3d())
+
+    def opened():
+        new_docks = [d for d in set(iface.mainWindow().findChildren(QDockWidget)) - docks_before if d.isVisible()]
+        return new_docks + [c for c in canvases_3d() if c not in canvases_before]
+
     later(candidates[0].trigger)
-    yield (
-        lambda: len(set(iface.mainWindow().findChildren(QDockWidget)) - before) > 0 or modal() is not None,
-        30,
-        "len(set(iface.mainWindow().findChildren(QDockWidget)) - before) > 0 or modal() is not None",
-    )
+    yield (lambda: bool(opened()) or modal() is not None, 30, "a 3D view or a dialog")
     dialog = modal()
     if dialog is not None:  # QGIS asks which datum transformation to use (CRS84 → RD): take its default, as a user does
         check(
@@ -245,10 +250,16 @@ def view3d():
             dialog.windowTitle(),
         )
         dialog.accept()
-    new_docks = [d for d in set(iface.mainWindow().findChildren(QDockWidget)) - before if d.isVisible()]
-    check("a 3D view dock opened", bool(new_docks), str([d.windowTitle() for d in new_docks]))
-    yield (lambda: True, 8, "True")  # let the 3D scene load its tiles
+        yield (lambda: bool(opened()), 30, "a 3D view")
+    views = opened()
+    check("a 3D view opened", bool(views), str([type(v).__name__ for v in views]))
+    yield (lambda: True, 8, "the 3D scene loading its tiles")
     screenshot("04-view3d")
+    if any(not isinstance(v, QDockWidget) for v in views):
+        # QGIS's own 3D canvas is a QWindow (OpenGL), possibly outside the main window: grab the whole screen.
+        path = SHOTS / "04-view3d-screen.png"
+        QGuiApplication.primaryScreen().grabWindow(0).save(str(path))
+        REPORT["steps"][-1]["screenshots"].append(str(path))
 
 
 @step

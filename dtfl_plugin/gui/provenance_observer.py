@@ -38,6 +38,15 @@ class ProvenanceObserverFeature:
         self._timer: QTimer | None = None
 
     def init_gui(self) -> None:
+        # Start once QGIS is running: reading the processing log location imports QGIS's Processing package,
+        # which the desktop has loaded by then anyway; at initGui it would only slow QGIS's start-up.
+        self._pending = True
+        QTimer.singleShot(0, self._start)
+
+    def _start(self) -> None:
+        if not getattr(self, "_pending", False):
+            return  # unloaded before the event loop came round
+        self._pending = False
         from qgis.gui import QgsGui
 
         if hasattr(QgsGui, "historyProviderRegistry"):
@@ -102,6 +111,7 @@ class ProvenanceObserverFeature:
             self._tasks.remove(task)
 
     def unload(self) -> None:
+        self._pending = False
         if self._timer is not None:
             self._timer.stop()
             self._timer.timeout.disconnect(self._poll)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 
-import numpy as np
 from qgis.core import (
     QgsCoordinateTransform,
     QgsFeature,
@@ -32,12 +31,27 @@ from qgis.core import (
 
 from ...i18n import tr
 from ...provenance.capture import RunCapture
-from ..local import bathtub_core, landcover, raster_io
 from ..local.events import CUSTOM_INDEX, EVENTS, rain_depth
 from .bathtub_support import field as _field
 from .bathtub_support import file_part as _file_part
 from .bathtub_support import geometry_from_wkb as _geometry_from_wkb
 from .bathtub_support import multipolygon_type as _multipolygon_type
+
+# numpy, scipy and GDAL are imported on the first run, not when QGIS loads the provider: start-up stays light.
+np = bathtub_core = landcover = raster_io = None
+
+
+def _load_libraries() -> None:
+    global np, bathtub_core, landcover, raster_io
+    if np is None:
+        import numpy
+
+        from ..local import bathtub_core as core
+        from ..local import landcover as cover
+        from ..local import raster_io as rio
+
+        np, bathtub_core, landcover, raster_io = numpy, core, cover, rio
+
 
 NODATA = -9999.0
 
@@ -168,6 +182,7 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
     # -- the run ---------------------------------------------------------------------------------------------
 
     def processAlgorithm(self, parameters, context, feedback):
+        _load_libraries()
         self._capture = RunCapture.start(self, parameters, context)
         try:
             return self._run(parameters, context, feedback)

@@ -135,6 +135,27 @@ def unbalanced(calls: list[tuple[str, object]]) -> list[str]:
     return problems
 
 
+_RESTORED: list = []  # keeps re-registered Python providers alive
+
+
+@pytest.fixture(autouse=True)
+def _without_session_provider(qgis_app):
+    """These tests register DTFL themselves: take out a provider that the session-wide ``processing_ready``
+    fixture registered (when an earlier test file used it), and put one back afterwards."""
+    from qgis.core import QgsApplication
+
+    registry = QgsApplication.processingRegistry()
+    had = registry.providerById("dtfl") is not None
+    if had:
+        registry.removeProvider("dtfl")
+    yield
+    if had and registry.providerById("dtfl") is None:
+        from dtfl_plugin.processing.provider import DtflProvider
+
+        _RESTORED.append(DtflProvider())
+        registry.addProvider(_RESTORED[-1])
+
+
 def test_load_unload_twice_leaves_nothing(qgis_app, recording_iface):
     from qgis.core import QgsApplication
 

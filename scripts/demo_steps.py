@@ -90,6 +90,7 @@ class Job:
             ("ahn maaiveld hoogtemodel", "ahn3_delft_dtm_1m.cog.tif", "COG"),
             ("ahn puntenwolk", "ept.json", "EPT"),
             ("bgt waterdeel", "bgt_waterdeel", "WMS"),
+            ("3d gebouwen delft cityjson", "delft_3dfier.city.json", "CityJSON"),
         ]
         found = []
         for query, name, service_type in wanted:
@@ -128,10 +129,20 @@ class Job:
         depth = QgsRasterLayer(results["OUTPUT_DEPTH"], "Waterdiepte T100 (screening)", "gdal")
         style_water_depth(depth)
         wet = QgsVectorLayer(results["OUTPUT_BUILDINGS"], "Gebouwen met water tegen de gevel", "ogr")
-        for layer in (depth, wet):
+        # The area's buildings as extracted by the recorded step (a file): the 3D view shows these, the
+        # OGC API layer they came from stays in the project, hidden, as the service reference.
+        area_buildings = QgsVectorLayer(str(self.work / "a" / "gebouwen.gpkg"), "Gebouwen gebied A", "ogr")
+        # In 3D the CityJSON model shows the buildings (roofs and walls at their real heights); the 2D
+        # footprint layers stay in the project for the map and the steps.
+        tree = self.project.layerTreeRoot()
+        tree.findLayer(self.layers["gebouwen_3d"].id()).setItemVisibilityChecked(False)
+        self.layers["area_buildings"] = area_buildings
+        for layer in (area_buildings, depth, wet):
             if not layer.isValid():
                 raise RuntimeError(f"output {layer.name()} is not a valid layer")
             self.project.addMapLayer(layer)
+        tree.findLayer(area_buildings.id()).setItemVisibilityChecked(False)
+        tree.findLayer(wet.id()).setItemVisibilityChecked(False)
         self.layers["depth"] = depth
         n_wet = (
             sum(1 for f in wet.getFeatures() if (f["max_depth"] or 0) > 0)
@@ -223,7 +234,7 @@ class Job:
         settings = QgsMapSettings()
         order = [
             self.layers[k]
-            for k in ("gebouwen_3d", "depth", "bgt_waterdeel", "ahn3_delft_dtm_1m.cog.tif")
+            for k in ("area_buildings", "depth", "bgt_waterdeel", "ahn3_delft_dtm_1m.cog.tif")
             if k in self.layers
         ]
         settings.setLayers(order)

@@ -248,9 +248,15 @@ def test_qgz_project_packs_like_qgs(twin, tmp_path):
         result = pack(PackOptions(project=qgz, output=tmp_path / "z.dtfl.zip"))
     finally:
         qgz.unlink()
+    plain = pack(PackOptions(project=twin, output=tmp_path / "q.dtfl.zip"))
+
+    def layout(members):
+        return sorted(m for m in members if m.startswith(("data/", "steps/")))
+
     assert "project/recipe.qgs" in result.members
-    assert sum(1 for m in result.members if m.startswith("data/")) == 5
+    assert sum(1 for m in result.members if m.startswith("data/")) >= 5
     assert sum(1 for m in result.members if m.startswith("steps/")) == 3
+    assert layout(result.members) == layout(plain.members)
 
 
 def test_step_reruns_headless_with_qgis_process(packed, tmp_path, qgis_app):

@@ -46,9 +46,9 @@ class Response:
             return json.loads(self.content.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as err:
             raise NetError(
-                tr("The server at {url} sent an answer that is not valid JSON. Check the URL or try again later.").format(
-                    url=self.url
-                ),
+                tr(
+                    "The server at {url} sent an answer that is not valid JSON. Check the URL or try again later."
+                ).format(url=self.url),
                 detail=str(err),
                 status=self.status,
             ) from err
@@ -60,9 +60,7 @@ def _file_response(url: str, max_bytes: int) -> Response:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise NetError(
-                tr("The file {path} is larger than allowed ({size} bytes).").format(path=path, size=size)
-            )
+            raise NetError(tr("The file {path} is larger than allowed ({size} bytes).").format(path=path, size=size))
         return Response(url=url, status=200, content=path.read_bytes())
     except OSError as err:
         raise NetError(tr("Cannot read the file {path}: {reason}").format(path=path, reason=err.strerror)) from err
@@ -146,15 +144,18 @@ def request(
     response = Response(
         url=url,
         status=status,
-        headers={bytes(k).decode("latin-1").lower(): bytes(reply.rawHeader(k)).decode("latin-1") for k in reply.rawHeaderList()},
+        headers={
+            bytes(k).decode("latin-1").lower(): bytes(reply.rawHeader(k)).decode("latin-1")
+            for k in reply.rawHeaderList()
+        },
         content=bytes(reply.content()),
     )
 
     if timed_out.is_set():
         raise NetError(
-            tr("The server at {host} did not answer within {seconds} seconds. Try again later or raise the timeout.").format(
-                host=_host(url), seconds=int(timeout_s)
-            ),
+            tr(
+                "The server at {host} did not answer within {seconds} seconds. Try again later or raise the timeout."
+            ).format(host=_host(url), seconds=int(timeout_s)),
             detail=url,
         )
     if feedback is not None and feedback.isCanceled():

@@ -27,7 +27,9 @@ import pytest  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("DTFL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
-pytest_plugins = [f"tests.fixtures.{p.stem}" for p in sorted((ROOT / "tests" / "fixtures").glob("*.py")) if p.stem != "__init__"]
+pytest_plugins = [
+    f"tests.fixtures.{p.stem}" for p in sorted((ROOT / "tests" / "fixtures").glob("*.py")) if p.stem != "__init__"
+]
 
 
 @pytest.fixture(scope="session")

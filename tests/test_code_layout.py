@@ -124,7 +124,9 @@ def _algorithm_classes(tree: ast.Module) -> list[str]:
         if isinstance(node, ast.ClassDef):
             for base in node.bases:
                 base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
-                if base_name.startswith("QgsProcessing") and base_name.endswith("Algorithm"):
+                if base_name == "DtflAlgorithm" or (
+                    base_name.startswith("QgsProcessing") and base_name.endswith("Algorithm")
+                ):
                     names.append(node.name)
     return names
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterCrs,
@@ -24,13 +23,13 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from ..cityjson_layer import DEFAULT_CRS, open_reader, record_fields, write_records
 
 
-class CityJSONImportAlgorithm(QgsProcessingAlgorithm):
+class CityJSONImportAlgorithm(DtflAlgorithm):
+    GROUP_ID = "layers"
     INPUT = "INPUT"
     EXTENT = "EXTENT"
     LOD = "LOD"
@@ -41,23 +40,13 @@ class CityJSONImportAlgorithm(QgsProcessingAlgorithm):
 
     def __init__(self) -> None:
         super().__init__()
-        self._capture: RunCapture | None = None
         self._dest_id = ""
-
-    def createInstance(self):
-        return CityJSONImportAlgorithm()
 
     def name(self) -> str:
         return "cityjson_import"
 
     def displayName(self) -> str:
         return tr("Import CityJSON (3D city model)")
-
-    def group(self) -> str:
-        return tr("Layers")
-
-    def groupId(self) -> str:
-        return "layers"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -94,43 +83,38 @@ class CityJSONImportAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.FEATURES, tr("Features written")))
         self.addOutput(QgsProcessingOutputNumber(self.OBJECTS, tr("City objects read")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        self._capture = RunCapture.start(self, parameters, context)
+    def process(self, parameters, context, feedback):
         path = self.parameterAsFile(parameters, self.INPUT, context)
-        try:
-            if not path or not Path(path).is_file():
-                raise QgsProcessingException(tr("The CityJSON file {path} does not exist.").format(path=path))
-            self._capture.add_file_input(self.INPUT, path)
-            reader = open_reader(path, lod=self.parameterAsString(parameters, self.LOD, context), feedback=feedback)
-            fallback = self.parameterAsCrs(parameters, self.CRS, context)
-            crs = QgsCoordinateReferenceSystem(reader.header.crs) if reader.header.crs else fallback
-            if not crs.isValid():
-                crs = QgsCoordinateReferenceSystem(DEFAULT_CRS)
-            feedback.pushInfo(
-                tr("CityJSON {version}{seq}, CRS {crs}.").format(
-                    version=reader.header.version or "?",
-                    seq=" (CityJSONSeq)" if reader.sequence else "",
-                    crs=crs.authid(),
-                )
+        if not path or not Path(path).is_file():
+            raise QgsProcessingException(tr("The CityJSON file {path} does not exist.").format(path=path))
+        self._capture.add_file_input(self.INPUT, path)
+        reader = open_reader(path, lod=self.parameterAsString(parameters, self.LOD, context), feedback=feedback)
+        fallback = self.parameterAsCrs(parameters, self.CRS, context)
+        crs = QgsCoordinateReferenceSystem(reader.header.crs) if reader.header.crs else fallback
+        if not crs.isValid():
+            crs = QgsCoordinateReferenceSystem(DEFAULT_CRS)
+        feedback.pushInfo(
+            tr("CityJSON {version}{seq}, CRS {crs}.").format(
+                version=reader.header.version or "?",
+                seq=" (CityJSONSeq)" if reader.sequence else "",
+                crs=crs.authid(),
             )
-            if parameters.get(self.EXTENT) not in (None, ""):
-                extent = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
-                reader.extent = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
-                self._capture.set_area(reader.extent, crs.authid())
-            fields = record_fields()
-            sink, self._dest_id = self.parameterAsSink(
-                parameters, self.OUTPUT, context, fields, QgsWkbTypes.MultiPolygonZ, crs
-            )
-            if sink is None:
-                raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-            written = write_records(reader, sink, fields, feedback.isCanceled)
-            sink.flushBuffer()
-            del sink
-        except (DtflError, QgsProcessingException) as err:
-            self._capture.fail(str(err))
-            raise QgsProcessingException(str(err)) from err
+        )
+        if parameters.get(self.EXTENT) not in (None, ""):
+            extent = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
+            reader.extent = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
+            self._capture.set_area(reader.extent, crs.authid())
+        fields = record_fields()
+        sink, self._dest_id = self.parameterAsSink(
+            parameters, self.OUTPUT, context, fields, QgsWkbTypes.MultiPolygonZ, crs
+        )
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        written = write_records(reader, sink, fields, feedback.isCanceled)
+        sink.flushBuffer()
+        del sink
         if feedback.isCanceled():
-            self._capture.fail(tr("Cancelled."), status="cancelled")
+            self.cancelled()
             return {}
         stats = reader.stats
         feedback.pushInfo(
@@ -149,12 +133,10 @@ class CityJSONImportAlgorithm(QgsProcessingAlgorithm):
         if written == 0:
             feedback.pushWarning(tr("No features were written: check the extent and the level of detail."))
         self._capture.add_output(self.OUTPUT, self._dest_id.split("|", 1)[0])
-        self._capture.finish()
         return {self.OUTPUT: self._dest_id, self.FEATURES: written, self.OBJECTS: stats.objects}
 
     def postProcessAlgorithm(self, context, feedback):
-        if self._capture is not None:
-            self._capture.store(context)
+        super().postProcessAlgorithm(context, feedback)
         layer = QgsProcessingUtils.mapLayerFromString(self._dest_id, context) if self._dest_id else None
         if layer is not None:
             from ..scene3d import style_cityjson_layer

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from qgis.core import (
     QgsCoordinateTransform,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
@@ -28,35 +27,23 @@ from qgis.core import (
 )
 
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 
 PROVIDERS = ("gdal", "wcs")
 
 
-class RasterFromServiceAlgorithm(QgsProcessingAlgorithm):
+class RasterFromServiceAlgorithm(DtflAlgorithm):
+    GROUP_ID = "layers"
     SOURCE = "SOURCE"
     PROVIDER = "PROVIDER"
     EXTENT = "EXTENT"
     OUTPUT = "OUTPUT"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return RasterFromServiceAlgorithm()
 
     def name(self) -> str:
         return "raster_from_service"
 
     def displayName(self) -> str:
         return tr("Read a raster service for an area")
-
-    def group(self) -> str:
-        return tr("Layers")
-
-    def groupId(self) -> str:
-        return "layers"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -74,8 +61,7 @@ class RasterFromServiceAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, tr("Area")))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Raster for the area")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        self._capture = RunCapture.start(self, parameters, context)
+    def process(self, parameters, context, feedback):
         source = self.parameterAsString(parameters, self.SOURCE, context).strip()
         provider = PROVIDERS[self.parameterAsEnum(parameters, self.PROVIDER, context)]
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
@@ -84,14 +70,13 @@ class RasterFromServiceAlgorithm(QgsProcessingAlgorithm):
             message = tr(
                 "The raster service {source} cannot be read: {reason}. Check the address and your network."
             ).format(source=source, reason=layer.error().summary() or tr("no answer"))
-            self._capture.fail(message)
             raise QgsProcessingException(message)
         extent = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
         area = extent.intersect(layer.extent())
         if area.isEmpty():
-            message = tr("The area does not overlap the raster service {source}.").format(source=source)
-            self._capture.fail(message)
-            raise QgsProcessingException(message)
+            raise QgsProcessingException(
+                tr("The area does not overlap the raster service {source}.").format(source=source)
+            )
         # Snap to the service's own grid so no resampling happens and re-reads give identical cells.
         full = layer.extent()
         res_x = full.width() / layer.width()
@@ -117,8 +102,7 @@ class RasterFromServiceAlgorithm(QgsProcessingAlgorithm):
         if feedback.isCanceled() or error != QgsRasterFileWriter.NoError:
             Path(tmp).unlink(missing_ok=True)
             message = tr("Cancelled.") if feedback.isCanceled() else tr("Writing {path} failed.").format(path=output)
-            self._capture.fail(message, status="cancelled" if feedback.isCanceled() else "failed")
-            raise QgsProcessingException(message)
+            raise self.fail(message, status="cancelled" if feedback.isCanceled() else "failed")
         os.replace(tmp, output)
 
         self._capture.add_service_input(self.SOURCE, source.replace("/vsicurl/", ""), version=_etag(source))
@@ -126,14 +110,8 @@ class RasterFromServiceAlgorithm(QgsProcessingAlgorithm):
         to_project = QgsCoordinateTransform(layer.crs(), layer.crs(), context.transformContext())
         box = to_project.transformBoundingBox(snapped)
         self._capture.set_area((box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()), layer.crs().authid())
-        self._capture.finish()
         feedback.pushInfo(tr("{cols} × {rows} cells read from {source}.").format(cols=cols, rows=rows, source=source))
         return {self.OUTPUT: output}
-
-    def postProcessAlgorithm(self, context, feedback):
-        if self._capture is not None:
-            self._capture.store(context)
-        return {}
 
 
 def _etag(source: str) -> str:

@@ -14,9 +14,10 @@ import traceback
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QDockWidget, QMenu, QMessageBox, QToolBar
+from qgis.PyQt.QtWidgets import QDockWidget, QMenu, QMessageBox, QToolBar
 
 from .__about__ import metadata, name, resource_path, version
+from .compat import QAction
 from .i18n import install_translator, remove_translator, tr, user_language
 
 FEATURES = (

@@ -83,8 +83,10 @@ host_mirror() {
 IFS=$'\t' read -r MIRROR SECURITY_MIRROR < <(host_mirror)
 MIRROR=${DTFL_MIRROR:-$MIRROR}
 # Snapshot-style mirrors pin a date; the security archive's path differs: derive it only from what the host uses.
+# Debian unstable (QGIS 3.44) has no -updates or -security suites.
 sources_list() {
   printf 'deb %s %s main\n' "$MIRROR" "$SUITE"
+  [[ "$SUITE" == sid || "$SUITE" == unstable ]] && return 0
   printf 'deb %s %s-updates main\n' "$MIRROR" "$SUITE"
   [[ -n "$SECURITY_MIRROR" ]] && printf 'deb %s %s-security main\n' "$SECURITY_MIRROR" "$SUITE"
   return 0
@@ -173,6 +175,10 @@ configure() {
   # Packages must not start services inside the chroot.
   printf '#!/bin/sh\nexit 101\n' >"$ROOTFS/usr/sbin/policy-rc.d"
   chmod 0755 "$ROOTFS/usr/sbin/policy-rc.d"
+  # A mirror that pins a date serves unstable's Release file past its Valid-Until (a week): accept it there only.
+  if [[ "$SUITE" == sid || "$SUITE" == unstable ]]; then
+    echo 'Acquire::Check-Valid-Until "false";' >"$ROOTFS/etc/apt/apt.conf.d/99dtfl-snapshot"
+  fi
   local want; want=$(sources_list)
   if [[ "$(cat "$ROOTFS/etc/apt/sources.list" 2>/dev/null)" != "$want" ]]; then
     printf '%s\n' "$want" >"$ROOTFS/etc/apt/sources.list"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The test suite on this machine's QGIS, then on the other Debian release's QGIS in a cached chroot
-# (scripts/chroot.sh). Exit non-zero if either run fails.
+# The test suite on this machine's QGIS, then on the other supported QGIS versions, each in a cached Debian chroot
+# (scripts/chroot.sh): Debian 12 host (QGIS 3.22) -> trixie (3.40) and sid (3.44); Debian 13 host (3.40) ->
+# bookworm (3.22) and sid (3.44). Exit non-zero if any run fails.
 #
 # Usage: scripts/test.sh [--host-only|--other-only] [pytest args...]
-# The local server sandbox (sandbox/, when present) runs on the host once for both runs: the chroot shares
+# DTFL_OTHER_SUITES="trixie sid" overrides which chroots run.
+# The local server sandbox (sandbox/, when present) runs on the host once for all runs: the chroots share
 # the loopback network and the project folder (.sandbox/endpoints.json), and the sandbox fixture reuses it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,13 +67,23 @@ if [[ "$mode" != --other-only ]]; then
 fi
 
 if [[ "$mode" != --host-only ]]; then
-  # chroot.sh builds the chroot when needed and prints its own banner with the chroot's QGIS version.
-  # The sandbox runs on the host: the chroot shares its loopback and .sandbox/endpoints.json.
-  ensure_sandbox
-  start=$SECONDS r=0
-  scripts/chroot.sh test "$@" || r=$?
-  label=$(scripts/chroot.sh info 2>/dev/null | sed -n 's/^built: //p')
-  record "${label:-QGIS of the other Debian release (chroot not built)}" $r $((SECONDS - start))
+  if [[ -n "${DTFL_OTHER_SUITES:-}" ]]; then
+    suites=$DTFL_OTHER_SUITES
+  else
+    case "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" in
+      bookworm) suites="trixie sid" ;;
+      trixie) suites="bookworm sid" ;;
+      *) suites="bookworm trixie" ;;
+    esac
+  fi
+  for suite in $suites; do
+    # chroot.sh builds the chroot when needed and prints its own banner with the chroot's QGIS version.
+    ensure_sandbox
+    start=$SECONDS r=0
+    DTFL_OTHER_SUITE=$suite scripts/chroot.sh test "$@" || r=$?
+    label=$(DTFL_OTHER_SUITE=$suite scripts/chroot.sh info 2>/dev/null | sed -n 's/^built: //p')
+    record "${label:-QGIS of Debian $suite (chroot not built)}" $r $((SECONDS - start))
+  done
 fi
 
 stop_sandbox

@@ -8,19 +8,17 @@ into the entry, so a dropped layer gets the same provider, URI and dtfl/source a
 from __future__ import annotations
 
 from qgis.core import (
-    Qgis,
     QgsApplication,
     QgsDataCollectionItem,
     QgsDataItem,
     QgsDataItemProvider,
-    QgsDataProvider,
     QgsMimeDataUtils,
 )
 from qgis.gui import QgsCustomDropHandler
-from qgis.PyQt.QtWidgets import QAction
 
 from ..catalogue.entry import Entry, ServiceType
 from ..catalogue.favourites import Favourites, notifier, resolve
+from ..compat import BROWSER_CUSTOM, BROWSER_FAST, BROWSER_POPULATED, PROVIDER_DIRECTORIES, QAction
 from ..errors import DtflError
 from ..i18n import tr
 
@@ -46,23 +44,19 @@ def entry_icon(entry: Entry):
 
 def _fast_capability():
     """'createChildren is fast' under its QGIS 3.40 (Qgis enum) or 3.22 (QgsDataItem) name."""
-    enum = getattr(Qgis, "BrowserItemCapability", None)
-    return enum.Fast if enum is not None else QgsDataItem.Fast
+    return BROWSER_FAST
 
 
 def _item_type_custom():
-    enum = getattr(Qgis, "BrowserItemType", None)
-    return enum.Custom if enum is not None else QgsDataItem.Custom
+    return BROWSER_CUSTOM
 
 
 def _populated_state():
-    enum = getattr(Qgis, "BrowserItemState", None)
-    return enum.Populated if enum is not None else QgsDataItem.Populated
+    return BROWSER_POPULATED
 
 
 def _directories_capability():
-    enum = getattr(Qgis, "DataItemProviderCapability", None)  # QGIS >= 3.36
-    return enum.Directories if enum is not None else QgsDataProvider.Dir
+    return PROVIDER_DIRECTORIES
 
 
 def entry_mime_uri(entry: Entry, name: str = ""):

@@ -56,11 +56,16 @@ class RemoteModelsFeature:
         if ok:
             count = len(json.loads(results.get("PROCESSES", "[]") or "[]"))
             bar.pushMessage(
-                tr("Remote models"), tr("{n} remote processes listed in the toolbox.").format(n=count), Qgis.Success, 5
+                tr("Remote models"),
+                tr("{n} remote processes listed in the toolbox.").format(n=count),
+                Qgis.MessageLevel.Success,
+                5,
             )
         else:
             log = feedback.textLog().strip().splitlines() if feedback is not None else []
-            bar.pushMessage(tr("Remote models"), log[-1] if log else tr("Refreshing failed."), Qgis.Warning, 10)
+            bar.pushMessage(
+                tr("Remote models"), log[-1] if log else tr("Refreshing failed."), Qgis.MessageLevel.Warning, 10
+            )
 
     def unload(self) -> None:
         self.action = None

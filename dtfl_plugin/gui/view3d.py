@@ -9,11 +9,10 @@ The scene itself is built by layers/scene3d.py and layers/render.py; this file i
 
 from __future__ import annotations
 
-from qgis.core import QgsProject, QgsProviderRegistry, QgsRasterLayer, QgsVectorLayer, QgsWkbTypes
+from qgis.core import QgsProject, QgsProviderRegistry, QgsRasterLayer, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import (
-    QAction,
     QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
@@ -26,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ..compat import GEOMETRY_POLYGON, QAction
 from ..errors import DtflError
 from ..i18n import tr
 
@@ -165,7 +165,7 @@ class View3DDock(QDockWidget):
         from ..layers.scene3d import style_extruded_buildings
 
         layer = self.iface.activeLayer()
-        if not isinstance(layer, QgsVectorLayer) or layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+        if not isinstance(layer, QgsVectorLayer) or layer.geometryType() != GEOMETRY_POLYGON:
             self.iface.messageBar().pushWarning(tr("3D view"), tr("Select a polygon layer with buildings first."))
             return
         numeric = [f.name() for f in layer.fields() if f.isNumeric()]

@@ -18,10 +18,9 @@ from qgis.core import (
     QgsGeometry,
     QgsVectorFileWriter,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QMetaType, QVariant
 
+from ..compat import WKB_MULTIPOLYGONZ, field
 from ..errors import LayerError
 from ..i18n import tr
 from .cityjson import CityJSONError, CityJSONReader, CityRecord
@@ -30,12 +29,7 @@ DEFAULT_CRS = "EPSG:7415"  # RD New + NAP height: what Dutch CityJSON (3DBAG, 3d
 
 
 def _field(name: str, kind: str) -> QgsField:
-    """QgsField takes a QMetaType from QGIS 3.38 (the QVariant form is deprecated there); 3.22 only QVariant."""
-    meta = {"string": QMetaType.Type.QString, "double": QMetaType.Type.Double}[kind]
-    try:
-        return QgsField(name, meta)
-    except TypeError:
-        return QgsField(name, {"string": QVariant.String, "double": QVariant.Double}[kind])
+    return field(name, {"string": "String", "double": "Double"}[kind])
 
 
 def record_fields() -> QgsFields:
@@ -105,7 +99,7 @@ def write_records(
         for record in records:
             batch.append(record_feature(record, fields))
             if len(batch) >= 500:
-                if not sink.addFeatures(batch, QgsFeatureSink.FastInsert):
+                if not sink.addFeatures(batch, QgsFeatureSink.Flag.FastInsert):
                     raise LayerError(tr("Writing features failed."))
                 written += len(batch)
                 batch = []
@@ -114,7 +108,7 @@ def write_records(
     except CityJSONError as err:
         raise LayerError(tr("The CityJSON file is damaged: {reason}").format(reason=err)) from err
     if batch:
-        if not sink.addFeatures(batch, QgsFeatureSink.FastInsert):
+        if not sink.addFeatures(batch, QgsFeatureSink.Flag.FastInsert):
             raise LayerError(tr("Writing features failed."))
         written += len(batch)
     return written
@@ -149,10 +143,8 @@ def cityjson_to_gpkg(
 
 def _write_gpkg(tmp: str, reader, fields, crs, options, feedback) -> int:
     """Write all records; the writer is closed (flushed) when this returns, before the file is moved."""
-    writer = QgsVectorFileWriter.create(
-        tmp, fields, QgsWkbTypes.MultiPolygonZ, crs, QgsCoordinateTransformContext(), options
-    )
-    if writer.hasError() != QgsVectorFileWriter.NoError:
+    writer = QgsVectorFileWriter.create(tmp, fields, WKB_MULTIPOLYGONZ, crs, QgsCoordinateTransformContext(), options)
+    if writer.hasError() != QgsVectorFileWriter.WriterError.NoError:
         raise LayerError(tr("Cannot create {path}: {reason}").format(path=tmp, reason=writer.errorMessage()))
     try:
         return write_records(reader, writer, fields, feedback.isCanceled if feedback else (lambda: False))

@@ -162,7 +162,7 @@ class LoadEntryTask(QgsTask):
     """
 
     def __init__(self, entry: Entry, project: QgsProject | None = None, on_done: Callable | None = None) -> None:
-        super().__init__(tr("Loading {title}").format(title=entry.title or entry.name), QgsTask.CanCancel)
+        super().__init__(tr("Loading {title}").format(title=entry.title or entry.name), QgsTask.Flag.CanCancel)
         self.entry = entry
         self.project = project or QgsProject.instance()
         self.on_done = on_done

@@ -23,17 +23,15 @@ from qgis.core import (
     QgsLayout,
     QgsLayoutExporter,
     QgsLayoutSize,
-    QgsMapLayerType,
     QgsProject,
     QgsRasterLayer,
     QgsRectangle,
-    QgsUnitTypes,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QRectF, QSize
 from qgis.PyQt.QtGui import QGuiApplication, QImage
 
+from ..compat import GEOMETRY_POLYGON, LAYER_POINT_CLOUD, LAYOUT_MILLIMETERS
 from ..errors import LayerError
 from ..i18n import tr
 from . import scene3d
@@ -99,11 +97,11 @@ def apply_default_3d_styles(project: QgsProject) -> None:
     for layer in project.mapLayers().values():
         if layer.renderer3D() is not None or not layer.isValid():
             continue
-        if layer.type() == QgsMapLayerType.PointCloudLayer:
+        if layer.type() == LAYER_POINT_CLOUD:
             style_point_cloud(layer)
         elif (
             isinstance(layer, QgsVectorLayer)
-            and layer.geometryType() == QgsWkbTypes.PolygonGeometry
+            and layer.geometryType() == GEOMETRY_POLYGON
             and scene3d.height_expression(layer)
         ):
             scene3d.style_extruded_buildings(layer)
@@ -131,7 +129,7 @@ def render_image(project: QgsProject, settings, pose, width: int, height: int) -
     layout = QgsLayout(project)
     layout.initializeDefaults()
     # 4 px per mm keeps the page small; the exporter scales to the requested pixel size.
-    size_mm = QgsLayoutSize(width / 4.0, height / 4.0, QgsUnitTypes.LayoutMillimeters)
+    size_mm = QgsLayoutSize(width / 4.0, height / 4.0, LAYOUT_MILLIMETERS)
     layout.pageCollection().page(0).setPageSize(size_mm)
     item = QgsLayoutItem3DMap(layout)
     item.setMapSettings(settings)

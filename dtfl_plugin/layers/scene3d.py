@@ -9,7 +9,6 @@ element and then ``resolveReferences``. ``writeXml`` is never called on settings
 from __future__ import annotations
 
 from qgis.core import (
-    QgsAbstract3DSymbol,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsMapLayer,
@@ -23,6 +22,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtXml import QDomDocument
 
+from ..compat import altitude_binding, altitude_clamping, extrusion_height_property, no_culling
 from ..errors import LayerError
 from ..i18n import tr
 
@@ -103,14 +103,14 @@ def polygon_symbol(colour: str, *, clamping: str = "absolute", extrusion: float 
     else:
         symbol.setMaterial(material)
     if clamping == "terrain":
-        symbol.setAltitudeClamping(q3d.Qgs3DTypes.AltClampTerrain)
-        symbol.setAltitudeBinding(q3d.Qgs3DTypes.AltBindCentroid)
+        symbol.setAltitudeClamping(altitude_clamping("Terrain"))
+        symbol.setAltitudeBinding(altitude_binding("Centroid"))
     else:
-        symbol.setAltitudeClamping(q3d.Qgs3DTypes.AltClampAbsolute)
-        symbol.setAltitudeBinding(q3d.Qgs3DTypes.AltBindVertex)
+        symbol.setAltitudeClamping(altitude_clamping("Absolute"))
+        symbol.setAltitudeBinding(altitude_binding("Vertex"))
     symbol.setExtrusionHeight(extrusion)
     # CityJSON face orientation is not reliable across writers: draw both sides.
-    symbol.setCullingMode(q3d.Qgs3DTypes.NoCulling)
+    symbol.setCullingMode(no_culling())
     return symbol
 
 
@@ -178,7 +178,7 @@ def style_extruded_buildings(
     if expression:
         properties = symbol.dataDefinedProperties()
         properties.setProperty(
-            QgsAbstract3DSymbol.PropertyExtrusionHeight,
+            extrusion_height_property(),
             QgsProperty.fromExpression(f"coalesce({expression}, {float(default_height)})"),
         )
         symbol.setDataDefinedProperties(properties)

@@ -15,6 +15,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
+from ..compat import RAMP_INTERPOLATED
 from ..i18n import tr
 
 _DEPTH_CLASSES = (  # (upper bound m, colour, alpha)
@@ -30,7 +31,7 @@ _DEPTH_CLASSES = (  # (upper bound m, colour, alpha)
 def style_water_depth(layer: QgsRasterLayer) -> None:
     """Blue ramp for a water-depth raster (metres); dry cells and nodata stay transparent."""
     ramp = QgsColorRampShader(0.0, 5.0)
-    ramp.setColorRampType(QgsColorRampShader.Type.Interpolated)
+    ramp.setColorRampType(RAMP_INTERPOLATED)
     items = []
     for value, colour, alpha in _DEPTH_CLASSES:
         qcolour = QColor(colour)

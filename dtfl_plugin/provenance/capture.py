@@ -33,6 +33,7 @@ from qgis.core import (
     QgsReferencedRectangle,
 )
 
+from ..compat import PROPERTY_STATIC
 from .record import RunRecord, file_input, file_output, now_iso, service_input
 from .store import append_log, append_run
 
@@ -53,7 +54,7 @@ def json_value(value, context: QgsProcessingContext | None = None):
         sink = value.sink
         return sink.staticValue() if isinstance(sink, QgsProperty) else str(sink)
     if isinstance(value, QgsProperty):
-        return value.staticValue() if value.propertyType() == QgsProperty.StaticProperty else value.asExpression()
+        return value.staticValue() if value.propertyType() == PROPERTY_STATIC else value.asExpression()
     if isinstance(value, QgsReferencedRectangle):
         return f"{value.xMinimum()},{value.xMaximum()},{value.yMinimum()},{value.yMaximum()} [{value.crs().authid()}]"
     if isinstance(value, QgsRectangle):

@@ -101,7 +101,7 @@ def snapshot_vector_service(provider: str, uri: str, dst: Path, area: Area, crs:
         result = writer(layer, str(dst), QgsCoordinateTransformContext(), options)
     else:  # QGIS < 3.20
         result = QgsVectorFileWriter.writeAsVectorFormatV2(layer, str(dst), QgsCoordinateTransformContext(), options)
-    if result[0] != QgsVectorFileWriter.NoError:
+    if result[0] != QgsVectorFileWriter.WriterError.NoError:
         raise RecipeError(tr("The snapshot of '{name}' failed: {error}").format(name=name, error=result[1]))
     return name
 

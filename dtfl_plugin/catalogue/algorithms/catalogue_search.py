@@ -20,6 +20,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ...compat import NUMBER_INTEGER
 from ...errors import DtflError
 from ...i18n import tr
 from ...provenance.capture import RunCapture
@@ -89,9 +90,7 @@ class CatalogueSearchAlgorithm(QgsProcessingAlgorithm):
     def initAlgorithm(self, config=None) -> None:
         self.addParameter(QgsProcessingParameterString(self.QUERY, tr("Search words")))
         self.addParameter(
-            QgsProcessingParameterNumber(
-                self.LIMIT, tr("Maximum number of hits"), QgsProcessingParameterNumber.Type.Integer, 20, False, 1, 10000
-            )
+            QgsProcessingParameterNumber(self.LIMIT, tr("Maximum number of hits"), NUMBER_INTEGER, 20, False, 1, 10000)
         )
         self.addParameter(
             QgsProcessingParameterFile(

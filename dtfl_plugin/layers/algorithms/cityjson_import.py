@@ -11,7 +11,6 @@ from pathlib import Path
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterCrs,
@@ -20,9 +19,9 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterString,
     QgsProcessingUtils,
-    QgsWkbTypes,
 )
 
+from ...compat import SOURCE_VECTOR_POLYGON, WKB_MULTIPOLYGONZ
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 from ..cityjson_layer import DEFAULT_CRS, open_reader, record_fields, write_records
@@ -76,9 +75,7 @@ class CityJSONImportAlgorithm(DtflAlgorithm):
             QgsProcessingParameterCrs(self.CRS, tr("CRS when the file does not name one"), DEFAULT_CRS, optional=True)
         )
         self.addParameter(
-            QgsProcessingParameterFeatureSink(
-                self.OUTPUT, tr("City objects"), QgsProcessing.SourceType.TypeVectorPolygon, optional=False
-            )
+            QgsProcessingParameterFeatureSink(self.OUTPUT, tr("City objects"), SOURCE_VECTOR_POLYGON, optional=False)
         )
         self.addOutput(QgsProcessingOutputNumber(self.FEATURES, tr("Features written")))
         self.addOutput(QgsProcessingOutputNumber(self.OBJECTS, tr("City objects read")))
@@ -105,9 +102,7 @@ class CityJSONImportAlgorithm(DtflAlgorithm):
             reader.extent = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
             self._capture.set_area(reader.extent, crs.authid())
         fields = record_fields()
-        sink, self._dest_id = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, QgsWkbTypes.MultiPolygonZ, crs
-        )
+        sink, self._dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, WKB_MULTIPOLYGONZ, crs)
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         written = write_records(reader, sink, fields, feedback.isCanceled)

@@ -26,6 +26,7 @@ from qgis.core import (
     QgsRectangle,
 )
 
+from ...compat import RASTER_WRITER_OK
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 
@@ -99,7 +100,7 @@ class RasterFromServiceAlgorithm(DtflAlgorithm):
         feedback.canceled.connect(block_feedback.cancel)
         block_feedback.progressChanged.connect(feedback.setProgress)
         error = writer.writeRaster(pipe, cols, rows, snapped, layer.crs(), context.transformContext(), block_feedback)
-        if feedback.isCanceled() or error != QgsRasterFileWriter.NoError:
+        if feedback.isCanceled() or error != RASTER_WRITER_OK:
             Path(tmp).unlink(missing_ok=True)
             message = tr("Cancelled.") if feedback.isCanceled() else tr("Writing {path} failed.").format(path=output)
             raise self.fail(message, status="cancelled" if feedback.isCanceled() else "failed")

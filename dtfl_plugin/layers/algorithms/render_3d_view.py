@@ -20,6 +20,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ...compat import FLAG_NO_THREADING, NUMBER_DOUBLE, NUMBER_INTEGER
 from ...errors import DtflError
 from ...i18n import tr
 from ...provenance.capture import RunCapture
@@ -58,7 +59,7 @@ class Render3DViewAlgorithm(QgsProcessingAlgorithm):
 
     def flags(self):
         # OpenGL work must happen on the main thread.
-        return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
+        return super().flags() | FLAG_NO_THREADING
 
     def shortHelpString(self) -> str:
         return tr(
@@ -81,8 +82,8 @@ class Render3DViewAlgorithm(QgsProcessingAlgorithm):
             )
         )
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, tr("Area to look at")))
-        double = QgsProcessingParameterNumber.Type.Double
-        integer = QgsProcessingParameterNumber.Type.Integer
+        double = NUMBER_DOUBLE
+        integer = NUMBER_INTEGER
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.DISTANCE, tr("Camera distance (m, empty: fit the extent)"), double, None, True, 1.0, 1e6

@@ -16,7 +16,6 @@ from qgis.core import (
     QgsFeatureSink,
     QgsFields,
     QgsGeometry,
-    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
@@ -29,6 +28,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ...compat import NUMBER_DOUBLE, SOURCE_VECTOR_POLYGON
 from ...i18n import tr
 from ...provenance.capture import RunCapture
 from ..local.events import CUSTOM_INDEX, EVENTS, rain_depth
@@ -115,7 +115,7 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
         ]
         assert len(labels) == len(EVENTS)
         self.addParameter(QgsProcessingParameterEnum(self.EVENT, tr("Rain event"), options=labels, defaultValue=0))
-        double = QgsProcessingParameterNumber.Type.Double
+        double = NUMBER_DOUBLE
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.RAIN_MM, tr("Rain depth for a custom event (mm)"), double, 70.0, True, 0.0, 2000.0
@@ -130,7 +130,7 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterMultipleLayers(
                 self.LANDCOVER,
                 tr("Land cover polygons for runoff coefficients (e.g. BGT layers)"),
-                QgsProcessing.SourceType.TypeVectorPolygon,
+                SOURCE_VECTOR_POLYGON,
                 optional=True,
             )
         )
@@ -138,7 +138,7 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterFeatureSource(
                 self.BUILDINGS,
                 tr("Buildings (e.g. BGT pand)"),
-                [QgsProcessing.SourceType.TypeVectorPolygon],
+                [SOURCE_VECTOR_POLYGON],
                 optional=True,
             )
         )
@@ -160,15 +160,13 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
         )
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_DEPTH, tr("Water depth")))
         self.addParameter(
-            QgsProcessingParameterFeatureSink(
-                self.OUTPUT_DEPRESSIONS, tr("Depressions"), QgsProcessing.SourceType.TypeVectorPolygon
-            )
+            QgsProcessingParameterFeatureSink(self.OUTPUT_DEPRESSIONS, tr("Depressions"), SOURCE_VECTOR_POLYGON)
         )
         self.addParameter(
             QgsProcessingParameterFeatureSink(
                 self.OUTPUT_BUILDINGS,
                 tr("Buildings with water against the facade"),
-                QgsProcessing.SourceType.TypeVectorPolygon,
+                SOURCE_VECTOR_POLYGON,
                 optional=True,
             )
         )

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsField, QgsGeometry, QgsWkbTypes
-from qgis.PyQt.QtCore import QVariant
+from qgis.core import QgsField, QgsGeometry
+
+from ...compat import WKB_MULTIPOLYGON
+from ...compat import field as compat_field
 
 
 def multipolygon_type():
-    wkb = getattr(Qgis, "WkbType", None)  # QGIS 3.30+
-    return wkb.MultiPolygon if wkb is not None else QgsWkbTypes.Type.MultiPolygon
+    return WKB_MULTIPOLYGON
 
 
 def field(name: str, kind: str) -> QgsField:
-    """A field of type "int" or "double": QMetaType from QGIS 3.38 on (QVariant types are deprecated there)."""
-    if Qgis.versionInt() >= 33800:
-        from qgis.PyQt.QtCore import QMetaType
-
-        return QgsField(name, QMetaType.Type.Int if kind == "int" else QMetaType.Type.Double)
-    return QgsField(name, QVariant.Int if kind == "int" else QVariant.Double)
+    """A field of type "int" or "double"."""
+    return compat_field(name, "Int" if kind == "int" else "Double")
 
 
 def geometry_from_wkb(wkb: bytes) -> QgsGeometry:

@@ -20,6 +20,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ...compat import NUMBER_INTEGER
 from ...errors import DtflError
 from ...i18n import tr
 from ...provenance.capture import RunCapture
@@ -66,7 +67,7 @@ class RemoteServerAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterString(self.URL, tr("Landing page URL"), "", False, True))
         self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, tr("Authentication"), "", True))
         param = QgsProcessingParameterNumber(
-            self.MAX_JOBS, tr("Jobs at once"), QgsProcessingParameterNumber.Integer, servers.DEFAULT_MAX_JOBS
+            self.MAX_JOBS, tr("Jobs at once"), NUMBER_INTEGER, servers.DEFAULT_MAX_JOBS
         )
         param.setMinimum(1)
         param.setMaximum(64)

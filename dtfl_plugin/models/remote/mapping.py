@@ -21,7 +21,6 @@ from pathlib import Path
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsJsonExporter,
-    QgsProcessing,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
@@ -34,6 +33,7 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
+from ...compat import NUMBER_DOUBLE, NUMBER_INTEGER, SOURCE_VECTOR_ANY
 from ...i18n import tr
 from .client import RemoteModelError
 
@@ -167,7 +167,7 @@ def _items(block) -> list[tuple[str, dict]]:
 def input_parameter(spec: Spec):
     opt = spec.optional
     if spec.kind in ("number", "integer"):
-        ptype = QgsProcessingParameterNumber.Integer if spec.kind == "integer" else QgsProcessingParameterNumber.Double
+        ptype = NUMBER_INTEGER if spec.kind == "integer" else NUMBER_DOUBLE
         default = (
             spec.default if isinstance(spec.default, (int, float)) and not isinstance(spec.default, bool) else None
         )
@@ -195,9 +195,7 @@ def input_parameter(spec: Spec):
     if spec.kind == "bbox":
         return QgsProcessingParameterExtent(spec.name, spec.title, None, opt)
     if spec.kind == "vector":
-        return QgsProcessingParameterFeatureSource(
-            spec.name, spec.title, [QgsProcessing.TypeVectorAnyGeometry], None, opt
-        )
+        return QgsProcessingParameterFeatureSource(spec.name, spec.title, [SOURCE_VECTOR_ANY], None, opt)
     if spec.kind == "raster":
         return QgsProcessingParameterRasterLayer(spec.name, spec.title, None, opt)
     default = json.dumps(spec.default) if spec.default is not None else None
@@ -206,7 +204,7 @@ def input_parameter(spec: Spec):
 
 def output_parameter(spec: Spec):
     if spec.kind == "vector":
-        return QgsProcessingParameterVectorDestination(spec.name, spec.title, QgsProcessing.TypeVectorAnyGeometry)
+        return QgsProcessingParameterVectorDestination(spec.name, spec.title, SOURCE_VECTOR_ANY)
     if spec.kind == "raster":
         return QgsProcessingParameterRasterDestination(spec.name, spec.title)
     ext = _EXT.get(spec.media_type.split(";")[0].strip(), "json" if spec.kind == "json" else "dat")

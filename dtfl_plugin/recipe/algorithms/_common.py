@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsProcessingException, QgsProcessingParameterDefinition
+from qgis.core import QgsProcessingException
 
+from ...compat import PARAMETER_ADVANCED
 from ...errors import DtflError
 from ..progress import Progress
 
@@ -41,7 +42,5 @@ def fail(capture, err: DtflError) -> QgsProcessingException:
 
 def advanced(param):
     """Mark a parameter as advanced (Qgis.ProcessingParameterFlag on 3.36+, the class flag before)."""
-    flags = getattr(Qgis, "ProcessingParameterFlag", None)
-    flag = flags.Advanced if flags is not None else QgsProcessingParameterDefinition.FlagAdvanced
-    param.setFlags(param.flags() | flag)
+    param.setFlags(param.flags() | PARAMETER_ADVANCED)
     return param

@@ -1,7 +1,7 @@
 """The one place HTTP happens.
 
-Built on QgsBlockingNetworkRequest so QGIS's proxy, authentication (authcfg) and SSL
-settings apply. Safe to call from a QgsTask or a Processing algorithm (worker threads);
+Built on QgsNetworkAccessManager so QGIS's proxy, authentication (authcfg) and SSL
+settings apply; bodies stream in chunks with the size limit enforced while reading (net_transfer.py). Safe to call from a QgsTask or a Processing algorithm (worker threads);
 never call it on the GUI thread for anything slow.
 """
 
@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 from urllib.request import url2pathname
 
-from qgis.core import QgsBlockingNetworkRequest, QgsFeedback
-from qgis.PyQt.QtCore import QByteArray, QUrl
+from qgis.core import QgsApplication, QgsFeedback
+from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtNetwork import QNetworkRequest
 
 from .errors import NetError
 from .i18n import tr
+from .net_transfer import Outcome, exchange
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+SPOOL_BYTES = 8 * 1024 * 1024  # bodies above this wait on disk, not in memory, until read
+MAX_REDIRECTS = 10  # as browsers and curl: a loop ends here, not at the timeout
+RESUMES = 3  # Range continuations of one cut-off download
 
 
 @dataclass
@@ -71,6 +75,29 @@ def _is_local(url: str) -> bool:
     return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
 
 
+def is_web(url: str) -> bool:
+    """True for an http(s) URL with a host: the only kind of link DTFL follows from a remote document."""
+    parts = urlparse(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def follow_link(base: str, href: str) -> str:
+    """Resolve ``href`` (a "next", result or job link found in a document from ``base``); only http(s) passes.
+
+    A link to file://, ftp:// or a bare path in a remote answer would make DTFL read local files or
+    leave the services the user chose, so it is refused with a message instead.
+    """
+    url = urljoin(base, str(href).strip())
+    if not is_web(url):
+        raise NetError(
+            tr("The server at {host} sent a link that is not a web address ({link}); it was not followed.").format(
+                host=_host(base), link=str(href)[:200]
+            ),
+            detail=f"{base} -> {href}",
+        )
+    return url
+
+
 def request(
     url: str,
     *,
@@ -82,101 +109,161 @@ def request(
     feedback: QgsFeedback | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     raise_for_status: bool = True,
+    allow_local: bool = True,
 ) -> Response:
     """Perform one HTTP request; raise NetError with a translated, actionable message on failure.
 
-    ``feedback`` lets a task or algorithm cancel; ``timeout_s`` bounds the whole request.
-    Local paths and file:// URLs are read directly so sources can be files or services alike.
+    ``feedback`` lets a task or algorithm cancel; ``timeout_s`` bounds the whole request, redirects
+    included. The body is read in chunks and refused as soon as it passes ``max_bytes`` (it never sits in
+    memory beyond that: above SPOOL_BYTES it is spooled to a temporary file). Local paths and file:// URLs
+    are read directly so configured sources can be files or services alike; pass ``allow_local=False``
+    for any URL that came from a remote document.
     """
     if _is_local(url):
+        if not allow_local:
+            raise NetError(tr("Only web addresses (http, https) are followed here, not {url}.").format(url=url[:200]))
         return _file_response(url, max_bytes)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        final, outcome = _send(url, method, headers, body, spool, timeout_s, authcfg, feedback, max_bytes)
+        response = _decode(final, outcome, timeout_s, feedback, raise_for_status)
+        spool.seek(0)
+        response.content = spool.read()
+    return response
 
+
+def _build(url: str, headers: dict[str, str] | None, authcfg: str) -> QNetworkRequest:
     req = QNetworkRequest(QUrl(url))
     for key, value in (headers or {}).items():
         req.setRawHeader(key.encode("latin-1"), value.encode("latin-1"))
     req.setRawHeader(b"User-Agent", _user_agent().encode("latin-1"))
-
-    blocking = QgsBlockingNetworkRequest()
-    if authcfg:
-        blocking.setAuthCfg(authcfg)
-
-    # Our own feedback: it is cancelled by the caller's feedback or by the timer, and we know which.
-    own = QgsFeedback()
-    timed_out = threading.Event()
-
-    def on_timeout() -> None:
-        timed_out.set()
-        own.cancel()
-
-    timer = threading.Timer(timeout_s, on_timeout)
-    timer.daemon = True
-    link = None
-    if feedback is not None:
-        if feedback.isCanceled():
-            raise NetError(tr("Cancelled."), detail=url)
-        link = feedback.canceled.connect(own.cancel)
-    timer.start()
-    try:
-        verb = method.upper()
-        if verb == "GET":
-            code = blocking.get(req, True, own)
-        elif verb == "POST":
-            code = blocking.post(req, QByteArray(body or b""), True, own)
-        elif verb == "PUT":
-            code = blocking.put(req, QByteArray(body or b""), own)
-        elif verb == "DELETE":
-            code = blocking.deleteResource(req, own)
-        elif verb == "HEAD":
-            code = blocking.head(req, True, own)
-        else:
-            raise ValueError(f"unsupported method {method}")
-    finally:
-        timer.cancel()
-        if link is not None and feedback is not None:
-            try:
-                feedback.canceled.disconnect(own.cancel)
-            except (TypeError, RuntimeError):
-                pass
-
-    reply = blocking.reply()
-    status_attr = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-    status = int(status_attr) if status_attr not in (None, "") else 0
-    response = Response(
-        url=url,
-        status=status,
-        headers={
-            bytes(k).decode("latin-1").lower(): bytes(reply.rawHeader(k)).decode("latin-1")
-            for k in reply.rawHeaderList()
-        },
-        content=bytes(reply.content()),
+    # net.py decides on every redirect itself (scheme, loops, credentials): Qt must not follow any.
+    req.setAttribute(
+        QNetworkRequest.Attribute.RedirectPolicyAttribute, QNetworkRequest.RedirectPolicy.ManualRedirectPolicy
     )
+    if authcfg and not QgsApplication.authManager().updateNetworkRequest(req, authcfg):
+        raise NetError(
+            tr(
+                "The authentication configuration {id} could not be applied. Check it in QGIS's authentication settings."
+            ).format(id=authcfg),
+            detail=url,
+        )
+    return req
 
-    if timed_out.is_set():
+
+def _send(url, method, headers, body, out, timeout_s, authcfg, feedback, max_bytes) -> tuple[str, Outcome]:
+    """Run the exchange, following redirects (http(s) only, at most MAX_REDIRECTS, no loops) and resuming
+    a cut-off GET where the server accepts ranges. Returns the final URL and what happened there."""
+    deadline = time.monotonic() + timeout_s
+    verb, seen, resumes = method.upper(), [url], 0
+    extra: dict[str, str] = {}
+    while True:
+        if feedback is not None and feedback.isCanceled():
+            raise NetError(tr("Cancelled."), detail=url)
+        req = _build(url, {**(headers or {}), **extra}, authcfg)
+        have = out.tell() if extra else 0
+        outcome = exchange(
+            req, verb, body, out, max_bytes=max_bytes, deadline=deadline, feedback=feedback, authcfg=authcfg, have=have
+        )
+        if outcome.redirect:
+            target = _redirect_target(url, outcome, seen)
+            if urlparse(target).netloc.lower() != urlparse(url).netloc.lower():
+                authcfg = ""  # credentials are bound to the host they were configured for
+            if outcome.status == 303 or (outcome.status in (301, 302) and verb == "POST"):
+                verb, body = "GET", None
+            url, extra = target, {}
+            seen.append(url)
+            continue
+        if (
+            verb == "GET"
+            and outcome.cut_off
+            and outcome.status in (200, 206)
+            and resumes < RESUMES
+            and "bytes" in outcome.headers.get("accept-ranges", "").lower()
+        ):
+            resumes += 1
+            extra = _range_headers(out.tell(), outcome)
+            continue
+        if extra and outcome.status == 206:
+            outcome = _resumed(outcome, out.tell())
+        return url, outcome
+
+
+def _redirect_target(url: str, outcome: Outcome, seen: list[str]) -> str:
+    location = outcome.headers.get("location", "")
+    target = urljoin(url, location)  # a relative Location is resolved against the URL that sent it
+    if not is_web(target):
+        raise NetError(
+            tr("{host} redirected to {target}, which is not a web address; it was not followed.").format(
+                host=_host(url), target=location[:200]
+            ),
+            detail=url,
+            status=outcome.status,
+        )
+    if target in seen or len(seen) > MAX_REDIRECTS:
+        raise NetError(
+            tr("{host} keeps redirecting (after {count} redirects); stopped. The service is misconfigured.").format(
+                host=_host(url), count=len(seen) - 1
+            ),
+            detail=" -> ".join(seen + [target])[:2000],
+            status=outcome.status,
+        )
+    return target
+
+
+def _range_headers(have: int, outcome: Outcome) -> dict[str, str]:
+    extra = {"Range": f"bytes={have}-"}
+    validator = outcome.headers.get("etag") or outcome.headers.get("last-modified")
+    if validator:
+        extra["If-Range"] = validator  # a changed file comes back whole (200), never spliced
+    return extra
+
+
+def _resumed(outcome: Outcome, total: int) -> Outcome:
+    """Account a 206 continuation as the whole body: the announced total comes from Content-Range."""
+    whole = outcome.headers.get("content-range", "").rpartition("/")[2].strip()
+    outcome.status = 200
+    outcome.expected = int(whole) if whole.isdigit() else None
+    outcome.received = total
+    return outcome
+
+
+def _decode(url: str, outcome: Outcome, timeout_s: float, feedback, raise_for_status: bool) -> Response:
+    """Turn what happened into a Response, or into the one error message that says what went wrong."""
+    host = _host(url)
+    if outcome.cancelled or (feedback is not None and feedback.isCanceled()):
+        raise NetError(tr("Cancelled."), detail=url)
+    if outcome.timed_out:
         raise NetError(
             tr(
                 "The server at {host} did not answer within {seconds} seconds. Try again later or raise the timeout."
-            ).format(host=_host(url), seconds=int(timeout_s)),
+            ).format(host=host, seconds=int(timeout_s)),
             detail=url,
         )
-    if feedback is not None and feedback.isCanceled():
-        raise NetError(tr("Cancelled."), detail=url)
-    if len(response.content) > max_bytes:
+    if outcome.too_large:
+        size = outcome.expected if outcome.expected is not None else outcome.received
         raise NetError(
-            tr("The answer from {host} is larger than allowed ({size} bytes).").format(
-                host=_host(url), size=len(response.content)
+            tr("The answer from {host} is larger than allowed ({size} bytes); it was not read further.").format(
+                host=host, size=size
             ),
             detail=url,
-            status=status,
+            status=outcome.status or None,
         )
-    if code == QgsBlockingNetworkRequest.ErrorCode.NoError or (status and not raise_for_status):
+    response = Response(url=url, status=outcome.status, headers=outcome.headers)
+    if 200 <= outcome.status < 300 and outcome.cut_off:
+        raise NetError(
+            tr("The transfer from {host} was cut off after {received} of {expected} bytes. Try again.").format(
+                host=host, received=outcome.received, expected=outcome.expected if outcome.expected is not None else "?"
+            ),
+            detail=f"{url}: {outcome.error}",
+            status=outcome.status,
+        )
+    if outcome.status and (outcome.status < 400 or not raise_for_status):
         return response
-    if status:
-        if not raise_for_status:
-            return response
-        raise http_error(url, status, response)
+    if outcome.status:
+        raise http_error(url, outcome.status, response)
     raise NetError(
         tr("Cannot reach {host}: {reason}. Check the address, your network and QGIS's proxy settings.").format(
-            host=_host(url), reason=blocking.errorMessage() or tr("no answer")
+            host=host, reason=outcome.error or tr("no answer")
         ),
         detail=url,
     )
@@ -225,15 +312,38 @@ def post_json(url: str, payload, **kwargs) -> Response:
     return request(url, method="POST", headers=headers, body=json.dumps(payload).encode("utf-8"), **kwargs)
 
 
-def download(url: str, destination: str | Path, **kwargs) -> Path:
-    """Fetch ``url`` into ``destination`` atomically: the file appears whole or not at all."""
-    response = request(url, method="GET", **kwargs)
+def download(
+    url: str,
+    destination: str | Path,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    authcfg: str = "",
+    feedback: QgsFeedback | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    allow_local: bool = True,
+) -> Path:
+    """Stream ``url`` into ``destination`` atomically: the file appears whole or not at all.
+
+    The body goes to a hidden part file next to the destination chunk by chunk (memory stays flat
+    whatever the size); a transfer cut off mid-way is resumed with a Range request where the server
+    accepts ranges; any failure removes the part file.
+    """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
+    if _is_local(url):
+        response = request(url, max_bytes=max_bytes, allow_local=allow_local)
+        payload = [response.content]
+    else:
+        payload = None
     fd, tmp = tempfile.mkstemp(prefix=".part-", dir=destination.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(response.content)
+        with os.fdopen(fd, "w+b") as handle:
+            if payload is not None:
+                handle.write(payload[0])
+            else:
+                final, outcome = _send(url, "GET", headers, None, handle, timeout_s, authcfg, feedback, max_bytes)
+                _decode(final, outcome, timeout_s, feedback, True)
         os.replace(tmp, destination)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

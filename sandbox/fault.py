@@ -13,7 +13,14 @@ method) the front can:
 * ``truncate=N``   forward the upstream answer but send only its first N body bytes (Content-Length
                    still announces the full length) and close;
 * ``status=S``     answer S itself (500, 429, 503 ...) with ``retry_after`` as Retry-After header;
-* ``body=...``     answer this (malformed XML/JSON ...) body with ``content_type`` (status 200 unless given).
+* ``body=...``     answer this (malformed XML/JSON ...) body with ``content_type`` (status 200 unless given);
+* ``location=...`` redirect there (status 302 unless given; relative or absolute, any scheme);
+* ``size=N``       answer a generated body of N bytes (``pattern(offset, n)`` gives its bytes; 1 GB costs the
+                   front nothing), honouring ``Range`` when ``ranges=True``;
+* ``endless=True`` answer a generated body that never ends (no Content-Length) until the client goes;
+* ``drip=S``       send the (generated) body one byte every S seconds;
+* ``content_length=N`` announce N as Content-Length whatever is sent (a lying server);
+* ``cut_at=N``     stop a generated body after N bytes of this answer and close the connection.
 
 ``times=N`` applies a rule to its first N matching requests only. Textual upstream answers are rewritten so
 that absolute URLs of the upstream point at the front (clients that follow links stay behind it).
@@ -34,6 +41,19 @@ from urllib.parse import urlsplit
 _HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
         "transfer-encoding", "upgrade", "content-length", "accept-encoding"}  # fmt: skip
 _TEXT = ("xml", "json", "html", "text", "javascript", "yaml")
+_BLOCK = 64 * 1024
+_PATTERN = bytes(range(251)) * (2 * _BLOCK // 251 + 2)  # 251 is prime: no block boundary aligns with it
+
+
+def pattern(offset: int, n: int) -> bytes:
+    """Bytes ``offset`` .. ``offset + n`` of every generated body (byte i is ``i % 251``)."""
+    out = bytearray()
+    while n > 0:
+        i = offset % 251
+        take = min(n, _BLOCK)
+        out += _PATTERN[i : i + take]
+        offset, n = offset + take, n - take
+    return bytes(out)
 
 
 @dataclass
@@ -47,6 +67,13 @@ class Rule:
     retry_after: Optional[int] = None
     body: Optional[Union[str, bytes]] = None
     content_type: str = "text/plain; charset=utf-8"
+    location: Optional[str] = None
+    size: Optional[int] = None
+    ranges: bool = False
+    endless: bool = False
+    drip: Optional[float] = None
+    content_length: Optional[int] = None
+    cut_at: Optional[int] = None
     times: Optional[int] = None
     hits: int = 0
 
@@ -157,6 +184,12 @@ class _Handler(BaseHTTPRequestHandler):
         if rule and rule.drop:
             self._drop()
             return
+        if rule and rule.location is not None:
+            self._answer(rule.status or 302, {"Location": rule.location, "Content-Type": "text/plain"}, b"")
+            return
+        if rule and (rule.size is not None or rule.endless or rule.drip is not None):
+            self._generate(rule)
+            return
         if rule and (rule.status is not None or rule.body is not None):
             body = rule.body if rule.body is not None else f"fault front: status {rule.status}\n"
             data = body.encode() if isinstance(body, str) else body
@@ -194,6 +227,50 @@ class _Handler(BaseHTTPRequestHandler):
             if "Location" in out:
                 out["Location"] = out["Location"].replace(old.decode(), front.base)
         return resp.status, out, data
+
+    def _generate(self, rule: Rule) -> None:
+        """A generated body: sized (optionally ranged), endless or dripping, streamed without holding it."""
+        start, end = 0, rule.size  # end is exclusive; None = endless
+        status, headers = 200, {"Content-Type": "application/octet-stream"}
+        if rule.ranges and rule.size is not None:
+            headers["Accept-Ranges"] = "bytes"
+            headers["ETag"] = f'"gen-{rule.size}"'
+            wanted = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", "").strip())
+            if wanted and int(wanted.group(1)) < rule.size:
+                start, status = int(wanted.group(1)), 206
+                headers["Content-Range"] = f"bytes {start}-{rule.size - 1}/{rule.size}"
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        announced = rule.content_length if rule.content_length is not None else (None if end is None else end - start)
+        if announced is not None:
+            self.send_header("Content-Length", str(announced))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if self.command == "HEAD":
+            return
+        offset, sent = start, 0
+        try:
+            while (end is None or offset < end) and not self.server.front._closing.is_set():
+                n = 1 if rule.drip is not None else _BLOCK
+                if end is not None:
+                    n = min(n, end - offset)
+                if rule.cut_at is not None:
+                    n = min(n, rule.cut_at - sent)
+                    if n <= 0:
+                        break
+                self.wfile.write(pattern(offset, n))
+                offset, sent = offset + n, sent + n
+                if rule.drip is not None:
+                    self.wfile.flush()
+                    if self.server.front._closing.wait(rule.drip):
+                        break
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            return
+        if rule.cut_at is not None and sent >= rule.cut_at:
+            self._drop()
 
     def _answer(self, status: int, headers: dict, data: bytes, send: Optional[bytes] = None) -> None:
         self.send_response(status)

@@ -1,0 +1,230 @@
+"""net.py against hostile answers from the sandbox's fault front: bounded memory, limits while reading,
+resumed downloads, redirects (relative, loops, non-web schemes), nothing half-written.
+
+The fault front generates the bodies itself (1 GB costs it nothing), so no upstream server is needed.
+Peak memory is this process's VmHWM after resetting it (/proc/self/clear_refs), so earlier tests do not
+hide a peak.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox.fault import FaultFront, pattern
+
+GB = 1024**3
+MB = 1024**2
+
+
+def _peak_reset() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak() -> int:
+    return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) * 1024
+
+
+def _rss() -> int:
+    return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) * 1024
+
+
+@pytest.fixture
+def front():
+    with FaultFront("http://127.0.0.1:9/unused") as f:  # every rule answers itself
+        yield f
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_download_1gb_streams_with_flat_memory(qgis_app, front, tmp_path, record_property):
+    from dtfl_plugin import net
+
+    front.add_rule(r"^/big$", size=GB)
+    dest = tmp_path / "big.bin"
+    before = _rss()
+    _peak_reset()
+    t0 = time.monotonic()
+    net.download(front.base + "/big", dest, timeout_s=300, max_bytes=2 * GB)
+    grew = _peak() - before
+    record_property("download_1gb_peak_growth_mb", round(grew / MB, 1))
+    print(f"1 GB download: peak memory growth {grew / MB:.1f} MB in {time.monotonic() - t0:.1f} s")
+    assert dest.stat().st_size == GB
+    with dest.open("rb") as handle:
+        for offset in (0, 12345, GB // 2 + 7, GB - 100):
+            handle.seek(offset)
+            assert handle.read(100) == pattern(offset, 100)[: min(100, GB - offset)]
+    assert grew < 64 * MB, f"memory grew by {grew / MB:.0f} MB for a 1 GB download"
+    assert _leftovers(tmp_path) == ["big.bin"]
+
+
+def test_request_refuses_while_reading_not_after(qgis_app, front):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    front.add_rule(r"^/big$", endless=True)  # announces no length: the limit must hold in flight
+    before = _rss()
+    _peak_reset()
+    with pytest.raises(NetError) as err:
+        net.get(front.base + "/big", max_bytes=4 * MB, timeout_s=60)
+    assert "larger than allowed" in str(err.value)
+    assert _peak() - before < 48 * MB
+
+
+def test_announced_size_refused_before_reading(qgis_app, front):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    front.add_rule(r"^/huge$", size=GB)
+    t0 = time.monotonic()
+    with pytest.raises(NetError) as err:
+        net.get(front.base + "/huge", max_bytes=MB)
+    assert "larger than allowed" in str(err.value) and str(GB) in str(err.value)
+    assert time.monotonic() - t0 < 5
+
+
+def test_endless_download_leaves_nothing(qgis_app, front, tmp_path):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    front.add_rule(r"^/endless$", endless=True)
+    with pytest.raises(NetError) as err:
+        net.download(front.base + "/endless", tmp_path / "x.bin", max_bytes=8 * MB, timeout_s=60)
+    assert "larger than allowed" in str(err.value)
+    assert _leftovers(tmp_path) == []
+
+
+def test_slow_drip_ends_at_the_deadline(qgis_app, front, tmp_path):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    front.add_rule(r"^/drip$", size=10_000, drip=0.05)
+    t0 = time.monotonic()
+    with pytest.raises(NetError) as err:
+        net.download(front.base + "/drip", tmp_path / "d.bin", timeout_s=1.5)
+    took = time.monotonic() - t0
+    assert "did not answer within 1 seconds" in str(err.value)
+    assert 1.4 < took < 4
+    assert _leftovers(tmp_path) == []
+
+
+def test_cancel_stops_an_endless_body(qgis_app, front, tmp_path):
+    from qgis.core import QgsFeedback
+    from qgis.PyQt.QtCore import QTimer
+
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    front.add_rule(r"^/endless$", endless=True)
+    feedback = QgsFeedback()
+    QTimer.singleShot(500, feedback.cancel)
+    t0 = time.monotonic()
+    with pytest.raises(NetError) as err:
+        net.download(front.base + "/endless", tmp_path / "c.bin", feedback=feedback, max_bytes=100 * GB)
+    assert "Cancelled" in str(err.value) and time.monotonic() - t0 < 5
+    assert _leftovers(tmp_path) == []
+
+
+def test_lying_content_length(qgis_app, front, tmp_path):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    # Announces less than it sends: HTTP ends the body at the announcement, nothing more is read.
+    front.add_rule(r"^/less$", endless=True, content_length=1000)
+    assert net.get(front.base + "/less").content == pattern(0, 1000)
+    # Announces more than it sends: a cut-off transfer, never "answered with HTTP 200", nothing written.
+    front.add_rule(r"^/more$", size=5000, content_length=50_000)
+    with pytest.raises(NetError) as err:
+        net.download(front.base + "/more", tmp_path / "m.bin", timeout_s=20)
+    assert "cut off after 5000 of 50000 bytes" in str(err.value)
+    assert "HTTP 200" not in str(err.value)
+    assert _leftovers(tmp_path) == []
+
+
+def test_cut_off_download_resumes_with_ranges(qgis_app, front, tmp_path):
+    from dtfl_plugin import net
+
+    size = 20 * MB
+    cut = front.add_rule(r"^/tile$", size=size, ranges=True, cut_at=3 * MB, times=2)
+    front.add_rule(r"^/tile$", size=size, ranges=True)
+    dest = net.download(front.base + "/tile", tmp_path / "tile.bin", timeout_s=60)
+    assert cut.hits == 2 and len(front.requests) == 3  # cut twice, the third answer completes it
+    assert dest.read_bytes() == pattern(0, size)
+    assert _leftovers(tmp_path) == ["tile.bin"]
+
+
+def test_cut_off_without_ranges_is_a_clear_error(qgis_app, front):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    front.add_rule(r"^/tile$", size=2 * MB, cut_at=MB)
+    with pytest.raises(NetError) as err:
+        net.get(front.base + "/tile")
+    assert "cut off after 1048576 of 2097152 bytes" in str(err.value)
+    assert len(front.requests) == 1
+
+
+def test_relative_redirect_is_resolved(qgis_app, front):
+    from dtfl_plugin import net
+
+    front.add_rule(r"^/a/start$", location="../b/there?x=1", status=301)
+    front.add_rule(r"^/b/there$", size=10)
+    response = net.get(front.base + "/a/start")
+    assert response.content == pattern(0, 10)
+    assert response.url == front.base + "/b/there?x=1"
+
+
+def test_redirect_loop_is_capped(qgis_app, front):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    front.add_rule(r"^/ping$", location="/pong")
+    front.add_rule(r"^/pong$", location="/ping")
+    with pytest.raises(NetError) as err:
+        net.get(front.base + "/ping", timeout_s=5)
+    assert "keeps redirecting" in str(err.value)
+    assert len(front.requests) <= 3
+    front.clear_rules()
+    front.requests.clear()
+    for n in range(30):  # a chain that never repeats: capped by count
+        front.add_rule(rf"^/step/{n}$", location=f"/step/{n + 1}")
+    with pytest.raises(NetError) as err:
+        net.get(front.base + "/step/0", timeout_s=5)
+    assert "keeps redirecting" in str(err.value)
+    assert len(front.requests) == net.MAX_REDIRECTS + 1
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/x", "/etc/passwd"])
+def test_redirect_leaves_the_web_refused(qgis_app, front, tmp_path, target):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    if target.startswith("/"):
+        # A path is a relative redirect on the same host: allowed, and it stays on the web.
+        front.add_rule(r"^/go$", location=target)
+        assert net.get(front.base + "/go", raise_for_status=False).url == front.base + target
+        return
+    front.add_rule(r"^/go$", location=target)
+    with pytest.raises(NetError) as err:
+        net.download(front.base + "/go", tmp_path / "leak.bin")
+    assert "not a web address" in str(err.value)
+    assert _leftovers(tmp_path) == []
+
+
+def test_follow_link_only_web(qgis_app):
+    from dtfl_plugin import net
+    from dtfl_plugin.errors import NetError
+
+    base = "https://example.org/csw?page=1"
+    assert net.follow_link(base, "?page=2") == "https://example.org/csw?page=2"
+    assert net.follow_link(base, "http://other.example/x") == "http://other.example/x"
+    for bad in ("file:///etc/passwd", "ftp://example.org/x", "javascript:alert(1)", "data:text/plain,hi"):
+        with pytest.raises(NetError):
+            net.follow_link(base, bad)
+    with pytest.raises(NetError):
+        net.request("file:///etc/hostname", allow_local=False)

@@ -290,3 +290,37 @@ def test_step_reruns_headless_with_qgis_process(packed, tmp_path, qgis_app):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     rerun, recorded = ogr.Open(str(tmp_path / "rerun.gpkg")), ogr.Open(str(folder / doc["dtfl"]["outputs"]["OUTPUT"]))
     assert rerun.GetLayer(0).GetFeatureCount() == recorded.GetLayer(0).GetFeatureCount() > 0
+
+
+def test_two_clipped_layers_of_one_geopackage_keep_their_steps_apart(tmp_path, shared_data, qgis_app, recipe_key):
+    """Clipping splits one GeoPackage into a file per layer: a step that read the second layer must read the
+    second file in the recipe (it used to be rewritten to the first)."""
+    from qgis.core import QgsProject, QgsVectorLayer
+
+    from dtfl_plugin.provenance.record import RunRecord, file_input
+    from dtfl_plugin.recipe.pack import PackOptions, pack
+
+    bgt = shared_data / "3d/bgt/bgt_delft.gpkg"
+    project = QgsProject()
+    for name in ("bgt_pand", "bgt_wegdeel"):
+        project.addMapLayer(QgsVectorLayer(f"{bgt}|layername={name}", name, "ogr"))
+    path = tmp_path / "two.qgs"
+    assert project.write(str(path))
+    project.clear()
+    runs = [
+        RunRecord(
+            "native:buffer", "1", {"INPUT": f"{bgt}|layername={name}", "DISTANCE": 1.0}, [file_input("INPUT", bgt)]
+        )
+        for name in ("bgt_wegdeel", "bgt_pand")
+    ]
+    out = tmp_path / "two.dtfl.zip"
+    result = pack(PackOptions(project=path, output=out, secret_key=recipe_key, area=AREA_A, extra_runs=runs))
+    with zipfile.ZipFile(out) as zf:
+        first = json.loads(zf.read("steps/001-native-buffer.json"))
+        second = json.loads(zf.read("steps/002-native-buffer.json"))
+        crate = json.loads(zf.read("ro-crate-metadata.json"))
+    assert "wegdeel" in first["inputs"]["INPUT"] and "pand" in second["inputs"]["INPUT"], (first, second)
+    graph = {e["@id"]: e for e in crate["@graph"]}
+    objects = [o["@id"] for o in graph["#run-001"]["object"] if o["@id"].startswith("data/")]
+    assert objects and all("wegdeel" in o for o in objects), objects
+    assert len([m for m in result.members if m.startswith("data/") and m.endswith(".gpkg")]) == 2

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import settings
 from ..errors import RecipeError
 from ..i18n import tr
-from . import qgsxml, sanitize, sign
+from . import qgsxml, sanitize, sign, sources
 from .pack import PROJECT_MEMBER
 from .progress import Progress
 from .verify import VerifyReport, verify_recipe
@@ -68,13 +68,15 @@ def clean_project(
     findings = list(report.findings)
     root = folder.resolve()
     for layer in qgsxml.layers(tree):
-        if layer.provider not in qgsxml.FILE_PROVIDERS:
+        if layer.provider == "virtual":  # a virtual layer may read files itself
+            raws = [src.split("|", 1)[0] for _p, src, _n, _e in sources.virtual_sources(layer.datasource)[1]]
+        elif layer.provider in qgsxml.FILE_PROVIDERS:
+            raws = [layer.datasource.split("|", 1)[0]]
+        else:
             continue
-        raw = layer.datasource.split("|", 1)[0]
-        if not raw or raw.startswith(("/vsicurl", "http://", "https://")):
-            continue
-        target = Path(qgsxml.resolve_path(path, raw)).resolve()
-        if root != target and root not in target.parents:
+        raws = [r for r in raws if r and not sources.network_vsi(r) and not r.startswith(("http://", "https://"))]
+        targets = [Path(qgsxml.resolve_path(path, raw)).resolve() for raw in raws]
+        if any(root != target and root not in target.parents for target in targets):
             layer.set_datasource("")
             findings.append(
                 sanitize.Finding(

@@ -16,15 +16,17 @@ import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from ..errors import RecipeError
 from ..i18n import tr
 from ..provenance.prov import export_prov
 from ..provenance.record import RunRecord, now_iso
 from ..provenance.record import _user as current_user
-from . import embed, qgsxml, sanitize, sign, steps
+from . import embed, preflight, qgsxml, sanitize, sign, sources, steps
 from .crate import METADATA_NAME, CrateBuilder, FileEntry, ServiceEntry, slug
 from .licences import licence_and_owner
+from .pack_services import ServicePacking
 from .progress import Progress
 from .services import raw_url, service_identity
 from .writer import RecipeWriter
@@ -47,6 +49,9 @@ class PackOptions:
     licence: str = ""
     cooked_from: str = ""  # id of the recipe this one was re-cooked from
     extra_runs: list[RunRecord] = field(default_factory=list)
+    # layer id -> OGR source of its content written from the open project (temporary layers; see live.py)
+    live_sources: dict[str, str] = field(default_factory=dict)
+    organisation: str = ""  # the signer's organisation, in the signed comment
 
 
 @dataclass
@@ -68,7 +73,7 @@ def _runs_from(tree: ET.ElementTree) -> list[RunRecord]:
         raise RecipeError(tr("The project's run records cannot be read: {error}").format(error=err)) from err
 
 
-class _Packer:
+class _Packer(ServicePacking):
     def __init__(self, options: PackOptions, progress: Progress) -> None:
         self.o = options
         self.p = progress
@@ -113,6 +118,16 @@ class _Packer:
         tree = qgsxml.read_project_xml(self.o.project)
         runs = _runs_from(tree) + list(self.o.extra_runs)
         layer_list = qgsxml.layers(tree)
+        self.kinds = {
+            layer.layer_id: preflight.classify(layer, self.o.project, self.o.live_sources) for layer in layer_list
+        }
+        for gap in preflight.check(tree, self.o.project, self.o.live_sources, self._wants_snapshot()):
+            if gap.lost or gap.kind == "credentials":
+                self.warnings.append(gap.message)
+        sources.embed_images(tree, self.o.project)  # before styles are exported: they carry the pictures
+        for layer in layer_list:
+            if self.kinds[layer.layer_id] == "live":
+                self._use_live(layer)
         local_sizes = []
         for layer in layer_list:
             path = self._local_path(layer)
@@ -121,8 +136,9 @@ class _Packer:
         self.total = max(1, sum(local_sizes))
         self.writer = RecipeWriter(self.o.output, progress=self._on_bytes, cancelled=self.p.is_cancelled)
         try:
-            for layer in layer_list:
-                self._layer(layer)
+            for layer in sorted(layer_list, key=lambda x: self.kinds[x.layer_id] == "virtual"):
+                self._layer(layer)  # virtual layers last: they may read files other layers embed
+            runs = self._bind_inputs(runs)
             self._run_files(runs)
             self._models(runs)
             view3d = qgsxml.view3d_xml(tree)
@@ -160,35 +176,61 @@ class _Packer:
         tmp = self.stage / MANIFEST
         tmp.write_bytes(manifest)
         comment = f"recipe={self.recipe_id} time={self.created} name={slug(self._name())}"
+        if self.o.organisation:
+            comment += " org=" + quote(self.o.organisation, safe="")  # one line, no spaces: key=value pairs
         return sign.sign_file(tmp, self.o.secret_key, comment).encode("utf-8")
 
     def _name(self) -> str:
         return self.o.name or self.o.project.stem
 
     def _local_path(self, layer: qgsxml.LayerXml) -> str:
-        if layer.provider not in ("ogr", "gdal"):
-            return ""
-        raw = layer.datasource.split("|", 1)[0]
-        path = qgsxml.resolve_path(self.o.project, raw)
-        return path if Path(path).is_file() else ""
+        return preflight.local_file(layer, self.o.project)
+
+    def _use_live(self, layer: qgsxml.LayerXml) -> None:
+        """A temporary layer reads the GeoPackage written from the open project (then embedded like a file)."""
+        node = layer.element.find("provider")
+        if node is not None:
+            node.text = "ogr"
+        layer.provider = "ogr"
+        layer.set_datasource(self.o.live_sources[layer.layer_id])
 
     def _layer(self, layer: qgsxml.LayerXml) -> None:
+        kind = self.kinds[layer.layer_id]
         source = layer.source()
         path = self._local_path(layer)
         layer_name = "" if path else service_identity(layer.provider, layer.datasource)[1]
         licence, owner = licence_and_owner(source, "" if path else raw_url(layer.datasource), layer_name)
         if path:
             member = self._embed_local(layer, path, licence, owner)
-        elif layer.provider in qgsxml.SERVICE_PROVIDERS or "url=" in layer.datasource:
+        elif kind == "network":
+            member = self._network_raster(layer, source, licence, owner)
+        elif kind == "service":
             member = self._service(layer, source, licence, owner)
+        elif kind == "virtual":
+            member = self._virtual(layer, licence, owner)
         else:
-            self.warnings.append(
-                tr(
-                    "Layer '{layer}' ({provider}) is neither a local file nor a web service; it is kept as a reference only."
-                ).format(layer=layer.name, provider=layer.provider)
-            )
-            return
+            return  # preflight said why it does not travel
         self._style(layer, member)
+
+    def _virtual(self, layer: qgsxml.LayerXml, licence: str, owner: str) -> str:
+        """Layers a virtual layer names by id travel with the project; files it reads itself are embedded
+        and its definition points at the embedded copies."""
+        replace = {}
+        for provider, src, _name, _enc in sources.virtual_sources(layer.datasource)[1]:
+            raw, _, opts = src.partition("|")
+            path = qgsxml.resolve_path(self.o.project, raw)
+            if provider not in ("ogr", "gdal") or not Path(path).is_file():
+                continue
+            member = self.file_map.get(f"{path}|{opts}") or self.file_map.get(path)
+            if member is None or (member in self._clipped_names and f"{path}|{opts}" not in self.file_map):
+                member = self._vector(path, layer, opts, None, licence, owner)  # whole, unclipped
+                self.file_map.setdefault(path, member)
+            if member in self._clipped_names:
+                opts = "layername=" + self._clipped_names[member]
+            replace[src] = f"../{member}" + (f"|{opts}" if opts else "")
+        if replace:
+            layer.set_datasource(sources.rewrite_virtual(layer.datasource, replace))
+        return ""
 
     def _embed_local(self, layer: qgsxml.LayerXml, path: str, licence: str, owner: str) -> str:
         suffix_opts = layer.datasource.split("|", 1)[1] if "|" in layer.datasource else ""
@@ -239,60 +281,6 @@ class _Packer:
         staged.unlink()
         return member
 
-    def _service(self, layer: qgsxml.LayerXml, source, licence: str, owner: str) -> str:
-        url, layer_name, kind = service_identity(layer.provider, layer.datasource)
-        clean_url, _ = sanitize.scrub_text(url)
-        entry = ServiceEntry(
-            url=clean_url,
-            name=(source.title if source and source.title else layer.name),
-            service_type=(source.service_type if source and source.service_type else kind),
-            read_at=(source.loaded_at if source and source.loaded_at else self.created),
-            version=source.service_version if source else "",
-            licence=licence,
-            organisation=owner,
-            layer_name=layer_name,
-        )
-        self.services.append(entry)
-        if not (self.o.embed_services and self.o.area is not None):
-            return ""
-        if layer.layer_type not in ("vector", "raster"):
-            self.warnings.append(
-                tr(
-                    "Layer '{layer}': snapshots of this kind of service are not supported; it stays a service reference."
-                ).format(layer=layer.name)
-            )
-            return ""
-        suffix = ".gpkg" if layer.layer_type == "vector" else ".tif"
-        staged = self.stage / f"{uuid.uuid4().hex}{suffix}"
-        if layer.layer_type == "vector":
-            out_name = embed.snapshot_vector_service(
-                layer.provider, layer.datasource, staged, self.o.area, layer.crs, slug(layer.name)
-            )
-        else:
-            embed.snapshot_raster_service(layer.provider, layer.datasource, staged, self.o.area, layer.crs, layer.name)
-            out_name = ""
-        member = self._add(
-            self._member("data", f"snapshot-{layer.name}", suffix),
-            staged,
-            licence=entry.licence,
-            organisation=entry.organisation,
-            source=clean_url,
-            name=layer.name,
-            description=f"snapshot of the service read at {self.created}, clipped to the recipe area",
-        )
-        staged.unlink()
-        origin, _ = sanitize.scrub_text(json.dumps({"provider": layer.provider, "datasource": layer.datasource}))
-        qgsxml.set_custom_property(layer.element, "dtfl/snapshot_of", origin)  # a re-cook reads the service again
-        layer.set_datasource(f"../{member}|layername={out_name}" if out_name else f"../{member}")
-        node = layer.element.find("provider")
-        if node is not None:
-            node.text = "ogr" if out_name else "gdal"
-        pipe = layer.element.find("pipe")
-        renderer = pipe.find("rasterrenderer") if pipe is not None else None
-        if renderer is not None:  # a map service's renderer reads one ARGB band: the RGBA file gets QGIS's default
-            pipe.remove(renderer)
-        return member
-
     def _style(self, layer: qgsxml.LayerXml, member: str) -> None:
         element = ET.fromstring(ET.tostring(layer.element))
         node = element.find("datasource")
@@ -325,6 +313,20 @@ class _Packer:
                 opts = layer.datasource.split("|", 1)[1] if "|" in layer.datasource else ""
                 return local + (f"|{opts}" if opts else "")
         return layer.datasource
+
+    def _bind_inputs(self, runs: list[RunRecord]) -> list[RunRecord]:
+        """Runs record an input as the bare file ('/x/bgt.gpkg') and the layer in the parameter
+        ('/x/bgt.gpkg|layername=wegdeel'). Clipping embeds each layer of one GeoPackage as its own file, so
+        the parameter, not the bare file, says which embedded file the run read."""
+        bound = []
+        for run in runs:
+            copy = RunRecord.from_dict(run.to_dict())
+            for ref in copy.inputs:
+                value = copy.parameters.get(ref.role)
+                if ref.kind == "file" and isinstance(value, str) and value != ref.location and value in self.file_map:
+                    ref.location = value
+            bound.append(copy)
+        return bound
 
     def _run_files(self, runs: list[RunRecord]) -> None:
         """Inputs and results of runs that no layer embedded yet (so every step can re-run)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from qgis.core import (
@@ -18,7 +20,7 @@ from qgis.core import (
 from ...errors import DtflError, RecipeError
 from ...i18n import tr
 from ...provenance.capture import RunCapture
-from .. import keys
+from .. import keys, live
 from ..pack import PackOptions, pack
 from ._common import advanced, area, fail, progress, recorded_parameters
 
@@ -35,9 +37,29 @@ class RecipePackageAlgorithm(QgsProcessingAlgorithm):
     def __init__(self) -> None:
         super().__init__()
         self._capture: RunCapture | None = None
+        self._live: dict[str, str] = {}
+        self._live_dir = ""
 
     def createInstance(self):
         return RecipePackageAlgorithm()
+
+    def prepareAlgorithm(self, parameters, context, feedback) -> bool:
+        # Main thread: temporary layers of the open project are written out here, so the recipe carries
+        # what QGIS does not save in the project file.
+        project = context.project()
+        path = self.parameterAsFile(parameters, self.PROJECT, context)
+        if (
+            project is not None
+            and project.fileName()
+            and (not path or Path(path).resolve() == Path(project.fileName()).resolve())
+        ):
+            self._live_dir = tempfile.mkdtemp(prefix="dtfl-live-")
+            try:
+                self._live = live.materialise(project, self._live_dir)
+            except DtflError as err:
+                feedback.reportError(str(err))
+                return False
+        return True
 
     def name(self) -> str:
         return "recipe_package"
@@ -102,9 +124,13 @@ class RecipePackageAlgorithm(QgsProcessingAlgorithm):
         self._capture = RunCapture.start(self, recorded_parameters(parameters), context)
         try:
             options = self._options(parameters, context, feedback)
+            options.live_sources = dict(self._live)
             result = pack(options, progress(feedback))
         except DtflError as err:
             raise fail(self._capture, err) from err
+        finally:
+            if self._live_dir:
+                shutil.rmtree(self._live_dir, ignore_errors=True)
         for warning in result.warnings:
             feedback.pushWarning(warning)
         self._capture.add_file_input(self.PROJECT, str(options.project))

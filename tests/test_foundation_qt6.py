@@ -15,7 +15,7 @@ from tests import qt6_scan
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ["dtfl_plugin"]
-EXTRA = ("scripts/qgis4_check.py",)  # skipped until it exists
+EXTRA = ("scripts/qgis4_check.py",)
 
 
 def test_package_has_no_qt5_or_qgis3_only_api(qgis_app):

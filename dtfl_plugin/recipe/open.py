@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import settings
 from ..errors import RecipeError
 from ..i18n import tr
-from . import qgsxml, sanitize, sign, sources
+from . import qgsxml, sanitize, sign, sources, trust
 from .pack import PROJECT_MEMBER
 from .progress import Progress
 from .verify import VerifyReport, verify_recipe
@@ -197,5 +197,18 @@ def map_credentials(result: OpenResult, mapping: dict[str, str], *, remember: bo
 
 
 def open_in_project(result: OpenResult, project) -> bool:
-    """Read the cleaned project into ``project`` (main thread). Never touches qgis/enableMacros."""
+    """Read the cleaned project into ``project`` (main thread). Never touches qgis/enableMacros, and never adds the
+    recipe to QGIS 4's trusted project folders (it is denied for the session where QGIS allows that)."""
+    state = trust.keep_untrusted(result.project)
+    if state.already_trusted:
+        result.findings.append(
+            sanitize.Finding(
+                "trust",
+                "",
+                tr(
+                    "QGIS is set to trust this folder for embedded code; the recipe's code was removed all the same. "
+                    "Remove the folder from Settings > Options > Security if you did not mean to trust it."
+                ),
+            )
+        )
     return bool(project.read(str(result.project)))

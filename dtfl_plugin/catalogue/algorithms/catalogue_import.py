@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -19,14 +18,14 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 
 KINDS = ("pdok-layers", "csw", "ogcapi-records")
 
 
-class CatalogueImportAlgorithm(QgsProcessingAlgorithm):
+class CatalogueImportAlgorithm(DtflAlgorithm):
+    GROUP_ID = "catalogue"
     SOURCE = "SOURCE"
     KIND = "KIND"
     INDEX = "INDEX"
@@ -37,24 +36,11 @@ class CatalogueImportAlgorithm(QgsProcessingAlgorithm):
     SKIPPED = "SKIPPED"
     INDEX_PATH = "INDEX_PATH"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return CatalogueImportAlgorithm()
-
     def name(self) -> str:
         return "catalogue_import"
 
     def displayName(self) -> str:
         return tr("Import into the catalogue")
-
-    def group(self) -> str:
-        return tr("Catalogue")
-
-    def groupId(self) -> str:
-        return "catalogue"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -86,12 +72,12 @@ class CatalogueImportAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.SKIPPED, tr("Records that could not be read")))
         self.addOutput(QgsProcessingOutputString(self.INDEX_PATH, tr("Catalogue index file")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         from ..harvest import harvest
         from ..index import CatalogueIndex, default_index
         from ..sources.base import SourceConfig
 
-        capture = self._capture = RunCapture.start(self, parameters, context)
+        capture = self.capture
         source = self.parameterAsString(parameters, self.SOURCE, context).strip()
         kind = KINDS[self.parameterAsEnum(parameters, self.KIND, context)]
         index_path = self.parameterAsFileOutput(parameters, self.INDEX, context).strip()
@@ -108,9 +94,6 @@ class CatalogueImportAlgorithm(QgsProcessingAlgorithm):
             index = CatalogueIndex(index_path) if index_path else default_index()
             feedback.pushInfo(tr("Reading {kind} source {source}").format(kind=kind, source=source))
             report = harvest(SourceConfig(kind=kind, url=source), index, feedback)
-        except DtflError as err:
-            capture.fail(str(err))
-            raise QgsProcessingException(str(err)) from err
         finally:
             if index is not None and index_path:
                 index.close()
@@ -121,7 +104,6 @@ class CatalogueImportAlgorithm(QgsProcessingAlgorithm):
             feedback.reportError(tr("Stopped at the page limit: the source has more records than were read."), False)
         path = str(index.path)
         capture.add_output(self.INDEX, path)
-        capture.finish()
         return {
             self.RECORDS: report.total,
             self.NEW: report.new,
@@ -130,8 +112,3 @@ class CatalogueImportAlgorithm(QgsProcessingAlgorithm):
             self.SKIPPED: report.skipped,
             self.INDEX_PATH: path,
         }
-
-    def postProcessAlgorithm(self, context, feedback):
-        if self._capture is not None:
-            self._capture.store(context)
-        return {}

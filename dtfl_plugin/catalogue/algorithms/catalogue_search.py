@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFile,
@@ -21,9 +20,8 @@ from qgis.core import (
 )
 
 from ...compat import NUMBER_INTEGER
-from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 
 FIELDS = (
     "id", "title", "name", "service_url", "service_type", "abstract", "organisation", "dataset_id",
@@ -53,31 +51,19 @@ def write_json(path: str | Path, data) -> None:
         raise
 
 
-class CatalogueSearchAlgorithm(QgsProcessingAlgorithm):
+class CatalogueSearchAlgorithm(DtflAlgorithm):
+    GROUP_ID = "catalogue"
     QUERY = "QUERY"
     LIMIT = "LIMIT"
     INDEX = "INDEX"
     OUTPUT = "OUTPUT"
     COUNT = "COUNT"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return CatalogueSearchAlgorithm()
-
     def name(self) -> str:
         return "catalogue_search"
 
     def displayName(self) -> str:
         return tr("Search the catalogue")
-
-    def group(self) -> str:
-        return tr("Catalogue")
-
-    def groupId(self) -> str:
-        return "catalogue"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -105,10 +91,10 @@ class CatalogueSearchAlgorithm(QgsProcessingAlgorithm):
         )
         self.addOutput(QgsProcessingOutputNumber(self.COUNT, tr("Number of hits")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         from ..index import CatalogueIndex, default_index
 
-        capture = self._capture = RunCapture.start(self, parameters, context)
+        capture = self.capture
         query = self.parameterAsString(parameters, self.QUERY, context)
         limit = self.parameterAsInt(parameters, self.LIMIT, context)
         index_path = self.parameterAsFile(parameters, self.INDEX, context).strip()
@@ -124,19 +110,10 @@ class CatalogueSearchAlgorithm(QgsProcessingAlgorithm):
                 )
             hits = index.search(query, limit=limit)
             capture.add_file_input(self.INDEX, str(index.path))
-        except DtflError as err:
-            capture.fail(str(err))
-            raise QgsProcessingException(str(err)) from err
         finally:
             if index is not None and index_path:
                 index.close()
         write_json(output, [hit_dict(h) for h in hits])
         feedback.pushInfo(tr("{n} hits for '{query}'").format(n=len(hits), query=query))
         capture.add_output(self.OUTPUT, output)
-        capture.finish()
         return {self.OUTPUT: output, self.COUNT: len(hits)}
-
-    def postProcessAlgorithm(self, context, feedback):
-        if self._capture is not None:
-            self._capture.store(context)
-        return {}

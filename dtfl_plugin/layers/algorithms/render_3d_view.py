@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterExtent,
@@ -21,12 +20,12 @@ from qgis.core import (
 )
 
 from ...compat import FLAG_NO_THREADING, NUMBER_DOUBLE, NUMBER_INTEGER
-from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 
 
-class Render3DViewAlgorithm(QgsProcessingAlgorithm):
+class Render3DViewAlgorithm(DtflAlgorithm):
+    GROUP_ID = "layers"
     PROJECT = "PROJECT"
     EXTENT = "EXTENT"
     DISTANCE = "DISTANCE"
@@ -38,24 +37,11 @@ class Render3DViewAlgorithm(QgsProcessingAlgorithm):
     OUTPUT = "OUTPUT"
     SECONDS = "SECONDS"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return Render3DViewAlgorithm()
-
     def name(self) -> str:
         return "render_3d_view"
 
     def displayName(self) -> str:
         return tr("Render 3D view to image")
-
-    def group(self) -> str:
-        return tr("Layers")
-
-    def groupId(self) -> str:
-        return "layers"
 
     def flags(self):
         # OpenGL work must happen on the main thread.
@@ -109,49 +95,41 @@ class Render3DViewAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, tr("Image"), tr("PNG image (*.png)")))
         self.addOutput(QgsProcessingOutputNumber(self.SECONDS, tr("Render time (s)")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         import time
 
         from ..render import render_project_file
 
-        self._capture = RunCapture.start(self, parameters, context)
         project_path = self.parameterAsFile(parameters, self.PROJECT, context)
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         extent = self.parameterAsExtent(parameters, self.EXTENT, context)
         extent_crs = self.parameterAsExtentCrs(parameters, self.EXTENT, context)
         distance = parameters.get(self.DISTANCE)
         start = time.perf_counter()
-        try:
-            if not project_path:
-                project_path = self._current_project_file(context)
-            elif not Path(project_path).is_file():
-                raise QgsProcessingException(tr("The project {path} does not exist.").format(path=project_path))
-            self._capture.add_file_input(self.PROJECT, project_path)
-            self._capture.set_area(
-                (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()), extent_crs.authid()
-            )
-            feedback.pushInfo(tr("Rendering the 3D scene of {path} ...").format(path=project_path))
-            render_project_file(
-                project_path,
-                extent,
-                extent_crs,
-                output,
-                width=self.parameterAsInt(parameters, self.WIDTH, context),
-                height=self.parameterAsInt(parameters, self.HEIGHT, context),
-                distance=self.parameterAsDouble(parameters, self.DISTANCE, context)
-                if distance not in (None, "")
-                else None,
-                pitch=self.parameterAsDouble(parameters, self.PITCH, context),
-                yaw=self.parameterAsDouble(parameters, self.YAW, context),
-                timeout_s=self.parameterAsInt(parameters, self.TIMEOUT, context),
-            )
-        except (DtflError, QgsProcessingException) as err:
-            self._capture.fail(str(err))
-            raise QgsProcessingException(str(err)) from err
+        if not project_path:
+            project_path = self._current_project_file(context)
+        elif not Path(project_path).is_file():
+            raise QgsProcessingException(tr("The project {path} does not exist.").format(path=project_path))
+        self._capture.add_file_input(self.PROJECT, project_path)
+        self._capture.set_area(
+            (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()), extent_crs.authid()
+        )
+        feedback.pushInfo(tr("Rendering the 3D scene of {path} ...").format(path=project_path))
+        render_project_file(
+            project_path,
+            extent,
+            extent_crs,
+            output,
+            width=self.parameterAsInt(parameters, self.WIDTH, context),
+            height=self.parameterAsInt(parameters, self.HEIGHT, context),
+            distance=self.parameterAsDouble(parameters, self.DISTANCE, context) if distance not in (None, "") else None,
+            pitch=self.parameterAsDouble(parameters, self.PITCH, context),
+            yaw=self.parameterAsDouble(parameters, self.YAW, context),
+            timeout_s=self.parameterAsInt(parameters, self.TIMEOUT, context),
+        )
         seconds = time.perf_counter() - start
         feedback.pushInfo(tr("3D view written to {path} in {seconds:.1f} s.").format(path=output, seconds=seconds))
         self._capture.add_output(self.OUTPUT, output)
-        self._capture.finish()
         return {self.OUTPUT: output, self.SECONDS: seconds}
 
     @staticmethod
@@ -164,8 +142,3 @@ class Render3DViewAlgorithm(QgsProcessingAlgorithm):
                 tr("The project has unsaved changes: save it first, the render reads the saved file.")
             )
         return project.fileName()
-
-    def postProcessAlgorithm(self, context, feedback):
-        if self._capture is not None:
-            self._capture.store(context)
-        return {}

@@ -16,7 +16,6 @@ from qgis.core import (
     QgsFeatureSink,
     QgsFields,
     QgsGeometry,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
@@ -30,7 +29,7 @@ from qgis.core import (
 
 from ...compat import NUMBER_DOUBLE, SOURCE_VECTOR_POLYGON
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from ..local.events import CUSTOM_INDEX, EVENTS, rain_depth
 from .bathtub_support import field as _field
 from .bathtub_support import file_part as _file_part
@@ -56,7 +55,8 @@ def _load_libraries() -> None:
 NODATA = -9999.0
 
 
-class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
+class BathtubFloodingAlgorithm(DtflAlgorithm):
+    GROUP_ID = "models"
     DEM = "DEM"
     EVENT = "EVENT"
     RAIN_MM = "RAIN_MM"
@@ -69,24 +69,11 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
     OUTPUT_DEPRESSIONS = "OUTPUT_DEPRESSIONS"
     OUTPUT_BUILDINGS = "OUTPUT_BUILDINGS"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return BathtubFloodingAlgorithm()
-
     def name(self) -> str:
         return "bathtub_flooding"
 
     def displayName(self) -> str:
         return tr("Pluvial flooding screening (bathtub)")
-
-    def group(self) -> str:
-        return tr("Models")
-
-    def groupId(self) -> str:
-        return "models"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -179,20 +166,14 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
 
     # -- the run ---------------------------------------------------------------------------------------------
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         _load_libraries()
-        self._capture = RunCapture.start(self, parameters, context)
         try:
             return self._run(parameters, context, feedback)
         except bathtub_core.CancelledError:
-            self._capture.fail("cancelled", status="cancelled")
-            raise QgsProcessingException(tr("Cancelled.")) from None
-        except QgsProcessingException as err:
-            self._capture.fail(str(err))
-            raise
+            raise self.cancelled() from None
         except (ValueError, RuntimeError, MemoryError) as err:
-            self._capture.fail(str(err))
-            raise QgsProcessingException(tr("The flooding screening failed: {error}").format(error=err)) from err
+            raise self.fail(tr("The flooding screening failed: {error}").format(error=err)) from err
 
     def _run(self, parameters, context, feedback):
         dem_layer = self.parameterAsRasterLayer(parameters, self.DEM, context)
@@ -282,14 +263,8 @@ class BathtubFloodingAlgorithm(QgsProcessingAlgorithm):
             buildings = self._write_buildings(parameters, context, feedback, crs, source, features, footprints, result)
         if buildings:
             outputs[self.OUTPUT_BUILDINGS] = buildings
-        self._capture.finish()
         feedback.setProgress(100)
         return outputs
-
-    def postProcessAlgorithm(self, context, feedback):
-        if self._capture is not None:
-            self._capture.store(context)
-        return {}
 
     # -- land cover -------------------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ import json
 import os
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputString,
     QgsProcessingParameterFolderDestination,
@@ -20,13 +19,14 @@ from qgis.core import (
 
 from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from ..remote.client import ProcessesClient, RemoteModelError
 from ..remote.outputs import write_folder
 from ..remote.servers import get, max_wait_s, timeout_s, wait_for_slot
 
 
-class RemoteExecuteAlgorithm(QgsProcessingAlgorithm):
+class RemoteExecuteAlgorithm(DtflAlgorithm):
+    GROUP_ID = "remote"
     SERVER = "SERVER"
     PROCESS = "PROCESS"
     INPUTS = "INPUTS"
@@ -34,24 +34,11 @@ class RemoteExecuteAlgorithm(QgsProcessingAlgorithm):
     JOB_URL = "JOB_URL"
     FILES = "FILES"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return RemoteExecuteAlgorithm()
-
     def name(self) -> str:
         return "remote_execute"
 
     def displayName(self) -> str:
         return tr("Run a remote process (OGC API - Processes)")
-
-    def group(self) -> str:
-        return tr("Remote models")
-
-    def groupId(self) -> str:
-        return "remote"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -69,15 +56,13 @@ class RemoteExecuteAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.JOB_URL, tr("Job URL on the server")))
         self.addOutput(QgsProcessingOutputString(self.FILES, tr("Result files (JSON list)")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        capture = self._capture = RunCapture.start(self, parameters, context)
+    def process(self, parameters, context, feedback):
+        capture = self.capture
         try:
             inputs = json.loads(self.parameterAsString(parameters, self.INPUTS, context) or "{}")
         except ValueError as err:
-            capture.fail(str(err))
             raise QgsProcessingException(tr("INPUTS is not valid JSON: {error}").format(error=err)) from err
         if not isinstance(inputs, dict):
-            capture.fail("INPUTS is not an object")
             raise QgsProcessingException(tr("INPUTS must be a JSON object of input id to value."))
         folder = self.parameterAsString(parameters, self.OUTPUT, context)
         process_id = self.parameterAsString(parameters, self.PROCESS, context).strip()
@@ -105,17 +90,11 @@ class RemoteExecuteAlgorithm(QgsProcessingAlgorithm):
             if cancelled and job_url and client is not None:
                 client.dismiss(job_url)
             capture.record.job_url = job_url or getattr(err, "job_url", "")
-            capture.fail(tr("Cancelled.") if cancelled else str(err), status="cancelled" if cancelled else "failed")
-            raise QgsProcessingException(tr("Cancelled.") if cancelled else str(err)) from err
+            raise (self.cancelled() if cancelled else self.fail(str(err))) from err
         for path in files:
             capture.add_output(os.path.basename(path), path)
         capture.finish(job_url=job_url, server_url=server.url)
         return {self.OUTPUT: folder, self.JOB_URL: job_url, self.FILES: json.dumps(files)}
-
-    def postProcessAlgorithm(self, context, feedback):
-        if self._capture is not None and self._capture.record.status == "completed":
-            self._capture.store(context)
-        return {}
 
 
 def _report(feedback, st) -> None:

@@ -11,43 +11,29 @@ import json
 
 from qgis.core import (
     QgsApplication,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterString,
 )
 
-from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from ..remote import cache
 from ..remote.servers import get, servers
 
 
-class RemoteRefreshAlgorithm(QgsProcessingAlgorithm):
+class RemoteRefreshAlgorithm(DtflAlgorithm):
+    GROUP_ID = "remote"
     SERVER = "SERVER"
     COUNT = "COUNT"
     PROCESSES = "PROCESSES"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return RemoteRefreshAlgorithm()
 
     def name(self) -> str:
         return "remote_refresh"
 
     def displayName(self) -> str:
         return tr("Refresh remote models")
-
-    def group(self) -> str:
-        return tr("Remote models")
-
-    def groupId(self) -> str:
-        return "remote"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -64,29 +50,25 @@ class RemoteRefreshAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.COUNT, tr("Number of processes")))
         self.addOutput(QgsProcessingOutputString(self.PROCESSES, tr("Algorithm ids (JSON list)")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         from ..remote.algorithm import algorithm_name
 
-        capture = self._capture = RunCapture.start(self, parameters, context)
+        capture = self.capture
         name = self.parameterAsString(parameters, self.SERVER, context).strip()
         ids: list[str] = []
-        try:
-            targets = [get(name)] if name else servers()
-            if not targets:
-                raise QgsProcessingException(
-                    tr(
-                        "No remote model server is configured. Add one with 'Configure a remote model server' (dtfl:remote_server)."
-                    )
+        targets = [get(name)] if name else servers()
+        if not targets:
+            raise QgsProcessingException(
+                tr(
+                    "No remote model server is configured. Add one with 'Configure a remote model server' (dtfl:remote_server)."
                 )
-            for server in targets:
-                feedback.pushInfo(tr("Reading processes of {name} ({url})").format(name=server.name, url=server.url))
-                processes = cache.refresh(server, feedback)
-                capture.add_service_input(server.name, server.url + "/processes")
-                capture.add_output(server.name, str(cache.cache_path(server.name)))
-                ids += [f"dtfl:{algorithm_name(server, pid)}" for pid in sorted(processes)]
-        except DtflError as err:
-            capture.fail(str(err))
-            raise QgsProcessingException(str(err)) from err
+            )
+        for server in targets:
+            feedback.pushInfo(tr("Reading processes of {name} ({url})").format(name=server.name, url=server.url))
+            processes = cache.refresh(server, feedback)
+            capture.add_service_input(server.name, server.url + "/processes")
+            capture.add_output(server.name, str(cache.cache_path(server.name)))
+            ids += [f"dtfl:{algorithm_name(server, pid)}" for pid in sorted(processes)]
         capture.finish()
         return {self.COUNT: len(ids), self.PROCESSES: json.dumps(ids)}
 
@@ -94,6 +76,4 @@ class RemoteRefreshAlgorithm(QgsProcessingAlgorithm):
         provider = QgsApplication.processingRegistry().providerById("dtfl")
         if provider is not None:
             provider.refreshAlgorithms()
-        if self._capture is not None:
-            self._capture.store(context)
-        return {}
+        return super().postProcessAlgorithm(context, feedback)

@@ -11,8 +11,6 @@ import json
 from dataclasses import asdict
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
-    QgsProcessingException,
     QgsProcessingOutputString,
     QgsProcessingParameterAuthConfig,
     QgsProcessingParameterBoolean,
@@ -21,13 +19,13 @@ from qgis.core import (
 )
 
 from ...compat import NUMBER_INTEGER
-from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from ..remote import servers
 
 
-class RemoteServerAlgorithm(QgsProcessingAlgorithm):
+class RemoteServerAlgorithm(DtflAlgorithm):
+    GROUP_ID = "remote"
     NAME = "NAME"
     URL = "URL"
     AUTHCFG = "AUTHCFG"
@@ -35,24 +33,11 @@ class RemoteServerAlgorithm(QgsProcessingAlgorithm):
     REMOVE = "REMOVE"
     SERVERS = "SERVERS"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return RemoteServerAlgorithm()
-
     def name(self) -> str:
         return "remote_server"
 
     def displayName(self) -> str:
         return tr("Configure a remote model server")
-
-    def group(self) -> str:
-        return tr("Remote models")
-
-    def groupId(self) -> str:
-        return "remote"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -75,34 +60,23 @@ class RemoteServerAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(self.REMOVE, tr("Remove this server"), False))
         self.addOutput(QgsProcessingOutputString(self.SERVERS, tr("Configured servers (JSON)")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        capture = self._capture = RunCapture.start(self, parameters, context)
+    def process(self, parameters, context, feedback):
         name = self.parameterAsString(parameters, self.NAME, context).strip()
-        try:
-            if not name:
-                raise servers.RemoteModelError(tr("A server needs a name."))
-            if self.parameterAsBoolean(parameters, self.REMOVE, context):
-                servers.remove(name)
-                feedback.pushInfo(tr("Server {name} removed.").format(name=name))
-            else:
-                server = servers.Server(
-                    name=name,
-                    url=self.parameterAsString(parameters, self.URL, context).strip().rstrip("/"),
-                    authcfg=self.parameterAsString(parameters, self.AUTHCFG, context) or "",
-                    max_jobs=self.parameterAsInt(parameters, self.MAX_JOBS, context),
-                )
-                servers.save(server)
-                feedback.pushInfo(
-                    tr("Server {name} saved; run 'Refresh remote models' to list its processes.").format(name=name)
-                )
-        except DtflError as err:
-            capture.fail(str(err))
-            raise QgsProcessingException(str(err)) from err
-        capture.finish()
+        if not name:
+            raise servers.RemoteModelError(tr("A server needs a name."))
+        if self.parameterAsBoolean(parameters, self.REMOVE, context):
+            servers.remove(name)
+            feedback.pushInfo(tr("Server {name} removed.").format(name=name))
+        else:
+            server = servers.Server(
+                name=name,
+                url=self.parameterAsString(parameters, self.URL, context).strip().rstrip("/"),
+                authcfg=self.parameterAsString(parameters, self.AUTHCFG, context) or "",
+                max_jobs=self.parameterAsInt(parameters, self.MAX_JOBS, context),
+            )
+            servers.save(server)
+            feedback.pushInfo(
+                tr("Server {name} saved; run 'Refresh remote models' to list its processes.").format(name=name)
+            )
         # authcfg ids are listed (they are not secrets), credentials never are
         return {self.SERVERS: json.dumps([asdict(s) for s in servers.configured()])}
-
-    def postProcessAlgorithm(self, context, feedback):
-        if self._capture is not None:
-            self._capture.store(context)
-        return {}

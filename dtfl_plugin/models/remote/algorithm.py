@@ -9,15 +9,11 @@ like any local algorithm's. Every run, failed or not, is recorded with its job U
 
 from __future__ import annotations
 
-from qgis.core import (
-    QgsProcessingAlgorithm,
-    QgsProcessingException,
-    QgsProcessingOutputString,
-)
+from qgis.core import QgsProcessingException, QgsProcessingOutputString
 
 from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from .client import JobStatus, ProcessesClient, RemoteModelError
 from .mapping import Spec, encode_input, input_parameter, input_specs, output_parameter, output_specs
 from .outputs import write_results
@@ -30,7 +26,7 @@ def algorithm_name(server: Server, process_id: str) -> str:
     return f"remote_{server.key}_{sanitize(process_id)}"
 
 
-class RemoteProcessAlgorithm(QgsProcessingAlgorithm):
+class RemoteProcessAlgorithm(DtflAlgorithm):
     def __init__(self, server: Server, description: dict) -> None:
         super().__init__()
         self._server = server
@@ -43,11 +39,10 @@ class RemoteProcessAlgorithm(QgsProcessingAlgorithm):
             if spec.name in taken:
                 spec.name = f"OUT_{spec.name}"
             taken.add(spec.name)
-        self._capture: RunCapture | None = None
 
     # --- identity ---------------------------------------------------------------------
-    def createInstance(self):
-        return RemoteProcessAlgorithm(self._server, self._description)
+    def instance_args(self) -> tuple:
+        return (self._server, self._description)
 
     def name(self) -> str:
         return algorithm_name(self._server, self._pid)
@@ -91,8 +86,8 @@ class RemoteProcessAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputString(JOB_URL, tr("Job URL on the server")))
 
     # --- run --------------------------------------------------------------------------
-    def processAlgorithm(self, parameters, context, feedback):
-        capture = self._capture = RunCapture.start(self, parameters, context)
+    def process(self, parameters, context, feedback):
+        capture = self.capture
         # The model's version is the server process's, not the plugin's.
         capture.record.algorithm_version = str(self._description.get("version") or capture.record.algorithm_version)
         client = ProcessesClient(
@@ -137,23 +132,16 @@ class RemoteProcessAlgorithm(QgsProcessingAlgorithm):
                         )
                     )
                 capture.record.job_url, capture.record.server_url = job_url, self._server.url
-                capture.fail(tr("Cancelled."), status="cancelled")
-                raise QgsProcessingException(tr("Cancelled.")) from err
+                raise self.cancelled() from err
             job_url = job_url or getattr(err, "job_url", "")
             capture.record.job_url, capture.record.server_url = job_url, self._server.url
-            capture.fail(str(err))
-            raise QgsProcessingException(str(err)) from err
+            raise self.fail(str(err)) from err
 
         for name, path in written.items():
             capture.add_output(name, path)
         capture.finish(job_url=job_url, server_url=self._server.url)
         feedback.setProgress(100)
         return {**written, JOB_URL: job_url}
-
-    def postProcessAlgorithm(self, context, feedback):
-        if self._capture is not None and self._capture.record.status == "completed":
-            self._capture.store(context)
-        return {}
 
 
 class _Reporter:

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingException
-
 from ...compat import PARAMETER_ADVANCED
-from ...errors import DtflError
 from ..progress import Progress
-
-SECRET_PARAMETERS = ("PASSPHRASE",)
-
-
-def recorded_parameters(parameters: dict) -> dict:
-    """Parameters as they may be recorded: passphrases never enter a run record."""
-    return {k: ("" if k in SECRET_PARAMETERS else v) for k, v in parameters.items()}
 
 
 def progress(feedback) -> Progress:
@@ -31,13 +21,6 @@ def area(alg, parameters, name: str, context) -> tuple[tuple[float, float, float
     if not crs.isValid():
         crs = context.project().crs() if context.project() is not None else crs
     return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()), crs.authid()
-
-
-def fail(capture, err: DtflError) -> QgsProcessingException:
-    """Record the failure and turn the room's error into the Processing exception users see."""
-    if capture is not None:
-        capture.fail(str(err))
-    return QgsProcessingException(str(err))
 
 
 def advanced(param):

@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterExtent,
@@ -15,15 +14,17 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ...errors import DtflError, RecipeError
+from ...errors import RecipeError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from .. import keys
 from ..cook import cook
-from ._common import advanced, area, fail, progress, recorded_parameters
+from ._common import advanced, area, progress
 
 
-class RecipeCookAlgorithm(QgsProcessingAlgorithm):
+class RecipeCookAlgorithm(DtflAlgorithm):
+    GROUP_ID = "recipes"
+    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     RECIPE = "RECIPE"
     EXTENT = "EXTENT"
     OUTPUT = "OUTPUT"
@@ -31,24 +32,11 @@ class RecipeCookAlgorithm(QgsProcessingAlgorithm):
     PASSPHRASE = "PASSPHRASE"
     ALLOW_UNTRUSTED = "ALLOW_UNTRUSTED"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return RecipeCookAlgorithm()
-
     def name(self) -> str:
         return "recipe_cook"
 
     def displayName(self) -> str:
         return tr("Re-cook recipe on another area")
-
-    def group(self) -> str:
-        return tr("Recipes")
-
-    def groupId(self) -> str:
-        return "recipes"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -83,43 +71,34 @@ class RecipeCookAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputString("RECIPE_ID", tr("Recipe id")))
         self.addOutput(QgsProcessingOutputString("BASED_ON", tr("Cooked from recipe")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        self._capture = RunCapture.start(self, recorded_parameters(parameters), context)
+    def process(self, parameters, context, feedback):
         recipe = self.parameterAsFile(parameters, self.RECIPE, context)
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        try:
-            new_area = area(self, parameters, self.EXTENT, context)
-            if new_area is None:
-                raise RecipeError(tr("Give the new area to re-cook the recipe on."))
-            key_path = self.parameterAsFile(parameters, self.SIGNING_KEY, context)
-            secret = (
-                keys.load_secret_key(key_path, self.parameterAsString(parameters, self.PASSPHRASE, context) or None)
-                if key_path
-                else None
+        new_area = area(self, parameters, self.EXTENT, context)
+        if new_area is None:
+            raise RecipeError(tr("Give the new area to re-cook the recipe on."))
+        key_path = self.parameterAsFile(parameters, self.SIGNING_KEY, context)
+        secret = (
+            keys.load_secret_key(key_path, self.parameterAsString(parameters, self.PASSPHRASE, context) or None)
+            if key_path
+            else None
+        )
+        with tempfile.TemporaryDirectory(prefix="dtfl-cook-") as workdir:
+            result = cook(
+                recipe,
+                new_area,
+                output,
+                Path(workdir),
+                trusted=keys.trusted_keys(),
+                allow_untrusted=self.parameterAsBoolean(parameters, self.ALLOW_UNTRUSTED, context),
+                secret_key=secret,
+                progress=progress(feedback),
+                feedback=feedback,
             )
-            with tempfile.TemporaryDirectory(prefix="dtfl-cook-") as workdir:
-                result = cook(
-                    recipe,
-                    new_area,
-                    output,
-                    Path(workdir),
-                    trusted=keys.trusted_keys(),
-                    allow_untrusted=self.parameterAsBoolean(parameters, self.ALLOW_UNTRUSTED, context),
-                    secret_key=secret,
-                    progress=progress(feedback),
-                    feedback=feedback,
-                )
-        except DtflError as err:
-            raise fail(self._capture, err) from err
         for warning in result.warnings:
             feedback.pushWarning(warning)
         self._capture.add_file_input(self.RECIPE, recipe)
         self._capture.add_output(self.OUTPUT, str(result.output))
         self._capture.set_area(*new_area)
         self._capture.record.cooked_from = result.based_on
-        self._capture.finish()
         return {self.OUTPUT: str(result.output), "RECIPE_ID": result.recipe_id, "BASED_ON": result.based_on}
-
-    def postProcessAlgorithm(self, context, feedback):
-        # Recipe runs go to the profile's run log only, never into the project (see recipe_package).
-        return {}

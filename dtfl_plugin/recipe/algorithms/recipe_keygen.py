@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterFileDestination,
@@ -14,36 +13,25 @@ from qgis.core import (
 
 from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from .. import keys, sign
-from ._common import advanced, fail, recorded_parameters
+from ._common import advanced
 
 
-class RecipeKeygenAlgorithm(QgsProcessingAlgorithm):
+class RecipeKeygenAlgorithm(DtflAlgorithm):
+    GROUP_ID = "recipes"
+    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     OUTPUT_PRIVATE = "OUTPUT_PRIVATE"
     OUTPUT_PUBLIC = "OUTPUT_PUBLIC"
     PASSPHRASE = "PASSPHRASE"
     STORE_IN_AUTH_DB = "STORE_IN_AUTH_DB"
     TRUST = "TRUST"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return RecipeKeygenAlgorithm()
-
     def name(self) -> str:
         return "recipe_keygen"
 
     def displayName(self) -> str:
         return tr("Create a recipe signing key")
-
-    def group(self) -> str:
-        return tr("Recipes")
-
-    def groupId(self) -> str:
-        return "recipes"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -80,32 +68,27 @@ class RecipeKeygenAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputString("KEY_ID", tr("Key id")))
         self.addOutput(QgsProcessingOutputString("AUTHCFG", tr("Authentication configuration id")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        self._capture = RunCapture.start(self, recorded_parameters(parameters), context)
+    def process(self, parameters, context, feedback):
         passphrase = self.parameterAsString(parameters, self.PASSPHRASE, context) or None
         private_path = self.parameterAsFileOutput(parameters, self.OUTPUT_PRIVATE, context)
         public_path = self.parameterAsFileOutput(parameters, self.OUTPUT_PUBLIC, context)
         in_auth = self.parameterAsBoolean(parameters, self.STORE_IN_AUTH_DB, context)
-        try:
-            if not passphrase and not in_auth:
-                raise DtflError(tr("Give a passphrase, or keep the secret key in the QGIS authentication database."))
-            key = sign.generate_keypair()
-            authcfg = keys.store_secret_key_in_auth(key, "") if in_auth else ""
-            if private_path and passphrase:
-                sign.write_text_private(private_path, sign.secret_key_to_text(key, passphrase))
-                feedback.pushInfo(
-                    tr("Secret key written to {path} (encrypted with the passphrase).").format(path=private_path)
-                )
-            elif private_path and not passphrase:
-                private_path = ""
-                feedback.pushWarning(tr("No passphrase: the secret key is kept only in the authentication database."))
-            sign.write_text_atomic(public_path, key.public.to_text())
-            if self.parameterAsBoolean(parameters, self.TRUST, context):
-                keys.add_trusted_key(Path(public_path).stem, key.public.to_text())
-        except DtflError as err:
-            raise fail(self._capture, err) from err
+        if not passphrase and not in_auth:
+            raise DtflError(tr("Give a passphrase, or keep the secret key in the QGIS authentication database."))
+        key = sign.generate_keypair()
+        authcfg = keys.store_secret_key_in_auth(key, "") if in_auth else ""
+        if private_path and passphrase:
+            sign.write_text_private(private_path, sign.secret_key_to_text(key, passphrase))
+            feedback.pushInfo(
+                tr("Secret key written to {path} (encrypted with the passphrase).").format(path=private_path)
+            )
+        elif private_path and not passphrase:
+            private_path = ""
+            feedback.pushWarning(tr("No passphrase: the secret key is kept only in the authentication database."))
+        sign.write_text_atomic(public_path, key.public.to_text())
+        if self.parameterAsBoolean(parameters, self.TRUST, context):
+            keys.add_trusted_key(Path(public_path).stem, key.public.to_text())
         self._capture.add_output(self.OUTPUT_PUBLIC, public_path)
-        self._capture.finish()
         feedback.pushInfo(tr("Key id: {id}").format(id=key.public.key_id_hex))
         return {
             self.OUTPUT_PRIVATE: private_path,
@@ -113,8 +96,3 @@ class RecipeKeygenAlgorithm(QgsProcessingAlgorithm):
             "KEY_ID": key.public.key_id_hex,
             "AUTHCFG": authcfg,
         }
-
-    def postProcessAlgorithm(self, context, feedback):
-        # Recipe runs go to the profile's run log only (finish()), never into the project: they are not
-        # steps of the twin, a re-cook must not replay them, and packaging must not change the project.
-        return {}

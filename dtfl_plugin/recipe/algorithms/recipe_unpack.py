@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingOutputFile,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
@@ -13,37 +12,25 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
-from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from .. import keys
 from ..open import unpack
-from ._common import advanced, fail, progress
+from ._common import advanced, progress
 
 
-class RecipeUnpackAlgorithm(QgsProcessingAlgorithm):
+class RecipeUnpackAlgorithm(DtflAlgorithm):
+    GROUP_ID = "recipes"
+    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     RECIPE = "RECIPE"
     FOLDER = "FOLDER"
     ALLOW_UNTRUSTED = "ALLOW_UNTRUSTED"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return RecipeUnpackAlgorithm()
 
     def name(self) -> str:
         return "recipe_unpack"
 
     def displayName(self) -> str:
         return tr("Unpack recipe safely")
-
-    def group(self) -> str:
-        return tr("Recipes")
-
-    def groupId(self) -> str:
-        return "recipes"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -69,29 +56,20 @@ class RecipeUnpackAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputFile("PROJECT", tr("Project")))
         self.addOutput(QgsProcessingOutputString("FINDINGS", tr("What was neutralised (JSON)")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        self._capture = RunCapture.start(self, parameters, context)
+    def process(self, parameters, context, feedback):
         recipe = self.parameterAsFile(parameters, self.RECIPE, context)
         folder = self.parameterAsString(parameters, self.FOLDER, context)
-        try:
-            result = unpack(
-                recipe,
-                folder,
-                trusted=keys.trusted_keys(),
-                allow_untrusted=self.parameterAsBoolean(parameters, self.ALLOW_UNTRUSTED, context),
-                progress=progress(feedback),
-            )
-        except DtflError as err:
-            raise fail(self._capture, err) from err
+        result = unpack(
+            recipe,
+            folder,
+            trusted=keys.trusted_keys(),
+            allow_untrusted=self.parameterAsBoolean(parameters, self.ALLOW_UNTRUSTED, context),
+            progress=progress(feedback),
+        )
         for finding in result.findings:
             feedback.pushWarning(finding.message)
         self._capture.add_file_input(self.RECIPE, recipe)
-        self._capture.finish()
         findings = json.dumps(
             [{"kind": f.kind, "where": f.where, "message": f.message} for f in result.findings], ensure_ascii=False
         )
         return {self.FOLDER: str(result.folder), "PROJECT": str(result.project), "FINDINGS": findings}
-
-    def postProcessAlgorithm(self, context, feedback):
-        # Recipe runs go to the profile's run log only, never into the project (see recipe_package).
-        return {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingOutputBoolean,
     QgsProcessingOutputString,
     QgsProcessingParameterFile,
@@ -13,37 +12,25 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ...errors import DtflError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from .. import keys
 from ..verify import verify_recipe
-from ._common import fail, progress
+from ._common import progress
 
 
-class RecipeVerifyAlgorithm(QgsProcessingAlgorithm):
+class RecipeVerifyAlgorithm(DtflAlgorithm):
+    GROUP_ID = "recipes"
+    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     RECIPE = "RECIPE"
     TRUSTED_KEYS = "TRUSTED_KEYS"
     OUTPUT = "OUTPUT"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._capture: RunCapture | None = None
-
-    def createInstance(self):
-        return RecipeVerifyAlgorithm()
 
     def name(self) -> str:
         return "recipe_verify"
 
     def displayName(self) -> str:
         return tr("Verify recipe")
-
-    def group(self) -> str:
-        return tr("Recipes")
-
-    def groupId(self) -> str:
-        return "recipes"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -72,17 +59,13 @@ class RecipeVerifyAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputBoolean("VALID", tr("Valid")))
         self.addOutput(QgsProcessingOutputString("SIGNATURE", tr("Signature")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        self._capture = RunCapture.start(self, parameters, context)
+    def process(self, parameters, context, feedback):
         recipe = self.parameterAsFile(parameters, self.RECIPE, context)
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        try:
-            trusted = keys.trusted_keys() + keys.parse_key_list(
-                self.parameterAsString(parameters, self.TRUSTED_KEYS, context)
-            )
-            report = verify_recipe(recipe, trusted, progress=progress(feedback))
-        except DtflError as err:
-            raise fail(self._capture, err) from err
+        trusted = keys.trusted_keys() + keys.parse_key_list(
+            self.parameterAsString(parameters, self.TRUSTED_KEYS, context)
+        )
+        report = verify_recipe(recipe, trusted, progress=progress(feedback))
         from ..sign import write_text_atomic
 
         write_text_atomic(output, json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
@@ -93,9 +76,4 @@ class RecipeVerifyAlgorithm(QgsProcessingAlgorithm):
         )
         self._capture.add_file_input(self.RECIPE, recipe)
         self._capture.add_output(self.OUTPUT, output)
-        self._capture.finish()
         return {self.OUTPUT: output, "VALID": report.valid, "SIGNATURE": report.signature}
-
-    def postProcessAlgorithm(self, context, feedback):
-        # Recipe runs go to the profile's run log only, never into the project (see recipe_package).
-        return {}

@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingOutputString,
     QgsProcessingParameterAuthConfig,
     QgsProcessingParameterEnum,
@@ -19,13 +18,15 @@ from qgis.core import (
 
 from ...errors import DtflError, RecipeError
 from ...i18n import tr
-from ...provenance.capture import RunCapture
+from ...processing.base import DtflAlgorithm
 from .. import keys, live
 from ..pack import PackOptions, pack
-from ._common import advanced, area, fail, progress, recorded_parameters
+from ._common import advanced, area, progress
 
 
-class RecipePackageAlgorithm(QgsProcessingAlgorithm):
+class RecipePackageAlgorithm(DtflAlgorithm):
+    GROUP_ID = "recipes"
+    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     PROJECT = "PROJECT"
     OUTPUT = "OUTPUT"
     SIGNING_KEY = "SIGNING_KEY"
@@ -36,12 +37,8 @@ class RecipePackageAlgorithm(QgsProcessingAlgorithm):
 
     def __init__(self) -> None:
         super().__init__()
-        self._capture: RunCapture | None = None
         self._live: dict[str, str] = {}
         self._live_dir = ""
-
-    def createInstance(self):
-        return RecipePackageAlgorithm()
 
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:
         # Main thread: temporary layers of the open project are written out here, so the recipe carries
@@ -66,12 +63,6 @@ class RecipePackageAlgorithm(QgsProcessingAlgorithm):
 
     def displayName(self) -> str:
         return tr("Package recipe")
-
-    def group(self) -> str:
-        return tr("Recipes")
-
-    def groupId(self) -> str:
-        return "recipes"
 
     def shortHelpString(self) -> str:
         return tr(
@@ -120,14 +111,11 @@ class RecipePackageAlgorithm(QgsProcessingAlgorithm):
         )
         self.addOutput(QgsProcessingOutputString("RECIPE_ID", tr("Recipe id")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        self._capture = RunCapture.start(self, recorded_parameters(parameters), context)
+    def process(self, parameters, context, feedback):
         try:
             options = self._options(parameters, context, feedback)
             options.live_sources = dict(self._live)
             result = pack(options, progress(feedback))
-        except DtflError as err:
-            raise fail(self._capture, err) from err
         finally:
             if self._live_dir:
                 shutil.rmtree(self._live_dir, ignore_errors=True)
@@ -137,7 +125,6 @@ class RecipePackageAlgorithm(QgsProcessingAlgorithm):
         self._capture.add_output(self.OUTPUT, str(result.output))
         if options.area is not None:
             self._capture.set_area(*options.area)
-        self._capture.finish()
         return {self.OUTPUT: str(result.output), "RECIPE_ID": result.recipe_id}
 
     def _options(self, parameters, context, feedback) -> PackOptions:
@@ -170,8 +157,3 @@ class RecipePackageAlgorithm(QgsProcessingAlgorithm):
             area=aoi,
             embed_services=embed,
         )
-
-    def postProcessAlgorithm(self, context, feedback):
-        # Recipe runs go to the profile's run log only (finish()), never into the project: they are not
-        # steps of the twin, a re-cook must not replay them, and packaging must not change the project.
-        return {}

@@ -64,8 +64,10 @@ def _wait_for_layer(project, record_id: str, iface=None, timeout_s: float = 60.0
 
 
 def _row_of(dock, service_type: str, name: str) -> int:
-    for row, entry in enumerate(dock.model.entries()):
-        if entry.service_type == service_type and entry.name == name:
+    """The row of the layer ``name``, with its ``service_type`` service chosen (one row per layer)."""
+    for row in range(dock.model.rowCount()):
+        if any(e.service_type == service_type and e.name == name for e in dock.model.services(row)):
+            assert dock.choose_service(row, service_type) is not None
             return row
     raise AssertionError(f"no {service_type} {name} among {[(e.service_type, e.name) for e in dock.model.entries()]}")
 
@@ -105,6 +107,7 @@ def test_enter_in_the_search_box_loads_the_selected_wms(qgis_iface, sandbox_inde
     dock = CatalogueDock(qgis_iface, index_factory=lambda: sandbox_index)
     dock.show()
     try:
+        dock.index()  # the filter choices come from the index: open it first, or there is no WMS to check
         dock.filters.set_checked("service_type", {"WMS"})
         dock.search_box.setFocus()
         QTest.keyClicks(dock.search_box, "waterdeel")
@@ -149,11 +152,12 @@ def test_locator_trigger_and_browser_double_click_load(qgis_iface, sandbox_index
     from dtfl_plugin.gui.catalogue_locator import CatalogueLocatorFilter, _set_user_data
 
     hits = sandbox_index.search("begroeid terreindeel", limit=10)
-    wms = next(h.entry for h in hits if h.entry.service_type == "WMS" and h.entry.name == "bgt_begroeidterreindeel")
+    wms = next(e for h in hits for e in h.services if e.service_type == "WMS" and e.name == "bgt_begroeidterreindeel")
     oapif = next(
-        h.entry
+        e
         for h in hits
-        if h.entry.service_type == "OGC API Features" and h.entry.name == "bgt_begroeidterreindeel"
+        for e in h.services
+        if e.service_type == "OGC API Features" and e.name == "bgt_begroeidterreindeel"
     )
 
     locator = CatalogueLocatorFilter(qgis_iface, index_path=str(sandbox_index.path))
@@ -172,7 +176,7 @@ def test_locator_trigger_and_browser_double_click_load(qgis_iface, sandbox_index
     assert layer.providerType() == "OAPIF" and layer.featureCount() > 0
 
     # Dragging a favourite onto the map: QGIS hands its custom mime URI to our drop handler.
-    wfs = next(h.entry for h in hits if h.entry.service_type == "WFS" and h.entry.name == "bgt_begroeidterreindeel")
+    wfs = next(e for h in hits for e in h.services if e.service_type == "WFS" and e.name == "bgt_begroeidterreindeel")
     Favourites().add(wfs)
     dragged = [c for c in root.createChildren() if c.entry.id == wfs.id][0].mimeUri()
     handler = FavouritesDropHandler(qgis_iface)
@@ -192,7 +196,7 @@ def test_moved_service_is_repointed_on_click(qgis_iface, sandbox, sandbox_index,
     from dtfl_plugin.provenance.layer_props import get_layer_source
 
     hits = sandbox_index.search("wegdeel", limit=10)
-    wfs = next(h.entry for h in hits if h.entry.service_type == "WFS" and h.entry.name == "bgt_wegdeel")
+    wfs = next(e for h in hits for e in h.services if e.service_type == "WFS" and e.name == "bgt_wegdeel")
     EntryLoader(qgis_iface).load(wfs)
     layer = _wait_for_layer(project, wfs.id, qgis_iface)
     layer.setName("Wegen (mijn stijl)")  # the user's own name must survive the re-pointing
@@ -315,7 +319,7 @@ def test_retired_wfs_is_repointed_to_ogc_api_features(qgis_iface, sandbox, sandb
     from dtfl_plugin.provenance.layer_props import get_layer_source
 
     hits = sandbox_index.search("waterdeel", limit=10)
-    wfs = next(h.entry for h in hits if h.entry.service_type == "WFS" and h.entry.name == "bgt_waterdeel")
+    wfs = next(e for h in hits for e in h.services if e.service_type == "WFS" and e.name == "bgt_waterdeel")
     EntryLoader(qgis_iface).load(wfs)
     layer = _wait_for_layer(project, wfs.id, qgis_iface)
     _harvest_without(
@@ -343,7 +347,7 @@ def test_replacement_of_another_kind_is_added_beside(qgis_iface, sandbox, sandbo
     from dtfl_plugin.gui.catalogue_stale import check_project
 
     hits = sandbox_index.search("begroeid terreindeel", limit=10)
-    wms = next(h.entry for h in hits if h.entry.service_type == "WMS" and h.entry.name == "bgt_begroeidterreindeel")
+    wms = next(e for h in hits for e in h.services if e.service_type == "WMS" and e.name == "bgt_begroeidterreindeel")
     EntryLoader(qgis_iface).load(wms)
     layer = _wait_for_layer(project, wms.id, qgis_iface)
     name = "bgt_begroeidterreindeel"

@@ -67,18 +67,19 @@ def test_thesaurus_both_directions_and_phrases():
     assert exp[1].alternatives == ()
 
 
-def test_query_expression_ands_groups_and_prefixes_last_word():
+def test_query_expression_ands_groups_and_every_word_may_be_a_prefix():
     q = parse("bodem kaa", default_thesaurus(), None)
     expr = q.expression
     assert '"soil"' in expr and '"kaa"*' in expr and " AND " in expr
-    finished = parse("bodem kaa ", default_thesaurus(), None)
-    assert '"kaa"*' not in finished.expression
+    # People stop typing anywhere, not only in the last word: "bestuurl grenz".
+    assert '"bestuurl"*' in parse("bestuurl grenz", default_thesaurus(), None).expression
+    assert '"ka"*' not in parse("bodem ka", default_thesaurus(), None).expression  # too short to mean anything
 
 
 def test_typo_gets_one_edit_candidates_from_vocabulary():
     vocab = Vocabulary({"spoorweg": 5, "spoorwegen": 3, "kadastralekaart": 2})
     q = parse("spoorwge ", default_thesaurus(), vocab)
-    assert q.groups[0].corrected == ["spoorweg"]
+    assert q.groups[0].corrected[0] == "spoorweg"  # the closest first; eight letters allow two edits
     assert ("railway",) in q.groups[0].alternatives  # the correction is expanded too
     assert parse("spoorweg ", default_thesaurus(), vocab).groups[0].corrected == []
 

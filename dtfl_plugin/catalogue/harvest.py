@@ -175,12 +175,3 @@ def harvest(source: SourceConfig, index, feedback=None, **options) -> HarvestRep
         problems=list(result.problems),
         duration_s=round(time.monotonic() - started, 3),
     )
-
-
-def __getattr__(name: str):
-    # HarvestTask lives in tasks.py (it imports this module); offered here too for convenience.
-    if name == "HarvestTask":
-        from .tasks import HarvestTask
-
-        return HarvestTask
-    raise AttributeError(name)

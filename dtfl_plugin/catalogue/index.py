@@ -11,102 +11,30 @@ tasks write from theirs. WAL mode lets searches run while a harvest writes.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CatalogueError
 from ..i18n import tr
+from . import ranking, stale, store
 from .entry import Entry
-from .query import ParsedQuery, Vocabulary, parse
+from .query import ParsedQuery, parse
+from .schema import (  # noqa: F401 - re-exported: the index's public names
+    ENTRY_COLUMNS,
+    FTS_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    WEIGHTS,
+    SearchFilters,
+    SearchHit,
+    SearchResult,
+    entry_from_row,
+    url_key,
+)
+from .text import CompoundSplitter
 from .thesaurus import Thesaurus, default_thesaurus
-
-SCHEMA_VERSION = 5
-# bm25 weights, in FTS column order: title, name, keywords, organisation, abstract, url
-WEIGHTS = (10.0, 6.0, 4.0, 2.0, 1.0, 1.5)
-FTS_COLUMNS = ("title", "name", "keywords", "organisation", "abstract", "url")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS entries(
-    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL, hash TEXT NOT NULL,
-    title TEXT, name TEXT, service_type TEXT, service_url TEXT, url_key TEXT, organisation TEXT,
-    dataset_id TEXT, is_3d INTEGER NOT NULL DEFAULT 0,
-    minx REAL, miny REAL, maxx REAL, maxy REAL, harvested_at TEXT, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS entries_source ON entries(source);
-CREATE INDEX IF NOT EXISTS entries_dataset ON entries(dataset_id);
-CREATE INDEX IF NOT EXISTS entries_url ON entries(url_key, name);
-CREATE INDEX IF NOT EXISTS entries_type ON entries(service_type);
-CREATE INDEX IF NOT EXISTS entries_org ON entries(organisation);
-CREATE INDEX IF NOT EXISTS entries_title ON entries(title);
-CREATE TABLE IF NOT EXISTS entry_themes(entry INTEGER NOT NULL, theme TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS entry_themes_theme ON entry_themes(theme, entry);
-CREATE INDEX IF NOT EXISTS entry_themes_entry ON entry_themes(entry);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    title, name, keywords, organisation, abstract, url,
-    tokenize = 'unicode61 remove_diacritics 0', detail = column);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, row);
-CREATE TABLE IF NOT EXISTS harvests(
-    id INTEGER PRIMARY KEY, time TEXT NOT NULL, source TEXT NOT NULL, kind TEXT, url TEXT,
-    new INTEGER, changed INTEGER, removed INTEGER, skipped INTEGER, total INTEGER, note TEXT);
-CREATE TABLE IF NOT EXISTS changes(
-    id INTEGER PRIMARY KEY, harvest INTEGER NOT NULL, time TEXT NOT NULL, source TEXT NOT NULL,
-    kind TEXT NOT NULL, entry_id TEXT NOT NULL, title TEXT, name TEXT, dataset_id TEXT,
-    old_url TEXT, new_url TEXT, old_url_key TEXT);
-CREATE INDEX IF NOT EXISTS changes_old_url ON changes(old_url_key, name);
-"""
-
-
-@dataclass
-class SearchFilters:
-    service_types: set[str] = field(default_factory=set)
-    organisations: set[str] = field(default_factory=set)
-    themes: set[str] = field(default_factory=set)
-    is_3d: bool | None = None
-    bbox_wgs84: tuple | None = None  # (minx, miny, maxx, maxy); entries without a bbox are kept
-
-    def sql(self) -> tuple[str, list]:
-        clauses: list[str] = []
-        args: list = []
-        if self.service_types:
-            clauses.append(f"e.service_type IN ({','.join('?' * len(self.service_types))})")
-            args.extend(sorted(self.service_types))
-        if self.organisations:
-            clauses.append(f"e.organisation IN ({','.join('?' * len(self.organisations))})")
-            args.extend(sorted(self.organisations))
-        if self.themes:
-            marks = ",".join("?" * len(self.themes))
-            clauses.append(f"e.rowid IN (SELECT entry FROM entry_themes WHERE theme IN ({marks}))")
-            args.extend(sorted(self.themes))
-        if self.is_3d is not None:
-            clauses.append("e.is_3d = ?")
-            args.append(1 if self.is_3d else 0)
-        if self.bbox_wgs84:
-            minx, miny, maxx, maxy = (float(v) for v in self.bbox_wgs84)
-            # National services often publish no extent: keep them rather than hide them.
-            clauses.append("(e.minx IS NULL OR (e.minx <= ? AND e.maxx >= ? AND e.miny <= ? AND e.maxy >= ?))")
-            args.extend([maxx, minx, maxy, miny])
-        return (" AND ".join(clauses), args)
-
-
-@dataclass
-class SearchHit:
-    entry: Entry
-    score: float
-    matched: list[str]  # folded terms of the query (and their synonyms/corrections) found in the entry
-
-
-def url_key(url: str) -> str:
-    """A service URL reduced to what identifies the service: no scheme, query, fragment or trailing slash."""
-    base = (url or "").strip().split("#", 1)[0].split("?", 1)[0].rstrip("/")
-    if "://" in base:
-        scheme, rest = base.split("://", 1)
-        host, _, path = rest.partition("/")
-        base = host.lower() + ("/" + path if path else "")
-    return base
-
+from .vocabulary import Vocabulary
 
 _CACHE: dict[tuple[str, str], tuple[int, object]] = {}
 _CACHE_LOCK = threading.Lock()
@@ -172,8 +100,6 @@ class CatalogueIndex:
 
     def splitter(self):
         if self._splitter is None:
-            from .text import CompoundSplitter
-
             self._splitter = CompoundSplitter(self.thesaurus.vocabulary())
         return self._splitter
 
@@ -245,11 +171,9 @@ class CatalogueIndex:
     def parse_query(self, query: str) -> ParsedQuery | None:
         return parse(query, self.thesaurus, self.vocabulary(), self.splitter())
 
-    def search(self, query: str, limit: int = 20, filters: SearchFilters | None = None) -> list[SearchHit]:
-        """Ranked entries for what the user typed (empty query: filtered entries by title)."""
-        from .ranking import search
-
-        return search(self, query, limit, filters)
+    def search(self, query: str, limit: int = 20, filters: SearchFilters | None = None) -> SearchResult:
+        """Ranked layers for what the user typed (empty query: filtered entries by title)."""
+        return ranking.search(self, query, limit, filters)
 
     def facets(self) -> dict[str, list[tuple[str, int]]]:
         """Value counts for the filter widgets, most frequent first: service_type, organisation, theme."""
@@ -296,16 +220,12 @@ class CatalogueIndex:
 
     def replacement_for(self, service_url: str, name: str) -> Entry | None:
         """The entry that now serves what was at ``service_url``/``name`` (same dataset id), if it moved."""
-        from .stale import replacement_for
-
-        return replacement_for(self, service_url, name)
+        return stale.replacement_for(self, service_url, name)
 
     # -- writing -------------------------------------------------------------------------------
     def apply_harvest(self, source: str, entries: list[Entry], **kwargs):
         """Replace the entries of ``source`` by ``entries`` in one transaction (see store.py)."""
-        from .store import apply_harvest
-
-        return apply_harvest(self, source, entries, **kwargs)
+        return store.apply_harvest(self, source, entries, **kwargs)
 
 
 def _drop_all(conn: sqlite3.Connection) -> None:
@@ -315,16 +235,6 @@ def _drop_all(conn: sqlite3.Connection) -> None:
     for kind, name in list(names):
         if not name.startswith("fts_"):  # fts shadow tables go with their virtual table
             conn.execute(f'DROP {"VIEW" if kind == "view" else "TABLE"} IF EXISTS "{name}"')
-
-
-ENTRY_COLUMNS = "data, source, harvested_at"
-
-
-def entry_from_row(data: str, source: str, harvested_at: str | None) -> Entry:
-    entry = Entry.from_dict(json.loads(data))
-    entry.source = source
-    entry.harvested_at = harvested_at or ""
-    return entry
 
 
 def _harvest_dict(row) -> dict:

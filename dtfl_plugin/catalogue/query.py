@@ -1,23 +1,30 @@
-"""From what a user typed to an FTS5 MATCH expression (pure Python, no QGIS).
+"""From what a user typed to groups of alternatives and an FTS5 MATCH expression (pure Python).
 
-Every query word becomes a group of alternatives, ANDed with the other groups (word order
-free):  the word itself (its stem, as the index holds stems too), a prefix match for the
-word still being typed, thesaurus synonyms (multi-word terms matched as phrases of the
-query: "aerial photo" -> luchtfoto), and, for a word the index does not know, the known
-words one edit away (typo tolerance).
+Every query word becomes a group of alternatives, ANDed with the other groups (word order free):
+- the word itself (and its stem: the index holds stems too), and any word it starts: people stop
+  typing anywhere, not only in the last word ("bestuurl grenz");
+- thesaurus synonyms (multi-word terms matched as phrases of the query: "aerial photo" -> luchtfoto);
+- compounds both ways: a word the index does not hold split into words it does
+  ("wijkenbuurten" -> wijken buurten), and two typed words joined ("bodem gebruik" -> bodemgebruik);
+- for a word the index does not know, the known words within its typo tolerance (one edit for
+  short words, two from eight letters), also for the letters of a letters+digits word ("natrua2000").
+Service-type words ("wfs", "wmts", "ogc api") are not matched as text: they name the service the
+user wants, which ranking prefers.
 """
 
 from __future__ import annotations
 
-import bisect
+import re
 from dataclasses import dataclass, field
 
+from .entry import ServiceType
 from .text import stem, words
 from .thesaurus import Thesaurus
+from .vocabulary import Vocabulary, max_edits
 
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-MAX_TYPO_CANDIDATES = 6
-MIN_TYPO_LENGTH = 4  # shorter words have too many neighbours to guess from
+__all__ = ["Group", "ParsedQuery", "Vocabulary", "parse", "segment", "SERVICE_WORDS"]
+
+MIN_PREFIX = 3  # a shorter fragment starts too many words to mean anything
 # Words that say "a map of something": most records never write them, so requiring them loses the
 # record the user wants ("kaart van de gemeenten" must find "Gemeenten").
 GENERIC = frozenset(
@@ -28,53 +35,25 @@ STOPWORDS = frozenset(
     "de het een van voor in op met en of te bij uit naar over als dan the a an of for in on to and or by with at "
     "from per".split()
 )
-
-
-class Vocabulary:
-    """The index's terms (from fts5vocab), sorted for prefix look-ups, with document counts."""
-
-    def __init__(self, counts: dict[str, int]) -> None:
-        self.counts = counts
-        self._sorted: list[str] | None = None
-
-    @property
-    def sorted(self) -> list[str]:
-        if self._sorted is None:  # only prefix checks of unknown words need it: build on first use
-            self._sorted = sorted(self.counts)
-        return self._sorted
-
-    def __contains__(self, term: str) -> bool:
-        return term in self.counts
-
-    def has_prefix(self, prefix: str) -> bool:
-        i = bisect.bisect_left(self.sorted, prefix)
-        return i < len(self.sorted) and self.sorted[i].startswith(prefix)
-
-    def one_edit(self, word: str) -> list[str]:
-        """Known terms at Damerau-Levenshtein distance one, most frequent first."""
-        found: set[str] = set()
-        n = len(word)
-        counts = self.counts
-        for i in range(n + 1):
-            left, right = word[:i], word[i:]
-            if right:
-                cand = left + right[1:]  # deletion
-                if cand in counts:
-                    found.add(cand)
-                if len(right) > 1:  # transposition
-                    cand = left + right[1] + right[0] + right[2:]
-                    if cand in counts:
-                        found.add(cand)
-            for ch in _ALPHABET:
-                if right and ch != right[0]:
-                    cand = left + ch + right[1:]  # substitution
-                    if cand in counts:
-                        found.add(cand)
-                cand = left + ch + right  # insertion
-                if cand in counts:
-                    found.add(cand)
-        found.discard(word)
-        return sorted(found, key=lambda t: (-counts[t], t))[:MAX_TYPO_CANDIDATES]
+# Query words (and pairs) that name a service type.
+SERVICE_WORDS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("wms",): (ServiceType.WMS.value,),
+    ("wmts",): (ServiceType.WMTS.value,),
+    ("wfs",): (ServiceType.WFS.value,),
+    ("wcs",): (ServiceType.WCS.value,),
+    ("oapif",): (ServiceType.OAPIF.value,),
+    ("ogc", "api"): (ServiceType.OAPIF.value, ServiceType.OAPIT.value),
+    ("api", "features"): (ServiceType.OAPIF.value,),
+    ("api", "tiles"): (ServiceType.OAPIT.value,),
+    ("vector", "tiles"): (ServiceType.OAPIT.value,),
+    ("cog",): (ServiceType.COG.value,),
+    ("geotiff",): (ServiceType.COG.value,),
+    ("3d", "tiles"): (ServiceType.TILES3D.value,),
+    ("cityjson",): (ServiceType.CITYJSON.value,),
+    ("atom",): (ServiceType.ATOM.value,),
+}
+_LINKS = ("", "s", "en", "e")
+_ALNUM = re.compile(r"[a-z]+|[0-9]+")
 
 
 @dataclass
@@ -83,19 +62,30 @@ class Group:
 
     typed: tuple[str, ...]  # the words as typed (folded)
     alternatives: list[tuple[str, ...]] = field(default_factory=list)  # each ANDed words
-    prefix: bool = False  # the last typed word may be incomplete
+    prefix: bool = False  # the typed words may be incomplete
     corrected: list[str] = field(default_factory=list)  # typo corrections used
+    guessed: list[tuple[str, ...]] = field(default_factory=list)  # synonyms of corrections: two guesses deep
     optional: bool = False  # a generic word ("kaart", "map"): ranks when present, never required
 
 
 @dataclass
 class ParsedQuery:
     groups: list[Group]
+    service_types: tuple[str, ...] = ()  # service types the query named ("wfs bag" -> WFS)
+
+    @property
+    def required(self) -> list[Group]:
+        return [g for g in self.groups if not g.optional] or self.groups
 
     @property
     def expression(self) -> str:
-        required = [g for g in self.groups if not g.optional] or self.groups
-        return " AND ".join(_group_expression(g) for g in required)
+        """Every required group must match (AND)."""
+        return " AND ".join(group_expression(g) for g in self.required)
+
+    @property
+    def relaxed_expression(self) -> str:
+        """Any group may match (OR): for ranking by how much of the query an entry covers."""
+        return " OR ".join(group_expression(g) for g in self.required)
 
     def terms(self) -> list[str]:
         """Every term the query may match (for highlighting): typed words, synonyms, corrections."""
@@ -107,6 +97,15 @@ class ParsedQuery:
                         out.append(w)
         return out
 
+    def suggestion(self) -> str:
+        """The query with each unknown word replaced by its best correction ("" when none was corrected)."""
+        if not any(g.corrected for g in self.groups):
+            return ""
+        out = []
+        for g in self.groups:
+            out.append(g.corrected[0] if g.corrected else " ".join(g.typed))
+        return " ".join(out)
+
 
 def _quote(term: str) -> str:
     return '"' + term.replace('"', "") + '"'
@@ -115,57 +114,104 @@ def _quote(term: str) -> str:
 def _word_expression(word: str, prefix: bool) -> str:
     s = stem(word)
     options = [_quote(s)]
-    if prefix and len(word) >= 2:
-        options.append(_quote(word) + "*")
-    elif s != word:
+    if s != word:
         options.append(_quote(word))
+    if prefix and len(word) >= MIN_PREFIX:
+        options.append(_quote(word) + "*")
     return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
 
 
-def _alternative_expression(alt: tuple[str, ...], prefix_last: bool) -> str:
-    parts = [_word_expression(w, prefix_last and i == len(alt) - 1) for i, w in enumerate(alt)]
+def _alternative_expression(alt: tuple[str, ...], prefix: bool) -> str:
+    parts = [_word_expression(w, prefix) for w in alt]
     return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
 
-def _group_expression(group: Group) -> str:
+def group_expression(group: Group) -> str:
     options = [_alternative_expression(group.typed, group.prefix)]
     options.extend(_alternative_expression(alt, False) for alt in group.alternatives)
     options = list(dict.fromkeys(options))
     return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
 
 
+def _service_types(typed: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """The query words without service-type words, and the types they named."""
+    kept: list[str] = []
+    types: list[str] = []
+    i = 0
+    while i < len(typed):
+        for size in (2, 1):
+            key = tuple(typed[i : i + size])
+            if len(key) == size and key in SERVICE_WORDS:
+                types.extend(t for t in SERVICE_WORDS[key] if t not in types)
+                i += size
+                break
+        else:
+            kept.append(typed[i])
+            i += 1
+    return kept, tuple(types)
+
+
+def _known(word: str, vocabulary: Vocabulary) -> bool:
+    return word in vocabulary or stem(word) in vocabulary
+
+
 def parse(query: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None, splitter=None) -> ParsedQuery | None:
     """Build the query; None when nothing searchable was typed."""
-    typed = words(query)
+    typed, types = _service_types(words(query))
     if not typed:
-        return None
-    # The last word is still being typed unless the user ended with a space or punctuation.
-    typing = bool(query) and query[-1].isalnum()
+        if not types:
+            return None
+        typed = [w for w in words(query)]  # only a service type: search for it as text too
     groups: list[Group] = []
     for exp in thesaurus.expand(typed):
         chunk = tuple(typed[exp.start : exp.end])
-        is_last = exp.end == len(typed)
         alternatives = list(exp.alternatives)
         if vocabulary is not None:  # a synonym the index does not contain can only cost time
-            alternatives = [alt for alt in alternatives if all(w in vocabulary or stem(w) in vocabulary for w in alt)]
-        group = Group(typed=chunk, alternatives=alternatives, prefix=typing and is_last)
-        group.optional = len(chunk) == 1 and chunk[0] in GENERIC and not group.prefix
-        if vocabulary is not None and len(chunk) == 1 and not group.alternatives:
-            _add_compound_alternative(group, chunk[0], vocabulary, splitter)
-            _add_typo_alternatives(group, chunk[0], thesaurus, vocabulary)
+            alternatives = [alt for alt in alternatives if all(_known(w, vocabulary) for w in alt)]
+        group = Group(typed=chunk, alternatives=alternatives, prefix=True)
+        group.optional = len(chunk) == 1 and chunk[0] in GENERIC
         groups.append(group)
+    if vocabulary is not None:
+        groups = _join_compounds(groups, vocabulary)
+        for group in groups:
+            if len(group.typed) == 1:
+                word = group.typed[0]
+                _add_compound_alternative(group, word, vocabulary, splitter)
+                _add_typo_alternatives(group, word, thesaurus, vocabulary)
     # Function words ("kaart van de bodem", "map of the dikes") would demand to be in every hit; drop
     # them unless they are all there is, or part of a thesaurus phrase ("flora en fauna").
-    content = [g for g in groups if not (len(g.typed) == 1 and g.typed[0] in STOPWORDS and not g.prefix)]
-    return ParsedQuery(content or groups)
+    content = [g for g in groups if not (len(g.typed) == 1 and g.typed[0] in STOPWORDS)]
+    return ParsedQuery(content or groups, types)
+
+
+def _join_compounds(groups: list[Group], vocabulary: Vocabulary) -> list[Group]:
+    """Two typed words the index holds as one ("bodem gebruik" -> bodemgebruik): one group for both."""
+    out: list[Group] = []
+    i = 0
+    while i < len(groups):
+        g = groups[i]
+        nxt = groups[i + 1] if i + 1 < len(groups) else None
+        if nxt is not None and len(g.typed) == 1 and len(nxt.typed) == 1 and g.typed[0] not in STOPWORDS:
+            left, right = g.typed[0], nxt.typed[0]
+            joined = [left + link + right for link in _LINKS if _known(left + link + right, vocabulary)]
+            if joined and len(left) >= 2 and len(right) >= 2:
+                merged = Group(typed=(left, right), alternatives=[(j,) for j in joined], prefix=True)
+                pairs = [(a[0], b[0]) for a in [(left,), *g.alternatives] for b in [(right,), *nxt.alternatives]]
+                merged.alternatives += [p for p in pairs if p != (left, right)][:6]
+                out.append(merged)
+                i += 2
+                continue
+        out.append(g)
+        i += 1
+    return out
 
 
 def _add_compound_alternative(group: Group, word: str, vocabulary: Vocabulary, splitter) -> None:
     """A compound the index does not hold as one word may still be there in parts: AND the parts."""
-    if word in vocabulary or stem(word) in vocabulary:
+    if _known(word, vocabulary):
         return
     parts = splitter.split(word) if splitter is not None else ()
-    if not (parts and all(p in vocabulary or stem(p) in vocabulary for p in parts)):
+    if not (parts and all(_known(p, vocabulary) for p in parts)):
         parts = segment(word, vocabulary)
     if parts:
         group.alternatives.append(tuple(parts))
@@ -174,7 +220,8 @@ def _add_compound_alternative(group: Group, word: str, vocabulary: Vocabulary, s
 def segment(word: str, vocabulary: Vocabulary, min_part: int = 3) -> tuple[str, ...]:
     """Split ``word`` into the fewest words the index knows (each >= min_part, digits >= 1); () if none.
 
-    Dynamic programming over split points: a 25-letter word costs a few hundred set look-ups.
+    A Dutch linking -s- or -e- between parts is dropped ("geluidskaart" -> geluid kaart). Dynamic
+    programming over split points: a 25-letter word costs a few hundred set look-ups.
     """
     n = len(word)
     if n < 2 * min_part or n > 40:
@@ -187,22 +234,42 @@ def segment(word: str, vocabulary: Vocabulary, min_part: int = 3) -> tuple[str, 
             if prev is None:
                 continue
             part = word[start:end]
-            if (len(part) >= min_part or part.isdigit()) and part in vocabulary:
-                if best[end] is None or len(prev) + 1 < len(best[end]):
-                    best[end] = (*prev, part)
+            if not (len(part) >= min_part or part.isdigit()):
+                continue
+            known = part if _known(part, vocabulary) else None
+            if (
+                known is None
+                and end < n
+                and part[-1] in "se"
+                and _known(part[:-1], vocabulary)
+                and len(part) > min_part
+            ):
+                known = part[:-1]
+            if known is not None and (best[end] is None or len(prev) + 1 < len(best[end])):
+                best[end] = (*prev, known)
     result = best[n]
     return result if result is not None and len(result) > 1 else ()
 
 
 def _add_typo_alternatives(group: Group, word: str, thesaurus: Thesaurus, vocabulary: Vocabulary) -> None:
-    if word in vocabulary or stem(word) in vocabulary or len(word) < MIN_TYPO_LENGTH or not word.isalpha():
+    if _known(word, vocabulary) or max_edits(word) == 0:
         return
-    if group.prefix and vocabulary.has_prefix(word):
+    if len(word) >= MIN_PREFIX and vocabulary.has_prefix(word):
         return
-    for candidate in vocabulary.one_edit(word):
+    runs = _ALNUM.findall(word)
+    if len(runs) > 1:  # letters and digits ("natrua2000"): correct the letters, keep the digits
+        letters = max((r for r in runs if r.isalpha()), key=len, default="")
+        for candidate in vocabulary.near(letters) if letters and not _known(letters, vocabulary) else ():
+            fixed = word.replace(letters, candidate, 1)
+            alt = (fixed,) if _known(fixed, vocabulary) else tuple(candidate if r == letters else r for r in runs)
+            group.corrected.append(fixed)
+            group.alternatives.append(alt)
+        return
+    for candidate in vocabulary.near(word, prefix=group.prefix):
         group.corrected.append(candidate)
         group.alternatives.append((candidate,))
         # A corrected word may itself be a thesaurus term: "spoorwge" -> spoorweg -> railway.
         for synonym in thesaurus.synonyms((candidate,)):
             if synonym not in group.alternatives:
                 group.alternatives.append(synonym)
+                group.guessed.append(synonym)

@@ -1,22 +1,22 @@
-"""Search: FTS5 finds candidates, BM25F with field weights ranks them, in tiers.
+"""Search: FTS5 finds candidates, BM25F with field weights ranks them, in tiers; one row per layer.
 
 Why not FTS5's own bm25(): before it can score a single row it computes each phrase's IDF by
-walking the phrase's whole document list, so a common word ("kaart", "provincies") at 100,000
-records costs ~10 ms per phrase per keystroke, and a query expanded with synonyms has many
-phrases. Instead FTS5 only *finds* (MATCH with LIMIT stops early, well under a millisecond),
-and we score the candidates with BM25F: per-field weights (title > name > keywords >
+walking the phrase's whole document list, so a common word at 100,000 records costs ~10 ms per
+phrase per keystroke, and a query expanded with synonyms has many phrases. Instead FTS5 only
+*finds* and we score every candidate with BM25F: per-field weights (title > name > keywords >
 organisation > abstract/URL), length normalisation per field, IDF from the index vocabulary
-(fts5vocab document counts, cached per index generation). The prepared text FTS5 stores is
-read back, so nothing is tokenised at query time.
+(cached per index generation). The prepared text FTS5 stores is read back: nothing is
+tokenised at query time.
 
-A word the user typed counts fully; a thesaurus synonym, a compound part or a one-typo
-correction counts less (they are guesses). Each query group scores by its best alternative.
+A word as typed counts fully; a completion of a word still being typed, a thesaurus synonym, a
+compound part or a typo correction counts less (they are guesses).
 
-Tiers, most specific first; a tier that fills the page ends the search:
-1. the typed words in title or layer name; 2. the expanded query in title or layer name;
-3. the expanded query anywhere. Earlier tiers rank first: a synonym in the title says more
-than a typed word deep in an abstract. Within a tier at most MAX_RANKED candidates (the first
-in index order) are scored, which bounds the cost of very generic queries.
+Tiers, most specific first: 1. the typed words in title or layer name; 2. the expanded query in
+title or layer name; 3. the expanded query anywhere; 4. (relaxed) entries that match only part of
+the query, ranked by how much of it they cover. A tier that fills the page ends the search.
+
+Rows are layers, not services: the WMS, WFS, WMTS and OGC API of one layer (schema.layer_key)
+are one hit whose default service is the one the query named, else the analysis-ready one.
 """
 
 from __future__ import annotations
@@ -26,16 +26,14 @@ import sqlite3
 
 from ..errors import CatalogueError
 from ..i18n import tr
-from .query import Group, ParsedQuery
+from .query import Group, ParsedQuery, group_expression
+from .schema import ENTRY_COLUMNS, WEIGHTS, SearchHit, SearchResult, entry_from_row, service_rank
 from .text import stem
 
-MAX_RANKED = 60
-# BM25F: field weights in FTS column order (title, name, keywords, organisation, abstract, url)
-from .index import WEIGHTS as FIELD_WEIGHTS  # noqa: E402 - one definition of the weights
-
+MAX_CANDIDATES = 3000  # per tier: bounds the cost of a one-letter query at 100,000 records
 K1 = 1.2
 B = 0.75
-TYPED, SYNONYM, CORRECTION = 1.0, 0.7, 0.6
+TYPED, PREFIX, SYNONYM, CORRECTION = 1.0, 0.8, 0.7, 0.6
 COLUMNS = "fts.title, fts.name, fts.keywords, fts.organisation, fts.abstract, fts.url"
 
 
@@ -43,53 +41,96 @@ def _literal(parsed: ParsedQuery) -> ParsedQuery | None:
     """The query without synonyms and corrections; None when it equals the full query."""
     if all(not g.alternatives for g in parsed.groups):
         return None
-    return ParsedQuery([Group(typed=g.typed, prefix=g.prefix, optional=g.optional) for g in parsed.groups])
+    groups = [Group(typed=g.typed, prefix=g.prefix, optional=g.optional) for g in parsed.groups]
+    return ParsedQuery(groups, parsed.service_types)
 
 
-def _tiers(parsed: ParsedQuery) -> list[str]:
+def _tiers(parsed: ParsedQuery) -> list[tuple[str, bool]]:
+    """(MATCH expression, relaxed) per tier."""
     literal = _literal(parsed)
-    tiers = [f"{{title name}} : ({literal.expression})"] if literal is not None else []
-    return [*tiers, f"{{title name}} : ({parsed.expression})", parsed.expression]
+    tiers = [(f"{{title name}} : ({literal.expression})", False)] if literal is not None else []
+    tiers += [(f"{{title name}} : ({parsed.expression})", False), (parsed.expression, False)]
+    if len(parsed.required) > 1:
+        tiers.append((parsed.relaxed_expression, True))
+    return tiers
 
 
-def search(index, query: str, limit: int = 20, filters=None) -> list:
-    from .index import ENTRY_COLUMNS, SearchHit, entry_from_row
-
+def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
     limit = max(1, int(limit))
     where, args = filters.sql() if filters is not None else ("", [])
     conn: sqlite3.Connection = index.conn
     parsed = index.parse_query(query or "")
     if parsed is None:
         sql = f"SELECT {ENTRY_COLUMNS} FROM entries e{' WHERE ' + where if where else ''} ORDER BY e.title LIMIT ?"
-        return [SearchHit(entry_from_row(*r), 0.0, []) for r in conn.execute(sql, (*args, limit))]
-    stats = index.statistics()
-    scorer = _Scorer(parsed, stats)
-    hits: list[tuple[float, int, list[str]]] = []
+        return SearchResult([SearchHit(entry_from_row(*r), 0.0, []) for r in conn.execute(sql, (*args, limit))])
+    scorer = _Scorer(parsed, index.statistics(), index.vocabulary())
+    layers: dict[str, list] = {}  # layer_key -> [sort key, rowid, matched, coverage]
     seen: set[int] = set()
-    join = " JOIN entries e ON e.rowid = fts.rowid" if where else ""
-    sql = f"SELECT fts.rowid, {COLUMNS} FROM fts{join} WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
+    sql = (
+        f"SELECT fts.rowid, e.layer_key, e.service_type, {COLUMNS} FROM fts JOIN entries e ON e.rowid = fts.rowid "
+        f"WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
+    )
+    wanted = set(parsed.service_types)
+    strict = 0
     try:
-        for expression in _tiers(parsed):
-            rows = conn.execute(sql, (expression, *args, max(MAX_RANKED, 3 * limit))).fetchall()
-            tier = [(*scorer.score(row[1:]), row[0]) for row in rows if row[0] not in seen]
-            tier.sort(key=lambda t: (-t[0], t[2]))
-            hits.extend((score, rowid, matched) for score, matched, rowid in tier)
-            seen.update(row[0] for row in rows)
-            if len(seen) >= limit:
+        for tier, (expression, relaxed) in enumerate(_tiers(parsed)):
+            if relaxed and strict:
+                break
+            for rowid, key, kind, *columns in conn.execute(sql, (expression, *args, MAX_CANDIDATES)):
+                if rowid in seen:
+                    continue
+                seen.add(rowid)
+                score, matched, coverage = scorer.score(columns)
+                rank = (-round(coverage, 3), tier, -score)
+                best = layers.get(key)
+                if best is None or rank < best[0]:
+                    layers[key] = [rank, rowid, matched, coverage, best[4] if best else False]
+                layers[key][4] = layers[key][4] or kind in wanted
+            if not relaxed:
+                strict = len(layers)
+            if len(layers) >= limit:
                 break
     except sqlite3.OperationalError as err:
         raise CatalogueError(
             tr("The search could not be run: {reason}").format(reason=err), detail=parsed.expression
         ) from err
-    top = hits[:limit]
-    marks = ",".join("?" * len(top))
-    found = {
-        r[0]: r[1:]
-        for r in conn.execute(
-            f"SELECT rowid, {ENTRY_COLUMNS} FROM entries WHERE rowid IN ({marks})", [t[1] for t in top]
-        )
-    }
-    return [SearchHit(entry_from_row(*found[rowid]), score, matched) for score, rowid, matched in top]
+    order = sorted(layers.items(), key=lambda kv: (kv[1][0][0], not kv[1][4], *kv[1][0][1:]))[:limit]
+    hits = _layer_hits(conn, order, wanted, where, args)
+    unmatched = _unmatched(conn, parsed) if strict == 0 else []
+    return SearchResult(hits, unmatched, parsed.suggestion() if strict == 0 or unmatched else "", strict == 0)
+
+
+def _layer_hits(conn, order: list, wanted: set, where: str, args: list) -> list[SearchHit]:
+    """One SearchHit per layer: all its services (within the filters), the preferred one first."""
+    if not order:
+        return []
+    keys = [k for k, _v in order]
+    marks = ",".join("?" * len(keys))
+    sql = f"SELECT e.layer_key, e.rowid, e.{ENTRY_COLUMNS.replace(', ', ', e.')} FROM entries e WHERE e.layer_key IN ({marks})"
+    members: dict[str, list] = {}
+    for key, rowid, *row in conn.execute(sql + (f" AND {where}" if where else ""), (*keys, *args)):
+        members.setdefault(key, []).append((rowid, entry_from_row(*row)))
+    hits = []
+    for key, (rank, best_rowid, matched, coverage, _typed) in order:
+        found = members.get(key) or []
+        found.sort(key=lambda m: (*service_rank(m[1].service_type, wanted), m[0] != best_rowid, m[0]))
+        services = [e for _r, e in found]
+        if services:
+            hits.append(SearchHit(services[0], -rank[2], matched, services, coverage))
+    return hits
+
+
+def _unmatched(conn, parsed: ParsedQuery) -> list[str]:
+    """Typed words that no entry contains in any form tried: the user should hear which."""
+    out = []
+    for group in parsed.required:
+        try:
+            found = conn.execute("SELECT 1 FROM fts WHERE fts MATCH ? LIMIT 1", (group_expression(group),)).fetchone()
+        except sqlite3.OperationalError:
+            found = None
+        if found is None:
+            out.append(" ".join(group.typed))
+    return out
 
 
 class _Scorer:
@@ -99,61 +140,80 @@ class _Scorer:
     the columns hold space-separated terms, so " term " matches a whole term and " term" a prefix.
     """
 
-    def __init__(self, parsed: ParsedQuery, stats: dict) -> None:
+    def __init__(self, parsed: ParsedQuery, stats: dict, vocabulary) -> None:
         self.total = max(1, stats["rows"])
         self.avg = stats["avg"]  # average terms per column
         self.df = stats["df"]  # term -> number of rows holding it
+        self.vocabulary = vocabulary
         self.groups = []
-        for group in parsed.groups:
+        for group in parsed.required:
             options = [self._option(group.typed, TYPED, group.prefix)]
             corrected = set(group.corrected)
             for alt in group.alternatives:
-                weight = CORRECTION if len(alt) == 1 and alt[0] in corrected else SYNONYM
+                weight = CORRECTION if (alt[0] in corrected or "".join(alt) in corrected) else SYNONYM
+                if alt in group.guessed:
+                    weight = CORRECTION * SYNONYM
                 options.append(self._option(alt, weight, False))
             self.groups.append(options)
+        idfs = [max(n[2] for n in options[0][2]) for options in self.groups]
+        self.group_idf = idfs
+        self.total_idf = sum(idfs) or 1.0
 
     def _option(self, words: tuple[str, ...], weight: float, prefix: bool) -> tuple:
         needles = []
-        for i, word in enumerate(words):
+        for word in words:
             s = stem(word)
             exact = tuple({f" {s} ", f" {word} "})
-            starts = f" {word}" if prefix and i == len(words) - 1 else ""
-            needles.append((exact, starts, self.idf(s if s in self.df else word)))
+            starts = f" {word}" if prefix and len(word) >= 3 else ""
+            if s in self.df or word in self.df:
+                idf = self.idf(self.df.get(s, self.df.get(word, 1)))
+            else:  # only completions: as rare as all of them together
+                idf = self.idf(sum(self.df.get(t, 0) for t in self.vocabulary.completions(word)) or 1)
+            needles.append((exact, starts, idf))
         return (words, weight, needles)
 
-    def idf(self, term: str) -> float:
-        df = self.df.get(term, 1)
+    def idf(self, df: int) -> float:
         return math.log(1.0 + (self.total - df + 0.5) / (df + 0.5))
 
-    def score(self, columns: tuple) -> tuple[float, list[str]]:
+    def score(self, columns) -> tuple[float, list[str], float]:
         padded = [f" {text} " if text else "" for text in columns]
         norms = [
             1.0 - B + B * ((text.count(" ") - 1) / self.avg[i] if self.avg[i] else 1.0) if text else 1.0
             for i, text in enumerate(padded)
         ]
         joined = "".join(padded)  # one test first: most alternatives do not occur in a given row at all
-        total = 0.0
+        total = covered = 0.0
         matched: list[str] = []
-        for options in self.groups:
+        for g, options in enumerate(self.groups):
             best = 0.0
-            for words, weight, needles in options:
-                value = 0.0
-                for exact, starts, idf in needles:
-                    if not any(n in joined for n in exact) and not (starts and starts in joined):
-                        value = 0.0
-                        break
-                    tf = 0.0
-                    for i, text in enumerate(padded):
-                        if not text:
-                            continue
-                        if any(n in text for n in exact) or (starts and i < 4 and starts in text):
-                            tf += FIELD_WEIGHTS[i] / norms[i]
-                    if not tf:
-                        value = 0.0
-                        break
-                    value += idf * tf * (K1 + 1.0) / (tf + K1)
+            for o, (words, weight, needles) in enumerate(options):
+                value = self._option_score(needles, padded, norms, joined)
+                if o and len(words) > 1:  # a many-word synonym must not outweigh the word it stands for
+                    value /= len(words)
                 if value:
                     matched.extend(w for w in words if w not in matched)
                 best = max(best, value * weight)
+            if best:
+                covered += self.group_idf[g]
             total += best
-        return total, matched
+        return total, matched, covered / self.total_idf
+
+    @staticmethod
+    def _option_score(needles, padded, norms, joined) -> float:
+        value = 0.0
+        for exact, starts, idf in needles:
+            whole = any(n in joined for n in exact)
+            if not whole and not (starts and starts in joined):
+                return 0.0
+            tf = 0.0
+            for i, text in enumerate(padded):
+                if not text:
+                    continue
+                if any(n in text for n in exact):
+                    tf += WEIGHTS[i] / norms[i]
+                elif starts and starts in text:
+                    tf += PREFIX * WEIGHTS[i] / norms[i]
+            if not tf:
+                return 0.0
+            value += idf * tf * (K1 + 1.0) / (tf + K1)
+        return value

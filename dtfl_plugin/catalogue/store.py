@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..errors import CatalogueError
 from ..i18n import tr
 from .entry import Entry
-from .text import index_text, url_text
+from .schema import layer_key, url_key
+from .text import CompoundSplitter, index_text, url_text, words
 
 MAX_CHANGE_ROWS = 5000  # per harvest: a change log is for people, not a second index
 KEEP_HARVESTS = 30  # change rows of older harvests are pruned
@@ -30,6 +31,7 @@ class WriteResult:
     removed: int
     unchanged: int
     total: int
+    merged: int = 0  # entries another source had listed, now also listed by this one (not a change)
 
 
 def now_iso() -> str:
@@ -64,21 +66,91 @@ def fts_row(entry: Entry, splitter) -> tuple[str, ...]:
 
 
 def _entry_row(rowid: int, entry: Entry, source: str, digest: str, data_json: str) -> tuple:
-    from .index import url_key
-
     bbox = entry.bbox or (None, None, None, None)
     return (
         rowid, entry.id, source, digest, entry.title, entry.name, entry.service_type, entry.service_url,
-        url_key(entry.service_url), entry.organisation, entry.dataset_id, 1 if entry.is_3d else 0, *bbox,
-        entry.harvested_at, data_json,
+        url_key(entry.service_url), entry.organisation, entry.dataset_id, 1 if entry.is_3d else 0,
+        layer_key(entry), *bbox, entry.harvested_at, data_json,
     )  # fmt: skip
 
 
 _INSERT = (
     "INSERT OR REPLACE INTO entries(rowid, id, source, hash, title, name, service_type, service_url, url_key, "
-    "organisation, dataset_id, is_3d, minx, miny, maxx, maxy, harvested_at, data) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "organisation, dataset_id, is_3d, layer_key, minx, miny, maxx, maxy, harvested_at, data) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+
+
+@dataclass
+class HarvestPlan:
+    """What one harvest will do to the index, decided without touching it (``plan_harvest``)."""
+
+    write: list[tuple[int, Entry, str, str]] = field(default_factory=list)  # rowid, entry, hash, json
+    replaced: list[int] = field(default_factory=list)  # rowids whose text rows are rewritten
+    adopted: list[int] = field(default_factory=list)  # rowids of unchanged entries taken over from a source
+    removed: dict[str, tuple] = field(default_factory=dict)  # id -> (rowid, hash, url, title, name, dataset)
+    log: list[tuple[str, Entry, str, str]] = field(default_factory=list)  # kind, entry, old url, new url
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    merged: int = 0
+
+
+def plan_harvest(
+    incoming: dict[str, Entry], existing: dict[str, tuple], others: dict[str, tuple], next_rowid: int, partial: bool
+) -> HarvestPlan:
+    """Diff a source's entries against what it gave last time (``existing``: id -> (rowid, hash, url,
+    title, name, dataset_id)) and against entries other sources list under the same ids (``others``:
+    id -> (rowid, hash)). A source that had no entries yet changes nothing: all its entries are new,
+    and entries it shares with another source are merged, not "changed"."""
+    plan = HarvestPlan()
+    existing = dict(existing)
+    first_harvest = not existing
+    for entry in incoming.values():
+        data_json = entry_json(entry)
+        digest = entry_hash(entry, data_json)
+        mine = existing.pop(entry.id, None)
+        old = mine or others.get(entry.id)
+        if old is not None and old[1] == digest:
+            plan.unchanged += 1
+            if mine is None:
+                plan.adopted.append(old[0])
+            continue
+        if old is None:
+            rowid = next_rowid
+            next_rowid += 1
+            plan.new += 1
+            if not first_harvest:
+                plan.log.append(("new", entry, "", entry.service_url))
+        else:
+            rowid = old[0]
+            plan.replaced.append(rowid)
+            if mine is None:
+                plan.merged += 1
+            else:
+                plan.changed += 1
+                plan.log.append(("changed", entry, mine[2], entry.service_url))
+        plan.write.append((rowid, entry, digest, data_json))
+    if not partial:
+        plan.removed = existing
+    for entry_id, (_rowid, _digest, old_url, title, name, dataset_id) in plan.removed.items():
+        gone = Entry(id=entry_id, title=title or "", service_type="", service_url=old_url or "", name=name or "")
+        gone.dataset_id = dataset_id or ""
+        plan.log.append(("removed", gone, old_url, ""))
+    return plan
+
+
+def harvest_splitter(index, entries) -> CompoundSplitter:
+    """The compound splitter for indexing ``entries``: the thesaurus' words plus the words the catalogue
+    itself writes on their own, so "cbsvierkanten" splits where another record says "vierkanten"."""
+    own: dict[str, int] = {}
+    for entry in entries:
+        for word in set(words(f"{entry.title} {entry.name} {' '.join(entry.keywords)}")):
+            if len(word) >= 4 and word.isalpha():
+                own[word] = own.get(word, 0) + 1
+    vocab = set(index.thesaurus.vocabulary())
+    vocab.update(w for w, n in own.items() if n >= 2)
+    return CompoundSplitter(vocab)
 
 
 def apply_harvest(
@@ -98,10 +170,7 @@ def apply_harvest(
     ``partial``: the source was not read to its end (page limit), so entries it did not return
     are kept rather than removed.
     """
-    from .index import url_key
-
     conn: sqlite3.Connection = index.conn
-    splitter = index.splitter()
     time = when or now_iso()
     # Last one wins for duplicate ids inside one harvest (a layer listed twice).
     incoming: dict[str, Entry] = {}
@@ -109,6 +178,7 @@ def apply_harvest(
         entry.source = source
         entry.harvested_at = entry.harvested_at or time
         incoming[entry.id] = entry
+    splitter = harvest_splitter(index, incoming.values())
     try:
         conn.execute("BEGIN IMMEDIATE")
         existing = {
@@ -117,82 +187,14 @@ def apply_harvest(
                 "SELECT id, rowid, hash, service_url, title, name, dataset_id FROM entries WHERE source = ?", (source,)
             )
         }
-        first_harvest = not existing
-        cur = conn.execute(
-            "INSERT INTO harvests(time, source, kind, url, new, changed, removed, skipped, total, note) "
-            "VALUES (?,?,?,?,0,0,0,?,?,?)",
-            (time, source, kind, url, skipped, len(incoming), note),
-        )
-        harvest_id = int(cur.lastrowid)
-        log: list[tuple] = []
-        new = changed = unchanged = 0
-        # Ids other sources own (a layer both in the PDOK list and the NGR): this source takes them over.
         others = {
             row[0]: row[1:]
             for row in conn.execute("SELECT id, rowid, hash FROM entries WHERE source != ?", (source,))
             if row[0] in incoming
         }
         next_rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM entries").fetchone()[0]) + 1
-        rows: list[tuple] = []
-        texts: list[tuple] = []
-        themes: list[tuple] = []
-        replaced: list[int] = []
-        for entry in incoming.values():
-            data_json = entry_json(entry)
-            digest = entry_hash(entry, data_json)
-            old = existing.pop(entry.id, None) or others.get(entry.id)
-            if old is not None and old[1] == digest:
-                unchanged += 1
-                if entry.id in others:  # same content, now owned by this source
-                    conn.execute("UPDATE entries SET source = ? WHERE rowid = ?", (source, old[0]))
-                continue
-            if old is None:
-                rowid = next_rowid
-                next_rowid += 1
-                new += 1
-                if not first_harvest:
-                    log.append(("new", entry, "", entry.service_url))
-            else:
-                rowid = old[0]
-                replaced.append(rowid)
-                changed += 1
-                if entry.id not in others:
-                    log.append(("changed", entry, old[2], entry.service_url))
-            rows.append(_entry_row(rowid, entry, source, digest, data_json))
-            texts.append((rowid, *fts_row(entry, splitter)))
-            themes.extend((rowid, t) for t in sorted({t.strip() for t in entry.themes if t and t.strip()}))
-        _delete_text(conn, replaced)
-        conn.executemany(_INSERT, rows)
-        conn.executemany(
-            "INSERT INTO fts(rowid, title, name, keywords, organisation, abstract, url) VALUES (?,?,?,?,?,?,?)", texts
-        )
-        conn.executemany("INSERT INTO entry_themes(entry, theme) VALUES (?, ?)", themes)
-        if partial:
-            existing = {}
-        removed = len(existing)
-        _delete_text(conn, [v[0] for v in existing.values()])
-        conn.executemany("DELETE FROM entries WHERE rowid = ?", [(v[0],) for v in existing.values()])
-        for entry_id, (_rowid, _digest, old_url, title, name, dataset_id) in existing.items():
-            gone = Entry(id=entry_id, title=title or "", service_type="", service_url=old_url or "", name=name or "")
-            gone.dataset_id = dataset_id or ""
-            log.append(("removed", gone, old_url, ""))
-        conn.executemany(
-            "INSERT INTO changes(harvest, time, source, kind, entry_id, title, name, dataset_id, old_url, new_url, "
-            "old_url_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (harvest_id, time, source, k, e.id, e.title, e.name, e.dataset_id, o, n, url_key(o) if o else "")
-                for k, e, o, n in log[:MAX_CHANGE_ROWS]
-            ],
-        )
-        conn.execute("UPDATE harvests SET new=?, changed=?, removed=? WHERE id=?", (new, changed, removed, harvest_id))
-        conn.execute(
-            "DELETE FROM changes WHERE harvest NOT IN (SELECT id FROM harvests ORDER BY id DESC LIMIT ?)",
-            (KEEP_HARVESTS,),
-        )
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
+        plan = plan_harvest(incoming, existing, others, next_rowid, partial)
+        harvest_id = _write(conn, plan, source, splitter, (time, source, kind, url, skipped, len(incoming), note))
         conn.execute("COMMIT")
     except sqlite3.Error as err:
         if conn.in_transaction:
@@ -205,7 +207,49 @@ def apply_harvest(
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return WriteResult(harvest_id, time, new, changed, removed, unchanged, len(incoming))
+    removed = len(plan.removed)
+    return WriteResult(harvest_id, time, plan.new, plan.changed, removed, plan.unchanged, len(incoming), plan.merged)
+
+
+def _write(conn, plan: HarvestPlan, source: str, splitter, harvest_row: tuple) -> int:
+    """Carry out ``plan`` inside the caller's transaction; returns the harvest id."""
+    cur = conn.execute(
+        "INSERT INTO harvests(time, source, kind, url, new, changed, removed, skipped, total, note) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (*harvest_row[:4], plan.new, plan.changed, len(plan.removed), *harvest_row[4:]),
+    )
+    harvest_id = int(cur.lastrowid)
+    time = harvest_row[0]
+    conn.executemany("UPDATE entries SET source = ? WHERE rowid = ?", [(source, r) for r in plan.adopted])
+    _delete_text(conn, plan.replaced)
+    conn.executemany(_INSERT, [_entry_row(r, e, source, d, j) for r, e, d, j in plan.write])
+    conn.executemany(
+        "INSERT INTO fts(rowid, title, name, keywords, organisation, abstract, url) VALUES (?,?,?,?,?,?,?)",
+        [(r, *fts_row(e, splitter)) for r, e, _d, _j in plan.write],
+    )
+    conn.executemany(
+        "INSERT INTO entry_themes(entry, theme) VALUES (?, ?)",
+        [(r, t) for r, e, _d, _j in plan.write for t in sorted({t.strip() for t in e.themes if t and t.strip()})],
+    )
+    gone = [v[0] for v in plan.removed.values()]
+    _delete_text(conn, gone)
+    conn.executemany("DELETE FROM entries WHERE rowid = ?", [(r,) for r in gone])
+    conn.executemany(
+        "INSERT INTO changes(harvest, time, source, kind, entry_id, title, name, dataset_id, old_url, new_url, "
+        "old_url_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (harvest_id, time, source, k, e.id, e.title, e.name, e.dataset_id, o, n, url_key(o) if o else "")
+            for k, e, o, n in plan.log[:MAX_CHANGE_ROWS]
+        ],
+    )
+    conn.execute(
+        "DELETE FROM changes WHERE harvest NOT IN (SELECT id FROM harvests ORDER BY id DESC LIMIT ?)", (KEEP_HARVESTS,)
+    )
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES('generation', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+    return harvest_id
 
 
 def _delete_text(conn, rowids: list[int]) -> None:

@@ -13,6 +13,7 @@ from qgis.gui import QgsDockWidget, QgsFilterLineEdit
 from qgis.PyQt.QtCore import QEvent, QObject, Qt, QTimer, pyqtSlot
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -119,9 +120,17 @@ class CatalogueDock(QgsDockWidget):
         self.star_button.setText("☆")
         self.star_button.setToolTip(tr("Add to or remove from favourites (Ctrl+D)"))
         self.star_button.clicked.connect(self.toggle_favourite)
+        self.service_box = QComboBox(body)
+        self.service_box.setObjectName("dtflCatalogueService")
+        self.service_box.setToolTip(
+            tr("Load this layer as: the services that serve it, the analysis-ready one (features, coverage) first")
+        )
+        self.service_box.activated.connect(self._service_chosen)
         self.count_label = QLabel(body)
         self.count_label.setObjectName("dtflCatalogueCount")
+        self.count_label.setWordWrap(True)
         buttons.addWidget(self.load_button)
+        buttons.addWidget(self.service_box)
         buttons.addWidget(self.star_button)
         buttons.addWidget(self.count_label, 1)
         layout.addLayout(buttons)
@@ -221,6 +230,7 @@ class CatalogueDock(QgsDockWidget):
         self.last_search_ms = ms
         self.model.set_hits(hits, set(self.favourites.ids()))
         self._show_count(query, len(hits))
+        self._explain(hits)
         if hits:
             self.results.setCurrentIndex(self.model.index(0))
         else:
@@ -235,6 +245,9 @@ class CatalogueDock(QgsDockWidget):
                 self.count_label.setText(tr("Your favourites; type to search the catalogue"))
             else:
                 self.count_label.setText(tr("Type to search the catalogue"))
+        elif n == 0 and self._index is not None and self._index.count() == 0:
+            self.count_label.setText(tr("The catalogue is empty: press Update to fill it."))
+            self.harvest_bar.update_button.setFocus()
         elif n == 0:
             self.count_label.setText(tr("No results; try fewer words or filters"))
         elif n == 1:
@@ -243,6 +256,20 @@ class CatalogueDock(QgsDockWidget):
             self.count_label.setText(tr("{n} results").format(n=n))
         if self.last_search_ms is not None:
             self.count_label.setToolTip(tr("Search took {ms} ms").format(ms=f"{self.last_search_ms:.1f}"))
+
+    def _explain(self, hits) -> None:
+        """Below the count: which words found nothing, and the corrected query ("did you mean")."""
+        notes = []
+        if getattr(hits, "relaxed", False) and hits:
+            notes.append(tr("No result has all your words; these match part of them."))
+        unmatched = getattr(hits, "unmatched", [])
+        if unmatched:
+            notes.append(tr("Not found: {words}.").format(words=", ".join(unmatched)))
+        suggestion = getattr(hits, "suggestion", "")
+        if suggestion:
+            notes.append(tr("Did you mean: {query}?").format(query=suggestion))
+        if notes:
+            self.count_label.setText(" ".join([self.count_label.text(), *notes]))
 
     def _filters_changed(self) -> None:
         settings.set_json(settings.KEY_DOCK_FILTERS, self.filters.state())
@@ -260,7 +287,35 @@ class CatalogueDock(QgsDockWidget):
 
     def _current_changed(self, current, _previous) -> None:
         self.detail.show_entry(self.model.entry(current.row()) if current.isValid() else None)
+        self._fill_services(current.row() if current.isValid() else -1)
         self._update_buttons()
+
+    def _fill_services(self, row: int) -> None:
+        self.service_box.clear()
+        current = self.model.entry(row)
+        for entry in self.model.services(row):
+            self.service_box.addItem(tr("as {service}").format(service=entry.service_type), entry)
+        if current is not None:
+            ids = [e.id for e in self.model.services(row)]
+            self.service_box.setCurrentIndex(ids.index(current.id) if current.id in ids else 0)
+        self.service_box.setEnabled(self.service_box.count() > 1)
+
+    def choose_service(self, row: int, service_type: str) -> Entry | None:
+        """Pick the ``service_type`` service of the layer in ``row`` (what the "as" box does)."""
+        for entry in self.model.services(row):
+            if entry.service_type == service_type:
+                self.model.choose_service(row, entry)
+                if self.results.currentIndex().row() == row:
+                    self.detail.show_entry(entry)
+                    self._fill_services(row)
+                return entry
+        return None
+
+    def _service_chosen(self, position: int) -> None:
+        idx = self.results.currentIndex()
+        entry = self.service_box.itemData(position)
+        if idx.isValid() and entry is not None:
+            self.choose_service(idx.row(), entry.service_type)
 
     def _update_buttons(self) -> None:
         entry = self.current_entry()

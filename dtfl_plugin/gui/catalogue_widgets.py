@@ -27,6 +27,7 @@ ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 FAVOURITE_ROLE = Qt.ItemDataRole.UserRole + 3
 MATCHED_ROLE = Qt.ItemDataRole.UserRole + 4
+SERVICES_ROLE = Qt.ItemDataRole.UserRole + 5
 
 # Badge colours by service type: distinguishable for the common colour-vision deficiencies
 # (blue/orange/purple families differ in lightness too), white text on all of them.
@@ -84,6 +85,19 @@ class ResultsModel(QAbstractListModel):
     def entries(self) -> list[Entry]:
         return [hit.entry for hit in self._hits]
 
+    def services(self, row: int) -> list[Entry]:
+        """Every service of the layer in ``row`` (WFS, WMS, OGC API...), the default first."""
+        if not 0 <= row < len(self._hits):
+            return []
+        hit = self._hits[row]
+        return list(getattr(hit, "services", None) or [hit.entry])
+
+    def choose_service(self, row: int, entry: Entry) -> None:
+        """Make ``entry`` (one of the row's services) what the row loads."""
+        if 0 <= row < len(self._hits) and any(e.id == entry.id for e in self.services(row)):
+            self._hits[row].entry = entry
+            self.dataChanged.emit(self.index(row), self.index(row))
+
     # Dragging a result onto the map or the layer tree: the same custom URI as a Browser favourite.
     def flags(self, index: QModelIndex):
         flags = super().flags(index)
@@ -126,6 +140,8 @@ class ResultsModel(QAbstractListModel):
             return entry.id in self._favourite_ids
         if role == MATCHED_ROLE:
             return list(getattr(hit, "matched", []) or [])
+        if role == SERVICES_ROLE:
+            return list(getattr(hit, "services", None) or [entry])
         return None
 
 
@@ -214,6 +230,9 @@ class ResultDelegate(QStyledItemDelegate):
 
         # Second line: organisation · layer name.
         parts = [p for p in (entry.organisation, entry.name if entry.name != entry.title else "") if p]
+        services = index.data(SERVICES_ROLE) or []
+        if len(services) > 1:  # the other services of this layer are one click away (the dock's "as" box)
+            parts.insert(0, " / ".join(badge_text(s.service_type) for s in services))
         line2 = " · ".join(parts) or entry.service_url
         line2_rect = QRectF(left, rect.top() + fm_title.height() + self._PAD, rect.right() - left, fm_small.height())
         painter.setFont(small)

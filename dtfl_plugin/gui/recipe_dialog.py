@@ -32,6 +32,11 @@ def verdict(report: VerifyReport) -> tuple[str, list[str], bool, bool]:
         return tr("Refused: this recipe must not be opened."), [blocked, *lines], False, False
     if report.signature == "missing":
         head = tr("Not signed: the files are intact, but nobody vouches for who made them.")
+    elif report.signature == "cannot-check":
+        head = tr(
+            "Signature not checked: this QGIS could not check it (see below). That is not a sign of tampering, "
+            "but nobody vouches for who made the recipe until it is checked."
+        )
     else:
         head = tr("Signed by a key you do not trust ({key}): the files are intact.").format(key=report.key_id)
     return head, lines, True, True

@@ -22,7 +22,7 @@ from .verify import VerifyReport, verify_recipe
 from .zipsafe import Limits, SafeZip, UnsafeZipError
 
 AUTH_MAP_KEY = settings.RECIPE_AUTH_MAP
-INTEGRITY_OK = ("valid", "unknown-key", "missing")
+INTEGRITY_OK = ("valid", "unknown-key", "missing", "cannot-check")
 
 
 @dataclass
@@ -52,6 +52,11 @@ def refusal(report: VerifyReport, allow_untrusted: bool) -> str:
         if report.signature == "missing":
             return tr(
                 "The recipe is not signed. Open it only if you trust where it came from (allow untrusted recipes)."
+            )
+        if report.signature == "cannot-check":
+            return tr(
+                "The recipe's signature could not be checked here; nothing shows it was changed. "
+                "Open it only if you trust where it came from (allow untrusted recipes)."
             )
         return tr(
             "The recipe is signed by key {key}, which you do not trust. Add the key to your trusted keys, or allow untrusted recipes."

@@ -1,4 +1,7 @@
-"""Ed25519 signatures in minisign's format, with ``cryptography`` only.
+"""Ed25519 signatures in minisign's format: signing with ``cryptography``, verifying everywhere.
+
+Verification runs without ``cryptography`` (ed25519.py, pure Python, RFC 8032); signing needs it and says
+how to install it on each platform.
 
 Debian's ``minisign`` tool verifies what we sign and we verify what it signs (tests prove both
 directions). Formats (minisign.c, 0.9+):
@@ -25,18 +28,29 @@ from pathlib import Path
 
 from ..errors import RecipeError
 from ..i18n import tr
+from . import ed25519
+
+
+class CannotCheckError(RecipeError):
+    """The signature could not be checked here. Not a verdict on the recipe: never reported as invalid."""
 
 
 def _crypto():
-    """The ``cryptography`` package, imported when a key is used: Debian 12's QGIS brings it, Debian 13's does
-    not (apt: python3-cryptography). Without it the rest of the plugin keeps working and signing says why not."""
+    """The ``cryptography`` package, imported when a secret key is used. No QGIS installer ships it
+    (docs/platforms.md); without it everything but signing keeps working, and signing says how to get it."""
     try:
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
     except ImportError as err:
         raise RecipeError(
-            tr("Signing and verifying recipes needs the Python package 'cryptography' (Debian: python3-cryptography).")
+            tr(
+                "Signing recipes needs the Python package 'cryptography', which this QGIS does not include. "
+                "Windows: in the OSGeo4W Shell run: python -m pip install cryptography. "
+                "macOS: in a terminal run: /Applications/QGIS.app/Contents/MacOS/bin/python3 -m pip install --user cryptography. "
+                "Debian/Ubuntu: sudo apt install python3-cryptography. Then restart QGIS. "
+                "Checking signatures and opening recipes work without it."
+            )
         ) from err
     return InvalidSignature, serialization, Ed25519PrivateKey, Ed25519PublicKey
 
@@ -232,6 +246,12 @@ def read_signature(text: str) -> tuple[bytes, bytes, bytes, str, bytes]:
         raise RecipeError(tr("The signature file is not in minisign format."))
     raw = _b64(lines[1], tr("signature"))
     global_sig = _b64(lines[3], tr("signature"))
+    if len(raw) >= 10 and raw[:2] not in (SIG_ALG, SIG_ALG_PREHASHED) and raw[:2].isalnum():
+        raise CannotCheckError(
+            tr("The recipe is signed with a signature scheme ({alg}) this version of DTFL does not know.").format(
+                alg=raw[:2].decode("ascii")
+            )
+        )
     if len(raw) != 74 or raw[:2] not in (SIG_ALG, SIG_ALG_PREHASHED) or len(global_sig) != 64:
         raise RecipeError(tr("The signature file is not in minisign format."))
     return raw[:2], raw[2:10], raw[10:], lines[2][len("trusted comment: ") :], global_sig
@@ -245,16 +265,10 @@ def verify_bytes_signature(message_digest_or_data: bytes, signature_text: str, p
     alg, key_id, signature, trusted, global_sig = read_signature(signature_text)
     if key_id != public.key_id:
         raise RecipeError(tr("The signature was made with another key."))
-    invalid_signature, _, _, public_key = _crypto()
-    verifier = public_key.from_public_bytes(public.key)
-    try:
-        verifier.verify(signature, message_digest_or_data)
-    except invalid_signature as err:
-        raise RecipeError(tr("The signature does not match the signed file.")) from err
-    try:
-        verifier.verify(global_sig, signature + trusted.encode("utf-8"))
-    except invalid_signature as err:
-        raise RecipeError(tr("The trusted comment of the signature was changed.")) from err
+    if not ed25519.verify(public.key, message_digest_or_data, signature):
+        raise RecipeError(tr("The signature does not match the signed file."))
+    if not ed25519.verify(public.key, signature + trusted.encode("utf-8"), global_sig):
+        raise RecipeError(tr("The trusted comment of the signature was changed."))
     return SignatureInfo(public.key_id_hex, trusted, alg == SIG_ALG_PREHASHED)
 
 

@@ -33,7 +33,8 @@ class Problem:
 class VerifyReport:
     recipe: str
     valid: bool = False
-    signature: str = "missing"  # valid | unknown-key | invalid | missing
+    # valid | unknown-key | invalid | missing | cannot-check (not checked here: never a sign of tampering)
+    signature: str = "missing"
     key_id: str = ""
     signer: str = ""  # name of the trusted key that signed
     trusted_comment: str = ""
@@ -84,6 +85,9 @@ def _check_signature(
     try:
         sig_text = zipped.read_small(SIGNATURE, 4096).decode("utf-8")
         key_id = sign.signature_key_id(sig_text)
+    except sign.CannotCheckError as err:
+        _cannot_check(report, str(err))
+        return
     except (RecipeError, UnicodeDecodeError) as err:
         report.signature = "invalid"
         report.add(SIGNATURE, tr("The signature file is damaged: {error}").format(error=err))
@@ -100,6 +104,9 @@ def _check_signature(
     name, key = matches[0]
     try:
         info = sign.verify_data(manifest, sig_text, key)
+    except sign.CannotCheckError as err:
+        _cannot_check(report, str(err))
+        return
     except RecipeError as err:
         report.signature = "invalid"
         report.add(SIGNATURE, tr("The signature is invalid: {error}").format(error=err))
@@ -144,7 +151,22 @@ def verify_recipe(
 
 
 def _check_signature_only(zipped: SafeZip, trusted, report: VerifyReport) -> None:
-    report.signature = "missing" if not zipped.has(SIGNATURE) else "invalid"
+    """The manifest could not be read, so a signature over it cannot be checked (the unreadable manifest
+    is already a problem of its own): "cannot-check", not "invalid"."""
+    if zipped.has(SIGNATURE):
+        _cannot_check(report, tr("the signed manifest could not be read"))
+    else:
+        report.signature = "missing"
+
+
+def _cannot_check(report: VerifyReport, reason: str) -> None:
+    report.signature = "cannot-check"
+    report.add(
+        SIGNATURE,
+        tr("The signature could not be checked here ({reason}). This does not mean the recipe was changed.").format(
+            reason=reason
+        ),
+    )
 
 
 def _check_hashes(zipped: SafeZip, entries: dict[str, str], report: VerifyReport, progress: Progress) -> None:

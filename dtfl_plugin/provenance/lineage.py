@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .layer_props import LayerSource
+from .layer_props import LayerSource, source_file
 from .record import RunRecord, sha256_file
 
 
@@ -41,7 +41,7 @@ class Lineage:
 
 
 def _file_key(location: str) -> str:
-    return str(Path(location.split("|", 1)[0]))
+    return str(Path(source_file(location)))
 
 
 def _same_file(location: str, sha256: str, path: str, path_sha: str) -> bool:

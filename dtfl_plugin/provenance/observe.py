@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 
 from qgis.core import Qgis
 
+from .layer_props import source_file
 from .record import InputRef, OutputRef, RunRecord, file_input, file_output, now_iso, service_input
 
 LOG_SEPARATOR = "|~|"
@@ -40,7 +41,7 @@ def _path_of(value) -> str:
     """The file part of a Processing value such as '/x/y.gpkg|layername=z' or 'ogr:dbname=...'."""
     if not isinstance(value, str):
         return ""
-    text = value.split("|", 1)[0].strip()
+    text = source_file(value.strip()).strip()
     return text if text and os.path.isfile(text) else ""
 
 

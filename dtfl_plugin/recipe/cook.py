@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import RecipeError
 from ..i18n import tr
+from ..provenance.layer_props import source_file
 from ..provenance.record import RunRecord
 from . import qgsxml, sign
 from .crate import slug
@@ -91,9 +92,7 @@ def step_parameters(doc: dict, folder: Path, area, produced: dict[str, str], out
             params[name] = extent_text(area)
         elif name in destinations and value not in (None, ""):
             suffix = (
-                Path(str(value).split("|", 1)[0]).suffix
-                if isinstance(value, str) and value != "TEMPORARY_OUTPUT"
-                else ""
+                Path(source_file(str(value))).suffix if isinstance(value, str) and value != "TEMPORARY_OUTPUT" else ""
             )
             params[name] = str(out_dir / f"{order:03d}-{slug(name)}{suffix or destinations[name] or '.tif'}")
         else:
@@ -175,7 +174,7 @@ def _cooked_project(project: Path, replaced: dict[str, str], runs: list[RunRecor
     tree = qgsxml.read_project_xml(project)
     snapshots = False
     for layer in qgsxml.layers(tree):
-        raw = layer.datasource.split("|", 1)[0]
+        raw = source_file(layer.datasource)
         if raw.startswith("../"):
             member = raw[3:]
             if member in replaced:

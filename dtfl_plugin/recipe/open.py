@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import settings
 from ..errors import RecipeError
 from ..i18n import tr
+from ..provenance.layer_props import source_file
 from . import qgsxml, sanitize, sign, sources, trust
 from .pack import PROJECT_MEMBER
 from .progress import Progress
@@ -74,9 +75,9 @@ def clean_project(
     root = folder.resolve()
     for layer in qgsxml.layers(tree):
         if layer.provider == "virtual":  # a virtual layer may read files itself
-            raws = [src.split("|", 1)[0] for _p, src, _n, _e in sources.virtual_sources(layer.datasource)[1]]
+            raws = [source_file(src) for _p, src, _n, _e in sources.virtual_sources(layer.datasource)[1]]
         elif layer.provider in qgsxml.FILE_PROVIDERS:
-            raws = [layer.datasource.split("|", 1)[0]]
+            raws = [source_file(layer.datasource)]
         else:
             continue
         raws = [r for r in raws if r and not sources.network_vsi(r) and not r.startswith(("http://", "https://"))]

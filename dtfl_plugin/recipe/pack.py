@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from ..errors import RecipeError
 from ..i18n import tr
+from ..provenance.layer_props import source_file, source_layer_name, split_source
 from ..provenance.prov import export_prov
 from ..provenance.record import RunRecord, now_iso
 from ..provenance.record import _user as current_user
@@ -217,7 +218,7 @@ class _Packer(ServicePacking):
         and its definition points at the embedded copies."""
         replace = {}
         for provider, src, _name, _enc in sources.virtual_sources(layer.datasource)[1]:
-            raw, _, opts = src.partition("|")
+            raw, opts = split_source(src)
             path = qgsxml.resolve_path(self.o.project, raw)
             if provider not in ("ogr", "gdal") or not Path(path).is_file():
                 continue
@@ -233,7 +234,7 @@ class _Packer(ServicePacking):
         return ""
 
     def _embed_local(self, layer: qgsxml.LayerXml, path: str, licence: str, owner: str) -> str:
-        suffix_opts = layer.datasource.split("|", 1)[1] if "|" in layer.datasource else ""
+        suffix_opts = split_source(layer.datasource)[1]
         area = self.o.area
         key = f"{path}|{suffix_opts}" if area else path
         if key in self.file_map:
@@ -265,10 +266,7 @@ class _Packer(ServicePacking):
         meta = {"licence": licence, "organisation": owner, "source": path, "name": layer.name}
         if area is None and Path(path).suffix.lower() == ".gpkg":
             return self._add(self._member("data", Path(path).stem, ".gpkg"), Path(path), **meta)
-        layer_name = ""
-        for part in opts.split("|"):
-            if part.startswith("layername="):
-                layer_name = part.split("=", 1)[1]
+        layer_name = source_layer_name(f"{path}|{opts}")
         staged = self.stage / f"{uuid.uuid4().hex}.gpkg"
         out_name = embed.export_vector(path, layer_name, staged, area, layer.crs)
         meta["description"] = "clipped to the recipe area" if area else "converted to GeoPackage"
@@ -310,7 +308,7 @@ class _Packer(ServicePacking):
     def _staged_or_source(self, member: str, layer: qgsxml.LayerXml) -> str:
         for local, mem in self.file_map.items():
             if mem == member and "|" not in local:
-                opts = layer.datasource.split("|", 1)[1] if "|" in layer.datasource else ""
+                opts = split_source(layer.datasource)[1]
                 return local + (f"|{opts}" if opts else "")
         return layer.datasource
 
@@ -335,7 +333,7 @@ class _Packer(ServicePacking):
             for location, kind in refs:
                 if kind != "file" or location in self.file_map:
                     continue
-                path = Path(location.split("|", 1)[0])
+                path = Path(source_file(location))
                 if not path.is_file():
                     if location.startswith(("/", ".")) or ":" not in location:
                         self.warnings.append(

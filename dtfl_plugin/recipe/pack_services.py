@@ -10,6 +10,7 @@ import json
 import uuid
 
 from ..i18n import tr
+from ..provenance.layer_props import source_file
 from . import embed, qgsxml, sanitize, sources
 from .crate import ServiceEntry, slug
 from .services import service_identity
@@ -69,7 +70,7 @@ class ServicePacking:
         if not self._wants_snapshot() or layer.layer_type != "raster":
             return ""
         staged = self.stage / f"{uuid.uuid4().hex}.tif"
-        embed.export_raster(layer.datasource.split("|", 1)[0], staged, self.o.area, layer.crs)
+        embed.export_raster(source_file(layer.datasource), staged, self.o.area, layer.crs)
         return self._use_snapshot(layer, staged, ".tif", entry, "", replace_renderer=False)
 
     def _use_snapshot(self, layer, staged, suffix, entry, out_name: str, *, replace_renderer: bool) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..i18n import tr
+from ..provenance.layer_props import source_file
 from . import qgsxml, sources
 
 DATABASES = {"postgres", "mssql", "oracle", "hana", "db2", "spatialite"}
@@ -28,7 +29,7 @@ def local_file(layer: qgsxml.LayerXml, project_file: str | Path) -> str:
     """The local file an ogr/gdal layer reads ("" when it reads none, or the file is gone)."""
     if layer.provider not in ("ogr", "gdal") or sources.network_vsi(layer.datasource):
         return ""
-    raw = layer.datasource.split("|", 1)[0]
+    raw = source_file(layer.datasource)
     path = qgsxml.resolve_path(project_file, raw)
     try:
         return path if raw and Path(path).is_file() else ""
@@ -100,7 +101,7 @@ def _layer_gaps(layer, kind: str, project_file, ids: set[str], snapshots: bool) 
         return [Gap(name, "empty", text.format(layer=name), True)]
     if kind == "missing":
         text = tr("Layer '{layer}' reads a file that no longer exists ({path}); it cannot be packed.")
-        return [Gap(name, "missing", text.format(layer=name, path=layer.datasource.split("|", 1)[0]), True)]
+        return [Gap(name, "missing", text.format(layer=name, path=source_file(layer.datasource)), True)]
     if kind == "database":
         text = tr("Layer '{layer}' reads your database ({provider}); it stays a reference only the people with access to that database can open.")  # fmt: skip
         return [Gap(name, "database", text.format(layer=name, provider=layer.provider), False)]
@@ -117,7 +118,7 @@ def _layer_gaps(layer, kind: str, project_file, ids: set[str], snapshots: bool) 
             text = tr("Virtual layer '{layer}' uses a layer that is no longer in the project; it will not open.")
             gaps.append(Gap(name, "broken-link", text.format(layer=name), True))
         for provider, source, _n, _e in embedded:
-            raw = source.split("|", 1)[0]
+            raw = source_file(source)
             if provider in ("ogr", "gdal") and not Path(qgsxml.resolve_path(project_file, raw)).is_file():
                 text = tr("Virtual layer '{layer}' reads a file that no longer exists ({path}).")
                 gaps.append(Gap(name, "missing", text.format(layer=name, path=raw), True))

@@ -6,7 +6,6 @@ project the user has open, and opening can clean the XML before QGIS ever reads 
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
@@ -93,15 +92,7 @@ class LayerXml:
         self.datasource = value
 
     def source(self) -> LayerSource | None:
-        raw = custom_property(self.element, SOURCE_KEY)
-        if not raw:
-            return None
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        known = set(LayerSource.__dataclass_fields__)
-        return LayerSource(**{k: v for k, v in data.items() if k in known})
+        return LayerSource.from_json(custom_property(self.element, SOURCE_KEY))
 
 
 def custom_property(element: ET.Element, key: str) -> str:

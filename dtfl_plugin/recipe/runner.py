@@ -25,6 +25,7 @@ from qgis.core import (
 from ..errors import RecipeError
 from ..i18n import tr
 from ..provenance.capture import RunCapture
+from ..provenance.layer_props import source_file
 from ..provenance.record import RunRecord
 
 _LAYER_PARAMS = (
@@ -39,7 +40,7 @@ _LAYER_PARAMS = (
 def _local_file(value) -> str:
     if not isinstance(value, str) or not value:
         return ""
-    path = value.split("|", 1)[0]
+    path = source_file(value)
     return path if Path(path).is_file() else ""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from ..provenance.layer_props import source_file
+
 _URL = re.compile(r"(?:^|[&\s])url=(?P<q>'?)(?P<url>[^'&\s]+)(?P=q)")
 _NAMED = re.compile(
     r"(?:^|[&\s])(?P<key>layers|typename|layer|coverage|identifier|collection)=(?P<q>'?)(?P<val>[^'&\s]*)(?P=q)"
@@ -26,7 +28,7 @@ KINDS = {
 def raw_url(datasource: str) -> str:
     """The service URL inside a QGIS data source (``url=...``), or the source itself."""
     match = _URL.search(datasource)
-    return unquote(match.group("url")) if match else datasource.split("|", 1)[0]
+    return unquote(match.group("url")) if match else source_file(datasource)
 
 
 def service_identity(provider: str, datasource: str) -> tuple[str, str, str]:

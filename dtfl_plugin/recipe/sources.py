@@ -1,6 +1,6 @@
 """Data sources that are neither a plain local file nor a web-service provider: GDAL network paths
 (``/vsicurl/``, ``/vsis3/``…), virtual layers, and the pictures (SVG markers, image fills) that styles
-point at. Pure XML/text work; no QGIS needed.
+point at. XML and text work; layer sources are taken apart by QGIS (provenance.layer_props).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote
 
+from ..provenance.layer_props import source_file
 from . import qgsxml
 
 # GDAL network file systems: each names a service, never a local file
@@ -32,7 +33,7 @@ def network_vsi(path: str) -> str:
 
     ``/vsicurl/`` counts only with an http(s) URL: curl also reads ``file://`` and other schemes, which
     would let a recipe read the receiver's own files."""
-    inner = _unwrap(path.split("|", 1)[0])
+    inner = _unwrap(source_file(path))
     for prefix in NETWORK_VSI:
         if inner.startswith(prefix):
             if prefix == "/vsicurl/" and not inner[len(prefix) :].lower().startswith(("http://", "https://")):
@@ -43,7 +44,7 @@ def network_vsi(path: str) -> str:
 
 def vsi_url(path: str) -> str:
     """An absolute URL for a GDAL network path: the http(s) URL of ``/vsicurl/``, ``s3://bucket/key``…"""
-    raw = _unwrap(path.split("|", 1)[0])
+    raw = _unwrap(source_file(path))
     prefix = network_vsi(raw)
     rest = raw[len(prefix) :]
     if prefix == "/vsicurl/":

@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+from ..provenance.layer_props import source_file
 from ..provenance.record import RunRecord
 from .crate import slug
 
@@ -97,6 +98,6 @@ def portable_runs(runs: list[RunRecord], file_map: dict[str, str]) -> list[RunRe
         copy.parameters = replace_paths(copy.parameters, file_map)
         for ref in list(copy.inputs) + list(copy.outputs):
             if getattr(ref, "kind", "file") == "file":
-                ref.location = file_map.get(ref.location, Path(ref.location.split("|", 1)[0]).name)
+                ref.location = file_map.get(ref.location, Path(source_file(ref.location)).name)
         out.append(copy)
     return out

@@ -24,6 +24,7 @@ from qgis.core import (
 from ...compat import SOURCE_VECTOR_POLYGON, WKB_MULTIPOLYGONZ
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
+from ...provenance.layer_props import source_file
 from ..cityjson_layer import DEFAULT_CRS, open_reader, record_fields, write_records
 
 
@@ -127,7 +128,7 @@ class CityJSONImportAlgorithm(DtflAlgorithm):
             )
         if written == 0:
             feedback.pushWarning(tr("No features were written: check the extent and the level of detail."))
-        self._capture.add_output(self.OUTPUT, self._dest_id.split("|", 1)[0])
+        self._capture.add_output(self.OUTPUT, source_file(self._dest_id))
         return {self.OUTPUT: self._dest_id, self.FEATURES: written, self.OBJECTS: stats.objects}
 
     def postProcessAlgorithm(self, context, feedback):

@@ -6,6 +6,7 @@ from qgis.core import QgsField, QgsGeometry
 
 from ...compat import WKB_MULTIPOLYGON
 from ...compat import field as compat_field
+from ...provenance.layer_props import source_file
 
 
 def multipolygon_type():
@@ -25,4 +26,4 @@ def geometry_from_wkb(wkb: bytes) -> QgsGeometry:
 
 def file_part(source: str) -> str:
     """The file behind an OGR/GDAL data source string ('/x.gpkg|layername=y' -> '/x.gpkg')."""
-    return source.split("|", 1)[0]
+    return source_file(source)

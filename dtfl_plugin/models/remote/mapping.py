@@ -35,6 +35,7 @@ from qgis.core import (
 
 from ...compat import NUMBER_DOUBLE, NUMBER_INTEGER, SOURCE_VECTOR_ANY
 from ...i18n import tr
+from ...provenance.layer_props import source_file
 from .client import RemoteModelError
 
 GEOTIFF = "image/tiff; application=geotiff"
@@ -318,7 +319,7 @@ def _vector_inline(spec: Spec, alg, parameters, context, feedback, capture):
     doc = json.loads(exporter.exportFeatures(features))
     if capture is not None:
         layer = alg.parameterAsVectorLayer(parameters, spec.name, context)
-        location = layer.source().split("|")[0] if layer is not None else str(parameters.get(spec.name))
+        location = source_file(layer.source()) if layer is not None else str(parameters.get(spec.name))
         if Path(location).is_file():
             capture.add_file_input(spec.id, location)
         else:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+from qgis.core import QgsFileUtils
+
 from ..errors import RecipeError
 from ..i18n import tr
 
@@ -140,8 +142,8 @@ class SafeZip:
                         budget[0] -= len(chunk)
                         if budget[0] < 0:
                             raise UnsafeZipError(
-                                tr("The recipe expands to more than {gib:.1f} GiB: refused.").format(
-                                    gib=self.limits.max_total_bytes / 1024**3
+                                tr("The recipe expands to more than {size}: refused.").format(
+                                    size=QgsFileUtils.representFileSize(self.limits.max_total_bytes)
                                 ),
                                 name,
                             )

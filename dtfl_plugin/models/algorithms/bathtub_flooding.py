@@ -28,6 +28,7 @@ from qgis.core import (
 )
 
 from ...compat import NUMBER_DOUBLE, SOURCE_VECTOR_POLYGON
+from ...deps import require
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 from ..local.events import CUSTOM_INDEX, EVENTS, rain_depth
@@ -43,6 +44,7 @@ np = bathtub_core = landcover = raster_io = None
 def _load_libraries() -> None:
     global np, bathtub_core, landcover, raster_io
     if np is None:
+        require("numpy", "scipy.ndimage", "scipy.sparse.csgraph", "osgeo.gdal", feature=tr("The flooding screening"))
         import numpy
 
         from ..local import bathtub_core as core

@@ -126,11 +126,7 @@ def unpack(
 ) -> OpenResult:
     """Verify, then extract into ``folder`` (new or empty) and neutralise. Raises RecipeError to refuse."""
     progress = progress or Progress()
-    folder = Path(folder)
-    if folder.exists() and any(folder.iterdir()):
-        raise RecipeError(
-            tr("The folder '{folder}' is not empty; choose an empty folder for the recipe.").format(folder=folder)
-        )
+    folder = free_folder(Path(folder))  # a folder in use gets a new sibling: nothing of the user's is touched
     report = verify_recipe(
         recipe,
         trusted,
@@ -172,6 +168,32 @@ def unpack(
             )
         )
     return result
+
+
+def recipe_name(recipe: str | Path) -> str:
+    name = Path(recipe).name
+    for suffix in (".dtfl.zip", ".zip"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or "recipe"
+    return Path(recipe).stem or "recipe"
+
+
+def default_folder(recipe: str | Path, parent: str | Path | None = None) -> Path:
+    """Where a recipe unpacks unless the person chooses otherwise: a free subfolder named after the recipe,
+    under the folder used last time (or Documents/DTFL recipes)."""
+    if parent is None:
+        home = Path.home()
+        parent = (home / "Documents" if (home / "Documents").is_dir() else home) / "DTFL recipes"
+    return free_folder(Path(parent) / recipe_name(recipe))
+
+
+def free_folder(folder: Path) -> Path:
+    """``folder`` when it does not exist or is empty, else the first free sibling ``name-2``, ``name-3``…"""
+    candidate, n = folder, 1
+    while candidate.exists() and (not candidate.is_dir() or any(candidate.iterdir())):
+        n += 1
+        candidate = folder.with_name(f"{folder.name}-{n}")
+    return candidate
 
 
 def _remove_tree(folder: Path, created: bool) -> None:

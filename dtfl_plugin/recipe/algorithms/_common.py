@@ -27,3 +27,14 @@ def advanced(param):
     """Mark a parameter as advanced (Qgis.ProcessingParameterFlag on 3.36+, the class flag before)."""
     param.setFlags(param.flags() | PARAMETER_ADVANCED)
     return param
+
+
+def hidden(param):
+    """Hide a parameter from the dialog: for scripts only (a passphrase typed there would reach the log)."""
+    from qgis.core import Qgis, QgsProcessingParameterDefinition
+
+    from ...compat import resolve
+
+    flag = resolve((Qgis, "ProcessingParameterFlag.Hidden"), (QgsProcessingParameterDefinition, "Flag.FlagHidden"))
+    param.setFlags(param.flags() | flag)
+    return param

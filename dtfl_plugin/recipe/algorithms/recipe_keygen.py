@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from qgis.core import (
@@ -15,7 +16,7 @@ from ...errors import DtflError
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 from .. import keys, sign
-from ._common import advanced
+from ._common import advanced, hidden
 
 
 class RecipeKeygenAlgorithm(DtflAlgorithm):
@@ -26,6 +27,7 @@ class RecipeKeygenAlgorithm(DtflAlgorithm):
     PASSPHRASE = "PASSPHRASE"
     STORE_IN_AUTH_DB = "STORE_IN_AUTH_DB"
     TRUST = "TRUST"
+    ORGANISATION = "ORGANISATION"
 
     def name(self) -> str:
         return "recipe_keygen"
@@ -53,13 +55,18 @@ class RecipeKeygenAlgorithm(DtflAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterString(self.PASSPHRASE, tr("Passphrase protecting the secret key"), optional=True)
+            QgsProcessingParameterString(
+                self.ORGANISATION, tr("Organisation (recipients see it as the signer)"), optional=True
+            )
         )
         self.addParameter(
-            advanced(
-                QgsProcessingParameterBoolean(
-                    self.STORE_IN_AUTH_DB, tr("Keep the secret key in the QGIS authentication database"), False
-                )
+            hidden(
+                QgsProcessingParameterString(self.PASSPHRASE, tr("Passphrase protecting the secret key"), optional=True)
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.STORE_IN_AUTH_DB, tr("Keep the secret key in the QGIS authentication database"), True
             )
         )
         self.addParameter(
@@ -69,14 +76,17 @@ class RecipeKeygenAlgorithm(DtflAlgorithm):
         self.addOutput(QgsProcessingOutputString("AUTHCFG", tr("Authentication configuration id")))
 
     def process(self, parameters, context, feedback):
-        passphrase = self.parameterAsString(parameters, self.PASSPHRASE, context) or None
+        passphrase = (
+            self.parameterAsString(parameters, self.PASSPHRASE, context) or os.environ.get(keys.PASSPHRASE_ENV) or None
+        )
+        organisation = self.parameterAsString(parameters, self.ORGANISATION, context).strip()
         private_path = self.parameterAsFileOutput(parameters, self.OUTPUT_PRIVATE, context)
         public_path = self.parameterAsFileOutput(parameters, self.OUTPUT_PUBLIC, context)
         in_auth = self.parameterAsBoolean(parameters, self.STORE_IN_AUTH_DB, context)
         if not passphrase and not in_auth:
             raise DtflError(tr("Give a passphrase, or keep the secret key in the QGIS authentication database."))
         key = sign.generate_keypair()
-        authcfg = keys.store_secret_key_in_auth(key, "") if in_auth else ""
+        authcfg = keys.store_secret_key_in_auth(key, organisation) if in_auth else ""
         if private_path and passphrase:
             sign.write_text_private(private_path, sign.secret_key_to_text(key, passphrase))
             feedback.pushInfo(
@@ -85,9 +95,10 @@ class RecipeKeygenAlgorithm(DtflAlgorithm):
         elif private_path and not passphrase:
             private_path = ""
             feedback.pushWarning(tr("No passphrase: the secret key is kept only in the authentication database."))
-        sign.write_text_atomic(public_path, key.public.to_text())
+        public_text = keys.public_key_text(key.public, organisation)
+        sign.write_text_atomic(public_path, public_text)
         if self.parameterAsBoolean(parameters, self.TRUST, context):
-            keys.add_trusted_key(Path(public_path).stem, key.public.to_text())
+            keys.add_trusted_key(organisation or Path(public_path).stem, public_text)
         self._capture.add_output(self.OUTPUT_PUBLIC, public_path)
         feedback.pushInfo(tr("Key id: {id}").format(id=key.public.key_id_hex))
         return {

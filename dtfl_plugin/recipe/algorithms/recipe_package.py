@@ -16,12 +16,13 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ... import settings
 from ...errors import DtflError, RecipeError
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 from .. import keys, live
 from ..pack import PackOptions, pack
-from ._common import advanced, area, progress
+from ._common import advanced, area, hidden, progress
 
 
 class RecipePackageAlgorithm(DtflAlgorithm):
@@ -39,12 +40,14 @@ class RecipePackageAlgorithm(DtflAlgorithm):
         super().__init__()
         self._live: dict[str, str] = {}
         self._live_dir = ""
+        self._organisation = ""
 
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:
         # Main thread: temporary layers of the open project are written out here, so the recipe carries
         # what QGIS does not save in the project file.
         project = context.project()
         path = self.parameterAsFile(parameters, self.PROJECT, context)
+        self._organisation = str(settings.get_json(keys.ORGANISATION, "") or "")
         if (
             project is not None
             and project.fileName()
@@ -100,7 +103,7 @@ class RecipePackageAlgorithm(DtflAlgorithm):
             )
         )
         self.addParameter(
-            advanced(QgsProcessingParameterString(self.PASSPHRASE, tr("Passphrase of the signing key"), optional=True))
+            hidden(QgsProcessingParameterString(self.PASSPHRASE, tr("Passphrase of the signing key"), optional=True))
         )
         self.addParameter(
             advanced(
@@ -156,4 +159,5 @@ class RecipePackageAlgorithm(DtflAlgorithm):
             secret_key=secret,
             area=aoi,
             embed_services=embed,
+            organisation=self._organisation,
         )

@@ -1,0 +1,63 @@
+"""The verdict dialog: what recipe/verdict.py says about a recipe, shown before anything is unpacked.
+Plain words first; the technical details are one click away ("Details for experts")."""
+
+from __future__ import annotations
+
+from html import escape
+
+from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout
+
+from ..i18n import tr
+from ..recipe.verdict import Verdict
+
+COLOURS = {"trusted": "#1b7f3b", "untrusted": "#a15c00", "unsigned": "#a15c00", "cannot-check": "#a15c00"}
+SYMBOLS = {"trusted": "✔", "refused": "✖"}
+
+
+def verdict_html(verdict: Verdict) -> str:
+    colour = COLOURS.get(verdict.state, "#b00020")
+    symbol = SYMBOLS.get(verdict.state, "⚠")
+    parts = [
+        f'<p style="font-size:13pt"><b><span style="color:{colour}">{symbol}</span> {escape(verdict.headline)}</b></p>',
+        f"<p>{escape(verdict.signer)}</p>",
+    ]
+    sections = (
+        (tr("What is inside"), verdict.contents),
+        (tr("Not inside: read from elsewhere, or missing"), verdict.referenced),
+        (tr("Switched off when you open it, for your safety"), verdict.neutralised),
+    )
+    for title, lines in sections:
+        if lines:
+            items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+            parts.append(f"<p><b>{escape(title)}</b></p><ul style='margin-top:0'>{items}</ul>")
+    return "".join(parts)
+
+
+class VerdictDialog(QDialog):
+    def __init__(self, verdict: Verdict, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dtflRecipeVerdict")
+        self.setWindowTitle(tr("Can I trust this recipe?"))
+        self.setMinimumWidth(620)
+        self.verdict = verdict
+        layout = QVBoxLayout(self)
+        self.summary = QLabel(verdict_html(verdict))
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.details_button = QPushButton(tr("Details for experts"))
+        self.details_button.setCheckable(True)
+        self.details = QPlainTextEdit("\n".join(verdict.details))
+        self.details.setReadOnly(True)
+        self.details.setVisible(False)
+        self.details_button.toggled.connect(self.details.setVisible)
+        layout.addWidget(self.details_button)
+        layout.addWidget(self.details)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.open_button = None
+        if verdict.may_open:
+            text = tr("Open anyway (untrusted)") if verdict.override else tr("Open")
+            self.open_button = buttons.addButton(text, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.override = verdict.override

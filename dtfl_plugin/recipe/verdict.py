@@ -1,0 +1,168 @@
+"""The verdict on a recipe in plain words, before anything in it is unpacked.
+
+Who signed it (organisation and key id) and whether the reader trusts that key; what is inside
+(layers, models and runs, area, licences, size); what is missing or only referenced; what opening
+will neutralise. Technical details (problems per file, key ids, the signed comment) are kept apart
+for experts. Built from the verification report and a capped read of the recipe's metadata and
+project; no QGIS needed, so the GUI only shows it.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from ..errors import RecipeError
+from ..i18n import tr
+from . import qgsxml, sanitize, sign
+from .crate import METADATA_NAME, as_list, load_graph
+from .open import refusal
+from .pack import PROJECT_MEMBER, SIGNATURE
+from .verify import VerifyReport
+from .zipsafe import SafeZip, UnsafeZipError
+
+CANNOT_CHECK = ("cannot-check", "unchecked", "unverifiable")
+
+
+@dataclass
+class Verdict:
+    state: str  # trusted | untrusted | unsigned | cannot-check | refused
+    headline: str
+    signer: str
+    contents: list[str] = field(default_factory=list)
+    referenced: list[str] = field(default_factory=list)
+    neutralised: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    may_open: bool = False
+    override: bool = False  # opening needs the "open anyway (untrusted)" choice
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return str(size)
+
+
+def _comment_fields(comment: str) -> dict[str, str]:
+    return {k: unquote(v) for k, _, v in (part.partition("=") for part in comment.split()) if v}
+
+
+def _claimed(zipped: SafeZip) -> dict[str, str]:
+    """The signature's comment as written (verified only when the key is trusted)."""
+    try:
+        return _comment_fields(sign.read_signature(zipped.read_small(SIGNATURE, 4096).decode("utf-8"))[3])
+    except (RecipeError, UnsafeZipError, UnicodeDecodeError, ValueError, IndexError):
+        return {}
+
+
+def _signer(report: VerifyReport, claimed: dict[str, str]) -> tuple[str, str, str]:
+    """(state, headline, signer sentence)."""
+    org = claimed.get("org", "")
+    if report.signature in CANNOT_CHECK:
+        head = tr("The signature cannot be checked on this computer, so who made this recipe is unknown.")
+        return "cannot-check", head, tr("Key {key}; the check needs the signing support this QGIS lacks.").format(key=report.key_id or "?")  # fmt: skip
+    blocked = refusal(report, allow_untrusted=True)
+    if blocked:
+        return "refused", tr("Do not open: this recipe was changed after it was made, or is damaged."), blocked
+    if report.signature == "valid":
+        who = report.signer or org or tr("an unnamed organisation")
+        head = tr("Made by {who}, signed with a key you trust. Nothing was changed since.").format(who=who)
+        return (
+            "trusted",
+            head,
+            tr("Signed by {who} (key {key}); you trust this key.").format(who=who, key=report.key_id),
+        )
+    if report.signature == "missing":
+        head = tr("Not signed: nobody vouches for who made this recipe. Open it only if you know where it came from.")
+        return "unsigned", head, tr("No signature.")
+    claim = tr(" It says it comes from {org}, but that cannot be confirmed.").format(org=org) if org else ""
+    head = tr("Signed with a key you do not trust yet. The files are intact, but you cannot be sure who made it.")
+    return "untrusted", head, tr("Signed with key {key}, which is not among your trusted keys.").format(key=report.key_id) + claim  # fmt: skip
+
+
+def _licence_names(graph: dict, ids: list) -> set[str]:
+    names = set()
+    for ref in ids:
+        ident = ref.get("@id", "") if isinstance(ref, dict) else str(ref)
+        if ident and ident != "#license-per-dataset":
+            names.add(str(graph.get(ident, {}).get("name") or ident))
+    return names
+
+
+def _contents(graph: dict, root: dict, layers: list[qgsxml.LayerXml]) -> tuple[list[str], list[str]]:
+    """(what is inside, what is only referenced) from the crate and the project."""
+    files = [e for e in graph.values() if "File" in as_list(e.get("@type"))]
+    models = [e.get("name") or e["@id"] for e in files if "ComputationalWorkflow" in as_list(e.get("@type"))]
+    runs = [a for a in graph.values() if "CreateAction" in as_list(a.get("@type"))]
+    total = sum(int(e.get("contentSize") or 0) for e in files)
+    names = ", ".join(sorted(layer.name for layer in layers)[:8]) + (" …" if len(layers) > 8 else "")
+    inside = [tr("{n} layer(s): {names}").format(n=len(layers), names=names or "-")]
+    steps = sorted({str((graph.get((a.get("instrument") or {}).get("@id", "")) or {}).get("name", "?")) for a in runs})
+    inside.append(tr("{n} recorded step(s) that can be re-run: {steps}").format(n=len(runs), steps=", ".join(steps) or "-"))  # fmt: skip
+    if models:
+        inside.append(tr("Models: {names}").format(names=", ".join(sorted(models))))
+    area = graph.get("#area-shape", {}).get("box", "")
+    crs = graph.get("#area-crs", {}).get("value", "")
+    if area:
+        south, west, north, east = (float(v) for v in area.split())
+        size = abs(north - south) * abs(east - west) / 10_000 if crs and crs != "EPSG:4326" else 0
+        inside.append(tr("Area: {w:.0f} × {h:.0f} m ({ha:.1f} ha, {crs})").format(w=abs(east - west), h=abs(north - south), ha=size, crs=crs))  # fmt: skip
+    else:
+        inside.append(tr("Area: the whole project (no area was chosen)."))
+    licences = _licence_names(graph, [e.get("license") for e in graph.values() if e.get("license")])
+    inside.append(tr("Licences of the sources: {names}").format(names=", ".join(sorted(licences)) or tr("not stated")))
+    inside.append(tr("Total size: {size}").format(size=human_size(total)))
+    referenced = []
+    for entity in graph.values():
+        if "://" in entity.get("@id", "") and "Dataset" in as_list(entity.get("@type")):
+            referenced.append(tr("“{name}” is read from its service ({kind}) when you open the recipe.").format(name=entity.get("name", ""), kind=entity.get("encodingFormat", "")))  # fmt: skip
+    for layer in layers:
+        if not layer.datasource or layer.provider == "memory":
+            referenced.append(tr("Layer “{name}” has no data in the recipe; it will be empty.").format(name=layer.name))
+    return inside, referenced
+
+
+def _neutralised(zipped: SafeZip, tree: ET.ElementTree | None) -> list[str]:
+    found = sanitize.sanitize(tree).findings if tree is not None else []
+    for name in zipped.names():
+        if name.startswith("styles/") and name.endswith(".qml"):
+            try:
+                found += sanitize.neutralise_code(ET.ElementTree(ET.fromstring(zipped.read_small(name, 16 * 1024**2))))
+            except (ET.ParseError, UnsafeZipError):
+                continue
+    return list(dict.fromkeys(f.message for f in found))
+
+
+def build_verdict(report: VerifyReport, recipe: str) -> Verdict:
+    """The plain-language verdict on a verified recipe (reads only its metadata and project, capped)."""
+    details = [f"{p.entry}: {p.message}" if p.entry else p.message for p in report.problems]
+    details += [tr("Recipe id: {id}").format(id=report.recipe_id)] if report.recipe_id else []
+    details += [tr("Signed comment: {text}").format(text=report.trusted_comment)] if report.trusted_comment else []
+    details.append(tr("Files checked against their fingerprints (SHA-256): {n}").format(n=report.files_checked))
+    try:
+        zipped = SafeZip(recipe)
+    except UnsafeZipError as err:
+        state, head, signer = _signer(report, {})
+        return Verdict(state, head, signer, details=[err.message, *details])
+    with zipped:
+        claimed = _claimed(zipped)
+        state, head, signer = _signer(report, claimed)
+        verdict = Verdict(state, head, signer, details=details)
+        if state == "refused":
+            return verdict
+        try:
+            root, graph = load_graph(zipped.read_small(METADATA_NAME))
+            tree = qgsxml.parse_project_bytes(zipped.read_small(PROJECT_MEMBER, qgsxml.MAX_PROJECT_BYTES))
+        except (ValueError, RecipeError, UnsafeZipError, UnicodeDecodeError) as err:
+            verdict.details.append(str(err))
+            root, graph, tree = {}, {}, None
+        layers = qgsxml.layers(tree) if tree is not None else []
+        verdict.contents, verdict.referenced = _contents(graph, root, layers)
+        verdict.neutralised = _neutralised(zipped, tree)
+    verdict.may_open = state != "refused"
+    verdict.override = state != "trusted"
+    return verdict

@@ -94,17 +94,33 @@ def test_lineage_panel_reads_like_sentences_and_exports_prov(plugin, twin, tmp_p
 
 
 def test_open_flow_verdict_before_unpack(plugin, twin, recipe_key, trust, tmp_path, qgis_app):
-    from dtfl_plugin.gui.recipe_dialog import RecipeFeature, verdict
+    from dtfl_plugin.gui.recipe_dialog import RecipeFeature
+    from dtfl_plugin.gui.recipe_verdict import VerdictDialog
     from dtfl_plugin.recipe.pack import PackOptions, pack
 
-    recipe = pack(PackOptions(project=twin, output=tmp_path / "twin.dtfl.zip", secret_key=recipe_key)).output
+    recipe = pack(
+        PackOptions(
+            project=twin, output=tmp_path / "twin.dtfl.zip", secret_key=recipe_key, organisation="Gemeente Delft"
+        )
+    ).output
     feature = _feature(plugin, RecipeFeature)
     seen = []
-    feature.verify(str(recipe), lambda path, report: seen.append(report))
+    feature.verify(str(recipe), lambda path, report, verdict: seen.append((report, verdict)))
     assert wait_until(lambda: seen, 30)
-    head, _lines, may_open, override = verdict(seen[0])
-    assert seen[0].valid and may_open and not override and "Verified" in head
+    report, verdict = seen[0]
+    assert report.valid and verdict.state == "trusted" and verdict.may_open and not verdict.override
+    dialog = VerdictDialog(verdict)
+    text = dialog.summary.text()
+    assert "manifest" not in text.lower() and report.key_id in text
+    assert not dialog.details.isVisible() and dialog.open_button is not None
     assert not (tmp_path / "unpacked").exists(), "nothing is unpacked before the verdict"
     feature.unpack_and_open(str(recipe), str(tmp_path / "unpacked"), allow_untrusted=False, read=False)
     assert wait_until(lambda: feature.last_open is not None, 30)
     assert (tmp_path / "unpacked/project/recipe.qgs").is_file()
+    # a folder in use gets a new sibling instead of an abort
+    feature.last_open = None
+    feature.unpack_and_open(str(recipe), str(tmp_path / "unpacked"), allow_untrusted=False, read=False)
+    assert wait_until(lambda: feature.last_open is not None, 30)
+    assert (
+        feature.last_open.folder == tmp_path / "unpacked-2" and (tmp_path / "unpacked-2/project/recipe.qgs").is_file()
+    )

@@ -232,7 +232,7 @@ def signed_recipe(tmp_path, points_gpkg, qgis_app):
 
 def test_verify_and_open_without_cryptography(signed_recipe, tmp_path, no_cryptography):
     from dtfl_plugin.errors import RecipeError
-    from dtfl_plugin.gui.recipe_dialog import verdict
+    from dtfl_plugin.recipe.verdict import build_verdict
     from dtfl_plugin.recipe import sign
     from dtfl_plugin.recipe.open import unpack
     from dtfl_plugin.recipe.verify import verify_recipe
@@ -241,7 +241,7 @@ def test_verify_and_open_without_cryptography(signed_recipe, tmp_path, no_crypto
     trusted = [("partner", key.public)]
     report = verify_recipe(recipe, trusted)
     assert report.valid and report.signature == "valid" and report.signer == "partner", report.problems
-    assert verdict(report)[0].startswith("Verified")
+    assert build_verdict(report, str(recipe)).state == "trusted"
     result = unpack(recipe, tmp_path / "opened", trusted=trusted)
     assert result.project.is_file() and result.report.valid
 
@@ -273,7 +273,7 @@ def test_cannot_check_is_its_own_verdict(signed_recipe, tmp_path, qgis_app):
     import base64
 
     from dtfl_plugin.errors import RecipeError
-    from dtfl_plugin.gui.recipe_dialog import verdict
+    from dtfl_plugin.recipe.verdict import build_verdict
     from dtfl_plugin.recipe.open import unpack
     from dtfl_plugin.recipe.verify import verify_recipe
 
@@ -292,8 +292,8 @@ def test_cannot_check_is_its_own_verdict(signed_recipe, tmp_path, qgis_app):
     report = verify_recipe(future, trusted)
     assert report.signature == "cannot-check" and not report.valid
     assert any("does not mean the recipe was changed" in p.message for p in report.problems)
-    head, _lines, may_open, override = verdict(report)
-    assert "not a sign of tampering" in head and may_open and override
+    shown = build_verdict(report, str(future))  # what the verdict dialog shows
+    assert "not a sign of tampering" in shown.headline and shown.may_open and shown.override
     with pytest.raises(RecipeError) as err:
         unpack(future, tmp_path / "a", trusted=trusted)
     assert "could not be checked" in str(err.value) and "changed after signing" not in str(err.value)

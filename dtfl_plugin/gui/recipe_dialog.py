@@ -4,42 +4,33 @@ verification verdict is shown BEFORE anything from the recipe is unpacked or rea
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsProject, QgsTask
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject, QgsTask
 from qgis.PyQt import sip
-from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QListWidget, QVBoxLayout
+from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QVBoxLayout
 
+from .. import settings
 from ..errors import DtflError
 from ..i18n import tr
-from ..recipe import keys
-from ..recipe.open import OpenResult, map_credentials, refusal, unpack
+from ..recipe import keys, preflight, qgsxml
+from ..recipe.live import temporary_layers
+from ..recipe.open import OpenResult, default_folder, keep_untrusted, map_credentials, unpack
 from ..recipe.progress import Progress
+from ..recipe.verdict import build_verdict
 from ..recipe.verify import VerifyReport, verify_recipe
-from ..settings import data_dir
+from .recipe_keys import KeygenDialog, ask_passphrase
+from .recipe_verdict import GapsDialog, VerdictDialog
+
+UNPACK_PARENT = "recipe/unpack_parent"
 
 
-def verdict(report: VerifyReport) -> tuple[str, list[str], bool, bool]:
-    """(headline, detail lines, may open, only with the untrusted override) for a verification report."""
-    lines = [f"{p.entry}: {p.message}" if p.entry else p.message for p in report.problems]
-    if report.valid:
-        head = tr("Verified: signed by “{signer}” (key {key}); every file matches the signed manifest.").format(
-            signer=report.signer, key=report.key_id
-        )
-        return head, [report.trusted_comment] if report.trusted_comment else [], True, False
-    blocked = refusal(report, allow_untrusted=True)
-    if blocked:
-        return tr("Refused: this recipe must not be opened."), [blocked, *lines], False, False
-    if report.signature == "missing":
-        head = tr("Not signed: the files are intact, but nobody vouches for who made them.")
-    elif report.signature == "cannot-check":
-        head = tr(
-            "Signature not checked: this QGIS could not check it (see below). That is not a sign of tampering, "
-            "but nobody vouches for who made the recipe until it is checked."
-        )
-    else:
-        head = tr("Signed by a key you do not trust ({key}): the files are intact.").format(key=report.key_id)
-    return head, lines, True, True
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only succeeds when empty: nothing of the person's is removed
+    except OSError:
+        pass
 
 
 class _Task(QgsTask):
@@ -59,33 +50,20 @@ class _Task(QgsTask):
         except DtflError as err:
             self.error = err
             return False
+        except Exception as err:  # noqa: BLE001 - a bug must not reach the person as a traceback
+            QgsMessageLog.logMessage(traceback.format_exc(), "DTFL", Qgis.MessageLevel.Critical)
+            self.error = DtflError(tr("Something went wrong: {error} (details in the DTFL log).").format(error=err))
+            return False
         return True
 
     def finished(self, ok: bool) -> None:
-        self.done(self.result if ok else None, self.error)
-
-
-class VerdictDialog(QDialog):
-    def __init__(self, report: VerifyReport, parent=None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(tr("Recipe verification"))
-        head, lines, may_open, override = verdict(report)
-        layout = QVBoxLayout(self)
-        label = QLabel(head)
-        label.setWordWrap(True)
-        layout.addWidget(label)
-        details = QListWidget()
-        details.addItems(lines or [tr("No problems found.")])
-        layout.addWidget(details)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.open_button = None
-        if may_open:
-            text = tr("Open anyway (untrusted)") if override else tr("Open")
-            self.open_button = buttons.addButton(text, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.override = override
+        try:
+            self.done(self.result if ok else None, self.error)
+        except Exception as err:  # noqa: BLE001 - shown as a message, logged with its traceback
+            QgsMessageLog.logMessage(traceback.format_exc(), "DTFL", Qgis.MessageLevel.Critical)
+            iface = getattr(__import__("qgis.utils").utils, "iface", None)
+            if iface is not None:
+                iface.messageBar().pushMessage(tr("DTFL recipe"), str(err), Qgis.MessageLevel.Critical)
 
 
 class RecipeFeature:
@@ -99,6 +77,7 @@ class RecipeFeature:
     def init_gui(self) -> None:
         self.plugin.add_action(tr("Package recipe…"), self.package, object_name="dtflPackageRecipe", toolbar=False)
         self.plugin.add_action(tr("Open recipe…"), self.open_recipe, object_name="dtflOpenRecipe", toolbar=False)
+        self.plugin.add_action(tr("Create signing key…"), self.keygen, object_name="dtflRecipeKeygen", toolbar=False)
 
     def unload(self) -> None:
         for task in self.tasks:
@@ -106,19 +85,52 @@ class RecipeFeature:
                 task.cancel()
         self.tasks.clear()
 
-    # --- package: the Processing dialog gives progress, cancel and the log ---
+    # --- keys ---
+    def keygen(self, _checked: bool = False) -> KeygenDialog:
+        dialog = KeygenDialog(self.iface.mainWindow())
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.created is not None:
+            made = dialog.created
+            where = tr("in the QGIS authentication database") if made.authcfg else made.secret_path
+            self._message(
+                tr(
+                    "Signing key {id} created (secret key {where}). Give {public} to those who receive your recipes."
+                ).format(  # fmt: skip
+                    id=made.key_id, where=where, public=made.public_path
+                ),
+                Qgis.MessageLevel.Success,
+            )
+        return dialog
+
+    # --- package: first what will not travel, then the Processing dialog (progress, cancel, log) ---
     def package(self, _checked: bool = False) -> None:
         import processing
 
         project = QgsProject.instance()
         if not project.fileName():
-            self.iface.messageBar().pushMessage(
-                tr("DTFL"),
-                tr("Save the project first: a recipe packages the saved project."),
-                Qgis.MessageLevel.Warning,
-            )
+            self._message(tr("Save the project first: a recipe packages the saved project."), Qgis.MessageLevel.Warning)
             return
-        processing.execAlgorithmDialog("dtfl:recipe_package", {"PROJECT": project.fileName()})
+        if not self.confirm_gaps(project):
+            return
+        params = {"PROJECT": project.fileName(), "OUTPUT": str(Path(project.fileName()).with_suffix(".dtfl.zip"))}
+        key = keys.signing_key()
+        if key.get("authcfg"):
+            params["SIGNING_AUTHCFG"] = key["authcfg"]
+        elif key.get("file") and Path(key["file"]).is_file():
+            if not ask_passphrase(self.iface.mainWindow(), key["file"]):
+                return
+            params["SIGNING_KEY"] = key["file"]
+        processing.execAlgorithmDialog("dtfl:recipe_package", params)
+
+    def confirm_gaps(self, project) -> bool:
+        """Show what will not reach the recipient (and why); the person fixes it first or goes on."""
+        tree = qgsxml.read_project_xml(project.fileName())
+        live = {layer.id(): "" for layer in temporary_layers(project)}  # written out when packing
+        gaps = preflight.check(tree, project.fileName(), live)
+        if not gaps:
+            return True
+        dialog = GapsDialog(gaps, self.iface.mainWindow())
+        self.last_gaps = dialog
+        return dialog.exec() == QDialog.DialogCode.Accepted
 
     # --- open: verify (task) → verdict → unpack (task) → read ---
     def open_recipe(self, _checked: bool = False, path: str = "") -> None:
@@ -133,26 +145,32 @@ class RecipeFeature:
         trusted = keys.trusted_keys()  # settings are read here, in the main thread
 
         def work(progress):
-            return verify_recipe(path, trusted, progress=progress)
+            report = verify_recipe(path, trusted, progress=progress)
+            return report, build_verdict(report, path)
 
-        def done(report, error):
-            self.last_report = report
+        def done(result, error):
+            self.last_report = result[0] if result else None
             if error is not None:
                 self._message(str(error), Qgis.MessageLevel.Critical)
-            elif report is not None:
-                then(path, report)
+            elif result is not None:
+                then(path, *result)
 
-        return self._start(tr("Verifying recipe"), work, done)
+        return self._start(tr("Checking recipe"), work, done)
 
-    def _show_verdict(self, path: str, report: VerifyReport) -> None:
-        dialog = VerdictDialog(report, self.iface.mainWindow())
+    def _show_verdict(self, path: str, report: VerifyReport, verdict=None) -> None:
+        dialog = VerdictDialog(verdict or build_verdict(report, path), self.iface.mainWindow())
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        default = data_dir() / "recipes" / Path(path).name.replace(".dtfl.zip", "")
+        parent = settings.get_json(UNPACK_PARENT, "") or None
+        default = default_folder(path, parent)
+        default.mkdir(parents=True, exist_ok=True)  # exists, so the chooser can pick it as it is
         folder = QFileDialog.getExistingDirectory(
-            self.iface.mainWindow(), tr("Empty folder to unpack the recipe into"), str(default.parent)
+            self.iface.mainWindow(), tr("Folder to unpack the recipe into"), str(default)
         )
+        if not folder or Path(folder) != default:
+            _remove_if_empty(default)
         if folder:
+            settings.set_json(UNPACK_PARENT, str(Path(folder).parent))
             self.unpack_and_open(path, folder, allow_untrusted=dialog.override)
 
     def unpack_and_open(self, path: str, folder: str, *, allow_untrusted: bool, read: bool = True) -> QgsTask:
@@ -166,11 +184,19 @@ class RecipeFeature:
                 self._message(str(error), Qgis.MessageLevel.Critical)
                 return
             self.last_open = result
+            if Path(folder).resolve() != result.folder.resolve():
+                self._message(
+                    tr("'{chosen}' was not empty; the recipe was unpacked into '{folder}'.").format(
+                        chosen=folder, folder=result.folder
+                    ),  # fmt: skip
+                    Qgis.MessageLevel.Info,
+                )
             for finding in result.findings:
                 self._message(finding.message, Qgis.MessageLevel.Warning)
             if result.unmapped_auth and read:
                 self.ask_credentials(result)
             if read and self.iface.newProject(True):  # the user may keep the current project
+                keep_untrusted(result)
                 self.iface.addProject(str(result.project))
 
         return self._start(tr("Unpacking recipe"), work, done)

@@ -8,6 +8,7 @@ from html import escape
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout
 
 from ..i18n import tr
+from ..recipe.preflight import Gap
 from ..recipe.verdict import Verdict
 
 COLOURS = {"trusted": "#1b7f3b", "untrusted": "#a15c00", "unsigned": "#a15c00", "cannot-check": "#a15c00"}
@@ -61,3 +62,33 @@ class VerdictDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.override = verdict.override
+
+
+class GapsDialog(QDialog):
+    """Before packaging: what will not reach the recipient and why. The person goes on or fixes it first."""
+
+    def __init__(self, gaps: list[Gap], parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dtflRecipeGaps")
+        self.setWindowTitle(tr("Before you package"))
+        self.setMinimumWidth(620)
+        lost = [g.message for g in gaps if g.lost]
+        referenced = [g.message for g in gaps if not g.lost]
+        parts = []
+        for title, lines in (
+            (tr("This will not reach the recipient"), lost),
+            (tr("This reaches the recipient only as a reference"), referenced),
+        ):
+            if lines:
+                items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+                parts.append(f"<p><b>{escape(title)}</b></p><ul style='margin-top:0'>{items}</ul>")
+        parts.append(f"<p>{escape(tr('Fix it in the project first, or go on and package it as it is.'))}</p>")
+        layout = QVBoxLayout(self)
+        self.summary = QLabel("".join(parts))
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.go_on = buttons.addButton(tr("Go on and package"), QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)

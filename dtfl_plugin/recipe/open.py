@@ -227,6 +227,12 @@ def map_credentials(result: OpenResult, mapping: dict[str, str], *, remember: bo
 def open_in_project(result: OpenResult, project) -> bool:
     """Read the cleaned project into ``project`` (main thread). Never touches qgis/enableMacros, and never adds the
     recipe to QGIS 4's trusted project folders (it is denied for the session where QGIS allows that)."""
+    keep_untrusted(result)
+    return bool(project.read(str(result.project)))
+
+
+def keep_untrusted(result: OpenResult) -> None:
+    """Before QGIS reads the project (also through iface.addProject): its folder stays untrusted for code."""
     state = trust.keep_untrusted(result.project)
     if state.already_trusted:
         result.findings.append(
@@ -239,4 +245,3 @@ def open_in_project(result: OpenResult, project) -> bool:
                 ),
             )
         )
-    return bool(project.read(str(result.project)))

@@ -62,12 +62,16 @@ def _claimed(zipped: SafeZip) -> dict[str, str]:
 def _signer(report: VerifyReport, claimed: dict[str, str]) -> tuple[str, str, str]:
     """(state, headline, signer sentence)."""
     org = claimed.get("org", "")
-    if report.signature in CANNOT_CHECK:
-        head = tr("The signature cannot be checked on this computer, so who made this recipe is unknown.")
-        return "cannot-check", head, tr("Key {key}; the check needs the signing support this QGIS lacks.").format(key=report.key_id or "?")  # fmt: skip
     blocked = refusal(report, allow_untrusted=True)
     if blocked:
         return "refused", tr("Do not open: this recipe was changed after it was made, or is damaged."), blocked
+    if report.signature in CANNOT_CHECK:
+        head = tr(
+            "Signature not checked: this QGIS could not check it (see below). That is not a sign of tampering, "
+            "but nobody vouches for who made the recipe until it is checked."
+        )
+        reasons = [p.message for p in report.problems if p.entry == SIGNATURE]
+        return "cannot-check", head, " ".join(reasons) or tr("Key {key}.").format(key=report.key_id or "?")
     if report.signature == "valid":
         who = report.signer or org or tr("an unnamed organisation")
         head = tr("Made by {who}, signed with a key you trust. Nothing was changed since.").format(who=who)

@@ -1,0 +1,117 @@
+"""The plain verdict (recipe/verdict.py) and key management without a passphrase trail (issue 18)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.recipe import AREA_A, build_twin, native_steps
+
+PASSPHRASE = "geheim-zinnetje-7"
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory, shared_data, processing_ready):
+    folder = tmp_path_factory.mktemp("verdict-twin")
+    return build_twin(folder, shared_data, native_steps(AREA_A, shared_data, folder))
+
+
+def _verdict(recipe, trusted):
+    from dtfl_plugin.recipe.verdict import build_verdict
+    from dtfl_plugin.recipe.verify import verify_recipe
+
+    return build_verdict(verify_recipe(recipe, trusted), str(recipe))
+
+
+def test_verdict_in_plain_words(twin, recipe_key, tmp_path):
+    from dtfl_plugin.recipe.pack import PackOptions, pack
+
+    out = tmp_path / "delft.dtfl.zip"
+    pack(PackOptions(project=twin, output=out, secret_key=recipe_key, area=AREA_A, organisation="Gemeente Delft"))
+    trusted = _verdict(out, [("Gemeente Delft", recipe_key.public)])
+    assert trusted.state == "trusted" and "Gemeente Delft" in trusted.headline
+    assert recipe_key.public.key_id_hex in trusted.signer
+    text = " ".join([trusted.headline, trusted.signer, *trusted.contents, *trusted.referenced, *trusted.neutralised])
+    assert "manifest" not in text.lower()
+    assert any("layer" in line and "5" in line for line in trusted.contents), trusted.contents
+    assert any("step" in line and "3" in line for line in trusted.contents), trusted.contents
+    assert any("ha" in line for line in trusted.contents) and any("Licences" in line for line in trusted.contents)
+    assert any("MB" in line or "kB" in line for line in trusted.contents)
+    unknown = _verdict(out, [])
+    assert unknown.state == "untrusted" and unknown.override and "Gemeente Delft" in unknown.signer
+    assert "cannot be confirmed" in unknown.signer
+    unsigned = tmp_path / "unsigned.dtfl.zip"
+    pack(PackOptions(project=twin, output=unsigned))
+    assert _verdict(unsigned, []).state == "unsigned"
+
+
+def test_code_that_opening_switches_off_is_listed(recipe_key, points_gpkg, tmp_path):
+    """A recipe made by another tool, signed, holding macros, actions and form code: the verdict names them."""
+    from tests.fixtures.recipe_hostile import forge, hostile_project
+
+    recipe = forge(
+        tmp_path / "hostile.dtfl.zip",
+        {"project/recipe.qgs": hostile_project(tmp_path), "data/points.gpkg": points_gpkg},
+        recipe_key,
+    )
+    verdict = _verdict(recipe, [("Leverancier", recipe_key.public)])
+    assert verdict.state == "trusted" and len(verdict.neutralised) >= 3, verdict.neutralised
+
+
+def test_tampered_recipe_is_refused(twin, recipe_key, tmp_path):
+    import zipfile
+
+    from dtfl_plugin.recipe import qgsxml
+    from dtfl_plugin.recipe.pack import PROJECT_MEMBER, PackOptions, pack
+
+    out = tmp_path / "r.dtfl.zip"
+    pack(PackOptions(project=twin, output=out, secret_key=recipe_key))
+    tampered = tmp_path / "tampered.dtfl.zip"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == PROJECT_MEMBER:
+                tree = qgsxml.parse_project_bytes(data)
+                qgsxml.write_entry(tree, "Macros", "pythonCode", "import os")
+                data = qgsxml.project_bytes(tree)
+            dst.writestr(info, data)
+    verdict = _verdict(tampered, [("x", recipe_key.public)])
+    assert verdict.state == "refused" and not verdict.may_open
+
+
+def test_keygen_dialog_and_package_leave_no_passphrase(profile_dir, processing_ready, qgis_app, twin, tmp_path):
+    """The keygen dialog of the DTFL menu, then packaging through Processing as the menu does (the key unlocked in
+    memory, never a parameter), then Processing's own log line: the passphrase is nowhere in the profile."""
+    import processing
+    from qgis.core import QgsApplication, QgsProcessingContext
+
+    from dtfl_plugin.gui.recipe_keys import KeygenDialog
+    from dtfl_plugin.recipe import keys
+
+    dialog = KeygenDialog()
+    dialog.organisation.setText("Waterschap Delfland")
+    dialog.in_auth.setChecked(False)
+    dialog.public_path.setText(str(tmp_path / "keys" / "delfland.pub"))
+    assert dialog.passphrase.echoMode() == dialog.passphrase.EchoMode.Password
+    dialog.passphrase.setText(PASSPHRASE)
+    dialog.repeat.setText(PASSPHRASE)
+    dialog.create()
+    assert dialog.created is not None, dialog.message.text()
+    public_text = (tmp_path / "keys" / "delfland.pub").read_text()
+    assert keys.organisation_in(public_text) == "Waterschap Delfland"
+    assert keys.signing_key() == {"file": str(tmp_path / "keys" / "delfland.key")}
+    assert any(name == "Waterschap Delfland" for name, _ in keys.trusted_keys())
+    params = {"PROJECT": str(twin), "OUTPUT": str(tmp_path / "r.dtfl.zip"), "SIGNING_KEY": keys.signing_key()["file"]}
+    alg = QgsApplication.processingRegistry().algorithmById("dtfl:recipe_package")
+    assert alg.parameterDefinition("PASSPHRASE").flags() & alg.parameterDefinition("PASSPHRASE").FlagHidden
+    processing.run("dtfl:recipe_package", params)
+    try:  # what the Processing dialog logs on QGIS 3.22 (3.24+: the history registry gets the same parameters)
+        from processing.core.ProcessingLog import ProcessingLog
+
+        ProcessingLog.addToLog(alg.asPythonCommand(params, QgsProcessingContext()))
+    except ImportError:
+        pass
+    leaks = []
+    for path in profile_dir.rglob("*"):
+        if path.is_file() and path.stat().st_size < 50_000_000 and PASSPHRASE.encode() in path.read_bytes():
+            leaks.append(str(path))
+    assert not leaks, leaks

@@ -232,9 +232,9 @@ def signed_recipe(tmp_path, points_gpkg, qgis_app):
 
 def test_verify_and_open_without_cryptography(signed_recipe, tmp_path, no_cryptography):
     from dtfl_plugin.errors import RecipeError
-    from dtfl_plugin.recipe.verdict import build_verdict
     from dtfl_plugin.recipe import sign
     from dtfl_plugin.recipe.open import unpack
+    from dtfl_plugin.recipe.verdict import build_verdict
     from dtfl_plugin.recipe.verify import verify_recipe
 
     recipe, key = signed_recipe
@@ -273,8 +273,8 @@ def test_cannot_check_is_its_own_verdict(signed_recipe, tmp_path, qgis_app):
     import base64
 
     from dtfl_plugin.errors import RecipeError
-    from dtfl_plugin.recipe.verdict import build_verdict
     from dtfl_plugin.recipe.open import unpack
+    from dtfl_plugin.recipe.verdict import build_verdict
     from dtfl_plugin.recipe.verify import verify_recipe
 
     recipe, key = signed_recipe

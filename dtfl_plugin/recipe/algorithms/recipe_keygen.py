@@ -83,6 +83,8 @@ class RecipeKeygenAlgorithm(DtflAlgorithm):
         private_path = self.parameterAsFileOutput(parameters, self.OUTPUT_PRIVATE, context)
         public_path = self.parameterAsFileOutput(parameters, self.OUTPUT_PUBLIC, context)
         in_auth = self.parameterAsBoolean(parameters, self.STORE_IN_AUTH_DB, context)
+        if parameters.get(self.STORE_IN_AUTH_DB) is None and passphrase:
+            in_auth = False  # a script that gives a passphrase (environment) wants a key file; the dialog defaults to the auth database
         if not passphrase and not in_auth:
             raise DtflError(tr("Give a passphrase, or keep the secret key in the QGIS authentication database."))
         key = sign.generate_keypair()

@@ -168,8 +168,8 @@ class CatalogueIndex:
             rows = self.conn.execute(sql + " AND name = ?", (key, name))
         return [entry_from_row(*r) for r in rows]
 
-    def parse_query(self, query: str) -> ParsedQuery | None:
-        return parse(query, self.thesaurus, self.vocabulary(), self.splitter())
+    def parse_query(self, query: str, phrases: bool = True) -> ParsedQuery | None:
+        return parse(query, self.thesaurus, self.vocabulary(), self.splitter(), phrases)
 
     def search(self, query: str, limit: int = 20, filters: SearchFilters | None = None) -> SearchResult:
         """Ranked layers for what the user typed (empty query: filtered entries by title)."""

@@ -65,6 +65,7 @@ class Group:
     prefix: bool = False  # the typed words may be incomplete
     corrected: list[str] = field(default_factory=list)  # typo corrections used
     guessed: list[tuple[str, ...]] = field(default_factory=list)  # synonyms of corrections: two guesses deep
+    same: list[tuple[str, ...]] = field(default_factory=list)  # the typed words written otherwise (compounds, plurals)
     optional: bool = False  # a generic word ("kaart", "map"): ranks when present, never required
 
 
@@ -155,33 +156,76 @@ def _known(word: str, vocabulary: Vocabulary) -> bool:
     return word in vocabulary or stem(word) in vocabulary
 
 
-def parse(query: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None, splitter=None) -> ParsedQuery | None:
-    """Build the query; None when nothing searchable was typed."""
+def parse(
+    query: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None, splitter=None, phrases: bool = True
+) -> ParsedQuery | None:
+    """Build the query; None when nothing searchable was typed.
+
+    ``phrases=False``: every word on its own (no thesaurus phrases, no joined compounds), for ranking
+    by how many of the words an entry has when none has them all.
+    """
     typed, types = _service_types(words(query))
     if not typed:
         if not types:
             return None
         typed = [w for w in words(query)]  # only a service type: search for it as text too
     groups: list[Group] = []
-    for exp in thesaurus.expand(typed):
-        chunk = tuple(typed[exp.start : exp.end])
-        alternatives = list(exp.alternatives)
-        if vocabulary is not None:  # a synonym the index does not contain can only cost time
-            alternatives = [alt for alt in alternatives if all(_known(w, vocabulary) for w in alt)]
-        group = Group(typed=chunk, alternatives=alternatives, prefix=True)
+    stretches = _phrases(typed, thesaurus, vocabulary) if phrases else []
+    if not phrases:
+        for word in typed:
+            stretches.extend(_phrases([word], thesaurus, vocabulary))
+    for chunk, synonyms in stretches:
+        group = Group(typed=chunk, alternatives=synonyms, prefix=True)
         group.optional = len(chunk) == 1 and chunk[0] in GENERIC
         groups.append(group)
     if vocabulary is not None:
-        groups = _join_compounds(groups, vocabulary)
+        groups = _join_compounds(groups, vocabulary) if phrases else groups
         for group in groups:
             if len(group.typed) == 1:
                 word = group.typed[0]
+                _add_inflections(group, word, vocabulary)
                 _add_compound_alternative(group, word, vocabulary, splitter)
                 _add_typo_alternatives(group, word, thesaurus, vocabulary)
     # Function words ("kaart van de bodem", "map of the dikes") would demand to be in every hit; drop
     # them unless they are all there is, or part of a thesaurus phrase ("flora en fauna").
     content = [g for g in groups if not (len(g.typed) == 1 and g.typed[0] in STOPWORDS)]
     return ParsedQuery(content or groups, types)
+
+
+def _phrases(typed: list[str], thesaurus: Thesaurus, vocabulary: Vocabulary | None) -> list[tuple]:
+    """(typed words, synonyms) per stretch of the query, thesaurus phrases first.
+
+    A synonym the index does not hold is written the index's way when it can be (split into known
+    words: "afvalwaterbehandeling" -> afvalwater behandeling) and dropped otherwise; a phrase left
+    with no synonym falls back to its single words, which may still match on their own.
+    """
+    out: list[tuple] = []
+    for exp in thesaurus.expand(typed):
+        chunk = tuple(typed[exp.start : exp.end])
+        synonyms = list(exp.alternatives)
+        if vocabulary is not None:
+            synonyms = [alt for alt in (_indexed(a, vocabulary) for a in synonyms) if alt]
+            synonyms = list(dict.fromkeys(synonyms))
+        if len(chunk) > 1 and not synonyms:
+            for word in chunk:
+                out.extend(_phrases([word], thesaurus, vocabulary))
+            continue
+        out.append((chunk, synonyms))
+    return out
+
+
+def _indexed(alt: tuple[str, ...], vocabulary: Vocabulary) -> tuple[str, ...]:
+    """``alt`` in words the index holds, or () when it holds none of its forms."""
+    out: list[str] = []
+    for word in alt:
+        if _known(word, vocabulary):
+            out.append(word)
+            continue
+        parts = segment(word, vocabulary)
+        if not parts:
+            return ()
+        out.extend(parts)
+    return tuple(out)
 
 
 def _join_compounds(groups: list[Group], vocabulary: Vocabulary) -> list[Group]:
@@ -196,6 +240,7 @@ def _join_compounds(groups: list[Group], vocabulary: Vocabulary) -> list[Group]:
             joined = [left + link + right for link in _LINKS if _known(left + link + right, vocabulary)]
             if joined and len(left) >= 2 and len(right) >= 2:
                 merged = Group(typed=(left, right), alternatives=[(j,) for j in joined], prefix=True)
+                merged.same = [(j,) for j in joined]
                 pairs = [(a[0], b[0]) for a in [(left,), *g.alternatives] for b in [(right,), *nxt.alternatives]]
                 merged.alternatives += [p for p in pairs if p != (left, right)][:6]
                 out.append(merged)
@@ -213,8 +258,25 @@ def _add_compound_alternative(group: Group, word: str, vocabulary: Vocabulary, s
     parts = splitter.split(word) if splitter is not None else ()
     if not (parts and all(_known(p, vocabulary) for p in parts)):
         parts = segment(word, vocabulary)
+    if not parts and len(_ALNUM.findall(word)) > 1:  # "100m", "ahn2": letters and digits as the index splits them
+        parts = tuple(_ALNUM.findall(word))
     if parts:
         group.alternatives.append(tuple(parts))
+        group.same.append(tuple(parts))
+
+
+def _add_inflections(group: Group, word: str, vocabulary: Vocabulary) -> None:
+    """Singular and plural forms the index holds ("gemeenten" -> gemeente, "stuw" -> stuwen): the light
+    stemmer cannot know that Dutch "-e" words take only "-n", so the index's own words decide."""
+    if len(word) < 4 or not word.isalpha():
+        return
+    forms = [word[:-1]] if word.endswith(("n", "s")) else []
+    forms += [word + "n", word + "en", word + "s", word + word[-1] + "en"]
+    for form in forms:
+        if form in vocabulary and (form,) not in group.same:
+            if (form,) not in group.alternatives:
+                group.alternatives.append((form,))
+            group.same.append((form,))
 
 
 def segment(word: str, vocabulary: Vocabulary, min_part: int = 3) -> tuple[str, ...]:
@@ -265,7 +327,13 @@ def _add_typo_alternatives(group: Group, word: str, thesaurus: Thesaurus, vocabu
             group.corrected.append(fixed)
             group.alternatives.append(alt)
         return
-    for candidate in vocabulary.near(word, prefix=group.prefix):
+    candidates = vocabulary.near(word, prefix=group.prefix)
+    if "y" in word:  # Dutch "ij" typed as "y" ("vogelrichtlyn"): one slip, though two edits
+        spelled = word.replace("y", "ij")
+        candidates = (
+            [spelled] if _known(spelled, vocabulary) else vocabulary.near(spelled, 1, prefix=True)
+        ) + candidates
+    for candidate in list(dict.fromkeys(candidates))[:6]:
         group.corrected.append(candidate)
         group.alternatives.append((candidate,))
         # A corrected word may itself be a thesaurus term: "spoorwge" -> spoorweg -> railway.

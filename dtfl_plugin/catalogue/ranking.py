@@ -33,26 +33,37 @@ from .text import stem
 MAX_CANDIDATES = 3000  # per tier: bounds the cost of a one-letter query at 100,000 records
 K1 = 1.2
 B = 0.75
-TYPED, PREFIX, SYNONYM, CORRECTION = 1.0, 0.8, 0.7, 0.6
+TYPED, SAME, SYNONYM, CORRECTION = 1.0, 0.9, 0.7, 0.6
+# A completion of a word still being typed; less when the word is already complete on its own.
+PREFIX, PREFIX_OF_WORD = 0.8, 0.5
 COLUMNS = "fts.title, fts.name, fts.keywords, fts.organisation, fts.abstract, fts.url"
 
 
-def _literal(parsed: ParsedQuery) -> ParsedQuery | None:
-    """The query without synonyms and corrections; None when it equals the full query."""
-    if all(not g.alternatives for g in parsed.groups):
-        return None
-    groups = [Group(typed=g.typed, prefix=g.prefix, optional=g.optional) for g in parsed.groups]
+def _is_correction(group: Group, alt: tuple[str, ...]) -> bool:
+    return alt[0] in group.corrected or "".join(alt) in group.corrected
+
+
+def _subset(parsed: ParsedQuery, keep) -> ParsedQuery:
+    groups = [
+        Group(
+            typed=g.typed,
+            alternatives=[a for a in g.alternatives if keep(g, a)],
+            prefix=g.prefix,
+            corrected=g.corrected,
+            optional=g.optional,
+        )
+        for g in parsed.groups
+    ]
     return ParsedQuery(groups, parsed.service_types)
 
 
-def _tiers(parsed: ParsedQuery) -> list[tuple[str, bool]]:
-    """(MATCH expression, relaxed) per tier."""
-    literal = _literal(parsed)
-    tiers = [(f"{{title name}} : ({literal.expression})", False)] if literal is not None else []
-    tiers += [(f"{{title name}} : ({parsed.expression})", False), (parsed.expression, False)]
-    if len(parsed.required) > 1:
-        tiers.append((parsed.relaxed_expression, True))
-    return tiers
+def _tiers(parsed: ParsedQuery) -> list[str]:
+    """MATCH expressions, most specific first: what was typed (other spellings and corrections
+    included) in title or name; with synonyms in title or name; what was typed anywhere; all anywhere."""
+    literal = _subset(parsed, lambda g, a: a in g.same or _is_correction(g, a)).expression
+    direct = _subset(parsed, lambda g, a: a not in g.guessed).expression
+    tiers = [f"{{title name}} : ({literal})", f"{{title name}} : ({direct})", literal, parsed.expression]
+    return list(dict.fromkeys(tiers))
 
 
 def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
@@ -63,41 +74,57 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
     if parsed is None:
         sql = f"SELECT {ENTRY_COLUMNS} FROM entries e{' WHERE ' + where if where else ''} ORDER BY e.title LIMIT ?"
         return SearchResult([SearchHit(entry_from_row(*r), 0.0, []) for r in conn.execute(sql, (*args, limit))])
-    scorer = _Scorer(parsed, index.statistics(), index.vocabulary())
-    layers: dict[str, list] = {}  # layer_key -> [sort key, rowid, matched, coverage]
-    seen: set[int] = set()
     sql = (
         f"SELECT fts.rowid, e.layer_key, e.service_type, {COLUMNS} FROM fts JOIN entries e ON e.rowid = fts.rowid "
         f"WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
     )
-    wanted = set(parsed.service_types)
-    strict = 0
+    collector = _Collector(conn, sql, args, set(parsed.service_types), limit)
     try:
-        for tier, (expression, relaxed) in enumerate(_tiers(parsed)):
-            if relaxed and strict:
-                break
-            for rowid, key, kind, *columns in conn.execute(sql, (expression, *args, MAX_CANDIDATES)):
-                if rowid in seen:
-                    continue
-                seen.add(rowid)
-                score, matched, coverage = scorer.score(columns)
-                rank = (-round(coverage, 3), tier, -score)
-                best = layers.get(key)
-                if best is None or rank < best[0]:
-                    layers[key] = [rank, rowid, matched, coverage, best[4] if best else False]
-                layers[key][4] = layers[key][4] or kind in wanted
-            if not relaxed:
-                strict = len(layers)
-            if len(layers) >= limit:
-                break
+        collector.run(_tiers(parsed), _Scorer(parsed, index.statistics(), index.vocabulary()))
+        relaxed = not collector.layers
+        if relaxed:  # nothing has every word: rank what has some of them, by how much of the query it covers
+            loose = index.parse_query(query, phrases=False)
+            if loose is not None and len(loose.required) > 1:
+                collector.run([loose.relaxed_expression], _Scorer(loose, index.statistics(), index.vocabulary()))
     except sqlite3.OperationalError as err:
         raise CatalogueError(
             tr("The search could not be run: {reason}").format(reason=err), detail=parsed.expression
         ) from err
-    order = sorted(layers.items(), key=lambda kv: (kv[1][0][0], not kv[1][4], *kv[1][0][1:]))[:limit]
-    hits = _layer_hits(conn, order, wanted, where, args)
-    unmatched = _unmatched(conn, parsed) if strict == 0 else []
-    return SearchResult(hits, unmatched, parsed.suggestion() if strict == 0 or unmatched else "", strict == 0)
+    hits = _layer_hits(conn, collector.ranked(), collector.wanted, where, args)
+    unmatched = _unmatched(conn, parsed) if relaxed else []
+    return SearchResult(hits, unmatched, parsed.suggestion() if relaxed or unmatched else "", relaxed)
+
+
+class _Collector:
+    """Candidates of successive tiers, scored, kept as the best-scoring service per layer."""
+
+    def __init__(self, conn, sql: str, args: list, wanted: set, limit: int) -> None:
+        self.conn, self.sql, self.args, self.wanted, self.limit = conn, sql, args, wanted, limit
+        self.layers: dict[str, list] = {}  # layer_key -> [sort key, rowid, matched, coverage, has a wanted type]
+        self.seen: set[int] = set()
+        self.tier = 0
+
+    def run(self, expressions: list[str], scorer: _Scorer) -> None:
+        for expression in expressions:
+            for rowid, key, kind, *columns in self.conn.execute(self.sql, (expression, *self.args, MAX_CANDIDATES)):
+                if rowid in self.seen:
+                    continue
+                self.seen.add(rowid)
+                score, matched, coverage = scorer.score(columns)
+                rank = (-round(coverage, 3), self.tier, -score)
+                best = self.layers.get(key)
+                if best is None or rank < best[0]:
+                    self.layers[key] = [rank, rowid, matched, coverage, bool(best and best[4])]
+                self.layers[key][4] = self.layers[key][4] or kind in self.wanted
+            self.tier += 1
+            if len(self.layers) >= self.limit:
+                break
+
+    def ranked(self) -> list:
+        """(layer key, [rank, rowid, matched, coverage, typed]) best first: the service type the query
+        named counts right after coverage."""
+        order = sorted(self.layers.items(), key=lambda kv: (kv[1][0][0], not kv[1][4], *kv[1][0][1:]))
+        return order[: self.limit]
 
 
 def _layer_hits(conn, order: list, wanted: set, where: str, args: list) -> list[SearchHit]:
@@ -153,6 +180,8 @@ class _Scorer:
                 weight = CORRECTION if (alt[0] in corrected or "".join(alt) in corrected) else SYNONYM
                 if alt in group.guessed:
                     weight = CORRECTION * SYNONYM
+                elif alt in group.same:
+                    weight = SAME
                 options.append(self._option(alt, weight, False))
             self.groups.append(options)
         idfs = [max(n[2] for n in options[0][2]) for options in self.groups]
@@ -165,11 +194,13 @@ class _Scorer:
             s = stem(word)
             exact = tuple({f" {s} ", f" {word} "})
             starts = f" {word}" if prefix and len(word) >= 3 else ""
-            if s in self.df or word in self.df:
+            complete = s in self.df or word in self.df
+            needles_weight = PREFIX_OF_WORD if complete else PREFIX
+            if complete:
                 idf = self.idf(self.df.get(s, self.df.get(word, 1)))
             else:  # only completions: as rare as all of them together
                 idf = self.idf(sum(self.df.get(t, 0) for t in self.vocabulary.completions(word)) or 1)
-            needles.append((exact, starts, idf))
+            needles.append((exact, starts, idf, needles_weight))
         return (words, weight, needles)
 
     def idf(self, df: int) -> float:
@@ -201,7 +232,7 @@ class _Scorer:
     @staticmethod
     def _option_score(needles, padded, norms, joined) -> float:
         value = 0.0
-        for exact, starts, idf in needles:
+        for exact, starts, idf, prefix_weight in needles:
             whole = any(n in joined for n in exact)
             if not whole and not (starts and starts in joined):
                 return 0.0
@@ -212,7 +243,7 @@ class _Scorer:
                 if any(n in text for n in exact):
                     tf += WEIGHTS[i] / norms[i]
                 elif starts and starts in text:
-                    tf += PREFIX * WEIGHTS[i] / norms[i]
+                    tf += prefix_weight * WEIGHTS[i] / norms[i]
             if not tf:
                 return 0.0
             value += idf * tf * (K1 + 1.0) / (tf + K1)

@@ -61,7 +61,7 @@ def fts_row(entry: Entry, splitter) -> tuple[str, ...]:
         index_text(keywords, splitter),
         index_text(entry.organisation, splitter),
         index_text(entry.abstract, splitter),
-        url_text(entry.service_url),
+        url_text(entry.service_url, splitter),
     )
 
 

@@ -264,13 +264,18 @@ def index_text(text: str, splitter: CompoundSplitter | None = None) -> str:
     return " ".join(index_terms(text, splitter))
 
 
-def url_text(url: str) -> str:
-    """Searchable words of a service URL: host and path parts, without scheme and query noise."""
+def url_text(url: str, splitter: CompoundSplitter | None = None) -> str:
+    """Searchable words of a service URL: host and path parts, without scheme and query noise.
+
+    Path segments are often the dataset's name written as one word (``/bestuurlijkegrenzen/``):
+    with a splitter they are split into their parts like any other compound.
+    """
     if not url:
         return ""
     base = url.split("?", 1)[0]
     base = re.sub(r"^[a-z]+://", "", base, flags=re.IGNORECASE)
-    return " ".join(w for w in words(base) if w not in ("www", "https", "http"))
+    kept = " ".join(w for w in words(base) if w not in ("www", "https", "http"))
+    return index_text(kept, splitter) if splitter is not None else kept
 
 
 def contained(label: str, title: str) -> bool:

@@ -1,7 +1,7 @@
 """The index's own terms, for the query side: prefix look-ups and typo candidates (pure Python).
 
 Typo candidates come from a character-trigram index over the terms: an edit destroys at most
-three trigrams, so a term within ``k`` edits shares all but ``3k`` of the query word's trigrams.
+four trigrams (a swap), so a term within ``k`` edits shares all but ``4k`` of the query word's trigrams.
 Only the few terms that pass that filter get an exact (Damerau-Levenshtein) distance.
 """
 
@@ -98,7 +98,7 @@ class Vocabulary:
         index = self._gram_index()
         mine = set(_grams(word))
         start = mine - {f"{word[-2:]}$"}
-        need = len(mine) - 3 * k
+        need = len(mine) - 4 * k  # a swap of two letters touches four trigrams
         shared: Counter = Counter()
         for g in start if prefix else mine:
             shared.update(index.get(g, ()))

@@ -245,8 +245,7 @@ def _decode(url: str, outcome: Outcome, timeout_s: float, feedback, raise_for_st
             tr("The answer from {host} is larger than allowed ({size} bytes); it was not read further.").format(
                 host=host, size=size
             ),
-            detail=url,
-            status=outcome.status or None,
+            detail=url,  # no status: the server did not fail, the answer was refused here
         )
     response = Response(url=url, status=outcome.status, headers=outcome.headers)
     if 200 <= outcome.status < 300 and outcome.cut_off:

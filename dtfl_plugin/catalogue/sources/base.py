@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..entry import Entry
 
 MAX_PROBLEMS = 50  # reasons kept per harvest (for the log); the count is always exact
+MAX_PAGE_BYTES = 32 * 1024 * 1024  # one answer (a page, a layer list); refused while reading beyond this
 
 
 @dataclass
@@ -80,3 +81,17 @@ class CatalogueSource:
     @staticmethod
     def cancelled(feedback) -> bool:
         return feedback is not None and feedback.isCanceled()
+
+    def get(self, url: str, feedback=None, *, headers: dict | None = None):
+        """One answer, capped at MAX_PAGE_BYTES while it is read. Only the configured URL itself may be a
+        local file; every other URL (pages, links found in answers) must be http(s)."""
+        from ... import net
+
+        return net.get(
+            url,
+            headers=headers,
+            timeout_s=self.timeout_s,
+            feedback=feedback,
+            max_bytes=MAX_PAGE_BYTES,
+            allow_local=url == self.config.url,
+        )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
-from ... import net
 from ...errors import CatalogueError
 from ...i18n import tr
 from ..xmlsafe import local, parse
@@ -89,19 +88,25 @@ class CswSource(CatalogueSource):
         host = urlsplit(url).netloc or url
         what = tr("answer from {host}").format(host=host)
         if not urlsplit(url).scheme.startswith("http"):  # a saved GetRecords response or ISO record file
-            parse_page(net.get(url).content, result, self.config.name, what)
+            parse_page(self.get(url).content, result, self.config.name, what)
             result.pages = 1
             result.entries = merge(result.entries)
             return result
-        start = 1
+        start, seen = 1, set()
         while True:
             if self.cancelled(feedback):
                 return result
             if result.pages >= self.max_pages:
                 result.truncated = True
                 break
-            response = net.get(getrecords_url(url, start), timeout_s=self.timeout_s, feedback=feedback)
+            response = self.get(getrecords_url(url, start), feedback)
+            before = len(result.entries)
             matched, returned, next_record = parse_page(response.content, result, self.config.name, what)
+            ids = {entry.id for entry in result.entries[before:]}
+            if ids and ids <= seen:  # only records seen before: a server that pages in a loop
+                result.truncated = True
+                break
+            seen |= ids
             result.pages += 1
             if feedback is not None and matched:
                 feedback.setProgress(min(100.0, 100.0 * (start - 1 + returned) / matched))

@@ -149,7 +149,7 @@ class OgcApiRecordsSource(CatalogueSource):
     kind = "ogcapi-records"
 
     def _json(self, url: str, feedback):
-        response = net.get(url, headers={"Accept": "application/json"}, timeout_s=self.timeout_s, feedback=feedback)
+        response = self.get(url, feedback, headers={"Accept": "application/json"})
         try:
             return json.loads(response.content.decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError) as err:
@@ -201,7 +201,7 @@ class OgcApiRecordsSource(CatalogueSource):
                 matched = page.get("numberMatched")
                 if feedback is not None and isinstance(matched, int) and matched:
                     feedback.setProgress(min(100.0, 100.0 * result.records / matched))
-                url = next(
+                href = next(
                     (
                         str(lk["href"])
                         for lk in page.get("links") or []
@@ -209,4 +209,6 @@ class OgcApiRecordsSource(CatalogueSource):
                     ),
                     None,
                 )
+                # relative links resolve against this page; only http(s) is followed (never file://)
+                url = net.follow_link(url, href) if href else None
         return result

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from ... import net
 from ...errors import CatalogueError
 from ...i18n import tr
 from ..entry import Entry, ServiceType
@@ -133,7 +132,7 @@ class PdokLayersSource(CatalogueSource):
     kind = "pdok-layers"
 
     def fetch(self, feedback=None) -> SourceResult:
-        response = net.get(self.config.url, timeout_s=self.timeout_s, feedback=feedback)
+        response = self.get(self.config.url, feedback)
         try:
             data = json.loads(response.content.decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError) as err:

@@ -79,9 +79,9 @@ def test_lineage_panel_reads_like_sentences_and_exports_prov(plugin, twin, tmp_p
 
         collect(tree.invisibleRootItem())
         assert texts[0][1].startswith("Made by “Buffer”"), texts
-        assert any("Setting DISTANCE: 2.0" in t for _, t in texts)
+        assert any("Setting Distance: 2.0" in t for _, t in texts), texts
         assert any(t.startswith("Made by “Extract/clip by extent”") for _, t in texts)
-        assert any("bgt_delft.gpkg" in t and "used as INPUT" in t for _, t in texts)
+        assert any("bgt_delft.gpkg" in t and "used as Input layer" in t for _, t in texts), texts
         assert "2 step(s)" in feature.panel.title.text()
         out = feature.panel.export(path=str(tmp_path / "prov.json"))
         prov = json.loads(open(out, encoding="utf-8").read())
@@ -124,3 +124,58 @@ def test_open_flow_verdict_before_unpack(plugin, twin, recipe_key, trust, tmp_pa
     assert (
         feature.last_open.folder == tmp_path / "unpacked-2" and (tmp_path / "unpacked-2/project/recipe.qgs").is_file()
     )
+
+
+def test_provenance_panel_any_layer_kind_in_plain_words(plugin, qgis_app, tmp_path, shared_data):
+    """Memory (with a URI longer than a file name), virtual, service and file layers: no crash; a temporary model
+    output's settings by label ("70 mm in 1 hour", layer names), services as service + layer."""
+    from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer, QgsVirtualLayerDefinition
+
+    from dtfl_plugin.gui.provenance_panel import ProvenanceFeature
+    from dtfl_plugin.provenance.record import InputRef, OutputRef, RunRecord
+    from dtfl_plugin.provenance.store import save_runs
+
+    project = QgsProject.instance()
+    fields = "&".join(f"field=attribute_with_a_long_name_{i}:string(254,0)" for i in range(20))
+    memory = QgsVectorLayer(f"MultiPolygon?crs=EPSG:28992&{fields}", "Gebouwen met water tegen de gevel", "memory")
+    dem = QgsRasterLayer(str(shared_data / "3d/derived/ahn3_delft_dtm_1m_filled.tif"), "AHN3", "gdal")
+    definition = QgsVirtualLayerDefinition()
+    definition.addSource("g", memory.id())
+    definition.setQuery("SELECT * FROM g")
+    virtual = QgsVectorLayer(definition.toString(), "Virtueel", "virtual")
+    wfs = QgsVectorLayer(
+        "pagingEnabled='true' typename='bgt:pand' url='https://service.pdok.nl/lv/bgt/wfs/v1_0?apikey=s3cr3t' version='auto'",
+        "BGT pand (WFS)",
+        "WFS",
+    )
+    project.addMapLayers([memory, dem, virtual, wfs], True)
+    run = RunRecord(
+        "dtfl:bathtub_flooding",
+        "0.1",
+        {"DEM": dem.id(), "EVENT": 0, "BUILDINGS": wfs.source(), "OUTPUT_BUILDINGS": "TEMPORARY_OUTPUT"},
+        [InputRef("DEM", "file", dem.source()), InputRef("BUILDINGS", "service", wfs.source())],
+        [OutputRef("OUTPUT_BUILDINGS", memory.id())],
+    )
+    save_runs(project, [run])
+    try:
+        feature = _feature(plugin, ProvenanceFeature)
+        feature.toggle(True)
+        for layer in (memory, dem, virtual, wfs):
+            feature.panel.show_layer(layer)  # must not raise (e.g. OSError: File name too long)
+        feature.panel.show_layer(memory)
+        texts = []
+
+        def collect(item):
+            for i in range(item.childCount()):
+                texts.append(item.child(i).text(0))
+                collect(item.child(i))
+
+        collect(feature.panel.tree.invisibleRootItem())
+        joined = "\n".join(texts)
+        assert "1 step(s)" in feature.panel.title.text(), feature.panel.title.text()
+        assert "70 mm in 1 hour" in joined and "EVENT" not in joined, joined
+        assert "layer “AHN3”" in joined and dem.id() not in joined, joined
+        assert "“bgt:pand” from the service at service.pdok.nl" in joined, joined
+        assert "s3cr3t" not in joined and "typename=" not in joined, joined
+    finally:
+        project.clear()

@@ -24,7 +24,9 @@ from ..i18n import tr
 from ..provenance.layer_props import get_layer_source
 from ..provenance.lineage import Lineage, lineage_of
 from ..provenance.prov import export_prov
+from ..provenance.readable import algorithm_name, parameter_label, readable_parameters, source_text
 from ..provenance.store import load_runs
+from ..recipe.services import raw_url
 
 
 def lineage_for_layer(layer, project=None) -> Lineage:
@@ -32,22 +34,23 @@ def lineage_for_layer(layer, project=None) -> Lineage:
     source = get_layer_source(layer)
     if source is not None and source.service_url:
         return lineage_of(layer.name(), source.service_url, [], source)
-    return lineage_of(layer.name(), layer.source(), load_runs(project), source)
+    return lineage_of(layer.name(), layer.source(), load_runs(project), source, layer_id=layer.id())
 
 
-def node_text(graph: Lineage, edge) -> tuple[str, list[str]]:
+def node_text(graph: Lineage, edge, project=None) -> tuple[str, list[str]]:
     """A sentence for one step back in the lineage, and the detail lines under it."""
     node = graph.nodes[edge.source]
     d = node.details
     if node.kind == "run":
         head = tr("Made by “{step}” on {when}, run by {user}").format(
-            step=node.label, when=d["started"].replace("T", " ")[:16], user=d["user"] or "?"
+            step=algorithm_name(node.label) if node.label == d["algorithm"] else node.label,
+            when=d["started"].replace("T", " ")[:16],
+            user=d["user"] or "?",
         )
         lines = [tr("Algorithm: {id} (version {version})").format(id=d["algorithm"], version=d["version"] or "?")]
         lines += [
-            tr("Setting {name}: {value}").format(name=k, value=v)
-            for k, v in d["parameters"].items()
-            if v not in (None, "")
+            tr("Setting {name}: {value}").format(name=label, value=value)
+            for label, value in readable_parameters(d["algorithm"], d["parameters"], project)
         ]
         if d.get("cooked_from"):
             lines.append(tr("Re-cooked from recipe {id}").format(id=d["cooked_from"]))
@@ -55,8 +58,11 @@ def node_text(graph: Lineage, edge) -> tuple[str, list[str]]:
             lines.append(tr("This run did not complete ({status}).").format(status=d["status"]))
         return head, lines
     if node.kind == "service":
-        head = tr("Read from the web service “{name}”").format(name=node.label)
-        lines = [tr("Address: {url}").format(url=d["url"])]
+        if d.get("described"):
+            head = tr("Read from {service}").format(service=node.label)  # already words: “layer” from the service at …
+        else:
+            head = tr("Read from the web service “{name}”").format(name=node.label)
+        lines = [tr("Address: {url}").format(url=_address(d["url"]))]
         if d.get("read_at"):
             lines.append(tr("Read at: {when}").format(when=d["read_at"]))
         if d.get("organisation"):
@@ -66,11 +72,24 @@ def node_text(graph: Lineage, edge) -> tuple[str, list[str]]:
         return head, lines
     head = tr("From the file “{name}”").format(name=node.label)
     if edge.label:
-        head += " " + tr("(used as {role})").format(role=edge.label)
-    lines = [tr("Location: {path}").format(path=d.get("location", ""))]
+        target = graph.nodes.get(edge.target)
+        algorithm = target.details.get("algorithm", "") if target is not None and target.kind == "run" else ""
+        head += " " + tr("(used as {role})").format(role=parameter_label(algorithm, edge.label))
+    lines = [tr("Location: {path}").format(path=source_text(d.get("location", ""), project))]
     if d.get("sha256"):
         lines.append(tr("Fingerprint (SHA-256): {sha}").format(sha=d["sha256"][:16] + "…"))
     return head, lines
+
+
+def _address(url: str) -> str:
+    """The service's address without its query (which may carry keys) or provider syntax."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(raw_url(url).removeprefix("/vsicurl/"))
+    if not parts.scheme:
+        return url
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
 
 
 class ProvenancePanel(QWidget):
@@ -111,7 +130,7 @@ class ProvenancePanel(QWidget):
 
     def _add_children(self, parent_item, node_id: str, seen: set) -> None:
         for edge in self.graph.inputs_of(node_id):
-            head, lines = node_text(self.graph, edge)
+            head, lines = node_text(self.graph, edge, QgsProject.instance())
             item = QTreeWidgetItem([head])
             item.setData(0, Qt.ItemDataRole.UserRole, edge.source)
             for line in lines:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .layer_props import LayerSource, source_file
+from .readable import service_text, source_text
 from .record import RunRecord, sha256_file
 
 
@@ -40,6 +41,15 @@ class Lineage:
         return [e for e in self.edges if e.target == node_id]
 
 
+def _is_file(path: str) -> bool:
+    """A path on disk; data sources that are not files ('memory?geometry=…' longer than a file name may be,
+    virtual-layer queries) are simply not files."""
+    try:
+        return bool(path) and Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _file_key(location: str) -> str:
     return str(Path(source_file(location)))
 
@@ -66,22 +76,24 @@ def lineage_of(
     *,
     hash_file: bool = True,
     max_depth: int = 50,
+    layer_id: str = "",
 ) -> Lineage:
     """The lineage graph of a layer whose data is ``layer_path`` (a file path, or a URL for service layers)."""
     graph = Lineage(root="layer")
     graph.nodes["layer"] = Node("layer", "layer", layer_name, {"source": layer_path})
     path = _file_key(layer_path)
-    path_sha = sha256_file(path) if hash_file and Path(path).is_file() else ""
+    path_sha = sha256_file(path) if hash_file and _is_file(path) else ""
     if source is not None and source.service_url:
         _add_service(graph, "layer", source.service_url, source, "")
         return graph
     used_runs: dict[str, RunRecord] = {}
     _follow(graph, "layer", layer_path, path_sha, runs, used_runs, max_depth)
+    if len(graph.nodes) == 1 and layer_id:  # temporary outputs are recorded by the id of the layer they became
+        _follow(graph, "layer", layer_id, "", runs, used_runs, max_depth)
     graph.runs = sorted(used_runs.values(), key=lambda r: r.started)
     if len(graph.nodes) == 1:
-        graph.nodes["file:" + path] = Node(
-            "file:" + path, "file", Path(path).name or layer_path, {"location": layer_path, "sha256": path_sha}
-        )
+        label = Path(path).name if _is_file(path) else source_text(layer_path)
+        graph.nodes["file:" + path] = Node("file:" + path, "file", label, {"location": layer_path, "sha256": path_sha})
         graph.edges.append(Edge("file:" + path, "layer"))
     return graph
 
@@ -157,7 +169,8 @@ def _add_service(
         details.update(
             {"licence": source.licence, "organisation": source.organisation, "service_type": source.service_type}
         )
-    graph.nodes.setdefault(
-        node_id, Node(node_id, "service", (source.title if source and source.title else url), details)
-    )
+    titled = bool(source and source.title)
+    details["described"] = not titled and bool(service_text(url))  # the label is a phrase, not a title
+    label = source.title if titled else (service_text(url) or url)
+    graph.nodes.setdefault(node_id, Node(node_id, "service", label, details))
     graph.edges.append(Edge(node_id, target, role))

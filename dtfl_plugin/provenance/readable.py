@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..i18n import tr
+from .layer_props import source_file, source_layer_name
 
 _URL = re.compile(r"(?:^|[&\s])url=(?P<q>'?)(?P<url>[^'&\s]+)(?P=q)")
 _NAMED = re.compile(
@@ -23,7 +24,7 @@ TEMPORARY = ("TEMPORARY_OUTPUT", "memory:")
 def service_text(value: str) -> str:
     """'bgt_pand at service.pdok.nl/…' for a QGIS service URI or URL ("" when it is neither)."""
     match = _URL.search(value)
-    url = unquote(match.group("url")) if match else value.split("|", 1)[0]
+    url = unquote(match.group("url")) if match else source_file(value)
     url = url.removeprefix("/vsicurl/")
     if not url.lower().startswith(("http://", "https://")):
         return ""
@@ -53,11 +54,10 @@ def source_text(value: str, project=None) -> str:
         return service
     if value.startswith("memory") or value.startswith("?"):
         return tr("a temporary layer") if value.startswith("memory") else tr("a virtual layer")
-    raw = value.split("|", 1)[0]
+    raw = source_file(value)
     if "/" in raw or "\\" in raw:
-        name = Path(raw).name
-        layer_name = re.search(r"\|layername=([^|]+)", value)
-        return f"{name} ({layer_name.group(1)})" if layer_name else name
+        layer_name = source_layer_name(value)
+        return f"{Path(raw).name} ({layer_name})" if layer_name else Path(raw).name
     return value
 
 

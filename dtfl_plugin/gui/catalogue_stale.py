@@ -15,10 +15,8 @@ from qgis.core import (
     Qgis,
     QgsApplication,
     QgsDataProvider,
-    QgsFeedback,
     QgsProject,
     QgsRasterLayer,
-    QgsTask,
     QgsVectorLayer,
     QgsVectorTileLayer,
 )
@@ -28,6 +26,7 @@ from qgis.PyQt.QtWidgets import QPushButton
 from ..catalogue.stale import StaleLayer, find_stale, project_layer_refs
 from ..errors import DtflError
 from ..i18n import tr
+from ..task import DtflTask
 from .catalogue_loader import push_error
 
 MAX_NAMES = 5  # names listed in the message; more are counted
@@ -250,33 +249,21 @@ class StaleMessage:
             self.tasks.remove(task)
 
 
-class ResolveSpecTask(QgsTask):
+class ResolveSpecTask(DtflTask):
     """Reads the replacement service's capabilities (network) and picks provider + URI: the layers room's
     resolve_spec, off the GUI thread. Emits ``resolved(spec, error)`` on the GUI thread."""
 
     resolved = pyqtSignal(object, object)
 
     def __init__(self, entry, project: QgsProject) -> None:
-        super().__init__(tr("Looking up {title}").format(title=entry.title or entry.name), QgsTask.Flag.CanCancel)
+        super().__init__(tr("Looking up {title}").format(title=entry.title or entry.name), forward_progress=False)
         self.entry = entry
         self.project_crs = project.crs().authid() or "EPSG:28992"  # read on the GUI thread
-        self.spec = None
-        self.error: DtflError | None = None
-        self._feedback = QgsFeedback()
 
-    def cancel(self) -> None:
-        self._feedback.cancel()
-        super().cancel()
-
-    def run(self) -> bool:
+    def work(self, feedback):
         from ..layers.load import resolve_spec
 
-        try:
-            self.spec = resolve_spec(self.entry, project_crs=self.project_crs, feedback=self._feedback)
-        except DtflError as err:
-            self.error = err
-            return False
-        return True
+        return resolve_spec(self.entry, project_crs=self.project_crs, feedback=feedback)
 
-    def finished(self, result: bool) -> None:  # noqa: ARG002 - QgsTask API
-        self.resolved.emit(self.spec, self.error)
+    def on_finished(self, ok: bool) -> None:  # noqa: ARG002 - the error says what went wrong
+        self.resolved.emit(self.result, self.error)

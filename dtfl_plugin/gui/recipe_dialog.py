@@ -12,7 +12,6 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QVBoxLayout
 
 from .. import settings
-from ..errors import DtflError
 from ..i18n import tr
 from ..recipe import keys, preflight, qgsxml
 from ..recipe.live import temporary_layers
@@ -20,6 +19,7 @@ from ..recipe.open import OpenResult, default_folder, keep_untrusted, map_creden
 from ..recipe.progress import Progress
 from ..recipe.verdict import build_verdict
 from ..recipe.verify import VerifyReport, verify_recipe
+from ..task import DtflTask
 from .recipe_keys import KeygenDialog, ask_passphrase
 from .recipe_verdict import GapsDialog, VerdictDialog
 
@@ -33,32 +33,13 @@ def _remove_if_empty(folder: Path) -> None:
         pass
 
 
-class _Task(QgsTask):
-    """Runs one core function with progress and cancel; the result crosses back in finished()."""
+class _Task(DtflTask):
+    """One recipe core function (verify, unpack) with progress and cancel; a failure in handing the outcome
+    over is shown as a message, never a traceback."""
 
-    def __init__(self, description: str, work, done) -> None:
-        super().__init__(description, QgsTask.Flag.CanCancel)
-        self.work = work
-        self.done = done
-        self.result = None
-        self.error: DtflError | None = None
-
-    def run(self) -> bool:
-        progress = Progress(self.setProgress, self.isCanceled)
+    def on_finished(self, ok: bool) -> None:
         try:
-            self.result = self.work(progress)
-        except DtflError as err:
-            self.error = err
-            return False
-        except Exception as err:  # noqa: BLE001 - a bug must not reach the person as a traceback
-            QgsMessageLog.logMessage(traceback.format_exc(), "DTFL", Qgis.MessageLevel.Critical)
-            self.error = DtflError(tr("Something went wrong: {error} (details in the DTFL log).").format(error=err))
-            return False
-        return True
-
-    def finished(self, ok: bool) -> None:
-        try:
-            self.done(self.result if ok else None, self.error)
+            super().on_finished(ok)
         except Exception as err:  # noqa: BLE001 - shown as a message, logged with its traceback
             QgsMessageLog.logMessage(traceback.format_exc(), "DTFL", Qgis.MessageLevel.Critical)
             iface = getattr(__import__("qgis.utils").utils, "iface", None)
@@ -224,7 +205,7 @@ class RecipeFeature:
             map_credentials(result, {name: widget.configId() for name, widget in selectors.items()})
 
     def _start(self, description: str, work, done) -> QgsTask:
-        task = _Task(description, work, done)
+        task = _Task(description, lambda feedback: work(Progress.from_feedback(feedback)), done)
         self.tasks = [t for t in self.tasks if not sip.isdeleted(t)]  # the task manager deletes finished tasks
         self.tasks.append(task)
         QgsApplication.taskManager().addTask(task)

@@ -18,7 +18,6 @@ from qgis.core import (
     QgsPointCloudLayer,
     QgsProject,
     QgsRasterLayer,
-    QgsTask,
     QgsVectorLayer,
     QgsVectorTileLayer,
 )
@@ -28,6 +27,7 @@ from .. import net, settings
 from ..catalogue.entry import Entry, ServiceType
 from ..errors import DtflError, LayerError, NetError
 from ..i18n import tr
+from ..task import DtflTask
 from . import capabilities as caps_mod
 from .metadata import apply_entry
 from .uri import LayerSpec, is_remote, local_path, spec_for
@@ -152,54 +152,37 @@ def _prefer_dutch_crs(project: QgsProject) -> None:
         project.setCrs(QgsCoordinateReferenceSystem(DUTCH_CRS))
 
 
-_RUNNING: set = set()  # Python owns QgsTask subclasses; keep them alive until finished()
-
-
-class LoadEntryTask(QgsTask):
+class LoadEntryTask(DtflTask):
     """Create the layer of a catalogue entry in the background; add it to the project in finished().
 
     ``on_done(layer, error)`` is called on the main thread with exactly one of them set.
     """
 
     def __init__(self, entry: Entry, project: QgsProject | None = None, on_done: Callable | None = None) -> None:
-        super().__init__(tr("Loading {title}").format(title=entry.title or entry.name), QgsTask.Flag.CanCancel)
+        super().__init__(tr("Loading {title}").format(title=entry.title or entry.name), forward_progress=False)
         self.entry = entry
         self.project = project or QgsProject.instance()
         self.on_done = on_done
         self.layer: QgsMapLayer | None = None
-        self.error: DtflError | None = None
         self._project_crs = self.project.crs().authid() or "EPSG:28992"  # read here, on the main thread
-        self._feedback = QgsFeedback()
-        _RUNNING.add(self)
 
-    def cancel(self) -> None:
-        self._feedback.cancel()
-        super().cancel()
-
-    def run(self) -> bool:
-        try:
-            layer = create_layer(self.entry, project_crs=self._project_crs, feedback=self._feedback)
-        except DtflError as err:
-            self.error = err
-            return False
+    def work(self, feedback: QgsFeedback) -> QgsMapLayer:
+        layer = create_layer(self.entry, project_crs=self._project_crs, feedback=feedback)
         # Layers created in a worker thread must live in the main thread before they join the project.
         layer.moveToThread(QCoreApplication.instance().thread())
         self.layer = layer
-        return True
+        return layer
 
-    def finished(self, result: bool) -> None:
-        try:
-            if result and self.layer is not None:
-                try:
-                    add_to_project(self.layer, self.project)
-                except DtflError as err:
-                    self.layer, self.error = None, err
-            elif self.error is None:
-                self.error = LayerError(tr("Cancelled."))
-            if self.on_done is not None:
-                self.on_done(self.layer, None if self.layer is not None else self.error)
-        finally:
-            _RUNNING.discard(self)
+    def on_finished(self, ok: bool) -> None:
+        if ok and self.layer is not None:
+            try:
+                add_to_project(self.layer, self.project)
+            except DtflError as err:
+                self.layer, self.error = None, err
+        elif self.error is None:
+            self.error = LayerError(tr("Cancelled."))
+        if self.on_done is not None:
+            self.on_done(self.layer, None if self.layer is not None else self.error)
 
 
 def load_entry(entry: Entry, project: QgsProject | None = None, on_done: Callable | None = None) -> LoadEntryTask:

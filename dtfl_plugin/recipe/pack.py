@@ -347,7 +347,7 @@ class _Packer(ServicePacking):
                 self.file_map.setdefault(str(path), member)
 
     def _models(self, runs: list[RunRecord]) -> None:
-        from .models import model_file, model_parameters
+        from .model3 import model_file, model_parameters
 
         for run in dict((r.algorithm_id, r) for r in runs).values():
             path = model_file(run.algorithm_id)

@@ -1,4 +1,7 @@
-"""Processing models (.model3) used by recorded runs: where the file is and its formal parameters."""
+"""Graphical Modeler files (.model3) used by recorded runs: where the file is and its formal parameters.
+
+Named after the file format, not "models": the models/ room is DTFL's own numeric and remote models.
+"""
 
 from __future__ import annotations
 

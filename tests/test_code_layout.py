@@ -10,7 +10,9 @@ Rules (see the team brief and ARCHITECTURE.md):
 - no Python file over 500 lines (over 400 gives a warning);
 - every algorithm subclasses the DTFL base: `createInstance` is defined once (processing/base.py);
 - layer sources are taken apart by QGIS (`QgsProviderRegistry.decodeUri`), never split by hand on "|";
-- no module import cycles inside dtfl_plugin, counting imports placed inside functions.
+- no module import cycles inside dtfl_plugin, counting imports placed inside functions;
+- the flow: a module imports its own room, the foundations and earlier rooms only (docs/architecture.md,
+  which names every package and module, and states the same flow order).
 """
 
 from __future__ import annotations
@@ -335,6 +337,49 @@ def test_no_import_cycles():
     assert not new, "module import cycles (imports inside functions count): move the shared part down:\n" + "\n".join(
         " <-> ".join(c) for c in new
     )
+
+
+ARCHITECTURE_PAGE = ROOT / "docs" / "architecture.md"
+# Imported by every room, importing no room (processing.base: the algorithm base; provider.py is the top).
+FOUNDATIONS = ("__about__", "errors", "i18n", "compat", "settings", "net", "net_transfer", "task", "provenance")
+FOUNDATION_MODULES = ("processing.base",)
+FLOW = ("catalogue", "layers", "models", "recipe", "gui")
+
+
+def flow_place(module: str) -> int:
+    """0 for a foundation, 1.. for the rooms in flow order, after them the top (plugin.py, processing/provider.py)."""
+    name = module.removeprefix("dtfl_plugin").lstrip(".")
+    if name.split(".")[0] in FOUNDATIONS or name in FOUNDATION_MODULES:
+        return 0
+    first = name.split(".")[0]
+    return FLOW.index(first) + 1 if first in FLOW else len(FLOW) + 1
+
+
+def test_data_moves_forward():
+    graph = module_graph()
+    offenders = [
+        f"{module} imports {dep}"
+        for module, deps in sorted(graph.items())
+        for dep in sorted(deps)
+        if flow_place(dep) > flow_place(module)
+    ]
+    assert not offenders, (
+        f"imports against the flow ({' -> '.join(FLOW)}; foundations import no room; see docs/architecture.md):\n"
+        + "\n".join(offenders)
+    )
+
+
+def test_architecture_page_agrees_with_the_code():
+    text = ARCHITECTURE_PAGE.read_text(encoding="utf-8")
+    assert "Flow order of the rooms: " + " → ".join(FLOW) + "." in text
+    names = [
+        f"`{p.name}/`" if p.is_dir() else f"`{p.name}`"
+        for p in sorted(PACKAGE.iterdir())
+        if (p.is_dir() and (p / "__init__.py").is_file()) or p.suffix == ".py"
+    ]
+    names += [f"`{m.replace('.', '/')}.py`" for m in FOUNDATION_MODULES]
+    missing = [n for n in names if n not in text]
+    assert not missing, "docs/architecture.md does not describe: " + ", ".join(missing)
 
 
 def parse_text(text: str) -> ast.Module:

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test test-host test-other chroot demo run package translations lint format bench sandbox sandbox-stop sandbox-status clean
+.PHONY: setup test test-fast test-host test-other chroot demo run package translations lint format bench sandbox sandbox-stop sandbox-status clean
 
 setup:
 	@scripts/setup.sh
@@ -11,6 +11,10 @@ setup:
 ## The whole suite on this machine's QGIS, then on the other Debian release's QGIS (chroot).
 test: setup
 	@scripts/test.sh
+
+## The headless subset for the edit-test loop (about 80 s): no sandbox servers, no widgets, nothing marked slow.
+test-fast: setup
+	@$(PY) -m pytest -m "not sandbox and not gui and not slow" -q $(ARGS)
 
 test-host: setup
 	@scripts/test.sh --host-only

@@ -48,6 +48,7 @@ def test_zip_layout(built_zip):
     assert f"dtfl_plugin/{icon}" in names
 
 
+@pytest.mark.slow
 def test_zip_is_reproducible(tmp_path):
     """Two builds of one tree give the same bytes. Built from a frozen copy of the tree: the shared working
     tree changes under a test while others edit (translations, code), which is not what is tested here."""

@@ -122,6 +122,7 @@ def test_render_fails_clearly_without_display(qgis_app, tmp_path, monkeypatch):
     assert not (tmp_path / "o.png").exists()
 
 
+@pytest.mark.slow
 @needs_xvfb
 def test_buildings_render_in_3d(scenes):
     with_buildings, terrain_only = scenes
@@ -146,6 +147,7 @@ def test_buildings_render_in_3d(scenes):
     assert roofs_with > 400 and roofs_without < roofs_with / 10, (roofs_with, roofs_without)
 
 
+@pytest.mark.slow
 @needs_xvfb
 def test_render_3d_view_algorithm_full_scene(processing_ready, shared_data, tmp_path):
     """dtfl:render_3d_view from an offscreen QGIS: it renders in a child under xvfb-run (terrain + buildings + EPT)."""

@@ -160,6 +160,7 @@ def _rss_growth(mode: str, path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_memory_stays_bounded_on_a_large_file(tmp_path, cj):
     """A 10x replica (~14 MB): the streaming reader's peak memory growth is a fraction of json.load's."""
     from bench.bench_layers import replicate_cityjson

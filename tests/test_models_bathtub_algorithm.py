@@ -185,6 +185,7 @@ def test_bgt_classification(attributes, layer, expected):
     assert classify(attributes, layer) == expected
 
 
+@pytest.mark.slow
 def test_qgis_process_with_string_values(delft, tmp_path, request):
     """qgis_process passes every value as a string; the packaged plugin runs in an isolated profile."""
     runner = _qgis_process_runner(tmp_path, request)

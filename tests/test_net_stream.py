@@ -42,6 +42,7 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
+@pytest.mark.slow
 def test_download_1gb_streams_with_flat_memory(qgis_app, front, tmp_path, record_property):
     from dtfl_plugin import net
 

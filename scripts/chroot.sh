@@ -241,6 +241,19 @@ build_venv() {
   echo "$want" >"$stamp.tmp" && mv "$stamp.tmp" "$stamp"
 }
 
+# The RO-Crate conformance checker (tests only) for this release's Python, beside the test venv.
+build_validator_venv() {
+  local dir=/opt/dtfl-validator want stamp
+  stamp=$ROOTFS$dir/.requirements.sha256
+  want=$( { in_root /usr/bin/python3 -c 'import sys; print(sys.version)'; cat requirements/validator.txt; } | sha256sum | cut -c1-64)
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$ROOTFS$dir/bin/python" ]] && return 0
+  log "preparing $dir inside the chroot from requirements/validator.txt"
+  [[ -x "$ROOTFS$dir/bin/python" ]] || in_root /usr/bin/python3 -m venv "$dir"
+  in_root PIP_CERT=/etc/ssl/certs/ca-certificates.crt "$dir/bin/pip" install -q --disable-pip-version-check \
+    -r "$PROJECT/requirements/validator.txt" || { log "the RO-Crate validator did not install; its tests will skip"; return 0; }
+  echo "$want" >"$stamp.tmp" && mv "$stamp.tmp" "$stamp"
+}
+
 build() {
   mkdir -p "$CACHE"
   exec 9>"$CACHE/$SUITE-root.lock"
@@ -251,6 +264,7 @@ build() {
   build_packages
   sync_local_cas
   build_venv
+  build_validator_venv
   flock -s 9
 }
 
@@ -279,7 +293,7 @@ run_inside() {
   local inside=(chroot "${userspec[@]}" "$ROOTFS" /usr/bin/env -i
     HOME="$home" PATH="$VENV/bin:/usr/sbin:/usr/bin:/sbin:/bin" LANG=C.UTF-8 LC_ALL=C.UTF-8
     QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR="/tmp/runtime-$uid" TMPDIR="/var/tmp/dtfl-tmp-$uid"
-    PYTHONPYCACHEPREFIX="/var/tmp/dtfl-pycache-$uid" DTFL_QGIS_CHROOT="$SUITE" "${pass[@]}"
+    PYTHONPYCACHEPREFIX="/var/tmp/dtfl-pycache-$uid" DTFL_QGIS_CHROOT="$SUITE" DTFL_VALIDATOR_VENV=/opt/dtfl-validator "${pass[@]}"
     /bin/sh -c 'cd "$0" && exec "$@"' "$PROJECT" "$@")
   if [[ -n "${DTFL_INTERACTIVE:-}" ]]; then
     "${inside[@]}" 9>&-  # a shell needs the terminal in the foreground

@@ -1,17 +1,15 @@
 """Just enough of OGC GetCapabilities (WMS 1.1.1/1.3.0, WMTS 1.0.0, WFS 2.0/1.1) to configure a layer well.
 
-Parsed namespace-agnostically with the standard library's ElementTree (expat: external entities and DTDs
-are not fetched). Fetching goes through net.py, so proxy/auth/timeouts are QGIS's.
+Parsed namespace-agnostically through dtfl_plugin/safexml.py (no entities, no DTD subset, nothing fetched). Fetching goes through net.py, so proxy/auth/timeouts are QGIS's.
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .. import net
+from .. import net, safexml
 from ..errors import LayerError, NetError
 from ..i18n import tr
 
@@ -104,9 +102,9 @@ def fetch(url: str, service: str, *, feedback=None, timeout_s: float = 20.0) -> 
 
 
 def parse(content: bytes, service: str, source: str = "") -> Capabilities:
-    try:
-        root = ET.fromstring(content)
-    except ET.ParseError as err:
+    try:  # the one hardened parser for untrusted XML (no entities, any encoding, size cap)
+        root = safexml.parse(content, service, namespaces=True)
+    except safexml.XmlError as err:
         raise LayerError(
             tr("The {service} service answered with something that is not a capabilities document.").format(
                 service=service

@@ -11,6 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import safexml
 from ..errors import RecipeError
 from ..i18n import tr
 from ..provenance.layer_props import KEY as SOURCE_KEY
@@ -53,12 +54,12 @@ def read_project_xml(path: str | Path) -> ET.ElementTree:
 
 
 def parse_project_bytes(data: bytes) -> ET.ElementTree:
-    # A DOCTYPE with entity declarations could expand without bound (billion laughs): refuse them.
-    if b"<!ENTITY" in data:
-        raise RecipeError(tr("The project file declares XML entities; it is refused."))
+    """Through the one hardened parser (any encoding; entities and DTD subsets refused, never expanded)."""
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as err:
+        root = safexml.parse(data, tr("project file"), max_bytes=MAX_PROJECT_BYTES)
+    except safexml.UnsafeXmlError as err:
+        raise RecipeError(tr("The project file declares XML entities; it is refused.")) from err
+    except safexml.XmlError as err:
         raise RecipeError(tr("The project file is not valid XML: {error}").format(error=err)) from err
     if root.tag != "qgis":
         raise RecipeError(tr("The file is not a QGIS project."))

@@ -97,7 +97,7 @@ def test_hostile_project_neutralised_no_code_runs(tmp_path, recipe_key, points_g
         "data/points.gpkg": points_gpkg,
         "styles/points.qml": EVIL_QML,
     }
-    recipe = forge(tmp_path / "hostile.dtfl.zip", files, recipe_key)
+    recipe = forge(tmp_path / "hostile.dtfl.zip", files, recipe_key, services=["https://example.org/ows"])
     settings_before = _all_settings()
 
     result = unpack(recipe, tmp_path / "target", trusted=[("k", recipe_key.public)])
@@ -193,7 +193,7 @@ def test_credentials_placeholders_map_to_the_receivers_authcfg(tmp_path, recipe_
     from dtfl_plugin.recipe.open import AUTH_MAP_KEY, map_credentials, unpack
 
     files = {"project/recipe.qgs": hostile_project(tmp_path), "data/points.gpkg": points_gpkg}
-    recipe = forge(tmp_path / "r.dtfl.zip", files, recipe_key)
+    recipe = forge(tmp_path / "r.dtfl.zip", files, recipe_key, services=["https://example.org/ows"])
     result = unpack(recipe, tmp_path / "t", trusted=[("k", recipe_key.public)])
     assert result.unmapped_auth == ["example.org"]
     try:

@@ -8,15 +8,13 @@ that point outside the recipe folder are cut off. The user's QGIS settings are n
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import settings
 from ..errors import RecipeError
 from ..i18n import tr
-from ..provenance.layer_props import source_file
-from . import qgsxml, sanitize, sign, sources, trust
+from . import confine, qgsxml, sanitize, sign, trust
 from .pack import PROJECT_MEMBER
 from .progress import Progress
 from .verify import VerifyReport, verify_recipe
@@ -68,51 +66,13 @@ def refusal(report: VerifyReport, allow_untrusted: bool) -> str:
 def clean_project(
     path: Path, folder: Path, auth_map: dict[str, str]
 ) -> tuple[list[sanitize.Finding], dict[str, str], list[str]]:
-    """Neutralise code and credentials in an unpacked project, cut layers that leave ``folder``."""
-    tree = qgsxml.read_project_xml(path)
-    report = sanitize.sanitize(tree)
-    findings = list(report.findings)
-    root = folder.resolve()
-    for layer in qgsxml.layers(tree):
-        if layer.provider == "virtual":  # a virtual layer may read files itself
-            raws = [source_file(src) for _p, src, _n, _e in sources.virtual_sources(layer.datasource)[1]]
-        elif layer.provider in qgsxml.FILE_PROVIDERS:
-            raws = [source_file(layer.datasource)]
-        else:
-            continue
-        raws = [r for r in raws if r and not sources.network_vsi(r) and not r.startswith(("http://", "https://"))]
-        targets = [Path(qgsxml.resolve_path(path, raw)).resolve() for raw in raws]
-        if any(root != target and root not in target.parents for target in targets):
-            layer.set_datasource("")
-            findings.append(
-                sanitize.Finding(
-                    "outside",
-                    layer.name,
-                    tr("Layer '{layer}' pointed at a file outside the recipe; that path was removed.").format(
-                        layer=layer.name
-                    ),
-                )
-            )
-    unmapped = sanitize.apply_auth_map(tree, auth_map)
-    qgsxml.write_project_xml(tree, path)
-    return findings, report.placeholders, unmapped
+    """Neutralise code, references outside ``folder`` and its declared services, and credentials (confine.py)."""
+    return confine.clean_project(path, folder, auth_map)
 
 
 def clean_style(path: Path) -> list[sanitize.Finding]:
-    try:
-        tree = ET.parse(path)
-    except ET.ParseError:
-        path.unlink()
-        return [
-            sanitize.Finding(
-                "style", path.name, tr("Style '{name}' is not valid XML; it was removed.").format(name=path.name)
-            )
-        ]
-    findings = sanitize.neutralise_code(tree) + sanitize.scrub_credentials(tree).findings
-    path.write_text(
-        qgsxml.DOCTYPE + ET.tostring(tree.getroot(), encoding="unicode"), encoding="utf-8"
-    )  # QGIS needs the doctype
-    return findings
+    folder = path.parent.parent
+    return confine.clean_xml_file(path, folder, confine.declared_services(folder))
 
 
 def unpack(
@@ -146,8 +106,7 @@ def unpack(
             )
         project = folder / PROJECT_MEMBER
         findings, placeholders, unmapped = clean_project(project, folder, settings.get_json(AUTH_MAP_KEY, {}))
-        for style in sorted(folder.glob("styles/*.qml")):
-            findings += clean_style(style)
+        findings += confine.clean_folder(folder, project)
     except (RecipeError, UnsafeZipError, OSError) as err:
         _remove_tree(folder, created)
         if isinstance(err, RecipeError):

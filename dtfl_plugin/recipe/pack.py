@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from .. import safexml
 from ..errors import RecipeError
 from ..i18n import tr
 from ..provenance.layer_props import source_file, source_layer_name, split_source
 from ..provenance.prov import export_prov
 from ..provenance.record import RunRecord, now_iso
 from ..provenance.record import _user as current_user
-from . import embed, preflight, qgsxml, sanitize, sign, sources, steps
+from . import embed, preflight, qgsxml, sanitize, secrets, sign, sources, steps
 from .crate import METADATA_NAME, CrateBuilder, FileEntry, ServiceEntry, slug
 from .licences import licence_and_owner
 from .pack_services import ServicePacking
@@ -293,9 +294,8 @@ class _Packer(ServicePacking):
             )
             return
         if ok:
-            style = ET.parse(qml)  # styles carry actions and form code too: same cleaning as the project
-            sanitize.neutralise_code(style)
-            sanitize.scrub_credentials(style)
+            style = ET.ElementTree(safexml.parse_file(qml))  # styles carry code too: same cleaning as the project
+            sanitize.sanitize(style)
             text = qgsxml.DOCTYPE + ET.tostring(style.getroot(), encoding="unicode")  # QGIS needs the doctype
             self._add_bytes(
                 self._member("styles", layer.name or layer.layer_id, ".qml"),
@@ -405,7 +405,7 @@ class _Packer(ServicePacking):
         ids = dict(self.file_map)
         for run_index, run in enumerate(runs, start=1):
             crate.add_run(run_index, run, steps.step_name(run_index, run.algorithm_id), ids)
-        return crate.to_json()
+        return secrets.relative_json(crate.to_json(), self.o.project.parent)  # no sender folder paths
 
 
 def pack(options: PackOptions, progress: Progress | None = None) -> PackResult:

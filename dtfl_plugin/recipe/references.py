@@ -1,0 +1,283 @@
+"""What a value in a recipe may point at: its own folder and the services it declares, nothing else.
+
+An allow-list over references, applied to every attribute and text of a document (see
+sanitize.py): a value is refused when it holds
+
+- a URL (any scheme) that is not ``http(s)`` at the origin of one of the recipe's declared services;
+- a GDAL virtual file system path (``/vsicurl/``, ``/vsis3/``, ``/vsizip/``...) or a GDAL/OGR
+  connection prefix (``PG:``, ``WMS:``...) where a file is expected;
+- an absolute path, a UNC path (``\\\\server\\share``, which on Windows sends the user's hash) or a
+  ``..`` path that leaves the recipe folder;
+- a call to an expression or SQL function that reads files, the environment or other data sources
+  (``load_layer``, ``env``, ``BlobFromFile``, ``load_extension``...).
+
+The value is also checked URL-decoded, since providers decode it (virtual layers, ``url=``).
+Everything here is linear in the length of the value: no regular expression that can backtrack.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from ..i18n import tr
+
+_SCHEME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_HOST_END = set("/?#'\"&|\\ \t\r\n<>)(,;`")
+_BEFORE_PATH = set(" \t\r\n'\"(,;=|:[{>`")  # an absolute path starts a token after one of these
+_PATH_START = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.~$")
+_TOKEN_END = set(" \t\r\n'\"|,;)(<>`")
+# functions of QGIS expressions and of SQLite/SpatiaLite SQL (virtual layers, GDAL's SQLite dialect)
+# that reach outside the recipe: files, environment, other data sources, extensions.
+OUTSIDE_FUNCTIONS = (
+    "load_layer",
+    "env",
+    "eval",
+    "eval_template",
+    "file_exists",
+    "exif",
+    "exif_geotag",
+    "sqlite_fetch_and_increment",
+    "blobfromfile",
+    "blobtofile",
+    "xb_loadxml",
+    "xb_storexml",
+    "importshp",
+    "exportshp",
+    "importdbf",
+    "exportdbf",
+    "importxls",
+    "importwfs",
+    "importdxf",
+    "importdxffromdir",
+    "importgeojson",
+    "exportgeojson",
+    "exportgeojson2",
+    "exportkml",
+    "importzipshp",
+    "importzipdbf",
+    "load_extension",
+    "readfile",
+    "writefile",
+    "fts3_tokenizer",
+)
+_FUNCTION_SET = set(OUTSIDE_FUNCTIONS)
+
+
+@dataclass
+class Scope:
+    """Where references may point: inside ``folder`` (paths resolve from ``base``) and the declared services."""
+
+    folder: Path
+    base: Path
+    services: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder).resolve()
+        self.base = Path(self.base).resolve()
+        self.origins = {_origin(url) for url in self.services if _origin(url)}
+
+    def inside(self, path: str, base: Path | None = None) -> bool:
+        if len(path) > 2 and path[1] == ":" and path[2] in "\\/" and os.name != "nt":
+            return False  # a Windows drive path cannot be inside a folder on this machine
+        candidate = Path(path.replace("\\", "/"))
+        if not candidate.is_absolute():
+            candidate = (base or self.base) / candidate
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError):
+            return False
+        return resolved == self.folder or self.folder in resolved.parents
+
+    def with_base(self, base: Path) -> Scope:
+        return Scope(self.folder, base, list(self.services))
+
+
+def _origin(url: str) -> str:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    port = port or (443 if parts.scheme.lower() == "https" else 80)
+    return f"{parts.scheme.lower()}://{parts.hostname.lower()}:{port}"
+
+
+def urls_in(value: str) -> list[tuple[str, str]]:
+    """(scheme, url) for every ``scheme://`` in ``value`` (linear scan)."""
+    out = []
+    pos = value.find("://")
+    while pos != -1:
+        start = pos
+        while start > 0 and pos - start < 32 and value[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        end = pos + 3
+        while end < len(value) and value[end] not in _HOST_END:
+            end += 1
+        # keep the path too (up to a separator a provider would not put in a URL)
+        tail = end
+        while tail < len(value) and value[tail] not in " \t\r\n'\"|<>`":
+            tail += 1
+        out.append((value[start:pos].lower(), value[start:tail]))
+        pos = value.find("://", pos + 3)
+    return out
+
+
+def _absolute_paths(value: str) -> list[str]:
+    found = []
+    n = len(value)
+    for i, ch in enumerate(value):
+        if ch == "/" and i + 1 < n and value[i + 1] in _PATH_START and (i == 0 or value[i - 1] in _BEFORE_PATH):
+            if i >= 2 and value[i - 2 : i] in (":/",):  # the second slash of scheme:// is a URL, handled there
+                continue
+            found.append(_token(value, i))
+        elif (
+            ch.isalpha()
+            and i + 2 < n
+            and value[i + 1] == ":"
+            and value[i + 2] in "\\/"
+            and (i == 0 or value[i - 1] in _BEFORE_PATH)
+            and value[i + 2 : i + 4] != "//"
+        ):
+            found.append(_token(value, i))
+        elif ch == "\\" and value[i : i + 2] == "\\\\" and (i == 0 or value[i - 1] in _BEFORE_PATH):
+            found.append(_token(value, i))
+    return found
+
+
+def _token(value: str, start: int) -> str:
+    end = start
+    while end < len(value) and value[end] not in _TOKEN_END:
+        end += 1
+    return value[start:end]
+
+
+def _relative_escapes(value: str) -> list[str]:
+    out = []
+    pos = value.find("..")
+    while pos != -1:
+        if value[pos + 2 : pos + 3] in ("/", "\\"):
+            start = pos
+            while start > 0 and value[start - 1] not in _TOKEN_END and value[start - 1] not in "=:":
+                start -= 1
+            out.append(_token(value, start))
+        pos = value.find("..", pos + 2)
+    return out
+
+
+def _without_vsi(value: str) -> str:
+    """``value`` without its (already allowed) GDAL virtual paths, so their inner parts are not checked twice."""
+    out, pos, lowered = [], 0, value.lower()
+    start = lowered.find("/vsi")
+    while start != -1:
+        out.append(value[pos:start])
+        pos = start + len(_token(value, start)) or start + 4
+        start = lowered.find("/vsi", pos)
+    out.append(value[pos:])
+    return "".join(out)
+
+
+def functions_called(value: str) -> list[str]:
+    """Names from OUTSIDE_FUNCTIONS called in ``value`` (``name(``, any case, spaces allowed)."""
+    lowered = value.lower()
+    out = []
+    pos = lowered.find("(")
+    while pos != -1:
+        end = pos
+        while end > 0 and lowered[end - 1] in " \t\r\n":
+            end -= 1
+        start = end
+        while start > 0 and (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):
+            start -= 1
+        name = lowered[start:end]
+        if name in _FUNCTION_SET:
+            out.append(name)
+        pos = lowered.find("(", pos + 1)
+    return out
+
+
+def problem(value: str, scope: Scope, base: Path | None = None) -> str:
+    """A translated reason why ``value`` reaches outside the recipe, or ''."""
+    if not value or value.startswith("base64:"):
+        return ""
+    decoded = unquote(unquote(value)) if "%" in value else value
+    for text in (value, decoded) if decoded != value else (value,):
+        reason = _problem_in(text, scope, base)
+        if reason:
+            return reason
+    return ""
+
+
+_ARCHIVES = ("/vsizip/", "/vsigzip/", "/vsitar/", "/vsi7z/", "/vsirar/")
+
+
+def _vsi_problem(value: str, scope: Scope, base: Path | None) -> str:
+    """GDAL virtual paths: archives around a path inside the recipe, or ``/vsicurl/`` to a declared service;
+    every other one (/vsis3/, /vsimem/, /vsistdin/, /vsicurl/ to file: or an undeclared host...) is refused."""
+    lowered = value.lower()
+    pos = lowered.find("/vsi")
+    while pos != -1:
+        path = _token(value, pos)
+        inner = path
+        while inner.lower().startswith(_ARCHIVES):
+            inner = "/" + inner.split("/", 2)[2].lstrip("/")
+        low = inner.lower()
+        if low.startswith("/vsicurl/") and low[9:].startswith(("http://", "https://")):
+            if _origin(inner[9:]) not in scope.origins:
+                return tr("a request to {host}, which is not one of the recipe's services").format(
+                    host=urlsplit(inner[9:]).hostname or inner[9:89]
+                )
+        elif low.startswith("/vsi") or not scope.inside(inner.split("|", 1)[0], base):
+            return tr("a GDAL virtual file path ({path})").format(path=path[:80])
+        pos = lowered.find("/vsi", pos + len(path) if path else pos + 4)
+    return ""
+
+
+def _problem_in(value: str, scope: Scope, base: Path | None) -> str:
+    lowered = value.lower()
+    if "/vsi" in lowered:
+        reason = _vsi_problem(value, scope, base)
+        if reason:
+            return reason
+        value = _without_vsi(value)
+        lowered = value.lower()
+    for scheme, url in urls_in(value):
+        if scheme not in ("http", "https"):
+            return tr("a {scheme}: address ({url})").format(scheme=scheme or "?", url=url[:80])
+        if _origin(url) not in scope.origins:
+            host = urlsplit(url).hostname or url[:80]
+            return tr("a request to {host}, which is not one of the recipe's services").format(host=host)
+    if "file:" in lowered:
+        return tr("a file: address")
+    for path in _absolute_paths(value):
+        if not scope.inside(path, base):
+            return tr("the file {path} outside the recipe").format(path=path[:120])
+    for path in _relative_escapes(value):
+        if path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
+            continue  # absolute: checked above
+        if not scope.inside(path, base):
+            return tr("the file {path} outside the recipe").format(path=path[:120])
+    called = functions_called(value)
+    if called:
+        return tr("a function that reads outside the recipe ({name})").format(name=called[0])
+    return ""
+
+
+def file_source_problem(datasource: str, scope: Scope) -> str:
+    """For a layer of a file provider: the path part must be a plain path inside the recipe folder."""
+    path = datasource.split("|", 1)[0].strip()
+    if not path:
+        return ""
+    prefix = path.split(":", 1)[0]
+    if ":" in path and len(prefix) > 1 and "/" not in prefix and "\\" not in prefix:
+        return tr("a GDAL/OGR connection ({prefix}:)").format(prefix=prefix)
+    if "?" in path and not Path(path.split("?", 1)[0]).suffix:
+        return tr("a GDAL/OGR connection")
+    reason = problem(datasource, scope)
+    if not reason and not scope.inside(path):
+        reason = tr("the file {path} outside the recipe").format(path=str(PurePosixPath(path.replace("\\", "/")))[:120])
+    return reason

@@ -1,0 +1,162 @@
+"""Class: "a recipe's project touches only its own folder and the services it declares", and "code that survives
+the neutralising" (a second copy of a section, the style manager's other styles, form HTML/QML widgets).
+
+One project carries every kind of reach (SVG marker and data-defined SVG path at the attacker's host, /vsicurl/,
+a VRT in the recipe pointing at a private file and a URL, a virtual layer and a ../ path reading the receiver's
+private GeoPackage, an undeclared WMS, a PostGIS host, a UNC path, label/map-tip/layout HTML and pictures) and
+code in hidden places. A loopback server counts requests. The control reads the same project unconfined in QGIS
+and shows the requests, the private row and the hidden action do happen; opened through DTFL, none does.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.recipe_hostile import CANARY_CODE, forge
+from tests.fixtures.recipe_reach import evil_vrt, outside_gpkg, reaching_project
+from tests.test_recipe_open import python_runner  # noqa: F401 - the fixture
+
+DECLARED = "http://127.0.0.1:9/declared/wms"
+
+
+def _recipe(tmp_path, listener, points_gpkg, recipe_key):
+    url = f"http://127.0.0.1:{listener.server_address[1]}/"
+    private = outside_gpkg(tmp_path / "receiver")
+    canaries = tmp_path / "canaries"
+    canaries.mkdir()
+    code = CANARY_CODE.format(path=str(canaries / "ran"))
+    project = reaching_project(url, DECLARED, private, code)
+    files = {
+        "project/recipe.qgs": project,
+        "data/points.gpkg": points_gpkg,
+        "data/evil.vrt": evil_vrt(private, url),
+    }
+    recipe = forge(tmp_path / "reach.dtfl.zip", files, recipe_key, services=[DECLARED])
+    return recipe, project, url, private, canaries
+
+
+def _drain(seconds: float) -> None:
+    from qgis.core import QgsApplication
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QgsApplication.processEvents()
+        time.sleep(0.02)
+
+
+def _use(project) -> list[str]:
+    """Do with the project what a user does: draw every layer, read every feature, switch to every stored style
+    and run its actions and form code. Returns the attribute values read."""
+    from qgis.core import QgsMapRendererSequentialJob, QgsMapSettings, QgsRectangle, QgsVectorLayer
+    from qgis.PyQt.QtCore import QSize
+
+    from tests.test_recipe_open import _everything_qgis_would_run
+
+    layers = list(project.mapLayers().values())
+    settings = QgsMapSettings()
+    settings.setLayers(layers)
+    settings.setDestinationCrs(project.crs())
+    settings.setExtent(QgsRectangle(84800, 447400, 85000, 447600))
+    settings.setOutputSize(QSize(200, 200))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    values = []
+    for layer in layers:
+        if isinstance(layer, QgsVectorLayer) and layer.isValid():
+            values += [str(v) for f in layer.getFeatures() for v in f.attributes()]
+        for name in layer.styleManager().styles():
+            layer.styleManager().setCurrentStyle(name)
+    _everything_qgis_would_run(project, Path("/nonexistent"))
+    _drain(1.5)
+    return values
+
+
+@pytest.mark.usefixtures("python_runner")
+def test_control_unconfined_project_reaches_out(tmp_path, listener, points_gpkg, recipe_key, qgis_app):
+    from qgis.core import QgsProject
+
+    _, raw, _, _, canaries = _recipe(tmp_path, listener, points_gpkg, recipe_key)
+    folder = tmp_path / "as-is"
+    (folder / "project").mkdir(parents=True)
+    (folder / "data").mkdir()
+    (folder / "project/recipe.qgs").write_bytes(raw)
+    (folder / "data/points.gpkg").write_bytes(points_gpkg)
+    (folder / "data/evil.vrt").write_bytes(evil_vrt(tmp_path / "receiver/private.gpkg", "http://127.0.0.1:1/"))
+    project = QgsProject()
+    try:
+        assert project.read(str(folder / "project/recipe.qgs"))
+        values = _use(project)
+    finally:
+        project.clear()
+    assert listener.hits, "the control made no request: the test would prove nothing"
+    assert "PRIVATE-ROW" in values, "the control read no private data: the test would prove nothing"
+    assert (canaries / "ran").exists(), "the control's hidden action did not run: the test would prove nothing"
+
+
+@pytest.mark.usefixtures("python_runner")
+def test_opened_recipe_touches_only_its_folder_and_services(tmp_path, listener, points_gpkg, recipe_key, qgis_app):
+    from qgis.core import QgsProject
+
+    from dtfl_plugin.recipe.open import open_in_project, unpack
+
+    recipe, _, url, private, canaries = _recipe(tmp_path, listener, points_gpkg, recipe_key)
+    result = unpack(recipe, tmp_path / "target", trusted=[("k", recipe_key.public)])
+    text = result.project.read_text(encoding="utf-8")
+    host = url.rstrip("/").split("//")[1]
+    assert host not in text and private.as_posix() not in text and "print(" not in text and "open(" not in text
+    assert "\\\\127.0.0.1" not in text and "evil.example" not in text and "load_layer" not in text
+    assert DECLARED in text and "../data/points.gpkg" in text, "what the recipe may reach was removed too"
+    vrt = (tmp_path / "target/data/evil.vrt").read_text()
+    assert private.as_posix() not in vrt and host not in vrt
+    reach = {f.where for f in result.findings if f.kind == "reference"}
+    assert {"inside", "vsicurl", "virtual", "escape", "wms-undeclared", "postgres", "unc", "evil.vrt"} <= reach, reach
+    kinds = {f.kind for f in result.findings}
+    assert {"macro", "action", "form-init", "form-html"} <= kinds, kinds
+    assert all(f.message for f in result.findings)
+
+    project = QgsProject()
+    try:
+        assert open_in_project(result, project)
+        assert project.mapLayersByName("inside")[0].featureCount() == 3
+        values = _use(project)
+    finally:
+        project.clear()
+    assert listener.hits == [], f"requests to the attacker's host: {listener.hits}"
+    assert "PRIVATE-ROW" not in values
+    assert not (canaries / "ran").exists(), "hidden code from the recipe ran"
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [
+        ("../data/points.gpkg|layername=points", True),
+        ("https://service.pdok.nl/wms?layers=x", True),
+        ("symbols/star.svg", True),
+        ('"width" / 2 + 3', True),
+        ('<b>[% "naam" %]</b></p>', True),
+        ("dd/MM/yyyy", True),
+        ("/vsicurl/https://service.pdok.nl/x.tif", False),
+        ("/vsizip//etc/x.zip", False),
+        ("https://service.pdok.nl.evil.example/wms", False),
+        ("http://service.pdok.nl/wms", False),  # another origin (scheme)
+        ("ftp://service.pdok.nl/x", False),
+        ("file:///etc/passwd", False),
+        ("concat('/etc/', 'passwd')", False),
+        ("C:\\Users\\jan\\secret.gpkg", False),
+        ("\\\\fileserver\\share\\x.svg", False),
+        ("../../../../etc/passwd", False),
+        ("%2Fvsicurl%2Fhttp%3A%2F%2Fevil", False),
+        ("ENV( 'HOME' )", False),
+        ("SELECT BlobFromFile('x')", False),
+    ],
+)
+def test_reference_allow_list(tmp_path, value, allowed):
+    from dtfl_plugin.recipe.references import Scope, problem
+
+    (tmp_path / "project").mkdir()
+    scope = Scope(tmp_path, tmp_path / "project", ["https://service.pdok.nl/wms"])
+    assert (problem(value, scope) == "") is allowed, problem(value, scope)

@@ -139,7 +139,12 @@ def test_opened_recipe_touches_only_its_folder_and_services(tmp_path, listener, 
         ('"width" / 2 + 3', True),
         ('<b>[% "naam" %]</b></p>', True),
         ("dd/MM/yyyy", True),
-        ("/vsicurl/https://service.pdok.nl/x.tif", False),
+        ("/vsicurl/https://service.pdok.nl/x.tif", True),  # a COG at a declared service
+        ("/vsizip/../data/a.zip/a.shp", True),
+        ("/vsicurl/https://evil.example/x.tif", False),
+        ("/vsicurl/file:///etc/passwd", False),
+        ("/vsizip//vsicurl/http://evil.example/a.zip/a.shp", False),
+        ("/vsis3/bucket/x.tif", False),
         ("/vsizip//etc/x.zip", False),
         ("https://service.pdok.nl.evil.example/wms", False),
         ("http://service.pdok.nl/wms", False),  # another origin (scheme)

@@ -223,8 +223,8 @@ def _vsi_problem(value: str, scope: Scope, base: Path | None) -> str:
     while pos != -1:
         path = _token(value, pos)
         inner = path
-        while inner.lower().startswith(_ARCHIVES):
-            inner = "/" + inner.split("/", 2)[2].lstrip("/")
+        while inner.lower().startswith(_ARCHIVES):  # /vsizip/rel/a.zip, /vsizip//abs/a.zip, /vsizip//vsicurl/...
+            inner = inner.split("/", 2)[2]
         low = inner.lower()
         if low.startswith("/vsicurl/") and low[9:].startswith(("http://", "https://")):
             if _origin(inner[9:]) not in scope.origins:
@@ -272,6 +272,8 @@ def file_source_problem(datasource: str, scope: Scope) -> str:
     path = datasource.split("|", 1)[0].strip()
     if not path:
         return ""
+    if path.lower().startswith("/vsi"):  # archives inside the recipe, /vsicurl/ to a declared service
+        return problem(datasource, scope)
     prefix = path.split(":", 1)[0]
     if ":" in path and len(prefix) > 1 and "/" not in prefix and "\\" not in prefix:
         return tr("a GDAL/OGR connection ({prefix}:)").format(prefix=prefix)

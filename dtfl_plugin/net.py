@@ -8,6 +8,7 @@ never call it on the GUI thread for anything slow.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from qgis.PyQt.QtNetwork import QNetworkRequest
 
 from .errors import NetError
 from .i18n import tr
-from .net_transfer import Outcome, exchange
+from .net_transfer import CHUNK, Outcome, exchange
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -36,6 +37,7 @@ class Response:
     status: int
     headers: dict[str, str] = field(default_factory=dict)  # keys lower-case
     content: bytes = b""
+    path: Path | None = None  # fetch_file: where the body was written (content stays empty)
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)
@@ -311,7 +313,14 @@ def post_json(url: str, payload, **kwargs) -> Response:
     return request(url, method="POST", headers=headers, body=json.dumps(payload).encode("utf-8"), **kwargs)
 
 
-def download(
+def download(url: str, destination: str | Path, **kwargs) -> Path:
+    """Stream ``url`` into ``destination`` atomically: the file appears whole or not at all (see fetch_file)."""
+    path = fetch_file(url, destination, **kwargs).path
+    assert path is not None
+    return path
+
+
+def fetch_file(
     url: str,
     destination: str | Path,
     *,
@@ -321,33 +330,47 @@ def download(
     feedback: QgsFeedback | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     allow_local: bool = True,
-) -> Path:
-    """Stream ``url`` into ``destination`` atomically: the file appears whole or not at all.
+) -> Response:
+    """Stream ``url`` into ``destination``; return the Response (status, headers) with ``path`` set.
 
     The body goes to a hidden part file next to the destination chunk by chunk (memory stays flat
     whatever the size); a transfer cut off mid-way is resumed with a Range request where the server
-    accepts ranges; any failure removes the part file.
+    accepts ranges; any failure removes the part file, and ``destination`` appears whole or not at all.
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    if _is_local(url):
-        response = request(url, max_bytes=max_bytes, allow_local=allow_local)
-        payload = [response.content]
-    else:
-        payload = None
     fd, tmp = tempfile.mkstemp(prefix=".part-", dir=destination.parent)
     try:
         with os.fdopen(fd, "w+b") as handle:
-            if payload is not None:
-                handle.write(payload[0])
+            if _is_local(url):
+                if not allow_local:
+                    raise NetError(
+                        tr("Only web addresses (http, https) are followed here, not {url}.").format(url=url[:200])
+                    )
+                response = _copy_local(url, handle, max_bytes)
             else:
                 final, outcome = _send(url, "GET", headers, None, handle, timeout_s, authcfg, feedback, max_bytes)
-                _decode(final, outcome, timeout_s, feedback, True)
+                response = _decode(final, outcome, timeout_s, feedback, True)
         os.replace(tmp, destination)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return destination
+    response.path = destination
+    return response
+
+
+def _copy_local(url: str, handle, max_bytes: int) -> Response:
+    parsed = urlparse(url)
+    path = Path(url2pathname(parsed.path)) if parsed.scheme == "file" else Path(url)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise NetError(tr("The file {path} is larger than allowed ({size} bytes).").format(path=path, size=size))
+        with path.open("rb") as src:
+            shutil.copyfileobj(src, handle, CHUNK)
+    except OSError as err:
+        raise NetError(tr("Cannot read the file {path}: {reason}").format(path=path, reason=err.strerror)) from err
+    return Response(url=url, status=200)
 
 
 def _host(url: str) -> str:

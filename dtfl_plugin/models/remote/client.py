@@ -13,10 +13,13 @@ Thread-safe: one client per run, no shared mutable state.
 from __future__ import annotations
 
 import json
+import os
 import random
+import tempfile
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from qgis.core import QgsFeedback
 
@@ -35,6 +38,9 @@ POLL_MAX_S = 5.0
 RETRIES = 5  # per request, for throttling (429/503)
 NET_RETRIES = 2  # per request, for dropped connections and gateway errors
 RETRY_AFTER_CAP_S = 60.0
+RESULT_MAX_BYTES = 64 * 1024**3  # results stream to disk: the cap guards the disk, not the memory
+RESULT_MIN_TIMEOUT_S = 3600.0  # a large result takes longer than an API call; cancel stays immediate
+JSON_RESULTS_MAX_BYTES = 256 * 1024 * 1024  # a JSON results document is parsed in memory up to this
 
 
 class RemoteModelError(ModelError):
@@ -60,10 +66,11 @@ class JobStatus:
 
 @dataclass
 class Results:
-    """A job's results: either a JSON document {output id: value} or one raw body."""
+    """A job's results: either a JSON document {output id: value} or one raw body (a file when it came
+    from the server: bodies are streamed to disk, never held in memory)."""
 
     document: dict | None = None
-    raw: bytes | None = None
+    raw: bytes | Path | None = None
     raw_type: str = ""
 
 
@@ -106,6 +113,7 @@ class ProcessesClient:
                     timeout_s=self.timeout_s,
                     authcfg=self.authcfg,
                     feedback=self.feedback,
+                    allow_local=False,
                 )
             except NetError as err:
                 self._check_cancel()
@@ -136,6 +144,29 @@ class ProcessesClient:
                 ).format(url=response.url, what=what),
                 detail=response.text()[:500],
             ) from err
+
+    def link(self, base: str, href: str, what: str = "") -> str:
+        """A link from a server document (next page, job Location, result): resolved, and only http(s).
+        A file:// link would make the client read local files as job status or copy them into results."""
+        try:
+            return net.follow_link(base, href)
+        except NetError as err:
+            raise RemoteModelError(err.message, detail=f"{what}: {err.detail}") from err
+
+    def download(self, url: str, destination: str | Path, accept: str = "*/*") -> net.Response:
+        """GET ``url`` into ``destination``, streamed (flat memory, resumed where the server allows).
+        The API's credentials go only to the API's own host."""
+        same_host = urlsplit(url).netloc.lower() == urlsplit(self.base_url).netloc.lower()
+        return net.fetch_file(
+            url,
+            destination,
+            headers={"Accept": accept},
+            timeout_s=max(self.timeout_s, RESULT_MIN_TIMEOUT_S),
+            authcfg=self.authcfg if same_host else "",
+            feedback=self.feedback,
+            max_bytes=RESULT_MAX_BYTES,
+            allow_local=False,
+        )
 
     def _check_cancel(self) -> None:
         if self.feedback is not None and self.feedback.isCanceled():
@@ -186,7 +217,7 @@ class ProcessesClient:
             nxt = next((lk.get("href") for lk in doc.get("links", []) if lk.get("rel") == "next"), None)
             if not nxt:
                 break
-            url = urljoin(url, nxt)
+            url = self.link(url, nxt, "next")
         return out
 
     def describe(self, process_id: str) -> dict:
@@ -214,7 +245,7 @@ class ProcessesClient:
             raise self._submit_error(err, process_id) from err
         location = response.header("location")
         if location:
-            return urljoin(url, location)
+            return self.link(url, location, "Location")
         # Some servers give the job only in the body ({"jobID"} in 1.0, {"id"} in drafts).
         doc = None
         try:
@@ -328,52 +359,48 @@ class ProcessesClient:
             ),
             status.url.rstrip("/") + "/results",
         )
-        url = urljoin(status.url, url)
+        url = self.link(status.url, url, "results")
+        fd, tmp = tempfile.mkstemp(prefix="dtfl-results-", suffix=".part")
+        os.close(fd)
+        body = Path(tmp)
+        try:
+            response = self._download_results(url, body, status.url)
+            ctype = response.header("content-type").split(";")[0].strip().lower()
+            size = body.stat().st_size
+            with body.open("rb") as handle:
+                head = handle.read(1)
+            if (ctype in JSON_TYPES or (not ctype and head in (b"{", b"["))) and size <= JSON_RESULTS_MAX_BYTES:
+                response.content = body.read_bytes()
+                return Results(document=_results_document(self._json(response, tr("results"))))
+        except BaseException:
+            body.unlink(missing_ok=True)
+            raise
+        return Results(raw=body, raw_type=response.header("content-type"))
+
+    def _download_results(self, url: str, body: Path, job_url: str) -> net.Response:
+        """The results body into ``body``; a 404 just after success, or throttling, is retried."""
         delay = 0.2
         for attempt in range(RETRIES + 1):
             try:
-                response = self._request(url)
-                break
+                return self.download(url, body, accept="application/json")
             except NetError as err:
-                if err.status == 404 and attempt < RETRIES:
-                    self._wait(delay)
+                if err.status in (404, 429, 503) and attempt < RETRIES:
+                    asked = getattr(err, "retry_after", None)
+                    self._wait(min(float(asked), RETRY_AFTER_CAP_S) if asked else delay)
                     delay *= 2
                     continue
-                raise self._fail(
-                    err, tr("Downloading the results of job {url}").format(url=status.url), status.url
-                ) from err
-        ctype = response.header("content-type").split(";")[0].strip().lower()
-        if ctype in JSON_TYPES or (not ctype and response.content[:1] in (b"{", b"[")):
-            doc = self._json(response, tr("results"))
-            if (
-                isinstance(doc, dict)
-                and set(doc) <= {"outputs", "links"}
-                and isinstance(doc.get("outputs"), list)
-                and all(isinstance(item, dict) for item in doc["outputs"])
-            ):
-                # pygeoapi's response=document wraps the processor's dict as {"outputs": [dict]}
-                merged: dict = {}
-                for item in doc["outputs"]:
-                    if isinstance(item, dict):
-                        merged.update(item)
-                doc = merged
-            return Results(document=doc if isinstance(doc, dict) else {"result": doc})
-        return Results(raw=response.content, raw_type=response.header("content-type"))
+                raise self._fail(err, tr("Downloading the results of job {url}").format(url=job_url), job_url) from err
+        raise AssertionError("unreachable")
 
-    def fetch(self, href: str, base: str = "") -> net.Response:
-        """GET a result or input published by reference (absolute or relative to ``base``)."""
-        url = urljoin(base or self.base_url + "/", href)
-        if urlsplit(url).netloc.lower() != urlsplit(self.base_url).netloc.lower():
-            # A link to other storage (S3, a CDN) must never receive the API's credentials.
-            other = ProcessesClient(url, timeout_s=self.timeout_s, feedback=self.feedback, sleep=self._sleep)
-            try:
-                return other._request(url, headers={"Accept": "*/*"})
-            except NetError as err:
-                raise self._fail(err, tr("Downloading {url}").format(url=url)) from err
+    def fetch_to(self, href: str, destination: str | Path, base: str = "") -> Path:
+        """A result or input published by reference (absolute or relative to ``base``), streamed into
+        ``destination``. Only http(s); a link to other storage (S3, a CDN) never gets the API's credentials."""
+        url = self.link(base or self.base_url + "/", href, "href")
         try:
-            return self._request(url, headers={"Accept": "*/*"})
+            self.download(url, destination)
         except NetError as err:
             raise self._fail(err, tr("Downloading {url}").format(url=url)) from err
+        return Path(destination)
 
     def dismiss(self, job_url: str) -> bool:
         """DELETE the job. Best effort: pygeoapi marks it dismissed but may not stop a running job."""
@@ -384,7 +411,23 @@ class ProcessesClient:
                 headers={"Accept": "application/json"},
                 timeout_s=min(self.timeout_s, 10.0),
                 authcfg=self.authcfg,
+                allow_local=False,
             )
             return True
         except NetError:
             return False
+
+
+def _results_document(doc) -> dict:
+    """pygeoapi's response=document wraps the processor's dict as {"outputs": [dict]}: unwrap it."""
+    if (
+        isinstance(doc, dict)
+        and set(doc) <= {"outputs", "links"}
+        and isinstance(doc.get("outputs"), list)
+        and all(isinstance(item, dict) for item in doc["outputs"])
+    ):
+        merged: dict = {}
+        for item in doc["outputs"]:
+            merged.update(item)
+        doc = merged
+    return doc if isinstance(doc, dict) else {"result": doc}

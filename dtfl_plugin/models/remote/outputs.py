@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -50,10 +51,11 @@ class Staged:
         self.items.clear()
 
 
-def _payload(value, client: ProcessesClient, base: str):
-    """A result value as bytes or a JSON object: inline, qualified ({value, encoding}) or by reference ({href})."""
+def _payload(value, client: ProcessesClient, base: str, scratch):
+    """A result value as bytes, a JSON object, or a file: inline, qualified ({value, encoding}) or by
+    reference ({href}: streamed into ``scratch()``, a temp file beside the destination, never into memory)."""
     if isinstance(value, dict) and "href" in value and "value" not in value:
-        return client.fetch(str(value["href"]), base).content
+        return client.fetch_to(str(value["href"]), scratch(), base)
     if isinstance(value, dict) and "value" in value and ("mediaType" in value or "encoding" in value):
         inner = value["value"]
         if str(value.get("encoding", "")).lower() == "base64" and isinstance(inner, str):
@@ -65,6 +67,14 @@ def _payload(value, client: ProcessesClient, base: str):
     return value
 
 
+def _put(payload, tmp: str) -> None:
+    """Write a payload to ``tmp``: a downloaded file is moved (no copy in memory), anything else written."""
+    if isinstance(payload, Path):
+        shutil.move(str(payload), tmp)
+    else:
+        Path(tmp).write_bytes(_as_bytes(payload))
+
+
 def _as_bytes(payload) -> bytes:
     if isinstance(payload, bytes):
         return payload
@@ -73,11 +83,11 @@ def _as_bytes(payload) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
-def _write_raster(data: bytes, dest: Path, staged: Staged, title: str) -> None:
+def _write_raster(data: bytes | Path, dest: Path, staged: Staged, title: str) -> None:
     from osgeo import gdal
 
     src = staged.scratch(dest, ".tif")
-    Path(src).write_bytes(data)
+    _put(data, src)
     try:
         ds = gdal.Open(src)
     except RuntimeError:
@@ -101,8 +111,10 @@ def _write_raster(data: bytes, dest: Path, staged: Staged, title: str) -> None:
 
 
 def _write_vector(payload, dest: Path, staged: Staged, title: str) -> None:
-    from osgeo import gdal
 
+    if isinstance(payload, Path):  # streamed to disk: GDAL reads the GeoJSON file itself
+        _translate_vector(str(payload), dest, staged, title)
+        return
     if isinstance(payload, (bytes, str)):
         try:
             payload = json.loads(payload)
@@ -114,6 +126,12 @@ def _write_vector(payload, dest: Path, staged: Staged, title: str) -> None:
         raise RemoteModelError(tr("The result {title} is not a GeoJSON feature collection.").format(title=title))
     src = staged.scratch(dest, ".geojson")
     Path(src).write_text(json.dumps(payload), encoding="utf-8")
+    _translate_vector(src, dest, staged, title)
+
+
+def _translate_vector(src: str, dest: Path, staged: Staged, title: str) -> None:
+    from osgeo import gdal
+
     driver = QgsVectorFileWriter.driverForExtension(dest.suffix.lstrip(".")) or "GPKG"
     tmp = staged.temp_for(dest, dest.suffix)
     Path(tmp).unlink()  # OGR creates the file itself
@@ -137,29 +155,37 @@ def write_results(
             dest = destinations.get(spec.name)
             if not dest:
                 continue
+            path = Path(dest)
             if results.raw is not None:
                 payload = results.raw if len(specs) == 1 or spec is specs[0] else None
             else:
                 doc = results.document or {}
-                payload = _payload(doc[spec.id], client, base) if spec.id in doc else None
+                scratch = lambda path=path: staged.scratch(path, ".download")  # noqa: E731
+                payload = _payload(doc[spec.id], client, base, scratch) if spec.id in doc else None
             if payload is None:
                 raise RemoteModelError(
                     tr("The server's results have no output {id}.").format(id=spec.id), detail=str(results.raw_type)
                 )
-            path = Path(dest)
             if spec.kind == "raster":
-                _write_raster(_as_bytes(payload), path, staged, spec.title)
+                _write_raster(payload if isinstance(payload, Path) else _as_bytes(payload), path, staged, spec.title)
             elif spec.kind == "vector":
                 _write_vector(payload, path, staged, spec.title)
             else:
-                tmp = staged.temp_for(path, path.suffix)
-                Path(tmp).write_bytes(_as_bytes(payload))
+                _put(payload, staged.temp_for(path, path.suffix))
             written[spec.name] = str(path)
         staged.commit()
     except BaseException:
         staged.discard()
         raise
+    finally:
+        _drop_raw(results)
     return written
+
+
+def _drop_raw(results: Results) -> None:
+    """The raw body streamed to a temp file by the client: moved into place, or removed here."""
+    if isinstance(results.raw, Path):
+        results.raw.unlink(missing_ok=True)
 
 
 _SUFFIX = {"tiff": ".tif", "geo+json": ".geojson", "geojson": ".geojson", "json": ".json", "csv": ".csv", "png": ".png"}
@@ -170,6 +196,11 @@ def _suffix(media_type: str, payload) -> str:
     for key, suffix in _SUFFIX.items():
         if key in media:
             return suffix
+    if isinstance(payload, Path):
+        with payload.open("rb") as handle:
+            payload = handle.read(4)  # the magic number is enough
+        if payload[:1] in (b"{", b"["):
+            return ".json"
     if isinstance(payload, bytes):
         return ".tif" if payload[:4] in (b"II*\x00", b"MM\x00*") else ".bin"
     if isinstance(payload, dict) and payload.get("type") in ("FeatureCollection", "Feature"):
@@ -189,15 +220,17 @@ def write_folder(results: Results, folder: str, client: ProcessesClient, base: s
             items = []
             for key, value in (results.document or {}).items():
                 media = str(value.get("mediaType") or value.get("type") or "") if isinstance(value, dict) else ""
-                items.append((key, _payload(value, client, base), media))
+                scratch = lambda: staged.scratch(target / "result", ".download")  # noqa: E731
+                items.append((key, _payload(value, client, base, scratch), media))
         for key, payload, media in items:
             safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(key)) or "result"
             dest = target / (safe + _suffix(media, payload))
-            tmp = staged.temp_for(dest, dest.suffix)
-            Path(tmp).write_bytes(_as_bytes(payload))
+            _put(payload, staged.temp_for(dest, dest.suffix))
             written.append(str(dest))
         staged.commit()
     except BaseException:
         staged.discard()
         raise
+    finally:
+        _drop_raw(results)
     return written

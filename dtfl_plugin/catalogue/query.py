@@ -53,6 +53,17 @@ SERVICE_WORDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("atom",): (ServiceType.ATOM.value,),
 }
 _LINKS = ("", "s", "en", "e")
+# Every mechanism can be switched off, for the ablation in bench/bench_catalogue_eval.py only.
+MECHANISMS = {
+    "prefix": True,  # every word may be incomplete
+    "typo": True,  # corrections within the tolerance of the word's length
+    "compounds": True,  # query words joined and split against the index's words
+    "inflections": True,  # singular/plural forms the index holds
+    "thesaurus": True,  # synonyms and translations (GEMET, INSPIRE, base registries)
+    "service_types": True,  # "wfs", "wmts"... name the service instead of being matched as text
+    "relaxed": True,  # partial matches, ranked by coverage, when nothing has every word
+    "layers": True,  # one row per layer with its services as choices
+}
 _ALNUM = re.compile(r"[a-z]+|[0-9]+")
 
 
@@ -164,7 +175,9 @@ def parse(
     ``phrases=False``: every word on its own (no thesaurus phrases, no joined compounds), for ranking
     by how many of the words an entry has when none has them all.
     """
-    typed, types = _service_types(words(query))
+    if not MECHANISMS["thesaurus"]:
+        thesaurus = Thesaurus([])
+    typed, types = _service_types(words(query)) if MECHANISMS["service_types"] else (words(query), ())
     if not typed:
         if not types:
             return None
@@ -175,17 +188,20 @@ def parse(
         for word in typed:
             stretches.extend(_phrases([word], thesaurus, vocabulary))
     for chunk, synonyms in stretches:
-        group = Group(typed=chunk, alternatives=synonyms, prefix=True)
+        group = Group(typed=chunk, alternatives=synonyms, prefix=MECHANISMS["prefix"])
         group.optional = len(chunk) == 1 and chunk[0] in GENERIC
         groups.append(group)
     if vocabulary is not None:
-        groups = _join_compounds(groups, vocabulary) if phrases else groups
+        groups = _join_compounds(groups, vocabulary) if phrases and MECHANISMS["compounds"] else groups
         for group in groups:
             if len(group.typed) == 1:
                 word = group.typed[0]
-                _add_inflections(group, word, vocabulary)
-                _add_compound_alternative(group, word, vocabulary, splitter)
-                _add_typo_alternatives(group, word, thesaurus, vocabulary)
+                if MECHANISMS["inflections"]:
+                    _add_inflections(group, word, vocabulary)
+                if MECHANISMS["compounds"]:
+                    _add_compound_alternative(group, word, vocabulary, splitter)
+                if MECHANISMS["typo"]:
+                    _add_typo_alternatives(group, word, thesaurus, vocabulary)
     # Function words ("kaart van de bodem", "map of the dikes") would demand to be in every hit; drop
     # them unless they are all there is, or part of a thesaurus phrase ("flora en fauna").
     content = [g for g in groups if not (len(g.typed) == 1 and g.typed[0] in STOPWORDS)]
@@ -239,7 +255,7 @@ def _join_compounds(groups: list[Group], vocabulary: Vocabulary) -> list[Group]:
             left, right = g.typed[0], nxt.typed[0]
             joined = [left + link + right for link in _LINKS if _known(left + link + right, vocabulary)]
             if joined and len(left) >= 2 and len(right) >= 2:
-                merged = Group(typed=(left, right), alternatives=[(j,) for j in joined], prefix=True)
+                merged = Group(typed=(left, right), alternatives=[(j,) for j in joined], prefix=g.prefix)
                 merged.same = [(j,) for j in joined]
                 pairs = [(a[0], b[0]) for a in [(left,), *g.alternatives] for b in [(right,), *nxt.alternatives]]
                 merged.alternatives += [p for p in pairs if p != (left, right)][:6]

@@ -26,7 +26,7 @@ import sqlite3
 
 from ..errors import CatalogueError
 from ..i18n import tr
-from .query import Group, ParsedQuery, group_expression
+from .query import MECHANISMS, Group, ParsedQuery, group_expression
 from .schema import ENTRY_COLUMNS, WEIGHTS, SearchHit, SearchResult, entry_from_row, service_rank
 from .text import stem
 
@@ -82,7 +82,9 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
     try:
         collector.run(_tiers(parsed), _Scorer(parsed, index.statistics(), index.vocabulary()))
         relaxed = not collector.layers
-        if relaxed:  # nothing has every word: rank what has some of them, by how much of the query it covers
+        if (
+            relaxed and MECHANISMS["relaxed"]
+        ):  # nothing has every word: rank what has some of them, by how much of the query it covers
             loose = index.parse_query(query, phrases=False)
             if loose is not None and len(loose.required) > 1:
                 collector.run([loose.relaxed_expression], _Scorer(loose, index.statistics(), index.vocabulary()))
@@ -109,6 +111,8 @@ class _Collector:
             for rowid, key, kind, *columns in self.conn.execute(self.sql, (expression, *self.args, MAX_CANDIDATES)):
                 if rowid in self.seen:
                     continue
+                if not MECHANISMS["layers"]:
+                    key = f"#{rowid}"
                 self.seen.add(rowid)
                 score, matched, coverage = scorer.score(columns)
                 rank = (-round(coverage, 3), self.tier, -score)
@@ -131,6 +135,13 @@ def _layer_hits(conn, order: list, wanted: set, where: str, args: list) -> list[
     """One SearchHit per layer: all its services (within the filters), the preferred one first."""
     if not order:
         return []
+    if not MECHANISMS["layers"]:  # ablation: every service its own row
+        out = []
+        for _key, (rank, rowid, matched, coverage, _typed) in order:
+            row = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries WHERE rowid = ?", (rowid,)).fetchone()
+            entry = entry_from_row(*row)
+            out.append(SearchHit(entry, -rank[2], matched, [entry], coverage))
+        return out
     keys = [k for k, _v in order]
     marks = ",".join("?" * len(keys))
     sql = f"SELECT e.layer_key, e.rowid, e.{ENTRY_COLUMNS.replace(', ', ', e.')} FROM entries e WHERE e.layer_key IN ({marks})"

@@ -176,7 +176,8 @@ class CompoundSplitter:
     """Split Dutch compounds into known parts, greedily from the end (Dutch compounds are head-final)."""
 
     def __init__(self, vocabulary: set[str] | None = None) -> None:
-        vocab = {w for w in (vocabulary or set()) if len(w) >= _MIN_PART and w.isalpha()}
+        # Three-letter words from a thesaurus ("ice", "ver") cut real words into nonsense: heads only.
+        vocab = {w for w in (vocabulary or set()) if len(w) > _MIN_PART and w.isalpha()}
         vocab.update(COMPOUND_HEADS)
         self.vocabulary = frozenset(vocab)
         self._max = max((len(w) for w in self.vocabulary), default=0)

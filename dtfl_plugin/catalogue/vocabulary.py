@@ -11,6 +11,7 @@ import bisect
 from collections import Counter
 
 MAX_CANDIDATES = 6
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
 
 def max_edits(word: str) -> int:
@@ -116,5 +117,25 @@ class Vocabulary:
                 d = min(distance(word, term[: len(word) + j], k) for j in (-1, 0, 1))
                 if d <= k:
                     found.append((d, 1, -self.counts[term], term))
+        if len(word) < 8:  # short words share too few trigrams for the filter: generate their neighbours
+            known = {f[-1] for f in found}
+            found += [(1, 0, -self.counts[t], t) for t in self._one_edit(word) if t not in known]
         found.sort()
         return [f[-1] for f in found[:MAX_CANDIDATES]]
+
+    def _one_edit(self, word: str) -> set[str]:
+        """Known terms one deletion, insertion, substitution or swap away (generated, then looked up)."""
+        counts = self.counts
+        out: set[str] = set()
+        for i in range(len(word) + 1):
+            left, right = word[:i], word[i:]
+            if right:
+                out.add(left + right[1:])
+                if len(right) > 1:
+                    out.add(left + right[1] + right[0] + right[2:])
+            for ch in _ALPHABET:
+                out.add(left + ch + right)
+                if right:
+                    out.add(left + ch + right[1:])
+        out.discard(word)
+        return {t for t in out if t in counts and t.isalpha()}

@@ -1,7 +1,13 @@
-"""The PDOK layer list (the JSON the PDOK services plugin bundles), in both shapes it has had.
+"""The PDOK layer list (the JSON the PDOK services plugin bundles), in every shape it has had.
 
+Accepted shapes (a file holds a JSON list of records, or an object with the list under "layers",
+"services" or "records"):
+- before 2022 (``pdok.json``, ``{"services": [...]}``): one record per layer *and WMS style* with
+  ``url`` (a GetCapabilities URL), ``type`` (wms/wmts/wfs/wcs), ``layers`` (the layer name),
+  ``title``, ``abstract``, ``servicetitle``, ``md_id`` (the NGR id of the service record), ``style``,
+  ``crs``, ``tilematrixsets``; the style duplicates become one entry;
 - 2022 flat shape: one record per layer with name, title, abstract, service_url, service_type
-  (wms/wmts/wfs/wcs), dataset_md_id, service_md_id, crs, styles, tilematrixsets, ...
+  (wms/wmts/wfs/wcs), dataset_md_id, service_md_id, service_title, crs, styles, tilematrixsets, ...;
 - current shape: adds "api features" and "api tiles" records, the latter with "tiles"
   (tilesets with their CRS) and "styles" ({id, name, url}).
 """
@@ -51,8 +57,25 @@ def _split(value) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
+# Pre-2022 key -> flat-shape key.
+_OLD_KEYS = {"url": "service_url", "type": "service_type", "layers": "name", "servicetitle": "service_title",
+             "md_id": "service_md_id"}  # fmt: skip
+
+
+def _flat(rec: dict) -> dict:
+    """A record of the pre-2022 shape in the flat shape's keys (flat records pass unchanged)."""
+    if "service_url" in rec or "url" not in rec:
+        return rec
+    out = {_OLD_KEYS.get(k, k): v for k, v in rec.items() if k != "name"}
+    out["name"] = rec.get("layers") or rec.get("name") or ""
+    if rec.get("style") and not rec.get("styles"):
+        out["styles"] = [rec["style"]]
+    return out
+
+
 def parse_record(rec: dict, source: str = "") -> Entry | None:
-    """One layer-list record -> Entry; None when it names no service or no layer."""
+    """One layer-list record (any shape) -> Entry; None when it names no service or no layer."""
+    rec = _flat(rec)
     url = clean_service_url(str(rec.get("service_url") or ""))
     name = str(rec.get("name") or "").strip()
     kind = service_type(str(rec.get("service_type") or ""))

@@ -50,6 +50,7 @@ from .depressions import (  # noqa: F401  (re-exported: the public API of the mo
     analyse_depressions,
     fill_depressions,
 )
+from . import routing
 from .fill_spill import build_merge_tree, distribute
 
 _CHUNK = 1 << 21  # cells per block: bounds the int64/float64 copies numpy makes of int32/float32 arrays
@@ -120,6 +121,7 @@ def run_bathtub(
     Pass ``analysis`` from :func:`analyse_depressions` to reuse the terrain analysis for several events.
     ``walls`` (boolean, like ``dem``) marks building footprints: they are raised far above the terrain, even where
     the DEM has nodata (AHN has no ground under buildings), so water flows around them and off their roofs.
+    The tiled path (models/tiled) computes the same result with memory bounded by its tile size.
     """
     if cell_size <= 0:
         raise ValueError("cell_size must be positive")
@@ -134,76 +136,14 @@ def run_bathtub(
     _check(is_cancelled)
     z = dem.astype(np.float32, copy=False)
     area = float(cell_size) ** 2
-    n = fr.level.size
-
-    # Runoff per basin, then per depression (its top basin); water on outside cells is not counted.
-    basin_flat = fr.basin.ravel()
-    if np.ndim(runoff):
-        per_cell = np.where(fr.valid, runoff, 0.0).ravel()
-        basin_runoff = _bincount(basin_flat, n, per_cell) * area
-    else:
-        basin_runoff = _bincount(basin_flat, n) * float(runoff) * area
-    basin_runoff[0] = 0.0
-    total_runoff = float(basin_runoff.sum())
-    top = fr.top
-    dep_cell = top[basin_flat]
-    depth_below = np.nan_to_num(fr.filled.ravel() - z.ravel(), nan=0.0)  # NaN on outside cells
-    capacity = _bincount(dep_cell, n, depth_below) * area
-    del depth_below
-    capacity[0] = 0.0
-    inflow = np.bincount(top[1:], weights=basin_runoff[1:], minlength=n)
+    basin_runoff, capacity = _basin_sums(fr, z, runoff, area)
     _report(progress, 75)
     _check(is_cancelled)
-
-    # Route from high spill levels to low: a depression always spills into one with a lower spill level.
-    roots = np.flatnonzero((top == np.arange(n)) & (np.arange(n) > 0))
-    spill_level = fr.level[roots]
-    order = roots[np.argsort(-spill_level, kind="stable")]
-    parent_dep = top[fr.parent[order]]
-    dest = np.where(fr.parent[order] == 0, 0, parent_dep)
-    inflow_l = inflow.tolist()
-    cap_l = capacity.tolist()
-    stored = np.zeros(n)
-    spilled = np.zeros(n)
-    spilled_out = 0.0
-    leaf_water = basin_runoff.copy()  # + what upstream depressions spill into each basin
-    for d, t, entry in zip(order.tolist(), dest.tolist(), fr.parent[order].tolist()):
-        v = inflow_l[d]
-        c = cap_l[d]
-        if v > c:
-            stored[d] = c
-            spilled[d] = v - c
-            if t == 0:
-                spilled_out += v - c
-            else:
-                inflow_l[t] += v - c
-                leaf_water[entry] += v - c
-        else:
-            stored[d] = v
-    inflow = np.asarray(inflow_l)
+    r = routing.route(fr, basin_runoff, capacity)
     _report(progress, 80)
     _check(is_cancelled)
-
-    # Water level per basin: a full depression stands at its spill level; inside a partly filled one,
-    # sub-depressions fill and spill before they merge (fill_spill.py).
-    full = (capacity > 0) & (stored >= capacity * (1.0 - 1e-9))
-    partial_deps = order[(stored[order] > 0) & ~full[order]]
-    leaf_level = np.where(full[top], fr.level[top], -np.inf)
-    leaf_level[0] = -np.inf
-    if partial_deps.size:
-        tree = build_merge_tree(fr, z, partial_deps)
-        kept = {int(d): float(stored[d]) for d in partial_deps.tolist()}
-        pool_of_leaf, pool_vol, _ = distribute(tree, leaf_water, kept, area)
-        _report(progress, 86)
-        _check(is_cancelled)
-        pool_cell = pool_of_leaf[basin_flat]
-        pool_level = _water_levels(z.ravel(), pool_cell, tree.w_top, pool_vol, tree.cap_cells * area, area)
-        del pool_cell
-        in_partial = np.zeros(n, dtype=bool)
-        in_partial[partial_deps] = True
-        in_partial = in_partial[top]
-        leaf_level[in_partial] = pool_level[pool_of_leaf[in_partial]]
-    del dep_cell
+    leaf_level = _leaf_levels(fr, z, r, area, progress, is_cancelled)
+    basin_flat = fr.basin.ravel()
     depth = leaf_level.astype(np.float32)[basin_flat]
     depth -= z.ravel()
     depth[~(depth >= min_depth)] = 0.0
@@ -211,105 +151,105 @@ def run_bathtub(
     depth[~fr.valid] = np.nan
     _report(progress, 92)
 
-    water_level, water_depth = _per_depression(fr, leaf_level)
-    result = _tabulate(z, fr, capacity, inflow, stored, spilled, water_level, water_depth, area, min_depth)
-    result.depth = depth
-    result.filled = fr.filled
-    result.total_runoff_m3 = total_runoff
-    result.stored_m3 = float(stored.sum())
-    result.spilled_out_m3 = spilled_out
-    result.cell_size = float(cell_size)
+    keep, new_id = routing.depression_ids(fr, capacity, min_depth)
+    labels = new_id[fr.top][basin_flat]
+    labels[~(fr.filled.ravel() > z.ravel())] = 0  # a depression's extent: the cells its spill level covers
+    cells = _bincount(labels, keep.size + 1).astype(np.int64)
+    result = BathtubResult(
+        depth=depth,
+        depressions=labels.reshape(z.shape),
+        table=routing.table(fr, r, keep, leaf_level, cells, area),
+        filled=fr.filled,
+        total_runoff_m3=float(basin_runoff.sum()),
+        stored_m3=float(r.stored.sum()),
+        spilled_out_m3=r.spilled_out,
+        cell_size=float(cell_size),
+    )
     _report(progress, 100)
     return result
 
 
-def _water_levels(z, dep_cell, level, stored, capacity, area) -> np.ndarray:
-    """Water level per pool: its top level when full, else the level holding ``stored`` over its cells.
+def _basin_sums(fr, z, runoff, area) -> tuple[np.ndarray, np.ndarray]:
+    """Runoff per basin (m3; water on outside cells is not counted) and capacity per depression (m3)."""
+    n = fr.level.size
+    basin_flat = fr.basin.ravel()
+    if np.ndim(runoff):
+        per_cell = np.where(fr.valid, runoff, 0.0).ravel()
+        basin_runoff = _bincount(basin_flat, n, per_cell) * area
+    else:
+        basin_runoff = _bincount(basin_flat, n) * float(runoff) * area
+    basin_runoff[0] = 0.0
+    depth_below = np.nan_to_num(fr.filled.ravel() - z.ravel(), nan=0.0)  # NaN on outside cells
+    capacity = _bincount(fr.top[basin_flat], n, depth_below) * area
+    capacity[0] = 0.0
+    return basin_runoff, capacity
 
-    Newton's method on V(h) = sum(max(h - z, 0)) for all partly filled depressions at once: V is convex and
+
+def _leaf_levels(fr, z, r, area, progress, is_cancelled) -> np.ndarray:
+    """Water level per basin: a full depression stands at its spill level; inside a partly filled one,
+    sub-depressions fill and spill before they merge (fill_spill.py)."""
+    leaf_level = routing.full_leaf_levels(fr, r)
+    partial_deps = routing.partial_depressions(r)
+    if not partial_deps.size:
+        return leaf_level
+    n = fr.level.size
+    tree = build_merge_tree(fr, z, partial_deps)
+    kept = {int(d): float(r.stored[d]) for d in partial_deps.tolist()}
+    pool_of_leaf, pool_vol, _ = distribute(tree, r.leaf_water, kept, area)
+    _report(progress, 86)
+    _check(is_cancelled)
+    pool_cell = pool_of_leaf[fr.basin.ravel()]
+    pool_level = _water_levels(z.ravel(), pool_cell, tree, pool_vol, area)
+    in_partial = np.zeros(n, dtype=bool)
+    in_partial[partial_deps] = True
+    in_partial = in_partial[fr.top]
+    leaf_level[in_partial] = pool_level[pool_of_leaf[in_partial]]
+    return leaf_level
+
+
+def _water_levels(z, pool_cell, tree, pool_vol, area) -> np.ndarray:
+    """Water level per pool: its top level when full, else the level holding its volume over its cells.
+
+    Newton's method on V(h) = sum(max(h - z, 0)) for all partly filled pools at once: V is convex and
     piecewise linear, so starting at the spill level (V >= stored) the steps h = (stored / area + sum of z below h)
     / (cells below h) decrease monotonically and end exactly, once the set of wet cells stops changing.
     """
-    n = level.size
-    wl = np.full(n, -np.inf)
-    full = (capacity > 0) & (stored >= capacity * (1.0 - 1e-9))
-    wl[full] = level[full]
-    partial = (stored > 0) & ~full
+    wl, partial = routing.pool_targets(tree, pool_vol, area)
     if not partial.any():
         return wl
-    ids = np.flatnonzero(partial)
-    compact = np.full(n, -1, dtype=np.int32)
-    compact[ids] = np.arange(ids.size, dtype=np.int32)
-    # Only cells under their depression's spill level can be wet; boolean masks, no index arrays.
-    mask = z < level.astype(np.float32)[dep_cell]  # pass heights are float32 values: exact
-    mask &= partial[dep_cell]
-    g = compact[dep_cell[mask]]
-    zc = z[mask]
-    del mask
-    target = stored[ids] / area
-    h = level[ids].astype(np.float64)
+    g, zc, ids = pool_cells(z, pool_cell, tree.w_top, partial)
+    target = pool_vol[ids] / area
+    h = tree.w_top[ids].astype(np.float64)
     for _ in range(200):
-        count = np.zeros(ids.size)
-        zsum = np.zeros(ids.size)
-        for start in range(0, g.size, _CHUNK):  # chunks bound the float64 temporaries
-            gc, zz = g[start : start + _CHUNK], zc[start : start + _CHUNK]
-            wet = zz < h[gc]
-            gw = gc[wet]
-            count += np.bincount(gw, minlength=ids.size)
-            zsum += np.bincount(gw, weights=zz[wet], minlength=ids.size)
-        new = (target + zsum) / np.maximum(count, 1)
-        if np.array_equal(new, h):
+        count, zsum = below_sums(g, zc, h)
+        h, done = routing.newton_update(h, target, count, zsum)
+        if done:
             break
-        h = np.minimum(new, h)  # monotone from above; guards against rounding ping-pong
     wl[ids] = h
     return wl
 
 
-def _per_depression(fr, leaf_level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Highest water level and deepest water of each depression (top basin id), over its basins."""
-    n = fr.level.size
-    wet = np.flatnonzero(np.isfinite(leaf_level))
-    wet = wet[wet > 0]
-    dep = fr.top[wet]
-    water_level = np.full(n, -np.inf)
-    water_depth = np.zeros(n)
-    np.maximum.at(water_level, dep, leaf_level[wet])
-    np.maximum.at(water_depth, dep, leaf_level[wet] - fr.pit_z[wet])
-    return water_level, water_depth
+def pool_cells(z, pool_cell, level, partial) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cells that can be wet in partly filled pools: (compact pool index, z, pool ids of the compact index)."""
+    ids = np.flatnonzero(partial)
+    compact = np.full(level.size, -1, dtype=np.int32)
+    compact[ids] = np.arange(ids.size, dtype=np.int32)
+    mask = z < level.astype(np.float32)[pool_cell]  # pass heights are float32 values: exact
+    mask &= partial[pool_cell]
+    return compact[pool_cell[mask]], z[mask], ids
 
 
-def _tabulate(z, fr, capacity, inflow, stored, spilled, water_level, water_depth, area, min_depth):
-    """Depressions that can hold at least ``min_depth`` of water, numbered 1..n, with their raster extent."""
-    n = fr.level.size
-    max_depth = fr.level - fr.dep_bottom
-    keep = np.flatnonzero((capacity > 0) & (max_depth >= min_depth))
-    keep = keep[np.argsort(-capacity[keep], kind="stable")]  # id 1 = largest
-    new_id = np.zeros(n, dtype=np.int32)
-    new_id[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
-    labels = new_id[fr.top][fr.basin.ravel()]
-    labels[~(fr.filled.ravel() > z.ravel())] = 0  # a depression's extent: the cells its spill level covers
-    cells = _bincount(labels, keep.size + 1).astype(np.int64)
-    table = []
-    for i, d in enumerate(keep.tolist(), start=1):
-        cap = float(capacity[d])
-        wl = float(water_level[d])
-        table.append(
-            {
-                "id": i,
-                "volume_capacity_m3": cap,
-                "inflow_m3": float(inflow[d]),
-                "stored_m3": float(stored[d]),
-                "fill_fraction": float(stored[d] / cap) if cap > 0 else 0.0,
-                "spilled_m3": float(spilled[d]),
-                "max_depth": float(max_depth[d]),
-                "water_depth": float(max(water_depth[d], 0.0)),
-                "water_level": wl if np.isfinite(wl) else None,
-                "spill_level": float(fr.level[d]),
-                "cells": int(cells[i]),
-                "area_m2": float(cells[i] * area),
-            }
-        )
-    return BathtubResult(depth=np.empty(0), depressions=labels.reshape(z.shape), table=table)
+def below_sums(g: np.ndarray, zc: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pool: cells with z below h and the sum of their z (chunks bound the float64 temporaries)."""
+    count = np.zeros(h.size)
+    zsum = np.zeros(h.size)
+    for start in range(0, g.size, _CHUNK):
+        gc, zz = g[start : start + _CHUNK], zc[start : start + _CHUNK]
+        wet = zz < h[gc]
+        gw = gc[wet]
+        count += np.bincount(gw, minlength=h.size)
+        zsum += np.bincount(gw, weights=zz[wet], minlength=h.size)
+    return count, zsum
 
 
 def facade_max_depth(depth: np.ndarray, footprints: np.ndarray, n: int) -> np.ndarray:

@@ -71,8 +71,11 @@ def _valid_mask(dem: np.ndarray, nodata, outlets: np.ndarray | None) -> np.ndarr
     return valid
 
 
-def _basins(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
-    """Basin id (1..n, 0 outside) of every cell by D8 steepest descent and pointer jumping."""
+def d8_directions(z: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """D8 steepest-descent direction per cell (index into ``_OFFSETS``), -1 for pits and outside cells.
+
+    Cells beyond the array count as outside (never lower); the tiled engine passes a window with a halo.
+    """
     rows, cols = z.shape
     zp = np.full((rows + 2, cols + 2), np.inf, dtype=np.float32)
     zp[1:-1, 1:-1] = np.where(valid, z, np.inf)
@@ -89,9 +92,14 @@ def _basins(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
             np.greater(drop, best, out=better)  # strictly lower neighbours only
             np.copyto(best, drop, where=better)
             np.copyto(direction, np.int8(k), where=better)
-    del zp, best, drop, better
-
     direction[~valid] = -1
+    return direction
+
+
+def _basins(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
+    """Basin id (1..n, 0 outside) of every cell by D8 steepest descent and pointer jumping."""
+    rows, cols = z.shape
+    direction = d8_directions(z, valid)
     pits = (direction < 0) & valid
     # Neighbouring pits always have equal elevation (each is >= the other): one label per flat pit region.
     pit_label, n_pits = ndimage.label(pits, structure=np.ones((3, 3), dtype=bool))

@@ -39,6 +39,20 @@ class MergeTree:
 
 def build_merge_tree(fr, z: np.ndarray, deps: np.ndarray) -> MergeTree:
     """The merge tree of the depressions ``deps`` (top basin ids) of ``fr`` (a FillResult), with capacities."""
+    tree, member = merge_tree_graph(fr, deps)
+    flooded = fr.filled.ravel() > z.ravel()
+    flooded &= member[fr.top][fr.basin.ravel()]
+    leaves = fr.basin.ravel()[flooded]
+    zc = z.ravel()[flooded]
+    del flooded
+    climber = Climber(tree)
+    count, zsum = climber.sums(leaves, zc)
+    set_capacities(tree, count, zsum)
+    return tree
+
+
+def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
+    """The merge tree of ``deps`` from the basin graph alone (capacities still 0); and the member flag per basin."""
     n = fr.level.size
     member = np.zeros(n, dtype=bool)
     member[deps] = True
@@ -102,8 +116,7 @@ def build_merge_tree(fr, z: np.ndarray, deps: np.ndarray) -> MergeTree:
         root=root,
     )
     _leaf_ranges(tree, roots, basins)
-    _capacities(tree, fr, z, member)
-    return tree
+    return tree, member
 
 
 def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray) -> None:
@@ -126,39 +139,46 @@ def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray) -> None
     tree.leaf_order[tree.start[leaves]] = leaves
 
 
-def _capacities(tree: MergeTree, fr, z: np.ndarray, member: np.ndarray) -> None:
-    """Assign each flooded cell to the lowest node that is full above it (binary lifting), then sum up the tree."""
-    total = tree.parent.size
-    up = [np.where(tree.parent >= 0, tree.parent, np.arange(total, dtype=np.int32)).astype(np.int32)]
-    while True:
-        nxt = up[-1][up[-1]]
-        if np.array_equal(nxt, up[-1]):
-            break
-        up.append(nxt)
-    w_top = tree.w_top
-    w32 = w_top.astype(np.float32)  # sills are float32 pass heights: comparisons with float32 z stay exact
-    flooded = fr.filled.ravel() > z.ravel()
-    flooded &= member[fr.top][fr.basin.ravel()]
-    leaves = fr.basin.ravel()[flooded]
-    zc = z.ravel()[flooded]
-    del flooded
-    count = np.zeros(total)
-    zsum = np.zeros(total)
-    for s in range(0, leaves.size, _CELL_CHUNK):
-        node = leaves[s : s + _CELL_CHUNK].astype(np.int32)
-        zz = zc[s : s + _CELL_CHUNK]
-        climb = np.flatnonzero(w32[node] <= zz)  # cells above their own basin's sill climb the tree
-        cur, zl = node[climb], zz[climb]
-        step = np.empty(cur.size, dtype=bool)
-        for table in reversed(up):  # binary lifting: the highest ancestor whose sill is still <= z
-            cand = table[cur]
-            np.less_equal(w32[cand], zl, out=step)
-            np.copyto(cur, cand, where=step)
-        node[climb] = up[0][cur]
-        count += np.bincount(node, minlength=total)
-        zsum += np.bincount(node, weights=zz, minlength=total)
+class Climber:
+    """Assigns flooded cells to the lowest node that is full above them (binary lifting over the merge tree)."""
+
+    def __init__(self, tree: MergeTree) -> None:
+        total = tree.parent.size
+        up = [np.where(tree.parent >= 0, tree.parent, np.arange(total, dtype=np.int32)).astype(np.int32)]
+        while True:
+            nxt = up[-1][up[-1]]
+            if np.array_equal(nxt, up[-1]):
+                break
+            up.append(nxt)
+        self.up = up
+        self.total = total
+        self.w32 = tree.w_top.astype(np.float32)  # sills are float32 pass heights: exact against float32 z
+
+    def sums(self, leaves: np.ndarray, zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cell count and sum of z per node for flooded cells (basin ``leaves``, elevations ``zc``)."""
+        up, w32, total = self.up, self.w32, self.total
+        count = np.zeros(total)
+        zsum = np.zeros(total)
+        for s in range(0, leaves.size, _CELL_CHUNK):
+            node = leaves[s : s + _CELL_CHUNK].astype(np.int32)
+            zz = zc[s : s + _CELL_CHUNK]
+            climb = np.flatnonzero(w32[node] <= zz)  # cells above their own basin's sill climb the tree
+            cur, zl = node[climb], zz[climb]
+            step = np.empty(cur.size, dtype=bool)
+            for table in reversed(up):  # binary lifting: the highest ancestor whose sill is still <= z
+                cand = table[cur]
+                np.less_equal(w32[cand], zl, out=step)
+                np.copyto(cur, cand, where=step)
+            node[climb] = up[0][cur]
+            count += np.bincount(node, minlength=total)
+            zsum += np.bincount(node, weights=zz, minlength=total)
+        return count, zsum
+
+
+def set_capacities(tree: MergeTree, count: np.ndarray, zsum: np.ndarray) -> None:
+    """Capacity of every node from the per-node cell sums of :meth:`Climber.sums` (summed up the tree)."""
     cnt, zs = _subtree_sums(tree, count), _subtree_sums(tree, zsum)
-    cap = cnt * np.where(np.isfinite(w_top), w_top, 0.0) - zs
+    cap = cnt * np.where(np.isfinite(tree.w_top), tree.w_top, 0.0) - zs
     tree.cap_cells = np.maximum(cap, 0.0)
 
 

@@ -1,0 +1,136 @@
+"""The graph half of the bathtub screening: water routed between depressions, per depression results.
+
+Everything here works on arrays with one value per basin or per depression, never per cell, so the in-memory
+path (bathtub_core.run_bathtub) and the tiled path (models/tiled) share it and give the same answers. ``graph``
+is anything with the basin-level fields of a ``FillResult``: level, top, parent, edge_w, pit_z, dep_bottom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Routing:
+    order: np.ndarray  # depressions (top basin ids) from high spill level to low
+    inflow: np.ndarray  # m3 entering each depression (own catchment + upstream spills)
+    stored: np.ndarray  # m3 kept per depression
+    spilled: np.ndarray  # m3 spilled over its pass per depression
+    spilled_out: float  # m3 that left the area
+    leaf_water: np.ndarray  # m3 entering each basin (runoff + spills from upstream depressions)
+    capacity: np.ndarray  # m3 each depression holds up to its spill level
+    full: np.ndarray  # bool per depression
+
+
+def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray) -> Routing:
+    """Route from high spill levels to low: a depression always spills into one with a lower spill level."""
+    top, parent = graph.top, graph.parent
+    n = graph.level.size
+    inflow = np.bincount(top[1:], weights=basin_runoff[1:], minlength=n)
+    roots = np.flatnonzero((top == np.arange(n)) & (np.arange(n) > 0))
+    order = roots[np.argsort(-graph.level[roots], kind="stable")]
+    dest = np.where(parent[order] == 0, 0, top[parent[order]])
+    inflow_l = inflow.tolist()
+    cap_l = capacity.tolist()
+    stored = np.zeros(n)
+    spilled = np.zeros(n)
+    spilled_out = 0.0
+    leaf_water = basin_runoff.copy()
+    for d, t, entry in zip(order.tolist(), dest.tolist(), parent[order].tolist()):
+        v, c = inflow_l[d], cap_l[d]
+        if v > c:
+            stored[d] = c
+            spilled[d] = v - c
+            if t == 0:
+                spilled_out += v - c
+            else:
+                inflow_l[t] += v - c
+                leaf_water[entry] += v - c
+        else:
+            stored[d] = v
+    full = (capacity > 0) & (stored >= capacity * (1.0 - 1e-9))
+    return Routing(order, np.asarray(inflow_l), stored, spilled, spilled_out, leaf_water, capacity, full)
+
+
+def partial_depressions(r: Routing) -> np.ndarray:
+    """Depressions holding some water but not full: their sub-depressions fill and spill (fill_spill.py)."""
+    return r.order[(r.stored[r.order] > 0) & ~r.full[r.order]]
+
+
+def full_leaf_levels(graph, r: Routing) -> np.ndarray:
+    """Water level per basin where its depression is full (its spill level), -inf elsewhere."""
+    top = graph.top
+    leaf_level = np.where(r.full[top], graph.level[top], -np.inf)
+    leaf_level[0] = -np.inf
+    return leaf_level
+
+
+def pool_targets(tree, pool_vol: np.ndarray, area: float):
+    """Newton set-up for the pools of partly filled depressions: (level per pool, partial mask, volume per pool)."""
+    capacity = tree.cap_cells * area
+    full = (capacity > 0) & (pool_vol >= capacity * (1.0 - 1e-9))
+    wl = np.full(tree.w_top.size, -np.inf)
+    wl[full] = tree.w_top[full]
+    partial = (pool_vol > 0) & ~full
+    return wl, partial
+
+
+def newton_update(h: np.ndarray, target: np.ndarray, count: np.ndarray, zsum: np.ndarray):
+    """One step of h = (V / area + sum z below h) / (cells below h); (new h, converged)."""
+    new = (target + zsum) / np.maximum(count, 1)
+    if np.array_equal(new, h):
+        return h, True
+    return np.minimum(new, h), False  # monotone from above; guards against rounding ping-pong
+
+
+def per_depression(graph, leaf_level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Highest water level and deepest water of each depression (top basin id), over its basins."""
+    n = graph.level.size
+    wet = np.flatnonzero(np.isfinite(leaf_level))
+    wet = wet[wet > 0]
+    dep = graph.top[wet]
+    water_level = np.full(n, -np.inf)
+    water_depth = np.zeros(n)
+    np.maximum.at(water_level, dep, leaf_level[wet])
+    np.maximum.at(water_depth, dep, leaf_level[wet] - graph.pit_z[wet])
+    return water_level, water_depth
+
+
+def depression_ids(graph, capacity: np.ndarray, min_depth: float) -> tuple[np.ndarray, np.ndarray]:
+    """Depressions that can hold at least ``min_depth``, largest first: (kept top ids, output id per top id)."""
+    n = graph.level.size
+    max_depth = graph.level - graph.dep_bottom
+    keep = np.flatnonzero((capacity > 0) & (max_depth >= min_depth))
+    keep = keep[np.argsort(-capacity[keep], kind="stable")]  # id 1 = largest
+    new_id = np.zeros(n, dtype=np.int32)
+    new_id[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
+    return keep, new_id
+
+
+def table(graph, r: Routing, keep: np.ndarray, leaf_level: np.ndarray, cells: np.ndarray, area: float) -> list:
+    """One row per kept depression (id = position in ``keep`` + 1); ``cells``: extent in cells per id."""
+    water_level, water_depth = per_depression(graph, leaf_level)
+    max_depth = graph.level - graph.dep_bottom
+    rows = []
+    for i, d in enumerate(keep.tolist(), start=1):
+        cap = float(r.capacity[d])
+        wl = float(water_level[d])
+        rows.append(
+            {
+                "id": i,
+                "volume_capacity_m3": cap,
+                "inflow_m3": float(r.inflow[d]),
+                "stored_m3": float(r.stored[d]),
+                "fill_fraction": float(r.stored[d] / cap) if cap > 0 else 0.0,
+                "spilled_m3": float(r.spilled[d]),
+                "max_depth": float(max_depth[d]),
+                "water_depth": float(max(water_depth[d], 0.0)),
+                "water_level": wl if np.isfinite(wl) else None,
+                "spill_level": float(graph.level[d]),
+                "cells": int(cells[i]),
+                "area_m2": float(cells[i] * area),
+            }
+        )
+    return rows

@@ -1,0 +1,274 @@
+"""Tiled bathtub screening: the in-memory method (bathtub_core) in tiles, with memory set by the tile size.
+
+Barnes-style, in passes over the tiles with a small global step between them:
+1. prepare: read the DEM tile (GDAL window), rasterise land cover, water and buildings of the tile;
+2. label: D8 inside the tile; every cell drains to a pit region of the tile or to an exit cell on its edge;
+   global: exits are followed across seams, pit regions joined across seams -> global basins (merge.resolve);
+3. edges: lowest pass between neighbouring basins, runoff per basin; global: the spill tree (merge.graph);
+4. capacity per depression; global: water routed between depressions (routing.route);
+5. only for partly filled depressions: merge-tree capacities (climb), pools, Newton passes for their levels;
+6. output: depth and depression extent per tile (GeoTIFF tiles, mosaicked), facade depth of the buildings.
+Each tile's results are saved in the work folder as they finish: a stopped run resumes from its finished tiles.
+Tiles run one after another here, or as dask.distributed tasks (executors.py) on any cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+from osgeo import gdal
+
+from ..local import routing
+from ..local.depressions import CancelledError
+from ..local.fill_spill import distribute, merge_tree_graph, set_capacities
+from . import inputs, merge, phases
+from .executors import LocalExecutor
+from .layout import Layout, add_sparse, load_json, save_json
+
+DEFAULT_TILE = 2048
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything a tile task needs (picklable: it travels to Dask workers)."""
+
+    dem: str
+    layout: Layout
+    geotransform: tuple
+    wkt: str
+    nodata: float | None
+    rain_mm: float
+    loss_mm: float
+    min_depth: float = 0.05
+    band: int = 1
+    gap_cells: int = 0
+    vectors: str | None = None
+    landcover: bool = False
+    water: bool = False
+    buildings: bool = False
+    n_buildings: int = 0
+    top: float = 0.0
+    n_basins: int = 0
+
+    @property
+    def cell_size(self) -> float:
+        return abs(float(self.geotransform[1]))
+
+    @property
+    def gap_halo(self) -> int:
+        return int(self.gap_cells) + int(np.ceil(np.sqrt(self.gap_cells))) + 4
+
+
+@dataclass
+class TiledResult:
+    depth_path: str
+    depressions_path: str
+    table: list
+    total_runoff_m3: float
+    stored_m3: float
+    spilled_out_m3: float
+    facade: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    tiles: int = 0
+    resumed_tiles: int = 0
+
+
+def make_spec(dem: str, work_root: str, rain_mm: float, loss_mm: float, tile: int = DEFAULT_TILE, **kw) -> Spec:
+    """Open the DEM (any GDAL raster) and choose the run's work folder: same inputs, same folder (resume)."""
+    ds = gdal.Open(dem)
+    try:
+        band = ds.GetRasterBand(kw.get("band", 1))
+        rows, cols, gt, wkt = ds.RasterYSize, ds.RasterXSize, tuple(ds.GetGeoTransform()), ds.GetProjection()
+        nodata = band.GetNoDataValue() if "nodata" not in kw else kw.pop("nodata")
+    finally:
+        ds = None
+    stat = os.stat(dem) if os.path.exists(dem) else None
+    ident = {"dem": dem, "size": stat.st_size if stat else None, "mtime": stat.st_mtime if stat else None}
+    ident.update(rain=rain_mm, loss=loss_mm, tile=tile, nodata=nodata, **{k: v for k, v in kw.items()})
+    if kw.get("vectors"):
+        ident["vectors_sha"] = _sha256(kw["vectors"])
+    digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    folder = os.path.join(work_root, digest)
+    os.makedirs(folder, exist_ok=True)
+    layout = Layout(rows, cols, int(tile), folder)
+    return Spec(dem, layout, gt, wkt, nodata, float(rain_mm), float(loss_mm), **kw)
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _Run:
+    """Progress over the phases (percent of the whole run), cancel checks, resume counts."""
+
+    PHASES = (("prepare", 15), ("label", 20), ("edges", 20), ("capacity", 10), ("partial", 15), ("output", 20))
+
+    def __init__(self, executor, progress, is_cancelled, log):
+        self.executor = executor or LocalExecutor()
+        self.progress = progress
+        self.is_cancelled = is_cancelled or (lambda: False)
+        self.log = log or (lambda message: None)
+        self.base = 0.0
+
+    def map(self, phase: str, fn, spec, tiles, *args):
+        weight = dict(self.PHASES)[phase]
+        start = self.base
+
+        def done(k: int, n: int) -> None:
+            if self.progress:
+                self.progress(start + weight * k / max(n, 1))
+
+        results = self.executor.map(fn, spec, tiles, args, done, self.is_cancelled)
+        self.base = start + weight
+        return results
+
+    def check(self) -> None:
+        if self.is_cancelled():
+            raise CancelledError()
+
+
+def run_tiled(
+    spec: Spec,
+    depth_path: str,
+    depressions_path: str,
+    executor=None,
+    progress: Callable[[float], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TiledResult:
+    """Run the screening of ``spec`` and write the depth and depression-id GeoTIFFs."""
+    run = _Run(executor, progress, is_cancelled, log)
+    lay = spec.layout
+    tiles = list(range(lay.count))
+    resumed = sum(lay.done("out", t, "npz") for t in tiles)
+    if resumed:
+        run.log(f"resuming: {resumed} of {len(tiles)} tiles already finished")
+    spec = _prepare(run, spec, tiles)
+    spec = _resolve(run, spec, tiles)
+    g, basin_runoff = _graph(run, spec, tiles)
+    capacity = np.zeros(g.level.size)
+    for part in run.map("capacity", phases.capacity, spec, tiles):
+        add_sparse(capacity, part["ids"], part["sums"])
+    area = spec.cell_size**2
+    capacity *= area
+    capacity[0] = 0.0
+    r = routing.route(g, basin_runoff, capacity)
+    run.check()
+    leaf_level = _partial(run, spec, tiles, g, r, area)
+    keep, new_id = routing.depression_ids(g, capacity, spec.min_depth)
+    lay.save_parts("final", None, leaf_level=leaf_level, new_id=new_id)
+    phases._CACHE.clear()
+    cells = np.zeros(keep.size + 1)
+    facade = np.zeros(spec.n_buildings + 1)
+    for part in run.map("output", phases.output, spec, tiles):
+        add_sparse(cells, part["cell_ids"], part["cells"])
+        if spec.buildings and part["facade_ids"].size:
+            np.maximum.at(facade, part["facade_ids"], part["facade"])
+    run.check()
+    inputs.mosaic(spec, "depth", depth_path)
+    inputs.mosaic(spec, "dep", depressions_path)
+    return TiledResult(
+        depth_path=depth_path,
+        depressions_path=depressions_path,
+        table=routing.table(g, r, keep, leaf_level, cells.astype(np.int64), area),
+        total_runoff_m3=float(basin_runoff.sum()),
+        stored_m3=float(r.stored.sum()),
+        spilled_out_m3=r.spilled_out,
+        facade=facade,
+        tiles=len(tiles),
+        resumed_tiles=resumed,
+    )
+
+
+def _prepare(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
+    parts = run.map("prepare", phases.prepare, spec, tiles)
+    zmax = max((float(p["zmax"]) for p in parts), default=-np.inf)
+    spec = replace(spec, top=(zmax if np.isfinite(zmax) else 0.0) + 100.0)
+    if spec.buildings:
+        present = np.zeros(spec.n_buildings + 1, dtype=bool)
+        for p in parts:
+            present[p["present"]] = True
+        missing = np.flatnonzero(~present[1:]) + 1
+        if missing.size:
+            run.executor.map(phases.small_buildings, spec, tiles, (missing,), None, run.is_cancelled)
+    return spec
+
+
+def _resolve(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
+    parts = run.map("label", phases.label, spec, tiles)
+    if not spec.layout.done("nodes", None, "npz"):
+        spec.layout.save_parts("nodes", None, **merge.resolve(parts))
+    nodes = spec.layout.load_parts("nodes")
+    return replace(spec, n_basins=int(nodes["n_basins"]))
+
+
+def _graph(run: _Run, spec: Spec, tiles: list[int]):
+    parts = run.map("edges", phases.edges, spec, tiles)
+    nodes = spec.layout.load_parts("nodes")
+    if not spec.layout.done("graph", None, "npz"):
+        spec.layout.save_parts("graph", None, **merge.graph(parts, nodes["pit_z"], spec.n_basins))
+    g = merge.Graph(spec.layout.load_parts("graph"))
+    basin_runoff = np.zeros(g.level.size)
+    for p in parts:
+        add_sparse(basin_runoff, p["runoff_ids"], p["runoff"])
+    basin_runoff *= spec.cell_size**2
+    basin_runoff[0] = 0.0
+    return g, basin_runoff
+
+
+def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float) -> np.ndarray:
+    """Levels in partly filled depressions: merge-tree capacities, pools, then Newton passes over the tiles."""
+    leaf_level = routing.full_leaf_levels(g, r)
+    deps = routing.partial_depressions(r)
+    if not deps.size:
+        run.base += dict(run.PHASES)["partial"]
+        return leaf_level
+    tree, member = merge_tree_graph(g, deps)
+    spec.layout.save_parts("tree", None, parent=tree.parent, w_top=tree.w_top, member=member)
+    total = tree.parent.size
+    count, zsum = np.zeros(total), np.zeros(total)
+    for part in run.map("partial", phases.climb, spec, tiles):
+        add_sparse(count, part["ids"], part["count"])
+        add_sparse(zsum, part["ids"], part["zsum"])
+    set_capacities(tree, count, zsum)
+    kept = {int(d): float(r.stored[d]) for d in deps.tolist()}
+    pool_of_leaf, pool_vol, _ = distribute(tree, r.leaf_water, kept, area)
+    wl, partial = routing.pool_targets(tree, pool_vol, area)
+    if partial.any():
+        spec.layout.save_parts("pools", None, pool_of_leaf=pool_of_leaf, w_top=tree.w_top, partial=partial)
+        run.executor.map(phases.collect_pools, spec, tiles, (), None, run.is_cancelled)
+        ids = np.flatnonzero(partial)
+        target = pool_vol[ids] / area
+        h = tree.w_top[ids].astype(np.float64)
+        for _ in range(200):
+            run.check()
+            count, zsum = np.zeros(ids.size), np.zeros(ids.size)
+            for c, s in run.executor.map(phases.newton, spec, tiles, (h,), None, run.is_cancelled):
+                count += c
+                zsum += s
+            h, converged = routing.newton_update(h, target, count, zsum)
+            if converged:
+                break
+        wl[ids] = h
+    n = g.level.size
+    in_partial = np.zeros(n, dtype=bool)
+    in_partial[deps] = True
+    in_partial = in_partial[g.top]
+    leaf_level[in_partial] = wl[pool_of_leaf[in_partial]]
+    return leaf_level
+
+
+def status(work_root: str) -> dict | None:
+    return load_json(os.path.join(work_root, "status.json"))
+
+
+def write_status(work_root: str, data: dict) -> None:
+    save_json(os.path.join(work_root, "status.json"), data)

@@ -7,15 +7,11 @@ qgis-free core (models/local/bathtub_core.py), which the pygeoapi process runs a
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+import shutil
+import uuid
+from dataclasses import replace
 
 from qgis.core import (
-    QgsCoordinateTransform,
-    QgsFeature,
-    QgsFeatureRequest,
-    QgsFeatureSink,
-    QgsFields,
-    QgsGeometry,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
@@ -31,30 +27,28 @@ from ...compat import NUMBER_DOUBLE, SOURCE_VECTOR_POLYGON
 from ...deps import require
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
+from ...settings import data_dir, get_str
 from ..local.events import CUSTOM_INDEX, EVENTS, rain_depth
-from .bathtub_support import field as _field
 from .bathtub_support import file_part as _file_part
-from .bathtub_support import geometry_from_wkb as _geometry_from_wkb
 from .bathtub_support import multipolygon_type as _multipolygon_type
 
+TILE_KEY = "models/tile_cells"
+
 # numpy, scipy and GDAL are imported on the first run, not when QGIS loads the provider: start-up stays light.
-np = bathtub_core = landcover = raster_io = None
+gdal = bathtub_io = tiled_engine = tiled_inputs = depressions = None
 
 
 def _load_libraries() -> None:
-    global np, bathtub_core, landcover, raster_io
-    if np is None:
+    global gdal, bathtub_io, tiled_engine, tiled_inputs, depressions
+    if gdal is None:
         require("numpy", "scipy.ndimage", "scipy.sparse.csgraph", "osgeo.gdal", feature=tr("The flooding screening"))
-        import numpy
+        from osgeo import gdal as _gdal
 
-        from ..local import bathtub_core as core
-        from ..local import landcover as cover
-        from ..local import raster_io as rio
+        from ..local import depressions as _depressions
+        from ..tiled import engine, inputs
+        from . import bathtub_io as _io
 
-        np, bathtub_core, landcover, raster_io = numpy, core, cover, rio
-
-
-NODATA = -9999.0
+        gdal, bathtub_io, tiled_engine, tiled_inputs, depressions = _gdal, _io, engine, inputs, _depressions
 
 
 class BathtubFloodingAlgorithm(DtflAlgorithm):
@@ -172,8 +166,10 @@ class BathtubFloodingAlgorithm(DtflAlgorithm):
         _load_libraries()
         try:
             return self._run(parameters, context, feedback)
-        except bathtub_core.CancelledError:
-            raise self.cancelled() from None
+        except depressions.CancelledError:
+            raise self.cancelled(
+                tr("Cancelled. Run it again with the same inputs to resume from the finished tiles.")
+            ) from None
         except (ValueError, RuntimeError, MemoryError) as err:
             raise self.fail(tr("The flooding screening failed: {error}").format(error=err)) from err
 
@@ -195,112 +191,131 @@ class BathtubFloodingAlgorithm(DtflAlgorithm):
                     crs=crs.authid()
                 )
             )
-        grid = raster_io.read_grid(dem_path)
-        if not grid.square:
-            raise QgsProcessingException(tr("The terrain model needs square, north-up cells. Warp it first."))
         if dem_is_file:
             self._capture.add_file_input(self.DEM, dem_path)
         else:
             self._capture.add_service_input(self.DEM, dem_path.replace("/vsicurl/", ""))
-        self._capture.set_area(grid.bbox, crs.authid())
-
         event = self.parameterAsEnum(parameters, self.EVENT, context)
         custom = self.parameterAsDouble(parameters, self.RAIN_MM, context) if event == CUSTOM_INDEX else None
         rain = rain_depth(event, custom)
         loss = self.parameterAsDouble(parameters, self.LOSS_MM, context)
         min_depth = self.parameterAsDouble(parameters, self.MIN_DEPTH, context)
+        spec, source, n_buildings = self._spec(parameters, context, feedback, dem_path, crs, rain, loss, min_depth)
+        self._capture.set_area(_bbox(spec), crs.authid())
+        rows, cols = spec.layout.rows, spec.layout.cols
         feedback.pushInfo(
             tr("Rain {rain} mm, loss {loss} mm, on {cols} x {rows} cells of {size} m.").format(
-                rain=rain, loss=loss, cols=grid.array.shape[1], rows=grid.array.shape[0], size=grid.cell_size
+                rain=rain, loss=loss, cols=cols, rows=rows, size=spec.cell_size
             )
         )
-
-        gap_m2 = self.parameterAsDouble(parameters, self.FILL_GAPS_M2, context)
-        dem = grid.array
-        if gap_m2 > 0:
-            dem, filled = raster_io.fill_small_gaps(grid.array, grid.nodata, int(gap_m2 / grid.cell_size**2))
-            feedback.pushInfo(tr("{n} cells of small nodata gaps interpolated.").format(n=filled))
-        coeff, outlets = self._landcover(parameters, context, feedback, grid, crs)
-        source, features, footprints = self._buildings(parameters, context, grid, crs)
-        feedback.setProgress(5)
-        result = bathtub_core.run_bathtub(
-            dem,
-            grid.cell_size,
-            rain,
-            loss,
-            runoff_coeff=coeff,
-            nodata=grid.nodata,
-            min_depth=min_depth,
-            outlets=outlets,
-            walls=footprints > 0 if footprints is not None else None,
-            progress=lambda p: feedback.setProgress(5 + 0.8 * p),
-            is_cancelled=feedback.isCanceled,
-        )
-        feedback.pushInfo(
-            tr("Runoff {total:.1f} m³: {stored:.1f} m³ stored in depressions, {out:.1f} m³ left the area.").format(
-                total=result.total_runoff_m3, stored=result.stored_m3, out=result.spilled_out_m3
-            )
-        )
-
+        feedback.pushInfo(tr("{n} tiles of {size} x {size} cells.").format(n=spec.layout.count, size=spec.layout.tile))
         depth_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_DEPTH, context)
-        depth = np.where(np.isnan(result.depth), np.float32(NODATA), result.depth).astype(np.float32)
-        raster_io.write_geotiff(depth_path, depth, grid.geotransform, grid.wkt, NODATA)
+        dep_raster = spec.layout.path("depressions", None, "tif")
+        result = tiled_engine.run_tiled(
+            spec,
+            depth_path,
+            dep_raster,
+            progress=lambda p: feedback.setProgress(5 + 0.85 * p),
+            is_cancelled=feedback.isCanceled,
+            log=feedback.pushInfo,
+        )
         self._capture.add_output(self.OUTPUT_DEPTH, depth_path)
         if context.willLoadLayerOnCompletion(depth_path):
             from ..styles import WaterDepthStyler
 
             context.layerToLoadOnCompletionDetails(depth_path).setPostProcessor(WaterDepthStyler.create())
-        feedback.setProgress(88)
+        outputs = self._write_outputs(parameters, context, feedback, crs, spec, result, source, n_buildings)
+        self._capture.finish()
+        shutil.rmtree(spec.layout.folder, ignore_errors=True)  # kept only when a run stops: it resumes from there
+        feedback.setProgress(100)
+        return outputs
 
-        dep_dest = self._write_depressions(parameters, context, feedback, grid, crs, result)
+    def _spec(self, parameters, context, feedback, dem_path, crs, rain, loss, min_depth):
+        """The tiled run: inputs GeoPackage (land cover, water, buildings) and a work folder that a stopped run
+        with the same inputs finds again."""
+        root = str(data_dir() / "bathtub-runs")
+        os.makedirs(root, exist_ok=True)
+        staging = os.path.join(root, f"inputs-{uuid.uuid4().hex}.gpkg")
+        ds = gdal.Open(dem_path)
+        wkt = ds.GetProjection()
+        ds = None
+        collector = bathtub_io.Collector(tiled_inputs.VectorWriter(staging, wkt), feedback)
+        layers = self.parameterAsLayerList(parameters, self.LANDCOVER, context)
+        for layer in layers:
+            self._record_layer(self.LANDCOVER, layer.source(), layer.providerType())
+        collector.landcover(layers, crs, context)
+        if layers:
+            feedback.pushInfo(tr("Land cover polygons used per class: {counts}").format(counts=collector.summary()))
+        source = self.parameterAsSource(parameters, self.BUILDINGS, context)
+        n_buildings = 0
+        if source is not None:
+            layer = self.parameterAsVectorLayer(parameters, self.BUILDINGS, context)
+            if layer is not None:
+                self._record_layer(self.BUILDINGS, layer.source(), layer.providerType())
+            else:
+                self._capture.add_service_input(self.BUILDINGS, str(parameters.get(self.BUILDINGS)))
+            n_buildings = collector.buildings(source, crs, context)
+        counts = collector.writer.close()
+        gap_m2 = self.parameterAsDouble(parameters, self.FILL_GAPS_M2, context)
+        ds = gdal.Open(dem_path)
+        cell = abs(ds.GetGeoTransform()[1])
+        ds = None
+        options = dict(
+            min_depth=min_depth,
+            gap_cells=int(gap_m2 / cell**2) if gap_m2 > 0 else 0,
+            landcover=counts["landcover"] > 0,
+            water=counts["water"] > 0,
+            buildings=n_buildings > 0,
+            n_buildings=n_buildings,
+        )
+        identity = collector.digest.hexdigest()
+        spec = tiled_engine.make_spec(dem_path, root, rain, loss, tile=_tile_size(), identity=identity, **options)
+        if not spec.layout.done("vectors", None, "gpkg"):
+            os.replace(staging, spec.layout.path("vectors", None, "gpkg"))
+        else:
+            os.remove(staging)
+        spec = replace(spec, vectors=spec.layout.path("vectors", None, "gpkg"))
+        feedback.setProgress(5)
+        return spec, source, n_buildings
+
+    def _write_outputs(self, parameters, context, feedback, crs, spec, result, source, n_buildings):
         outputs = {
-            self.OUTPUT_DEPTH: depth_path,
-            self.OUTPUT_DEPRESSIONS: dep_dest,
+            self.OUTPUT_DEPTH: result.depth_path,
             "TOTAL_RUNOFF_M3": result.total_runoff_m3,
             "STORED_M3": result.stored_m3,
             "SPILLED_OUT_M3": result.spilled_out_m3,
         }
-        buildings = None
+        fields = bathtub_io.depression_fields()
+        sink, dest = self.parameterAsSink(
+            parameters, self.OUTPUT_DEPRESSIONS, context, fields, _multipolygon_type(), crs
+        )
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_DEPRESSIONS))
+        polygons = tiled_inputs.polygonize(result.depressions_path)
+        bathtub_io.write_depressions(sink, fields, polygons, result.table, feedback)
+        sink.flushBuffer()
+        del sink
+        self._capture.add_output(self.OUTPUT_DEPRESSIONS, _file_part(dest))
+        outputs[self.OUTPUT_DEPRESSIONS] = dest
+        feedback.setProgress(95)
+        wet = None
         if source is not None:
-            buildings = self._write_buildings(parameters, context, feedback, crs, source, features, footprints, result)
-        if buildings:
-            outputs[self.OUTPUT_BUILDINGS] = buildings
-        feedback.setProgress(100)
+            fields = bathtub_io.building_fields(source)
+            sink, dest = self.parameterAsSink(
+                parameters, self.OUTPUT_BUILDINGS, context, fields, _multipolygon_type(), crs
+            )
+            if sink is not None:
+                min_depth = spec.min_depth
+                wet = bathtub_io.write_buildings(sink, fields, source, crs, context, result.facade, min_depth, feedback)
+                sink.flushBuffer()
+                del sink
+                self._capture.add_output(self.OUTPUT_BUILDINGS, _file_part(dest))
+                outputs[self.OUTPUT_BUILDINGS] = dest
+        self._summary = bathtub_io.summary_text(
+            result.total_runoff_m3, result.stored_m3, result.spilled_out_m3, wet, n_buildings
+        )
+        feedback.pushInfo(self._summary)
         return outputs
-
-    # -- land cover -------------------------------------------------------------------------------------------
-
-    def _landcover(self, parameters, context, feedback, grid, crs):
-        layers = self.parameterAsLayerList(parameters, self.LANDCOVER, context)
-        if not layers:
-            return 1.0, None
-        by_class: dict[str, list] = defaultdict(list)
-        for layer in layers:
-            self._record_layer(self.LANDCOVER, layer.source(), layer.providerType())
-            transform = QgsCoordinateTransform(layer.crs(), crs, context.transformContext())
-            names = layer.fields().names()
-            label = f"{layer.name()} {layer.source()}"
-            for feature in layer.getFeatures():
-                if feedback.isCanceled():
-                    raise bathtub_core.CancelledError()
-                found = landcover.classify(dict(zip(names, feature.attributes())), label)
-                geometry = feature.geometry()
-                if found is None or geometry.isEmpty():
-                    continue
-                geometry.transform(transform)
-                by_class[found[0]].append((bytes(geometry.asWkb()), found[1]))
-        shapes = [s for cls in landcover.PRIORITY if cls != landcover.WATER for s in by_class.get(cls, [])]
-        shape = grid.array.shape
-        coeff = raster_io.rasterize(
-            shapes, shape, grid.geotransform, grid.wkt, fill=landcover.DEFAULT_COEFFICIENT
-        ).astype(np.float32)
-        outlets = None
-        if by_class.get(landcover.WATER):
-            water = [(wkb, 1.0) for wkb, _ in by_class[landcover.WATER]]
-            outlets = raster_io.rasterize(water, shape, grid.geotransform, grid.wkt, fill=0.0) > 0.5
-        counts = ", ".join(f"{cls}: {len(v)}" for cls, v in sorted(by_class.items()))
-        feedback.pushInfo(tr("Land cover polygons used per class: {counts}").format(counts=counts or "0"))
-        return coeff, outlets
 
     def _record_layer(self, role: str, source: str, provider: str) -> None:
         path = _file_part(source)
@@ -309,98 +324,16 @@ class BathtubFloodingAlgorithm(DtflAlgorithm):
         else:
             self._capture.add_service_input(role, source)
 
-    # -- outputs ----------------------------------------------------------------------------------------------
 
-    def _write_depressions(self, parameters, context, feedback, grid, crs, result):
-        fields = QgsFields()
-        names = (
-            ("id", "int"),
-            ("capacity_m3", "double"),
-            ("inflow_m3", "double"),
-            ("stored_m3", "double"),
-            ("fill_frac", "double"),
-            ("spilled_m3", "double"),
-            ("max_depth_m", "double"),
-            ("water_depth_m", "double"),
-            ("spill_level", "double"),
-            ("water_level", "double"),
-            ("area_m2", "double"),
-        )
-        for name, kind in names:
-            fields.append(_field(name, kind))
-        sink, dest = self.parameterAsSink(
-            parameters, self.OUTPUT_DEPRESSIONS, context, fields, _multipolygon_type(), crs
-        )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_DEPRESSIONS))
-        parts: dict[int, list] = defaultdict(list)
-        for label, wkb in raster_io.polygonize(result.depressions, grid.geotransform, grid.wkt):
-            parts[label].append(wkb)
-        keys = ("id", "volume_capacity_m3", "inflow_m3", "stored_m3", "fill_fraction", "spilled_m3")
-        keys += ("max_depth", "water_depth", "spill_level", "water_level", "area_m2")
-        for row in result.table:
-            if feedback.isCanceled():
-                raise bathtub_core.CancelledError()
-            geometries = [_geometry_from_wkb(w) for w in parts.get(row["id"], [])]
-            if not geometries:
-                continue
-            feature = QgsFeature(fields)
-            geometry = QgsGeometry.collectGeometry(geometries)
-            geometry.convertToMultiType()
-            feature.setGeometry(geometry)
-            feature.setAttributes([row[k] for k in keys])
-            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
-        sink.flushBuffer()
-        del sink
-        self._capture.add_output(self.OUTPUT_DEPRESSIONS, _file_part(dest))
-        return dest
+def _tile_size() -> int:
+    """Tile edge in cells (setting dtfl/models/tile_cells): about 0.3 GB of working memory at 2048."""
+    try:
+        return max(256, int(get_str(TILE_KEY, "2048") or 2048))
+    except ValueError:
+        return 2048
 
-    def _buildings(self, parameters, context, grid, crs):
-        """Buildings in the DEM's CRS and their footprint grid (id = index + 1, cell centres inside; a building
-        smaller than a cell takes the cells it touches)."""
-        source = self.parameterAsSource(parameters, self.BUILDINGS, context)
-        if source is None:
-            return None, [], None
-        layer = self.parameterAsVectorLayer(parameters, self.BUILDINGS, context)
-        if layer is not None:
-            self._record_layer(self.BUILDINGS, layer.source(), layer.providerType())
-        else:
-            self._capture.add_service_input(self.BUILDINGS, str(parameters.get(self.BUILDINGS)))
-        request = QgsFeatureRequest().setDestinationCrs(crs, context.transformContext())
-        features = list(source.getFeatures(request))
-        shapes = [(bytes(f.geometry().asWkb()), i + 1) for i, f in enumerate(features) if f.hasGeometry()]
-        args = (grid.array.shape, grid.geotransform, grid.wkt)
-        footprints = raster_io.rasterize(shapes, *args, dtype=raster_io.gdal.GDT_Int32).astype(np.int32)
-        present = np.zeros(len(features) + 1, dtype=bool)
-        present[np.unique(footprints)] = True
-        small = [(wkb, i) for wkb, i in shapes if not present[int(i)]]
-        if small:
-            touched = raster_io.rasterize(small, *args, dtype=raster_io.gdal.GDT_Int32, all_touched=True)
-            footprints = np.where(footprints == 0, touched, footprints).astype(np.int32)
-        return source, features, footprints
 
-    def _write_buildings(self, parameters, context, feedback, crs, source, features, footprints, result):
-        min_depth = self.parameterAsDouble(parameters, self.MIN_DEPTH, context)
-        fields = QgsFields(source.fields())
-        fields.append(_field("facade_depth_m", "double"))
-        fields.append(_field("wet", "int"))
-        sink, dest = self.parameterAsSink(parameters, self.OUTPUT_BUILDINGS, context, fields, _multipolygon_type(), crs)
-        if sink is None:
-            return None
-        facade = bathtub_core.facade_max_depth(result.depth, footprints, len(features))
-        for i, feature in enumerate(features, start=1):
-            if feedback.isCanceled():
-                raise bathtub_core.CancelledError()
-            out = QgsFeature(fields)
-            geometry = QgsGeometry(feature.geometry())
-            geometry.convertToMultiType()
-            out.setGeometry(geometry)
-            depth = float(facade[i])
-            out.setAttributes(list(feature.attributes()) + [depth, int(depth >= min_depth and depth > 0)])
-            sink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
-        sink.flushBuffer()
-        del sink
-        self._capture.add_output(self.OUTPUT_BUILDINGS, _file_part(dest))
-        wet = int(np.count_nonzero(facade[1:] >= max(min_depth, 1e-9)))
-        feedback.pushInfo(tr("{wet} of {n} buildings have water against the facade.").format(wet=wet, n=len(features)))
-        return dest
+def _bbox(spec) -> tuple[float, float, float, float]:
+    gt, rows, cols = spec.geotransform, spec.layout.rows, spec.layout.cols
+    xs, ys = (gt[0], gt[0] + cols * gt[1]), (gt[3], gt[3] + rows * gt[5])
+    return (min(xs), min(ys), max(xs), max(ys))

@@ -40,6 +40,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import routing
 from .depressions import (  # noqa: F401  (re-exported: the public API of the model lives here)
     _OFFSETS,
     CancelledError,
@@ -50,7 +51,6 @@ from .depressions import (  # noqa: F401  (re-exported: the public API of the mo
     analyse_depressions,
     fill_depressions,
 )
-from . import routing
 from .fill_spill import build_merge_tree, distribute
 
 _CHUNK = 1 << 21  # cells per block: bounds the int64/float64 copies numpy makes of int32/float32 arrays

@@ -34,7 +34,9 @@ class MergeTree:
     start: np.ndarray  # int64 first position of the node's leaves in ``leaf_order``
     size: np.ndarray  # int64 number of leaves
     leaf_order: np.ndarray  # int32 leaves in depth-first order: a node's leaves are contiguous
-    root: np.ndarray  # int32 root node per depression (indexed by its top basin id), -1 elsewhere
+    root: np.ndarray  # int32 root node per depression (indexed by the leaf id of its top basin), -1 elsewhere
+    leaf_of: np.ndarray | None = None  # int32 leaf id (1..) of every basin id, 0 outside the depressions handled
+    basins: np.ndarray | None = None  # basin id of every leaf 1.. (leaf 0: outside)
 
 
 def build_merge_tree(fr, z: np.ndarray, deps: np.ndarray) -> MergeTree:
@@ -42,7 +44,7 @@ def build_merge_tree(fr, z: np.ndarray, deps: np.ndarray) -> MergeTree:
     tree, member = merge_tree_graph(fr, deps)
     flooded = fr.filled.ravel() > z.ravel()
     flooded &= member[fr.top][fr.basin.ravel()]
-    leaves = fr.basin.ravel()[flooded]
+    leaves = tree.leaf_of[fr.basin.ravel()[flooded]]
     zc = z.ravel()[flooded]
     del flooded
     climber = Climber(tree)
@@ -52,22 +54,30 @@ def build_merge_tree(fr, z: np.ndarray, deps: np.ndarray) -> MergeTree:
 
 
 def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
-    """The merge tree of ``deps`` from the basin graph alone (capacities still 0); and the member flag per basin."""
-    n = fr.level.size
-    member = np.zeros(n, dtype=bool)
+    """The merge tree of ``deps`` from the basin graph alone (capacities still 0); and the member flag per basin.
+
+    Leaves are the basins of ``deps`` renumbered 1..k in basin order (Python lists stay as small as the
+    depressions handled, not the whole DEM's basins).
+    """
+    member = np.zeros(fr.level.size, dtype=bool)
     member[deps] = True
-    basins = np.flatnonzero(member[fr.top])
-    basins = basins[basins > 0]
-    inside = fr.top[fr.parent[basins]] == fr.top[basins]
-    inside &= fr.parent[basins] != 0
-    edges = basins[inside]
-    edges = edges[np.argsort(fr.edge_w[edges], kind="stable")]
+    members = np.flatnonzero(member[fr.top])
+    members = members[members > 0]
+    leaf_of = np.zeros(fr.level.size, dtype=np.int32)
+    leaf_of[members] = np.arange(1, members.size + 1, dtype=np.int32)
+    n = members.size + 1
+    inside = fr.top[fr.parent[members]] == fr.top[members]
+    inside &= fr.parent[members] != 0
+    edges_b = members[inside]
+    edges_b = edges_b[np.argsort(fr.edge_w[edges_b], kind="stable")]
+    edges = leaf_of[edges_b]
+    basins = np.arange(1, n, dtype=np.int64)
     m = edges.size
     uf = list(range(n))
     node_of = list(range(n))
     parent = [-1] * (n + m)
     left, right = [0] * m, [0] * m
-    for i, (x, p) in enumerate(zip(edges.tolist(), fr.parent[edges].tolist())):
+    for i, (x, p) in enumerate(zip(edges.tolist(), leaf_of[fr.parent[edges_b]].tolist())):
         ra = x
         while uf[ra] != ra:
             uf[ra] = uf[uf[ra]]
@@ -84,12 +94,12 @@ def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
         parent[nb] = node
         uf[ra] = rb
         node_of[rb] = node
-    a_end, b_end, lvl = edges, fr.parent[edges], fr.edge_w[edges]
+    a_end, b_end, lvl = edges, leaf_of[fr.parent[edges_b]], fr.edge_w[edges_b]
     total = n + m
     parent_a = np.asarray(parent, dtype=np.int32)
     lvl_a = np.asarray(lvl, dtype=np.float64)
     root = np.full(n, -1, dtype=np.int32)
-    tops = np.asarray(deps, dtype=np.int64)
+    tops = leaf_of[np.asarray(deps, dtype=np.int64)]
     for t in tops.tolist():
         r = t
         while uf[r] != r:
@@ -99,7 +109,7 @@ def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
     has_parent = parent_a >= 0
     w_top[has_parent] = lvl_a[parent_a[has_parent] - n]
     roots = root[tops]
-    w_top[roots] = fr.level[tops]
+    w_top[roots] = fr.level[np.asarray(deps, dtype=np.int64)]
     w_top[0] = -np.inf
     tree = MergeTree(
         n_leaves=n,
@@ -114,6 +124,8 @@ def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
         size=np.zeros(total, dtype=np.int64),
         leaf_order=np.zeros(n, dtype=np.int32),
         root=root,
+        leaf_of=leaf_of,
+        basins=members,
     )
     _leaf_ranges(tree, roots, basins)
     return tree, member
@@ -206,7 +218,9 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     """
     n = tree.n_leaves
     total = tree.parent.size
-    own = _subtree_sums(tree, np.concatenate([leaf_water, np.zeros(total - n)])).tolist()
+    water = np.zeros(total)
+    water[1:n] = leaf_water[tree.basins]
+    own = _subtree_sums(tree, water).tolist()
     left, right = tree.left.tolist(), tree.right.tolist()
     cap = (tree.cap_cells * area).tolist()
     start, size = tree.start.tolist(), tree.size.tolist()
@@ -216,7 +230,7 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     terminals: list[int] = []
     # Water spilled into a node enters at a basin: kept as (leaf positions, volumes), sorted by position, so the
     # part inside the left child (whose leaves come first) is a prefix found by bisection.
-    stack = [(int(tree.root[t]), float(v), [], []) for t, v in dep_water.items()]
+    stack = [(int(tree.root[tree.leaf_of[t]]), float(v), [], []) for t, v in dep_water.items()]
     while stack:
         node, water, pos, vol = stack.pop()
         eps = 1e-9 * max(cap[node], 1e-9)
@@ -259,4 +273,6 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     for node in terminals:
         s = start[node]
         pool_of_leaf[order[s : s + size[node]]] = node
-    return pool_of_leaf, pool_vol, pool_full
+    pool_of_basin = np.zeros(tree.leaf_of.size, dtype=np.int32)
+    pool_of_basin[tree.basins] = pool_of_leaf[1:]
+    return pool_of_basin, pool_vol, pool_full

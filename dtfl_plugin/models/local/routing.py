@@ -31,27 +31,40 @@ def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray) -> Routing:
     inflow = np.bincount(top[1:], weights=basin_runoff[1:], minlength=n)
     roots = np.flatnonzero((top == np.arange(n)) & (np.arange(n) > 0))
     order = roots[np.argsort(-graph.level[roots], kind="stable")]
-    dest = np.where(parent[order] == 0, 0, top[parent[order]])
-    inflow_l = inflow.tolist()
-    cap_l = capacity.tolist()
-    stored = np.zeros(n)
-    spilled = np.zeros(n)
+    entry = parent[order]
+    # Python lists only over depressions (not basins), in routing order: d -> its position.
+    position = np.full(n, -1, dtype=np.int64)
+    position[order] = np.arange(order.size)
+    dest = np.where(entry == 0, -1, position[top[entry]]).tolist()
+    inflow_l = inflow[order].tolist()
+    cap_l = capacity[order].tolist()
+    kept_l = [0.0] * order.size
+    spill_l = [0.0] * order.size
     spilled_out = 0.0
-    leaf_water = basin_runoff.copy()
-    for d, t, entry in zip(order.tolist(), dest.tolist(), parent[order].tolist()):
-        v, c = inflow_l[d], cap_l[d]
+    spill_entry, spill_volume = [], []
+    for i in range(order.size):
+        v, c = inflow_l[i], cap_l[i]
         if v > c:
-            stored[d] = c
-            spilled[d] = v - c
-            if t == 0:
+            kept_l[i] = c
+            spill_l[i] = v - c
+            t = dest[i]
+            if t < 0:
                 spilled_out += v - c
             else:
                 inflow_l[t] += v - c
-                leaf_water[entry] += v - c
+                spill_entry.append(i)
+                spill_volume.append(v - c)
         else:
-            stored[d] = v
+            kept_l[i] = v
+    stored = np.zeros(n)
+    spilled = np.zeros(n)
+    stored[order] = kept_l
+    spilled[order] = spill_l
+    inflow[order] = inflow_l
+    leaf_water = basin_runoff.copy()  # + what upstream depressions spill into each basin
+    np.add.at(leaf_water, entry[np.asarray(spill_entry, dtype=np.int64)], np.asarray(spill_volume))
     full = (capacity > 0) & (stored >= capacity * (1.0 - 1e-9))
-    return Routing(order, np.asarray(inflow_l), stored, spilled, spilled_out, leaf_water, capacity, full)
+    return Routing(order, inflow, stored, spilled, spilled_out, leaf_water, capacity, full)
 
 
 def partial_depressions(r: Routing) -> np.ndarray:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
+import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -77,8 +79,13 @@ class TiledResult:
     resumed_tiles: int = 0
 
 
-def make_spec(dem: str, work_root: str, rain_mm: float, loss_mm: float, tile: int = DEFAULT_TILE, **kw) -> Spec:
-    """Open the DEM (any GDAL raster) and choose the run's work folder: same inputs, same folder (resume)."""
+def make_spec(
+    dem: str, work_root: str, rain_mm: float, loss_mm: float, tile: int = DEFAULT_TILE, identity: str = "", **kw
+) -> Spec:
+    """Open the DEM (any GDAL raster) and choose the run's work folder: same inputs, same folder (resume).
+
+    ``identity``: a digest of inputs the folder name cannot see otherwise (the vectors' content).
+    """
     ds = gdal.Open(dem)
     try:
         band = ds.GetRasterBand(kw.get("band", 1))
@@ -88,8 +95,9 @@ def make_spec(dem: str, work_root: str, rain_mm: float, loss_mm: float, tile: in
         ds = None
     stat = os.stat(dem) if os.path.exists(dem) else None
     ident = {"dem": dem, "size": stat.st_size if stat else None, "mtime": stat.st_mtime if stat else None}
-    ident.update(rain=rain_mm, loss=loss_mm, tile=tile, nodata=nodata, **{k: v for k, v in kw.items()})
-    if kw.get("vectors"):
+    ident.update(rain=rain_mm, loss=loss_mm, tile=tile, nodata=nodata, identity=identity)
+    ident.update({k: v for k, v in kw.items() if k != "vectors"})
+    if kw.get("vectors") and not identity:
         ident["vectors_sha"] = _sha256(kw["vectors"])
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
     folder = os.path.join(work_root, digest)
@@ -126,8 +134,11 @@ class _Run:
             if self.progress:
                 self.progress(start + weight * k / max(n, 1))
 
+        t0 = time.perf_counter()
         results = self.executor.map(fn, spec, tiles, args, done, self.is_cancelled)
         self.base = start + weight
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.log(f"{phase}: {len(tiles)} tiles in {time.perf_counter() - t0:.1f} s (peak memory so far {peak:.0f} MB)")
         return results
 
     def check(self) -> None:
@@ -232,7 +243,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float) -> np.n
         run.base += dict(run.PHASES)["partial"]
         return leaf_level
     tree, member = merge_tree_graph(g, deps)
-    spec.layout.save_parts("tree", None, parent=tree.parent, w_top=tree.w_top, member=member)
+    spec.layout.save_parts("tree", None, parent=tree.parent, w_top=tree.w_top, member=member, leaf_of=tree.leaf_of)
     total = tree.parent.size
     count, zsum = np.zeros(total), np.zeros(total)
     for part in run.map("partial", phases.climb, spec, tiles):

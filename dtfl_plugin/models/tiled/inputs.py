@@ -103,7 +103,7 @@ def write_tile(spec, kind: str, t: int, array: np.ndarray) -> str:
     path = spec.layout.path(kind, t, "tif")
     tmp = path + ".part.tif"
     dtype = gdal.GDT_Float32 if array.dtype == np.float32 else gdal.GDT_Int32
-    ds = gdal.GetDriverByName("GTiff").Create(tmp, array.shape[1], array.shape[0], 1, dtype, ["COMPRESS=DEFLATE"])
+    ds = gdal.GetDriverByName("GTiff").Create(tmp, array.shape[1], array.shape[0], 1, dtype, ["TILED=YES"])
     ds.SetGeoTransform((gt[0] + c0 * gt[1], gt[1], 0.0, gt[3] + r0 * gt[5], 0.0, gt[5]))
     if spec.wkt:
         ds.SetProjection(spec.wkt)
@@ -123,7 +123,7 @@ def mosaic(spec, kind: str, target: str) -> str:
     folder = os.path.dirname(os.path.abspath(target)) or "."
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".dtfl-{os.getpid()}-{kind}.tif")
-    options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
+    options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
     try:
         gdal.Translate(tmp, vrt, creationOptions=options)
         os.replace(tmp, target)
@@ -164,3 +164,16 @@ class VectorWriter:
         self.ds.CommitTransaction()
         self.ds = self.layers = None
         return dict(self.counts)
+
+
+def polygonize(path: str):
+    """(id, WKB polygon) for every 8-connected region of a depression-id GeoTIFF (read block by block by GDAL)."""
+    ds = gdal.Open(path)
+    band = ds.GetRasterBand(1)
+    vds = ogr.GetDriverByName("Memory").CreateDataSource("")
+    layer = vds.CreateLayer("regions", None, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
+    gdal.Polygonize(band, band, layer, 0, ["8CONNECTED=8"])
+    for feature in layer:
+        yield int(feature.GetField(0)), bytes(feature.GetGeometryRef().ExportToWkb())
+    ds = vds = None

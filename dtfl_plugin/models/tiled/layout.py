@@ -105,6 +105,14 @@ def load_json(path: str) -> dict | None:
 
 def sparse_sum(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(unique keys, summed weights or counts): what a tile sends back instead of a full per-basin array."""
+    if keys.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    lo, hi = int(keys.min()), int(keys.max())
+    if hi - lo <= 64 * keys.size + 1024:  # ids of a tile are close together (numbered in raster order)
+        sums = np.bincount(keys - lo, weights=weights, minlength=hi - lo + 1)
+        counts = sums if weights is None else np.bincount(keys - lo, minlength=hi - lo + 1)
+        ids = np.flatnonzero(counts)
+        return ids + lo, sums[ids].astype(np.float64)
     uniq, inverse = np.unique(keys, return_inverse=True)
     sums = np.bincount(inverse, weights=weights, minlength=uniq.size)
     return uniq, sums.astype(np.float64)

@@ -21,7 +21,9 @@ def resolve(parts: list[dict]) -> dict:
     offset = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     total = int(counts.sum()) + 1  # node 0: outside
     border_gidx = np.concatenate([p["border_gidx"] for p in parts])
-    border_node = np.concatenate([np.where(p["border_label"] > 0, p["border_label"] + o, 0) for p, o in zip(parts, offset)])
+    border_node = np.concatenate(
+        [np.where(p["border_label"] > 0, p["border_label"] + o, 0) for p, o in zip(parts, offset)]
+    )
     order = np.argsort(border_gidx, kind="stable")
     border_gidx, border_node = border_gidx[order], border_node[order]
 
@@ -73,9 +75,7 @@ def resolve(parts: list[dict]) -> dict:
 
 def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int) -> dict:
     """The spill tree of all basins from the per-tile passes, as in depressions.analyse_depressions."""
-    key, w = _min_per_key(
-        np.concatenate([p["key"] for p in edge_parts]), np.concatenate([p["w"] for p in edge_parts])
-    )
+    key, w = _min_per_key(np.concatenate([p["key"] for p in edge_parts]), np.concatenate([p["w"] for p in edge_parts]))
     lo, hi = key // (n_basins + 1), key % (n_basins + 1)
     parent, level, top, edge_w = _tree_levels(lo, hi, w, n_basins)
     dep_bottom = np.full(level.size, np.inf)

@@ -224,7 +224,7 @@ def climb(spec, t: int) -> dict:
         stub = MergeTree(0, tree["parent"], None, None, None, None, tree["w_top"], None, None, None, None, None)
         _CACHE[key] = Climber(stub)
     flooded = (filled > z) & tree["member"][g["top"][bw]]
-    count, zsum = _CACHE[key].sums(bw[flooded], z[flooded])
+    count, zsum = _CACHE[key].sums(tree["leaf_of"][bw[flooded]], z[flooded])
     ids = np.flatnonzero(count)
     return {"ids": ids, "count": count[ids], "zsum": zsum[ids]}
 

@@ -61,7 +61,8 @@ def moved_index(qgis_app, tmp_path, shared_data):
 def test_project_layers_by_property_and_by_uri(moved_index, qgis_new_project):
     from qgis.core import QgsProject, QgsVectorLayer
 
-    from dtfl_plugin.catalogue.stale import find_stale, project_layer_refs
+    from dtfl_plugin.catalogue.stale import find_stale
+    from dtfl_plugin.gui.catalogue_stale import project_layer_refs
     from dtfl_plugin.provenance.layer_props import LayerSource, set_layer_source
 
     project = QgsProject.instance()
@@ -93,3 +94,30 @@ def test_dataset_id_alone_finds_replacement_when_url_never_listed(moved_index):
     ref.service_url = OLD
     (stale,) = find_stale([ref], moved_index)
     assert stale.replacement.id == entry.id
+
+
+def test_the_replacement_is_of_a_kind_the_layer_can_show(tmp_path):
+    """One /ows host serving WMS and WFS moves: a WFS layer gets the WFS entry, a WMS layer the WMS."""
+    from dtfl_plugin.catalogue.entry import Entry
+    from dtfl_plugin.catalogue.index import CatalogueIndex
+    from dtfl_plugin.catalogue.stale import LayerRef, find_stale
+
+    def entries(url: str) -> list[Entry]:
+        return [
+            Entry(id=f"ds:{code}:wegen", title="Wegen", service_type=kind, service_url=url, name="wegen", dataset_id="ds")
+            for code, kind in (("wms", "WMS"), ("wfs", "WFS"))
+        ]
+
+    idx = CatalogueIndex(tmp_path / "kinds.sqlite")
+    try:
+        idx.apply_harvest("s", entries("https://old.example.nl/ows"))
+        idx.apply_harvest("s", entries("https://new.example.nl/ows"))
+        refs = [
+            LayerRef("a", "Wegen (WFS)", "https://old.example.nl/ows", "wegen", provider="WFS"),
+            LayerRef("b", "Wegen (WMS)", "https://old.example.nl/ows", "wegen", provider="wms"),
+        ]
+        found = {s.ref.layer_id: s.replacement for s in find_stale(refs, idx)}
+        assert found["a"].service_type == "WFS" and found["b"].service_type == "WMS"
+        assert {e.service_url for e in found.values()} == {"https://new.example.nl/ows"}
+    finally:
+        idx.close()

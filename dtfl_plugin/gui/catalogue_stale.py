@@ -23,9 +23,10 @@ from qgis.core import (
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import QPushButton
 
-from ..catalogue.stale import StaleLayer, find_stale, project_layer_refs
+from ..catalogue.stale import LayerRef, StaleLayer, find_stale, parse_source_uri
 from ..errors import DtflError
 from ..i18n import tr
+from ..provenance.layer_props import get_layer_source
 from ..task import DtflTask
 from .catalogue_loader import push_error
 
@@ -46,42 +47,32 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
-# QGIS provider of a project layer -> catalogue service types that can stand in for it.
-_COMPATIBLE = {
-    "WFS": ("WFS", "OGC API Features"),
-    "OAPIF": ("OGC API Features", "WFS"),
-    "wms": ("WMS", "WMTS"),
-    "wcs": ("WCS",),
-    "vectortile": ("OGC API Tiles",),
-}
-
-
-def _same_kind_replacement(stale: StaleLayer, index):
-    """Prefer a replacement of the same kind as the layer.
-
-    When one host serves several service types (WMS, WFS, WCS at one /ows URL, as QGIS Server and
-    many organisations do) and it moves, the change log holds a move for each type; a WFS layer
-    must get the WFS (or OGC API Features) entry, not the WMS. A layer DTFL loaded names its own
-    catalogue entry (record id): when that very entry now lives elsewhere, it is the replacement.
-    """
-    from ..catalogue.index import url_key
-
-    ref, current = stale.ref, stale.replacement
-    if ref.record_id:
-        same = index.get(ref.record_id)
-        if same is not None and url_key(same.service_url) != url_key(ref.service_url):
-            return same
-    wanted = _COMPATIBLE.get(ref.provider)
-    if current is None or not wanted or current.service_type in wanted:
-        return current
-    dataset = ref.dataset_id or current.dataset_id
-    candidates = [
-        e
-        for e in (index.by_dataset(dataset) if dataset else [])
-        if e.service_type in wanted and url_key(e.service_url) != url_key(ref.service_url)
-    ]
-    candidates.sort(key=lambda e: (e.name != ref.name, wanted.index(e.service_type), e.title))
-    return candidates[0] if candidates else current  # another kind: _add_instead() adds it beside
+def project_layer_refs(project) -> list[LayerRef]:
+    """LayerRefs for the layers of a QgsProject (call on the thread that owns the project): the
+    dtfl/source property DTFL writes when it loads a layer first, else the layer's source URI."""
+    refs: list[LayerRef] = []
+    for layer in project.mapLayers().values():
+        provider = layer.providerType()
+        source = get_layer_source(layer)
+        if source is not None and source.service_url:
+            refs.append(
+                LayerRef(
+                    layer.id(),
+                    layer.name(),
+                    source.service_url,
+                    source.name,
+                    provider,
+                    source.dataset_id,
+                    source.record_id,
+                )  # fmt: skip
+            )
+            continue
+        if provider not in ("wms", "WFS", "OAPIF", "wcs"):
+            continue
+        url, name = parse_source_uri(provider, layer.source())
+        if url:
+            refs.append(LayerRef(layer.id(), layer.name(), url, name, provider))
+    return refs
 
 
 def check_project(iface, index, project: QgsProject | None = None) -> list[StaleLayer]:
@@ -89,10 +80,6 @@ def check_project(iface, index, project: QgsProject | None = None) -> list[Stale
     project = project or QgsProject.instance()
     try:
         stale = find_stale(project_layer_refs(project), index)
-        for item in stale:
-            item.replacement = _same_kind_replacement(item, index)
-        for item in stale:
-            item.status = "moved" if item.replacement is not None else "retired"
     except DtflError as err:
         push_error(iface, str(err), err)
         return []

@@ -70,7 +70,7 @@ def measure(quick: bool) -> list[dict]:
     from dtfl_plugin.catalogue.entry import Entry
     from dtfl_plugin.catalogue.harvest import SourceConfig, harvest
     from dtfl_plugin.catalogue.index import CatalogueIndex
-    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
 
     cat = _catalogue_bench()
     n = 10_000 if quick else 100_000

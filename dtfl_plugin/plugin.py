@@ -21,7 +21,7 @@ from .compat import QAction
 from .i18n import install_translator, remove_translator, tr, user_language
 
 FEATURES = (
-    "dtfl_plugin.gui.catalogue_dock:CatalogueFeature",
+    "dtfl_plugin.gui.catalogue.feature:CatalogueFeature",
     "dtfl_plugin.gui.view3d:View3DFeature",
     "dtfl_plugin.gui.recipe_dialog:RecipeFeature",
     "dtfl_plugin.gui.provenance_panel:ProvenanceFeature",

@@ -94,8 +94,8 @@ def main() -> int:
     from qgis.PyQt.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
     from dtfl_plugin.catalogue.favourites import Favourites
-    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
-    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
+    from dtfl_plugin.gui.catalogue.stale import check_project
     from dtfl_plugin.i18n import install_translator
     from dtfl_plugin.provenance.layer_props import LayerSource, set_layer_source
 

@@ -35,9 +35,8 @@ def test_import_then_search(catalogue_processing, shared_data, tmp_path):
 
 
 def test_import_errors_are_processing_errors(catalogue_processing, tmp_path):
-    from qgis.core import QgsProcessingException
-
     import processing
+    from qgis.core import QgsProcessingException
 
     bad = tmp_path / "bad.json"
     bad.write_text('[{"name": "x", "service_url"')
@@ -48,9 +47,9 @@ def test_import_errors_are_processing_errors(catalogue_processing, tmp_path):
 
 
 def test_runs_are_recorded(catalogue_processing, shared_data, tmp_path):
+    import processing
     from qgis.core import QgsProject
 
-    import processing
     from dtfl_plugin.provenance.store import load_runs
 
     before = len(load_runs(QgsProject.instance()))

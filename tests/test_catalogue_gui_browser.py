@@ -36,7 +36,7 @@ def test_browser_root_lists_favourites_and_refreshes(clean_favourites, qgis_ifac
     from qgis.core import QgsApplication
 
     from dtfl_plugin.catalogue.favourites import Favourites
-    from dtfl_plugin.gui.catalogue_browser import (
+    from dtfl_plugin.gui.catalogue.browser import (
         PROVIDER_KEY,
         FavouriteItem,
         register_browser_provider,

@@ -124,7 +124,7 @@ def test_details_show_the_record_with_a_link_to_the_metadata(catalogue_dock):
 
 
 def test_favourites_survive_a_new_dock(catalogue_dock, qgis_iface, pdok_index):
-    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
 
     dock = catalogue_dock
     assert search(dock, "") == []  # no favourites yet: an empty box shows nothing

@@ -21,7 +21,7 @@ def plugin(qgis_iface, clean_favourites):
 
 
 def _feature(plugin):
-    from dtfl_plugin.gui.catalogue_dock import CatalogueFeature
+    from dtfl_plugin.gui.catalogue.feature import CatalogueFeature
 
     found = [f for f in plugin.features if isinstance(f, CatalogueFeature)]
     assert len(found) == 1
@@ -31,8 +31,8 @@ def _feature(plugin):
 def test_init_gui_adds_dock_action_locator_and_browser(plugin, qgis_iface, pdok_index):
     from qgis.core import QgsApplication
 
-    from dtfl_plugin.gui.catalogue_browser import PROVIDER_KEY
-    from dtfl_plugin.gui.catalogue_locator import CatalogueLocatorFilter
+    from dtfl_plugin.gui.catalogue.browser import PROVIDER_KEY
+    from dtfl_plugin.gui.catalogue.locator import CatalogueLocatorFilter
 
     feature = _feature(plugin)
     assert feature.dock in plugin.docks
@@ -53,7 +53,7 @@ def test_init_gui_adds_dock_action_locator_and_browser(plugin, qgis_iface, pdok_
 def test_unload_removes_everything(plugin, qgis_iface):
     from qgis.core import QgsApplication
 
-    from dtfl_plugin.gui.catalogue_browser import PROVIDER_KEY
+    from dtfl_plugin.gui.catalogue.browser import PROVIDER_KEY
 
     feature = _feature(plugin)
     locator = feature.locator_filter

@@ -39,7 +39,7 @@ def index_2022(qgis_app, shared_data, tmp_path):
 
 @pytest.fixture()
 def dock(qgis_iface, index_2022, clean_favourites):
-    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
 
     qgis_iface.messageBar().clear_messages()
     qgis_iface.messageBar().clearWidgets()

@@ -16,7 +16,7 @@ def _locate(index_path, text: str) -> list[tuple[str, str, float, str]]:
     """
     from qgis.core import QgsLocator, QgsLocatorContext
 
-    from dtfl_plugin.gui.catalogue_locator import CatalogueLocatorFilter, _user_data
+    from dtfl_plugin.gui.catalogue.locator import CatalogueLocatorFilter, _user_data
 
     locator = QgsLocator()
     locator.registerFilter(CatalogueLocatorFilter(None, index_path=str(index_path)))
@@ -32,7 +32,7 @@ def _locate(index_path, text: str) -> list[tuple[str, str, float, str]]:
 
 
 def test_prefix_and_names(qgis_iface, pdok_index_path):
-    from dtfl_plugin.gui.catalogue_locator import CatalogueLocatorFilter
+    from dtfl_plugin.gui.catalogue.locator import CatalogueLocatorFilter
 
     locator_filter = CatalogueLocatorFilter(qgis_iface, index_path=str(pdok_index_path))
     assert locator_filter.prefix() == "dtfl"

@@ -73,7 +73,7 @@ def _row_of(dock, service_type: str, name: str) -> int:
 
 
 def test_double_click_loads_wfs_layer_with_source_property(qgis_iface, sandbox_index, project, clean_favourites):
-    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
     from dtfl_plugin.provenance.layer_props import get_layer_source
 
     dock = CatalogueDock(qgis_iface, index_factory=lambda: sandbox_index)
@@ -102,7 +102,7 @@ def test_double_click_loads_wfs_layer_with_source_property(qgis_iface, sandbox_i
 
 
 def test_enter_in_the_search_box_loads_the_selected_wms(qgis_iface, sandbox_index, project, clean_favourites):
-    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
 
     dock = CatalogueDock(qgis_iface, index_factory=lambda: sandbox_index)
     dock.show()
@@ -126,7 +126,7 @@ def test_enter_in_the_search_box_loads_the_selected_wms(qgis_iface, sandbox_inde
 def test_load_error_goes_to_the_message_bar(qgis_iface, sandbox_index, project, clean_favourites, fault_front, sandbox):
     from qgis.core import Qgis
 
-    from dtfl_plugin.gui.catalogue_loader import EntryLoader
+    from dtfl_plugin.gui.catalogue.loader import EntryLoader
 
     entry = next(h.entry for h in sandbox_index.search("pand", limit=20) if h.entry.name == "bgt_pand")
     front = fault_front(sandbox["wfs"])
@@ -148,8 +148,8 @@ def test_locator_trigger_and_browser_double_click_load(qgis_iface, sandbox_index
     from qgis.core import QgsLocatorResult
 
     from dtfl_plugin.catalogue.favourites import Favourites
-    from dtfl_plugin.gui.catalogue_browser import FavouritesDropHandler, FavouritesItemProvider
-    from dtfl_plugin.gui.catalogue_locator import CatalogueLocatorFilter, _set_user_data
+    from dtfl_plugin.gui.catalogue.browser import FavouritesDropHandler, FavouritesItemProvider
+    from dtfl_plugin.gui.catalogue.locator import CatalogueLocatorFilter, _set_user_data
 
     hits = sandbox_index.search("begroeid terreindeel", limit=10)
     wms = next(e for h in hits for e in h.services if e.service_type == "WMS" and e.name == "bgt_begroeidterreindeel")
@@ -191,8 +191,8 @@ def test_moved_service_is_repointed_on_click(qgis_iface, sandbox, sandbox_index,
     from qgis.PyQt.QtWidgets import QPushButton
 
     from dtfl_plugin.catalogue.harvest import SourceConfig, harvest
-    from dtfl_plugin.gui.catalogue_loader import EntryLoader
-    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.gui.catalogue.loader import EntryLoader
+    from dtfl_plugin.gui.catalogue.stale import check_project
     from dtfl_plugin.provenance.layer_props import get_layer_source
 
     hits = sandbox_index.search("wegdeel", limit=10)
@@ -239,7 +239,7 @@ def test_update_can_be_cancelled_and_keeps_the_index(qgis_iface, sandbox, sandbo
 
     from dtfl_plugin import settings
     from dtfl_plugin.catalogue.harvest import SETTINGS_KEY, SourceConfig, save_sources
-    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
 
     front = fault_front(sandbox["files"])
     front.add_rule(r"/pdok/", delay=20)
@@ -271,7 +271,7 @@ def test_3d_filter_and_loading_a_point_cloud(qgis_iface, sandbox, project, clean
     """The sandbox's CSW (NGR records + its own) lists the AHN point cloud as EPT: 3D only, and it loads."""
     from dtfl_plugin.catalogue.harvest import SourceConfig, harvest
     from dtfl_plugin.catalogue.index import CatalogueIndex
-    from dtfl_plugin.gui.catalogue_dock import CatalogueDock
+    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
 
     index = CatalogueIndex(tmp_path / "csw.sqlite")
     harvest(SourceConfig(kind="csw", url=sandbox["csw"], name="sandbox-csw"), index)
@@ -314,8 +314,8 @@ def test_retired_wfs_is_repointed_to_ogc_api_features(qgis_iface, sandbox, sandb
     from qgis.gui import QgsMessageBarItem
     from qgis.PyQt.QtWidgets import QPushButton
 
-    from dtfl_plugin.gui.catalogue_loader import EntryLoader
-    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.gui.catalogue.loader import EntryLoader
+    from dtfl_plugin.gui.catalogue.stale import check_project
     from dtfl_plugin.provenance.layer_props import get_layer_source
 
     hits = sandbox_index.search("waterdeel", limit=10)
@@ -343,8 +343,8 @@ def test_replacement_of_another_kind_is_added_beside(qgis_iface, sandbox, sandbo
     from qgis.gui import QgsMessageBarItem
     from qgis.PyQt.QtWidgets import QPushButton
 
-    from dtfl_plugin.gui.catalogue_loader import EntryLoader
-    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.gui.catalogue.loader import EntryLoader
+    from dtfl_plugin.gui.catalogue.stale import check_project
 
     hits = sandbox_index.search("begroeid terreindeel", limit=10)
     wms = next(e for h in hits for e in h.services if e.service_type == "WMS" and e.name == "bgt_begroeidterreindeel")

@@ -55,7 +55,7 @@ def test_moved_service_message_offers_the_replacement(qgis_iface, qgis_new_proje
     from qgis.gui import QgsMessageBarItem
     from qgis.PyQt.QtWidgets import QPushButton
 
-    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.gui.catalogue.stale import check_project
 
     project = QgsProject.instance()
     layer = _project_with_old_layer(project)
@@ -82,7 +82,7 @@ def test_moved_service_message_offers_the_replacement(qgis_iface, qgis_new_proje
 def test_layers_of_current_services_are_not_reported(qgis_iface, qgis_new_project, moved_index):
     from qgis.core import QgsProject
 
-    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.gui.catalogue.stale import check_project
     from dtfl_plugin.provenance.layer_props import get_layer_source, set_layer_source
 
     project = QgsProject.instance()
@@ -100,7 +100,7 @@ def test_retired_without_replacement_says_so(qgis_iface, qgis_new_project, moved
     from qgis.core import QgsProject, QgsVectorLayer
     from qgis.PyQt.QtWidgets import QPushButton
 
-    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.gui.catalogue.stale import check_project
     from dtfl_plugin.provenance.layer_props import LayerSource, set_layer_source
 
     layer = QgsVectorLayer("Polygon?crs=EPSG:28992", "Natura 2000", "memory")
@@ -164,7 +164,7 @@ def test_several_moved_layers_share_one_message(qgis_iface, qgis_new_project, mo
     from qgis.gui import QgsMessageBarItem
     from qgis.PyQt.QtWidgets import QPushButton
 
-    from dtfl_plugin.gui.catalogue_stale import check_project
+    from dtfl_plugin.gui.catalogue.stale import check_project
 
     project = QgsProject.instance()
     first = _project_with_old_layer(project, "Wind (kaart 1)")

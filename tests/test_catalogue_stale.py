@@ -62,7 +62,7 @@ def test_project_layers_by_property_and_by_uri(moved_index, qgis_new_project):
     from qgis.core import QgsProject, QgsVectorLayer
 
     from dtfl_plugin.catalogue.stale import find_stale
-    from dtfl_plugin.gui.catalogue_stale import project_layer_refs
+    from dtfl_plugin.gui.catalogue.stale import project_layer_refs
     from dtfl_plugin.provenance.layer_props import LayerSource, set_layer_source
 
     project = QgsProject.instance()
@@ -104,7 +104,9 @@ def test_the_replacement_is_of_a_kind_the_layer_can_show(tmp_path):
 
     def entries(url: str) -> list[Entry]:
         return [
-            Entry(id=f"ds:{code}:wegen", title="Wegen", service_type=kind, service_url=url, name="wegen", dataset_id="ds")
+            Entry(
+                id=f"ds:{code}:wegen", title="Wegen", service_type=kind, service_url=url, name="wegen", dataset_id="ds"
+            )
             for code, kind in (("wms", "WMS"), ("wfs", "WFS"))
         ]
 

@@ -320,13 +320,6 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 # Cycles being taken apart in parallel (issue 17); this list only shrinks, and is empty when that work lands.
 KNOWN_CYCLES = [
-    {
-        "dtfl_plugin.catalogue.index",
-        "dtfl_plugin.catalogue.ranking",
-        "dtfl_plugin.catalogue.stale",
-        "dtfl_plugin.catalogue.store",
-    },
-    {"dtfl_plugin.catalogue.harvest", "dtfl_plugin.catalogue.tasks"},
     {"dtfl_plugin.layers.render", "dtfl_plugin.layers.render_child"},
 ]
 

@@ -173,9 +173,8 @@ def test_memory_stays_bounded_on_a_large_file(tmp_path, cj):
 
 
 def test_cityjson_import_algorithm(processing_ready, tmp_path, cj):
-    from qgis.core import QgsVectorLayer
-
     import processing
+    from qgis.core import QgsVectorLayer
 
     out = tmp_path / "delft.gpkg"
     result = processing.run(
@@ -200,9 +199,8 @@ def test_cityjson_import_algorithm(processing_ready, tmp_path, cj):
 
 
 def test_cityjson_import_fails_clearly_on_bad_input(processing_ready, tmp_path):
-    from qgis.core import QgsProcessingException
-
     import processing
+    from qgis.core import QgsProcessingException
 
     bad = tmp_path / "bad.city.json"
     bad.write_text("{not json", encoding="utf-8")

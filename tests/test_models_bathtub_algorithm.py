@@ -36,9 +36,9 @@ def _read(path):
 
 
 def test_delft_with_bgt_landcover_and_buildings(processing_ready, delft, tmp_path):
+    import processing
     from qgis.core import QgsProject, QgsVectorLayer
 
-    import processing
     from dtfl_plugin.provenance.store import load_runs
 
     before = len(load_runs(QgsProject.instance()))
@@ -113,6 +113,7 @@ def test_landcover_lowers_runoff_and_water_is_an_outlet(processing_ready, delft,
 
 def test_small_nodata_gaps_can_be_interpolated(processing_ready, delft, tmp_path):
     import processing
+
     from dtfl_plugin.models.local.raster_io import fill_small_gaps
 
     z = np.zeros((12, 12), np.float32)
@@ -131,9 +132,9 @@ def test_small_nodata_gaps_can_be_interpolated(processing_ready, delft, tmp_path
 
 
 def test_errors_are_clear(processing_ready, tmp_path):
+    import processing
     from qgis.core import QgsProcessingException
 
-    import processing
     from dtfl_plugin.models.local.raster_io import write_geotiff
 
     wgs84 = 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]'
@@ -144,9 +145,8 @@ def test_errors_are_clear(processing_ready, tmp_path):
 
 
 def test_cancel_leaves_no_depth_file(processing_ready, delft, tmp_path):
-    from qgis.core import QgsProcessingException, QgsProcessingFeedback
-
     import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
     feedback = QgsProcessingFeedback()
     feedback.cancel()

@@ -19,10 +19,10 @@ LOSSES = [0.0, 10.0, 20.0]
 
 def test_scenario_matrix_runs_locally_and_remotely_and_every_run_is_recorded(remote_server, shared_data, tmp_path):
     import numpy as np
+    import processing
     from osgeo import gdal
     from qgis.core import QgsProject
 
-    import processing
     from dtfl_plugin.provenance.store import load_runs
 
     dem = str(shared_data / "3d" / "derived" / "ahn3_delft_dtm_1m_filled.tif")

@@ -42,9 +42,9 @@ def test_qgis_322_processing_log_runs_are_recorded(processing_ready, shared_data
         from processing.core.ProcessingLog import ProcessingLog
     except ImportError:
         pytest.skip("this QGIS (>= 3.24) has no processing.log: runs are observed through the history registry")
+    import processing
     from qgis.core import QgsProcessingContext, QgsProject
 
-    import processing
     from dtfl_plugin.gui.provenance_observer import ProvenanceObserverFeature
     from dtfl_plugin.provenance.record import sha256_file
     from dtfl_plugin.provenance.store import load_runs
@@ -78,9 +78,9 @@ def test_history_registry_runs_are_recorded(processing_ready, shared_data, tmp_p
         from qgis.gui import QgsHistoryProviderRegistry
     except ImportError:
         pytest.skip("QGIS 3.22 has no history provider registry (added in 3.24); see the processing.log test")
+    import processing
     from qgis.core import QgsProject
 
-    import processing
     from dtfl_plugin.gui.provenance_observer import ProvenanceObserverFeature
     from dtfl_plugin.provenance.record import sha256_file
     from dtfl_plugin.provenance.store import load_runs

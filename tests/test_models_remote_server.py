@@ -29,6 +29,7 @@ def _context():
 
 def test_refresh_lists_the_server_processes_as_algorithms(remote_server, processing_ready):
     import processing
+
     from dtfl_plugin.models.remote import cache
 
     result = processing.run("dtfl:remote_refresh", {"SERVER": "sandbox"})
@@ -41,10 +42,10 @@ def test_refresh_lists_the_server_processes_as_algorithms(remote_server, process
 
 def test_remote_bathtub_gives_the_local_model_numbers_and_is_recorded(remote_server, shared_data, tmp_path):
     import numpy as np
+    import processing
     from osgeo import gdal
     from qgis.core import QgsProject, QgsVectorLayer
 
-    import processing
     from dtfl_plugin.models.local.bathtub_core import run_bathtub
     from dtfl_plugin.provenance.record import sha256_file
     from dtfl_plugin.provenance.store import load_runs
@@ -180,9 +181,9 @@ def test_cancel_dismisses_the_job_on_the_server(remote_server, processing_ready,
 
 def test_configure_a_server_and_run_any_process_by_reference(processes_url, processing_ready, request, tmp_path):
     """dtfl:remote_server + dtfl:remote_execute: the DEM goes by reference (the sandbox's file server)."""
+    import processing
     from osgeo import gdal
 
-    import processing
     from dtfl_plugin.models.remote import servers
 
     if os.environ.get("DTFL_TEST_PROCESSES_URL"):
@@ -235,6 +236,7 @@ def test_an_unwritable_destination_fails_clearly_after_the_job(remote_server, pr
 
 def test_remote_outputs_chain_in_a_model(remote_server, processing_ready, shared_data):
     """A Graphical Modeler model: remote bathtub -> native:rasterlayerstatistics on its depth output."""
+    import processing
     from qgis.core import (
         QgsProcessingModelAlgorithm,
         QgsProcessingModelChildAlgorithm,
@@ -242,8 +244,6 @@ def test_remote_outputs_chain_in_a_model(remote_server, processing_ready, shared
         QgsProcessingModelParameter,
         QgsProcessingParameterRasterLayer,
     )
-
-    import processing
 
     static = QgsProcessingModelChildParameterSource.fromStaticValue
     model = QgsProcessingModelAlgorithm("remote_chain", "tests")

@@ -102,6 +102,7 @@ def test_we_decrypt_minisign_encrypted_keys(tmp_path):
 
 def test_keygen_algorithm_and_trusted_keys(tmp_path, processing_ready, qgis_app):
     import processing
+
     from dtfl_plugin.recipe import keys, sign
 
     result = processing.run(

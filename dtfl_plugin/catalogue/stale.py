@@ -7,7 +7,7 @@ the same dataset id, so it can name the replacement.
 
 ``find_stale`` is a pure function over LayerRef values and decides which entry replaces each
 layer: one the layer's QGIS provider can show (a WFS layer gets the WFS or OGC API Features
-entry, not the WMS). The GUI (gui/catalogue_stale.py) reads the LayerRefs from the project and
+entry, not the WMS). The GUI (gui/catalogue/stale.py) reads the LayerRefs from the project and
 turns the result into a message with a "replace" action.
 """
 

@@ -20,8 +20,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..catalogue.entry import Entry, ServiceType
-from ..i18n import tr
+from ...catalogue.entry import Entry, ServiceType
+from ...i18n import tr
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -107,7 +107,7 @@ class ResultsModel(QAbstractListModel):
         return ["application/x-vnd.qgis.qgis.uri"]
 
     def mimeData(self, indexes):
-        from .catalogue_browser import entry_mime_uri
+        from .browser import entry_mime_uri
 
         rows = sorted({i.row() for i in indexes if i.isValid()})
         return QgsMimeDataUtils.encodeUriList([entry_mime_uri(self._hits[r].entry) for r in rows])

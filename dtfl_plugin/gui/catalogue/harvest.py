@@ -10,8 +10,8 @@ from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import QDateTime, QLocale, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ..i18n import tr
-from .catalogue_loader import push_error
+from ...i18n import tr
+from .loader import push_error
 
 
 def format_harvest_time(iso: str) -> str:
@@ -66,7 +66,7 @@ class HarvestBar(QWidget):
         """Re-harvest in a QgsTask; the dock keeps searching the old index meanwhile."""
         if self.task is not None:
             return
-        from ..catalogue.tasks import HarvestTask
+        from ...catalogue.tasks import HarvestTask
 
         task = HarvestTask(self.index_path)
         task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))

@@ -23,12 +23,12 @@ from qgis.core import (
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import QPushButton
 
-from ..catalogue.stale import LayerRef, StaleLayer, find_stale, parse_source_uri
-from ..errors import DtflError
-from ..i18n import tr
-from ..provenance.layer_props import get_layer_source
-from ..task import DtflTask
-from .catalogue_loader import push_error
+from ...catalogue.stale import LayerRef, StaleLayer, find_stale, parse_source_uri
+from ...errors import DtflError
+from ...i18n import tr
+from ...provenance.layer_props import get_layer_source
+from ...task import DtflTask
+from .loader import push_error
 
 MAX_NAMES = 5  # names listed in the message; more are counted
 _ACTIVE: list = []  # StaleMessage objects whose message is on screen
@@ -184,7 +184,7 @@ class StaleMessage:
             self.item = None
 
     def _repoint(self, stale: StaleLayer, layer, spec) -> None:
-        from ..layers.metadata import apply_entry
+        from ...layers.metadata import apply_entry
 
         old_source, old_provider = layer.source(), layer.providerType()
         # setDataSource keeps the layer's id, name, style and place in the layer tree. The provider
@@ -218,7 +218,7 @@ class StaleMessage:
 
     def _add_instead(self, stale: StaleLayer, layer) -> None:
         """The replacement is another kind of layer (e.g. a WMS for a retired WFS): add it beside the old one."""
-        from ..layers.load import load_entry
+        from ...layers.load import load_entry
 
         load_entry(stale.replacement, self.project)
         self.iface.messageBar().pushMessage(
@@ -248,7 +248,7 @@ class ResolveSpecTask(DtflTask):
         self.project_crs = project.crs().authid() or "EPSG:28992"  # read on the GUI thread
 
     def work(self, feedback):
-        from ..layers.load import resolve_spec
+        from ...layers.load import resolve_spec
 
         return resolve_spec(self.entry, project_crs=self.project_crs, feedback=feedback)
 

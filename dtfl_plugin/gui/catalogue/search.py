@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
-from ..errors import CatalogueError, DtflError
-from ..i18n import tr
+from ...errors import CatalogueError, DtflError
+from ...i18n import tr
 
 RESULT_LIMIT = 50
 FAVOURITES_SCAN_LIMIT = 5000  # "favourites only" with a query: rank over this many hits, keep the starred

@@ -10,9 +10,9 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsMessageLog
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
-from ..catalogue.entry import Entry
-from ..errors import DtflError
-from ..i18n import tr
+from ...catalogue.entry import Entry
+from ...errors import DtflError
+from ...i18n import tr
 
 LOG_TAG = "DTFL"
 
@@ -38,7 +38,7 @@ class EntryLoader(QObject):
 
     def load(self, entry: Entry):
         """Queue loading of one entry; returns the QgsTask (it keeps itself alive until finished)."""
-        from ..layers.load import load_entry
+        from ...layers.load import load_entry
 
         return load_entry(entry, on_done=lambda layer, error: self._done(entry, layer, error))
 

@@ -16,11 +16,11 @@ from qgis.core import (
 )
 from qgis.gui import QgsCustomDropHandler
 
-from ..catalogue.entry import Entry, ServiceType
-from ..catalogue.favourites import Favourites, notifier, resolve
-from ..compat import BROWSER_CUSTOM, BROWSER_FAST, BROWSER_POPULATED, PROVIDER_DIRECTORIES, QAction
-from ..errors import DtflError
-from ..i18n import tr
+from ...catalogue.entry import Entry, ServiceType
+from ...catalogue.favourites import Favourites, notifier, resolve
+from ...compat import BROWSER_CUSTOM, BROWSER_FAST, BROWSER_POPULATED, PROVIDER_DIRECTORIES, QAction
+from ...errors import DtflError
+from ...i18n import tr
 
 PROVIDER_KEY = "dtfl_catalogue"  # mime uri providerKey and data item provider name
 ROOT_PATH = "dtfl:/favourites"
@@ -70,7 +70,7 @@ def entry_mime_uri(entry: Entry, name: str = ""):
 
 
 def _loader(iface):
-    from .catalogue_loader import EntryLoader
+    from .loader import EntryLoader
 
     global _shared_loader
     if _shared_loader is None or _shared_loader.iface is not iface:
@@ -83,11 +83,11 @@ _shared_loader = None
 
 def load_favourite(iface, entry_id: str) -> bool:
     """Load an entry by id (a favourite, or a result dragged from the dock): the index's entry, else the snapshot."""
-    from .catalogue_loader import push_error
+    from .loader import push_error
 
     index = None
     try:
-        from ..catalogue.index import default_index
+        from ...catalogue.index import default_index
 
         index = default_index()
     except DtflError as err:  # the saved snapshot still loads without an index; say why in the log

@@ -24,16 +24,16 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from .. import settings
-from ..catalogue.entry import Entry
-from ..catalogue.favourites import Favourites, notifier
-from ..errors import DtflError
-from ..i18n import tr
-from .catalogue_detail import DetailPane
-from .catalogue_harvest import HarvestBar
-from .catalogue_loader import EntryLoader, push_error
-from .catalogue_search import SearchRunner
-from .catalogue_widgets import FilterBar, ResultDelegate, ResultsModel
+from ... import settings
+from ...catalogue.entry import Entry
+from ...catalogue.favourites import Favourites, notifier
+from ...errors import DtflError
+from ...i18n import tr
+from .detail import DetailPane
+from .harvest import HarvestBar
+from .loader import EntryLoader, push_error
+from .search import SearchRunner
+from .widgets import FilterBar, ResultDelegate, ResultsModel
 
 SEARCH_DELAY_MS = 150  # debounce: search once typing pauses, not on every key
 
@@ -151,7 +151,7 @@ class CatalogueDock(QgsDockWidget):
             if self._index_factory is not None:
                 self._index = self._index_factory()
             else:
-                from ..catalogue.index import default_index
+                from ...catalogue.index import default_index
 
                 self._index = default_index()
             self.refresh_catalogue_state()
@@ -169,7 +169,7 @@ class CatalogueDock(QgsDockWidget):
 
     # --- searching ---
     def current_filters(self):
-        from ..catalogue.index import SearchFilters
+        from ...catalogue.index import SearchFilters
 
         checked = self.filters.checked()
         bbox = self.canvas_bbox_wgs84() if self.filters.in_extent.isChecked() else None
@@ -384,7 +384,7 @@ class CatalogueDock(QgsDockWidget):
 
     def harvest_finished_hook(self) -> None:
         """After a harvest: tell the user about project layers whose service moved or retired."""
-        from .catalogue_stale import check_project
+        from .stale import check_project
 
         check_project(self.iface, self._index)
 
@@ -394,7 +394,7 @@ class CatalogueDock(QgsDockWidget):
         self._project_timer.start()
 
     def _check_open_project(self) -> None:
-        from .catalogue_stale import check_project
+        from .stale import check_project
 
         try:
             index = self.index()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from qgis.core import Qgis, QgsLocatorFilter, QgsLocatorResult
 
-from ..catalogue.favourites import Favourites, resolve
-from ..errors import DtflError
-from ..i18n import tr
+from ...catalogue.favourites import Favourites, resolve
+from ...errors import DtflError
+from ...i18n import tr
 
 PREFIX = "dtfl"
 MIN_QUERY_LENGTH = 3  # fewer letters match half the catalogue: noise in a bar shared with other filters
@@ -69,7 +69,7 @@ class CatalogueLocatorFilter(QgsLocatorFilter):
 
     def _resolved_path(self) -> str:
         if not self.index_path:
-            from ..catalogue.index import default_index
+            from ...catalogue.index import default_index
 
             self.index_path = str(default_index().path)
         return self.index_path
@@ -78,7 +78,7 @@ class CatalogueLocatorFilter(QgsLocatorFilter):
         query = (string or "").strip()
         if len(query) < MIN_QUERY_LENGTH or feedback.isCanceled() or not self.index_path:
             return
-        from ..catalogue.index import CatalogueIndex
+        from ...catalogue.index import CatalogueIndex
 
         index = None
         try:
@@ -105,8 +105,8 @@ class CatalogueLocatorFilter(QgsLocatorFilter):
             self.resultFetched.emit(result)
 
     def triggerResult(self, result) -> None:
-        from ..catalogue.index import CatalogueIndex
-        from .catalogue_loader import push_error
+        from ...catalogue.index import CatalogueIndex
+        from .loader import push_error
 
         entry_id = str(_user_data(result))
         try:
@@ -126,7 +126,7 @@ class CatalogueLocatorFilter(QgsLocatorFilter):
 
     def loader(self):
         if self._loader is None:
-            from .catalogue_loader import EntryLoader
+            from .loader import EntryLoader
 
             self._loader = EntryLoader(self.iface)
         return self._loader

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from qgis.core import QgsProject
 
-from ..catalogue.favourites import notifier
-from ..errors import DtflError
-from ..i18n import tr
-from .catalogue_loader import push_error
-from .catalogue_panel import CatalogueDock
+from ...catalogue.favourites import notifier
+from ...errors import DtflError
+from ...i18n import tr
+from .dock import CatalogueDock
+from .loader import push_error
 
 __all__ = ["CatalogueDock", "CatalogueFeature"]
 
@@ -30,8 +30,8 @@ class CatalogueFeature:
         self.drop_handler = None
 
     def init_gui(self) -> None:
-        from .catalogue_browser import FavouritesDropHandler, register_browser_provider
-        from .catalogue_locator import CatalogueLocatorFilter
+        from .browser import FavouritesDropHandler, register_browser_provider
+        from .locator import CatalogueLocatorFilter
 
         self.dock = CatalogueDock(self.iface, parent=self.iface.mainWindow())
         self.dock.setVisible(False)
@@ -67,7 +67,7 @@ class CatalogueFeature:
             self.action.setChecked(visible)
 
     def unload(self) -> None:
-        from .catalogue_browser import unregister_browser_provider
+        from .browser import unregister_browser_provider
 
         if self.dock is not None:
             self.dock.harvest_bar.cancel()

@@ -6,8 +6,8 @@ import html
 
 from qgis.PyQt.QtWidgets import QTextBrowser
 
-from ..catalogue.entry import Entry
-from ..i18n import tr
+from ...catalogue.entry import Entry
+from ...i18n import tr
 
 # The Nationaal Georegister's public page for a metadata record, for entries whose source
 # (e.g. the PDOK layer list) gives the dataset id but no link.
@@ -35,7 +35,7 @@ def _link(url: str, text: str | None = None) -> str:
 
 
 def _when(iso: str) -> str:
-    from .catalogue_harvest import format_harvest_time
+    from .harvest import format_harvest_time
 
     return format_harvest_time(iso) if iso else ""
 

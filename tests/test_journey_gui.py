@@ -74,6 +74,7 @@ def test_journey_in_qgis_desktop(sandbox, tmp_path):
     env.update(
         QT_QPA_PLATFORM="xcb",
         DTFL_JOURNEY_OUT=str(OUT),
+        DTFL_JOURNEY_DIR=str(ROOT / "tests" / "gui_journey"),
         DTFL_JOURNEY_KEY=str(key_path),
         DTFL_JOURNEY_PASSPHRASE=PASSPHRASE,
         HOME=str(tmp_path),
@@ -106,7 +107,17 @@ def test_journey_in_qgis_desktop(sandbox, tmp_path):
         "load",
         "view3d",
         "model",
+        "keygen",
         "package",
         "open_recipe",
+        "provenance",
     ]
     assert all(Path(p).stat().st_size > 10_000 for p in shots)
+    # the passphrase typed in the journey is nowhere in the profile: not in a log, the Processing history,
+    # processing.log, the settings or the run log
+    leaks = [
+        str(p)
+        for p in profiles.rglob("*")
+        if p.is_file() and p.stat().st_size < 200_000_000 and PASSPHRASE.encode() in p.read_bytes()
+    ]
+    assert not leaks, f"the passphrase was written to {leaks}"

@@ -64,7 +64,7 @@ def node_text(graph: Lineage, edge, project=None) -> tuple[str, list[str]]:
             head = tr("Read from the web service “{name}”").format(name=node.label)
         lines = [tr("Address: {url}").format(url=_address(d["url"]))]
         if d.get("read_at"):
-            lines.append(tr("Read at: {when}").format(when=d["read_at"]))
+            lines.append(tr("Read at: {when}").format(when=d["read_at"].replace("T", " ")[:16]))
         if d.get("organisation"):
             lines.append(tr("Owner: {org}").format(org=d["organisation"]))
         if d.get("licence"):

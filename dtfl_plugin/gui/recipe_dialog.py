@@ -107,8 +107,8 @@ class RecipeFeature:
         tree = qgsxml.read_project_xml(project.fileName())
         live = {layer.id(): "" for layer in temporary_layers(project)}  # written out when packing
         gaps = preflight.check(tree, project.fileName(), live)
-        if not gaps:
-            return True
+        if not any(gap.lost or gap.kind == "credentials" for gap in gaps):
+            return True  # references only: the verdict lists them for the recipient
         dialog = GapsDialog(gaps, self.iface.mainWindow())
         self.last_gaps = dialog
         return dialog.exec() == QDialog.DialogCode.Accepted

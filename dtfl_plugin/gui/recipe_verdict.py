@@ -25,7 +25,15 @@ def verdict_html(verdict: Verdict) -> str:
     sections = (
         (tr("What is inside"), verdict.contents),
         (tr("Not inside: read from elsewhere, or missing"), verdict.referenced),
-        (tr("Switched off when you open it, for your safety"), verdict.neutralised),
+        (
+            tr("Switched off when you open it, for your safety"),
+            verdict.neutralised
+            or (
+                [tr("Nothing: the recipe holds no macros, actions, expression functions or form code.")]
+                if verdict.contents
+                else []
+            ),
+        ),
     )
     for title, lines in sections:
         if lines:
@@ -50,7 +58,8 @@ class VerdictDialog(QDialog):
         self.details = QPlainTextEdit("\n".join(verdict.details))
         self.details.setReadOnly(True)
         self.details.setVisible(False)
-        self.details_button.toggled.connect(self.details.setVisible)
+        self.details.setMinimumHeight(140)
+        self.details_button.toggled.connect(self._show_details)
         layout.addWidget(self.details_button)
         layout.addWidget(self.details)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -62,6 +71,10 @@ class VerdictDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.override = verdict.override
+
+    def _show_details(self, shown: bool) -> None:
+        self.details.setVisible(shown)
+        self.resize(self.width(), self.sizeHint().height())  # the plain text keeps its room
 
 
 class GapsDialog(QDialog):

@@ -104,9 +104,9 @@ def _contents(graph: dict, root: dict, layers: list[qgsxml.LayerXml]) -> tuple[l
     runs = [a for a in graph.values() if "CreateAction" in as_list(a.get("@type"))]
     total = sum(int(e.get("contentSize") or 0) for e in files)
     names = ", ".join(sorted(layer.name for layer in layers)[:8]) + (" …" if len(layers) > 8 else "")
-    inside = [tr("{n} layer(s): {names}").format(n=len(layers), names=names or "-")]
+    inside = [tr("Layers ({n}): {names}").format(n=len(layers), names=names or "-")]
     steps = sorted({str((graph.get((a.get("instrument") or {}).get("@id", "")) or {}).get("name", "?")) for a in runs})
-    inside.append(tr("{n} recorded step(s) that can be re-run: {steps}").format(n=len(runs), steps=", ".join(steps) or "-"))  # fmt: skip
+    inside.append(tr("Recorded steps that can be re-run ({n}): {steps}").format(n=len(runs), steps=", ".join(steps) or "-"))  # fmt: skip
     if models:
         inside.append(tr("Models: {names}").format(names=", ".join(sorted(models))))
     area = graph.get("#area-shape", {}).get("box", "")
@@ -121,9 +121,12 @@ def _contents(graph: dict, root: dict, layers: list[qgsxml.LayerXml]) -> tuple[l
     inside.append(tr("Licences of the sources: {names}").format(names=", ".join(sorted(licences)) or tr("not stated")))
     inside.append(tr("Total size: {size}").format(size=human_size(total)))
     referenced = []
-    for entity in graph.values():
+    parts = [graph.get(ref.get("@id", ""), {}) for ref in as_list(root.get("hasPart")) if isinstance(ref, dict)]
+    for entity in parts:  # the services the project's layers read (a run's service inputs are not layers)
         if "://" in entity.get("@id", "") and "Dataset" in as_list(entity.get("@type")):
-            referenced.append(tr("“{name}” is read from its service ({kind}) when you open the recipe.").format(name=entity.get("name", ""), kind=entity.get("encodingFormat", "")))  # fmt: skip
+            name, kind = entity.get("name", ""), entity.get("encodingFormat", "")
+            text = tr("“{name}” is read from its service ({kind}) when you open the recipe.") if kind else tr("“{name}” is read from its service when you open the recipe.")  # fmt: skip
+            referenced.append(text.format(name=name, kind=kind))
     for layer in layers:
         if not layer.datasource or layer.provider == "memory":
             referenced.append(tr("Layer “{name}” has no data in the recipe; it will be empty.").format(name=layer.name))

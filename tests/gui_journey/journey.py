@@ -22,7 +22,13 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QGuiApplication
 from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QAction, QApplication, QDialog, QDockWidget, QFileDialog, QLineEdit, QPushButton
+from qgis.PyQt.QtWidgets import (
+    QAction,
+    QApplication,
+    QDialog,
+    QDockWidget,
+    QPushButton,
+)
 from qgis.utils import iface, plugins
 
 OUT = Path(os.environ["DTFL_JOURNEY_OUT"])
@@ -298,68 +304,10 @@ def model():
     check("model dialog closed", gone(dialog))
 
 
-@step
-def package():
-    """Save the project and package it as a signed recipe through the plugin's Package action."""
-    project_path = OUT / "twin" / "twin.qgs"
-    project_path.parent.mkdir(parents=True, exist_ok=True)
-    check("project saved", QgsProject.instance().write(str(project_path)))
-    recipe = OUT / "twin.dtfl.zip"
-    STATE["recipe"] = recipe
-    later(action("dtflPackageRecipe").trigger)
-    yield (lambda: modal() is not None, 20, "modal() is not None")
-    dialog = modal()
-    STATE["dialog"] = dialog
-    check("package dialog opens", dialog is not None, dialog.windowTitle() if dialog else "")
-    dialog.setParameters(
-        {
-            "PROJECT": str(project_path),
-            "OUTPUT": str(recipe),
-            "SIGNING_KEY": os.environ["DTFL_JOURNEY_KEY"],
-            "PASSPHRASE": os.environ["DTFL_JOURNEY_PASSPHRASE"],
-        }
-    )
-    screenshot("07-package-dialog", dialog)
-    dialog.runAlgorithm()
-    yield (lambda: recipe.is_file(), 300, "recipe.is_file()")
-    check("recipe written", recipe.is_file(), str(recipe))
-    dialog.close()
-    yield (lambda: modal() is None, 10, "modal() is None")
-    check("package dialog closed", modal() is None)
-
-
-@step
-def open_recipe():
-    """In a fresh project, open the recipe: verdict dialog first, then unpack into a chosen folder."""
-    iface.newProject(False)
-    yield (lambda: not layer_names(), 10, "not layer_names()")
-    feature = next(f for f in plugins["dtfl_plugin"].features if type(f).__name__ == "RecipeFeature")
-    later(lambda: feature.open_recipe(path=str(STATE["recipe"])))
-    yield (lambda: modal() is not None, 60, "modal() is not None")
-    verdict = modal()
-    check("verdict shown before opening", verdict is not None, verdict.windowTitle() if verdict else "")
-    screenshot("08-recipe-verdict", verdict)
-    open_button = getattr(verdict, "open_button", None)
-    if open_button is not None:  # a valid recipe: the user clicks Open
-        open_button.click()
-    else:
-        check("recipe can be opened", False, "the verdict offers no Open button")
-        verdict.reject()
-    yield (lambda: isinstance(modal(), QFileDialog), 20, "isinstance(modal(), QFileDialog)")
-    chooser = modal()
-    target = OUT / "opened"
-    target.mkdir(exist_ok=True)
-    name_field = chooser.findChild(QLineEdit, "fileNameEdit")
-    check("folder chooser has a name field", name_field is not None)
-    name_field.setFocus()
-    name_field.setText(str(target))
-    QTest.keyClick(name_field, Qt.Key.Key_Return)
-    yield (lambda: gone(chooser), 10, "gone(chooser)")
-    yield (lambda: any("3D gebouwen" in n for n in layer_names()), 60, 'any("3D gebouwen" in n for n in layer_names())')
-    names = layer_names()
-    check("recipe project opened with its layers", any("3D gebouwen" in n for n in names), str(names))
-    check("no dialog left open", modal() is None)
-    screenshot("09-recipe-opened")
+# The recipe round trip (keygen → package → open → provenance) lives in recipe_steps.py; importing it here
+# registers its steps in this order, after the model step.
+sys.path.insert(0, os.environ["DTFL_JOURNEY_DIR"])
+import recipe_steps  # noqa: E402,F401
 
 
 # --- driver ----------------------------------------------------------------------------------------

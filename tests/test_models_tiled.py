@@ -109,3 +109,12 @@ def test_cancel_then_resume_from_finished_tiles(tmp_path):
     ref, res = _run_both(tmp_path, dem, 20, rain=900.0, loss=0.0)
     _assert_equal(ref, res)
     assert 0 < res.resumed_tiles < res.tiles
+
+
+def test_dask_local_cluster_gives_the_same_result(tmp_path):
+    pytest.importorskip("dask.distributed", reason="dask is a server/tooling dependency (requirements/test.txt)")
+    from dtfl_plugin.models.tiled.executors import DaskExecutor
+
+    with DaskExecutor(workers=2) as executor:
+        ref, res = _run_both(tmp_path, nested_basins(), 20, rain=900.0, loss=0.0, executor=executor)
+    _assert_equal(ref, res)

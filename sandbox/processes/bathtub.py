@@ -142,40 +142,51 @@ def _plain(value):
 
 def _depressions_geojson(labels, table: list, ds, workdir: str) -> dict:
     """Polygons of the depressions (GDAL Polygonize) with their volumes, in the DEM's CRS."""
-    from osgeo import gdal, ogr, osr
+    from osgeo import gdal
 
-    mem = gdal.GetDriverByName("MEM").Create("", ds.RasterXSize, ds.RasterYSize, 1, gdal.GDT_Int32)
+    path = os.path.join(workdir, "labels.tif")
+    mem = gdal.GetDriverByName("GTiff").Create(path, ds.RasterXSize, ds.RasterYSize, 1, gdal.GDT_Int32)
     mem.SetGeoTransform(ds.GetGeoTransform())
     mem.SetProjection(ds.GetProjection())
     mem.GetRasterBand(1).WriteArray(labels)
-    srs = osr.SpatialReference()
-    srs.ImportFromWkt(ds.GetProjection())
-    path = os.path.join(workdir, "depressions.geojson")
-    vds = ogr.GetDriverByName("GeoJSON").CreateDataSource(path)
-    layer = vds.CreateLayer("depressions", srs, ogr.wkbPolygon)
-    layer.CreateField(ogr.FieldDefn("id", ogr.OFTInteger))
-    band = mem.GetRasterBand(1)
-    gdal.Polygonize(band, band, layer, 0, [])
-    layer = vds = mem = None
-    with open(path, encoding="utf-8") as handle:
-        doc = json.load(handle)
+    mem = None
+    return depressions_collection(path, table, ds.GetProjection())
+
+
+def depressions_collection(labels_path: str, table: list, wkt: str) -> dict:
+    """A GeoJSON FeatureCollection of the depressions in a depression-id GeoTIFF, one feature per id."""
+    from osgeo import osr
+
+    from dtfl_plugin.models.tiled.inputs import polygonize
+
     rows = {int(r["id"]): r for r in table}
     merged: dict[int, dict] = {}
-    for feature in doc.get("features", []):
-        dep_id = int(feature["properties"]["id"])
+    for dep_id, wkb in polygonize(labels_path):
+        geometry = json.loads(_wkb_to_geojson(wkb))
         if dep_id in merged:  # one depression polygonised into several parts -> one MultiPolygon
             geom = merged[dep_id]["geometry"]
             parts = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
-            parts.append(feature["geometry"]["coordinates"])
+            parts.append(geometry["coordinates"])
             merged[dep_id]["geometry"] = {"type": "MultiPolygon", "coordinates": parts}
             continue
         props = {k: _plain(v) for k, v in rows.get(dep_id, {"id": dep_id}).items()}
-        merged[dep_id] = {"type": "Feature", "properties": props, "geometry": feature["geometry"]}
-    epsg = srs.GetAuthorityCode(None)
+        merged[dep_id] = {"type": "Feature", "properties": props, "geometry": geometry}
+    srs = osr.SpatialReference()
+    epsg = None
+    if wkt:
+        srs.ImportFromWkt(wkt)
+        srs.AutoIdentifyEPSG()
+        epsg = srs.GetAuthorityCode(None)
     result = {"type": "FeatureCollection", "features": list(merged.values())}
     if epsg:  # GeoJSON 2008 "crs" member: read by OGR, so the client keeps the DEM's CRS
         result["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{epsg}"}}
     return result
+
+
+def _wkb_to_geojson(wkb: bytes) -> str:
+    from osgeo import ogr
+
+    return ogr.CreateGeometryFromWkb(wkb).ExportToJson()
 
 
 class Processor(BaseProcessor):

@@ -335,7 +335,8 @@ def test_no_import_cycles():
 ARCHITECTURE_PAGE = ROOT / "docs" / "architecture.md"
 # Imported by every room, importing no room (processing.base: the algorithm base; provider.py is the top).
 FOUNDATIONS = (
-    "__about__", "errors", "i18n", "compat", "settings", "deps", "net", "net_transfer", "task", "provenance",
+    "__about__", "errors", "i18n", "compat", "settings", "deps", "files", "net", "net_transfer", "task",
+    "provenance",
 )  # fmt: skip
 FOUNDATION_MODULES = ("processing.base",)
 FLOW = ("catalogue", "layers", "models", "recipe", "gui")

@@ -3,51 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.qgis_process import profile_runner
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def find_qgis_process() -> str | None:
-    """qgis_process.bin first: Debian 12's /usr/bin/qgis_process wrapper adds --noversioncheck, which 3.22 rejects."""
-    for candidate in (
-        os.environ.get("QGIS_PROCESS", ""),
-        shutil.which("qgis_process.bin") or "",
-        "/usr/bin/qgis_process.bin",
-        "/usr/lib/qgis/qgis_process.bin",
-        shutil.which("qgis_process") or "",
-    ):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 @pytest.fixture(scope="module")
 def qgis_process(tmp_path_factory, packaged_zip):
-    exe = find_qgis_process()
-    if exe is None:
-        pytest.skip("qgis_process is not installed (Debian package qgis); make setup installs it")
-    work = tmp_path_factory.mktemp("qgis-process")
-    zip_path = packaged_zip
-    config = work / "config"
-    plugins = config / "profiles" / "default" / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    zipfile.ZipFile(zip_path).extractall(plugins)
-    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(config), QT_QPA_PLATFORM="offscreen")
-    env.pop("PYTHONPATH", None)  # qgis_process must find the plugin in the profile, not in the source tree
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([exe, *args], capture_output=True, text=True, env=env, cwd=work, timeout=180, check=False)
-
-    enabled = run("plugins", "enable", "dtfl_plugin")
-    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
-    return run
+    return profile_runner(tmp_path_factory.mktemp("qgis-process"), packaged_zip)
 
 
 @pytest.fixture(scope="module")

@@ -205,31 +205,13 @@ def test_qgis_process_with_string_values(delft, tmp_path, request):
     assert json.loads(proc.stdout)["inputs"]["RAIN_MM"] in ("45.5", 45.5)
 
 
-def _find_qgis_process() -> str | None:
-    """qgis_process.bin first: Debian 12's /usr/bin/qgis_process wrapper adds --noversioncheck, which 3.22 rejects."""
-    import os
-    import shutil
-
-    for candidate in (
-        os.environ.get("QGIS_PROCESS", ""),
-        shutil.which("qgis_process.bin") or "",
-        "/usr/bin/qgis_process.bin",
-        "/usr/lib/qgis/qgis_process.bin",
-        shutil.which("qgis_process") or "",
-    ):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
 def _qgis_process_runner(tmp_path, request):
-    import os
     import subprocess
-    import zipfile
     from pathlib import Path
 
-    exe = _find_qgis_process()
-    if exe is None:
+    from tests.qgis_process import find_qgis_process, profile_runner
+
+    if find_qgis_process() is None:
         pytest.skip("qgis_process is not installed (Debian package qgis); make setup installs it")
     try:
         zip_path = request.getfixturevalue("packaged_zip")  # the session's package, when the foundation offers it
@@ -240,18 +222,4 @@ def _qgis_process_runner(tmp_path, request):
             [str(root / "scripts" / "package.sh"), str(zip_path)], capture_output=True, text=True, check=False
         )
         assert packed.returncode == 0, packed.stdout + packed.stderr
-    config = tmp_path / "config"
-    plugins = config / "profiles" / "default" / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    zipfile.ZipFile(zip_path).extractall(plugins)
-    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(config), QT_QPA_PLATFORM="offscreen")
-    env.pop("PYTHONPATH", None)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [exe, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180, check=False
-        )
-
-    enabled = run("plugins", "enable", "dtfl_plugin")
-    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
-    return run
+    return profile_runner(tmp_path, zip_path)

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
-import zipfile
 
 import pytest
 
-from tests.test_foundation_qgis_process import find_qgis_process
+from tests.qgis_process import profile_runner
 
 pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")
 def qgis_process_remote(tmp_path_factory, packaged_zip):
-    exe = find_qgis_process()
-    if exe is None:
-        pytest.skip("qgis_process is not installed (Debian package qgis); make setup installs it")
-    work = tmp_path_factory.mktemp("qgis-process-remote")
-    config = work / "config"
-    plugins = config / "profiles" / "default" / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    zipfile.ZipFile(packaged_zip).extractall(plugins)
-    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(config), QT_QPA_PLATFORM="offscreen")
-    env.pop("PYTHONPATH", None)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([exe, *args], capture_output=True, text=True, env=env, cwd=work, timeout=180, check=False)
-
-    assert run("plugins", "enable", "dtfl_plugin").returncode == 0
-    return run
+    return profile_runner(tmp_path_factory.mktemp("qgis-process-remote"), packaged_zip)
 
 
 def _json(done: subprocess.CompletedProcess) -> dict:

@@ -267,7 +267,7 @@ def test_step_reruns_headless_with_qgis_process(packed, tmp_path, qgis_app):
     from osgeo import ogr
     from qgis.core import Qgis
 
-    from tests.test_foundation_qgis_process import find_qgis_process
+    from tests.qgis_process import find_qgis_process
 
     if Qgis.QGIS_VERSION_INT < 32400:
         pytest.skip(f"qgis_process reads JSON input from stdin since QGIS 3.24; this is {Qgis.QGIS_VERSION}")

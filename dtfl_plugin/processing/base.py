@@ -10,7 +10,8 @@ It owns what every algorithm used to write out by hand:
   with the same message. Any other exception (a bug) is recorded too and keeps its traceback.
   No run goes unrecorded.
 
-A subclass writes ``name``, ``displayName``, ``shortHelpString``, ``initAlgorithm`` and ``process``.
+A subclass writes ``displayName``, ``shortHelpString``, ``initAlgorithm`` and ``process``; its id (``name``) is
+the name of its file.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class DtflAlgorithm(QgsProcessingAlgorithm):
 
     def createInstance(self):  # noqa: N802 - QGIS API
         return type(self)(*self.instance_args())
+
+    def name(self) -> str:
+        """The id is the file's name: one algorithm per file, ``<room>/algorithms/<name>.py``."""
+        return type(self).__module__.rpartition(".")[2]
 
     def group(self) -> str:
         return group_names().get(self.GROUP_ID, self.GROUP_ID)

@@ -20,6 +20,7 @@ from qgis.core import (
 
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
+from ._common import opened_index
 
 KINDS = ("pdok-layers", "csw", "ogcapi-records")
 
@@ -35,9 +36,6 @@ class CatalogueImportAlgorithm(DtflAlgorithm):
     REMOVED = "REMOVED"
     SKIPPED = "SKIPPED"
     INDEX_PATH = "INDEX_PATH"
-
-    def name(self) -> str:
-        return "catalogue_import"
 
     def displayName(self) -> str:
         return tr("Import into the catalogue")
@@ -74,7 +72,6 @@ class CatalogueImportAlgorithm(DtflAlgorithm):
 
     def process(self, parameters, context, feedback):
         from ..harvest import harvest
-        from ..index import CatalogueIndex, default_index
         from ..sources.base import SourceConfig
 
         capture = self.capture
@@ -89,14 +86,9 @@ class CatalogueImportAlgorithm(DtflAlgorithm):
             if not Path(source).is_file():
                 raise QgsProcessingException(tr("The file {path} does not exist.").format(path=source))
             capture.add_file_input(self.SOURCE, source)
-        index = None
-        try:
-            index = CatalogueIndex(index_path) if index_path else default_index()
+        with opened_index(index_path) as index:
             feedback.pushInfo(tr("Reading {kind} source {source}").format(kind=kind, source=source))
             report = harvest(SourceConfig(kind=kind, url=source), index, feedback)
-        finally:
-            if index is not None and index_path:
-                index.close()
         feedback.pushInfo(report.summary())
         for problem in report.problems[:20]:
             feedback.reportError(tr("Skipped: {reason}").format(reason=problem), False)

@@ -5,9 +5,6 @@ For scripts and for checking the ranking: the same search as the dock and the lo
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 from qgis.core import (
@@ -20,8 +17,10 @@ from qgis.core import (
 )
 
 from ...compat import NUMBER_INTEGER
+from ...files import write_json_atomic
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
+from ._common import opened_index
 
 FIELDS = (
     "id", "title", "name", "service_url", "service_type", "abstract", "organisation", "dataset_id",
@@ -39,16 +38,7 @@ def hit_dict(hit) -> dict:
 
 def write_json(path: str | Path, data) -> None:
     """Write atomically: the file appears whole or not at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, data)
 
 
 class CatalogueSearchAlgorithm(DtflAlgorithm):
@@ -58,9 +48,6 @@ class CatalogueSearchAlgorithm(DtflAlgorithm):
     INDEX = "INDEX"
     OUTPUT = "OUTPUT"
     COUNT = "COUNT"
-
-    def name(self) -> str:
-        return "catalogue_search"
 
     def displayName(self) -> str:
         return tr("Search the catalogue")
@@ -92,8 +79,6 @@ class CatalogueSearchAlgorithm(DtflAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.COUNT, tr("Number of hits")))
 
     def process(self, parameters, context, feedback):
-        from ..index import CatalogueIndex, default_index
-
         capture = self.capture
         query = self.parameterAsString(parameters, self.QUERY, context)
         limit = self.parameterAsInt(parameters, self.LIMIT, context)
@@ -101,18 +86,13 @@ class CatalogueSearchAlgorithm(DtflAlgorithm):
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if index_path and not Path(index_path).is_file():
             raise QgsProcessingException(tr("The catalogue index {path} does not exist.").format(path=index_path))
-        index = None
-        try:
-            index = CatalogueIndex(index_path) if index_path else default_index()
+        with opened_index(index_path) as index:
             if index.count() == 0:
                 feedback.reportError(
                     tr("The catalogue index is empty: import a source first (dtfl:catalogue_import)."), False
                 )
             hits = index.search(query, limit=limit)
             capture.add_file_input(self.INDEX, str(index.path))
-        finally:
-            if index is not None and index_path:
-                index.close()
         write_json(output, [hit_dict(h) for h in hits])
         feedback.pushInfo(tr("{n} hits for '{query}'").format(n=len(hits), query=query))
         capture.add_output(self.OUTPUT, output)

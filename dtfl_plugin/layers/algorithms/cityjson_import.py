@@ -42,9 +42,6 @@ class CityJSONImportAlgorithm(DtflAlgorithm):
         super().__init__()
         self._dest_id = ""
 
-    def name(self) -> str:
-        return "cityjson_import"
-
     def displayName(self) -> str:
         return tr("Import CityJSON (3D city model)")
 

@@ -40,9 +40,6 @@ class RasterFromServiceAlgorithm(DtflAlgorithm):
     EXTENT = "EXTENT"
     OUTPUT = "OUTPUT"
 
-    def name(self) -> str:
-        return "raster_from_service"
-
     def displayName(self) -> str:
         return tr("Read a raster service for an area")
 

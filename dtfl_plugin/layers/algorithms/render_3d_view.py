@@ -37,9 +37,6 @@ class Render3DViewAlgorithm(DtflAlgorithm):
     OUTPUT = "OUTPUT"
     SECONDS = "SECONDS"
 
-    def name(self) -> str:
-        return "render_3d_view"
-
     def displayName(self) -> str:
         return tr("Render 3D view to image")
 

@@ -65,9 +65,6 @@ class BathtubFloodingAlgorithm(DtflAlgorithm):
     OUTPUT_DEPRESSIONS = "OUTPUT_DEPRESSIONS"
     OUTPUT_BUILDINGS = "OUTPUT_BUILDINGS"
 
-    def name(self) -> str:
-        return "bathtub_flooding"
-
     def displayName(self) -> str:
         return tr("Pluvial flooding screening (bathtub)")
 

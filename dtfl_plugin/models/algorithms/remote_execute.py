@@ -20,9 +20,9 @@ from qgis.core import (
 from ...errors import DtflError
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
-from ..remote.client import ProcessesClient, RemoteModelError
+from ..remote.client import ProcessesClient
 from ..remote.outputs import write_folder
-from ..remote.servers import get, max_wait_s, timeout_s, wait_for_slot
+from ..remote.servers import get, run_job, timeout_s
 
 
 class RemoteExecuteAlgorithm(DtflAlgorithm):
@@ -33,9 +33,6 @@ class RemoteExecuteAlgorithm(DtflAlgorithm):
     OUTPUT = "OUTPUT"
     JOB_URL = "JOB_URL"
     FILES = "FILES"
-
-    def name(self) -> str:
-        return "remote_execute"
 
     def displayName(self) -> str:
         return tr("Run a remote process (OGC API - Processes)")
@@ -72,24 +69,21 @@ class RemoteExecuteAlgorithm(DtflAlgorithm):
             server = get(self.parameterAsString(parameters, self.SERVER, context).strip())
             capture.add_service_input("server", f"{server.url}/processes/{process_id}")
             client = ProcessesClient(server.url, authcfg=server.authcfg, timeout_s=timeout_s(), feedback=feedback)
-            slot = wait_for_slot(server, feedback)
-            try:
-                job_url = client.execute_async(process_id, inputs)
-                feedback.pushInfo(tr("Job submitted: {url}").format(url=job_url))
-                status = client.wait(job_url, on_status=lambda st: _report(feedback, st), max_wait_s=max_wait_s())
-                try:
-                    files = write_folder(client.results(status), folder, client, status.url)
-                except OSError as err:  # disk full, no permission: nothing was moved into place
-                    raise RemoteModelError(
-                        tr("Writing the results failed: {error}").format(error=err.strerror or err), job_url=job_url
-                    ) from err
-            finally:
-                slot.release()
+            job_url, files = run_job(
+                client,
+                server,
+                process_id,
+                inputs,
+                feedback,
+                lambda st: _report(feedback, st),
+                lambda results, base: write_folder(results, folder, client, base),
+            )
         except DtflError as err:
+            job_url = getattr(err, "job_url", "")
             cancelled = feedback.isCanceled()
             if cancelled and job_url and client is not None:
                 client.dismiss(job_url)
-            capture.record.job_url = job_url or getattr(err, "job_url", "")
+            capture.record.job_url = job_url
             raise (self.cancelled() if cancelled else self.fail(str(err))) from err
         for path in files:
             capture.add_output(os.path.basename(path), path)

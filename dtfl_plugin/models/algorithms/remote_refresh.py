@@ -29,9 +29,6 @@ class RemoteRefreshAlgorithm(DtflAlgorithm):
     COUNT = "COUNT"
     PROCESSES = "PROCESSES"
 
-    def name(self) -> str:
-        return "remote_refresh"
-
     def displayName(self) -> str:
         return tr("Refresh remote models")
 

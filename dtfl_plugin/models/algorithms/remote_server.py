@@ -33,9 +33,6 @@ class RemoteServerAlgorithm(DtflAlgorithm):
     REMOVE = "REMOVE"
     SERVERS = "SERVERS"
 
-    def name(self) -> str:
-        return "remote_server"
-
     def displayName(self) -> str:
         return tr("Configure a remote model server")
 

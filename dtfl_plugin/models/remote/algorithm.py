@@ -17,7 +17,7 @@ from ...processing.base import DtflAlgorithm
 from .client import JobStatus, ProcessesClient, RemoteModelError
 from .mapping import Spec, encode_input, input_parameter, input_specs, output_parameter, output_specs
 from .outputs import write_results
-from .servers import Server, max_wait_s, sanitize, timeout_s, wait_for_slot
+from .servers import Server, run_job, sanitize, timeout_s
 
 JOB_URL = "JOB_URL"
 
@@ -106,21 +106,17 @@ class RemoteProcessAlgorithm(DtflAlgorithm):
                 else self.parameterAsFileOutput(parameters, s.name, context)
                 for s in self._outputs
             }
-            slot = wait_for_slot(self._server, feedback)
-            try:
-                job_url = client.execute_async(self._pid, inputs)
-                feedback.pushInfo(tr("Job submitted: {url}").format(url=job_url))
-                status = client.wait(job_url, on_status=_Reporter(feedback), max_wait_s=max_wait_s())
-                results = client.results(status)
-                try:
-                    written = write_results(results, self._outputs, destinations, client, status.url)
-                except OSError as err:  # disk full, no permission: nothing was moved into place
-                    raise RemoteModelError(
-                        tr("Writing the results failed: {error}").format(error=err.strerror or err), job_url=job_url
-                    ) from err
-            finally:
-                slot.release()
+            job_url, written = run_job(
+                client,
+                self._server,
+                self._pid,
+                inputs,
+                feedback,
+                _Reporter(feedback),
+                lambda results, base: write_results(results, self._outputs, destinations, client, base),
+            )
         except (DtflError, QgsProcessingException) as err:
+            job_url = getattr(err, "job_url", "")
             if feedback.isCanceled():
                 if job_url:
                     dismissed = client.dismiss(job_url)
@@ -133,7 +129,6 @@ class RemoteProcessAlgorithm(DtflAlgorithm):
                     )
                 capture.record.job_url, capture.record.server_url = job_url, self._server.url
                 raise self.cancelled() from err
-            job_url = job_url or getattr(err, "job_url", "")
             capture.record.job_url, capture.record.server_url = job_url, self._server.url
             raise self.fail(str(err)) from err
 

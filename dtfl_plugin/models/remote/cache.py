@@ -8,14 +8,13 @@ only code here that touches the network. Files are replaced atomically.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from qgis.core import QgsFeedback
 
 from ... import settings
 from ...errors import NetError
+from ...files import write_json_atomic
 from ...i18n import tr
 from ...provenance.record import now_iso
 from .client import ProcessesClient, RemoteModelError
@@ -57,16 +56,7 @@ def save(server: Server, processes: dict[str, dict], errors: dict[str, str] | No
         "processes": processes,
         "errors": errors or {},
     }
-    path = cache_path(server.name)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(doc, handle, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json_atomic(cache_path(server.name), doc)
 
 
 def refresh(server: Server, feedback: QgsFeedback | None = None) -> dict:

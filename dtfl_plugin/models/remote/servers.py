@@ -160,3 +160,30 @@ def wait_for_slot(server: Server, feedback) -> JobSlots:
     if busy and feedback is not None:
         feedback.pushInfo(tr("Job slot free after {s:.1f} s.").format(s=time.monotonic() - start))
     return js
+
+
+def run_job(client, server: Server, process_id: str, inputs: dict, feedback, on_status, write):
+    """One job on ``server``: wait for a free slot, submit asynchronously, follow it (``on_status``), fetch the
+    results and write them with ``write(results, base_url)``. Returns (job URL, what ``write`` returned).
+
+    An error after submission carries the job URL (``err.job_url``), so the caller can dismiss the job and
+    record it; a disk error while writing (nothing was moved into place) becomes a RemoteModelError."""
+    job_url = ""
+    slot = wait_for_slot(server, feedback)
+    try:
+        job_url = client.execute_async(process_id, inputs)
+        feedback.pushInfo(tr("Job submitted: {url}").format(url=job_url))
+        status = client.wait(job_url, on_status=on_status, max_wait_s=max_wait_s())
+        results = client.results(status)
+        try:
+            return job_url, write(results, status.url)
+        except OSError as err:  # disk full, no permission
+            raise RemoteModelError(
+                tr("Writing the results failed: {error}").format(error=err.strerror or err), job_url=job_url
+            ) from err
+    except Exception as err:
+        if job_url and not getattr(err, "job_url", ""):
+            err.job_url = job_url
+        raise
+    finally:
+        slot.release()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterFile, QgsProcessingParameterFileDestination
+
 from ...compat import PARAMETER_ADVANCED
+from ...i18n import tr
 from ..progress import Progress
 
 
@@ -38,3 +41,20 @@ def hidden(param):
     flag = resolve((Qgis, "ProcessingParameterFlag.Hidden"), (QgsProcessingParameterDefinition, "Flag.FlagHidden"))
     param.setFlags(param.flags() | flag)
     return param
+
+
+# Parameters several recipe algorithms share, written once so their labels and filters stay the same.
+def recipe_input(name: str) -> QgsProcessingParameterFile:
+    return QgsProcessingParameterFile(name, tr("Recipe"), fileFilter=tr("DTFL recipe (*.dtfl.zip *.zip)"))
+
+
+def recipe_output(name: str, label: str) -> QgsProcessingParameterFileDestination:
+    return QgsProcessingParameterFileDestination(name, label, tr("DTFL recipe (*.dtfl.zip)"))
+
+
+def signing_key_input(name: str) -> QgsProcessingParameterFile:
+    return QgsProcessingParameterFile(name, tr("Signing key (minisign secret key)"), optional=True)
+
+
+def allow_untrusted_input(name: str) -> QgsProcessingParameterBoolean:
+    return advanced(QgsProcessingParameterBoolean(name, tr("Allow unsigned or untrusted recipes"), False))

@@ -7,10 +7,7 @@ from pathlib import Path
 
 from qgis.core import (
     QgsProcessingOutputString,
-    QgsProcessingParameterBoolean,
     QgsProcessingParameterExtent,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
     QgsProcessingParameterString,
 )
 
@@ -19,7 +16,7 @@ from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 from .. import keys
 from ..cook import cook
-from ._common import advanced, area, progress
+from ._common import advanced, allow_untrusted_input, area, progress, recipe_input, recipe_output, signing_key_input
 
 
 class RecipeCookAlgorithm(DtflAlgorithm):
@@ -31,9 +28,6 @@ class RecipeCookAlgorithm(DtflAlgorithm):
     SIGNING_KEY = "SIGNING_KEY"
     PASSPHRASE = "PASSPHRASE"
     ALLOW_UNTRUSTED = "ALLOW_UNTRUSTED"
-
-    def name(self) -> str:
-        return "recipe_cook"
 
     def displayName(self) -> str:
         return tr("Re-cook recipe on another area")
@@ -48,26 +42,14 @@ class RecipeCookAlgorithm(DtflAlgorithm):
         )
 
     def initAlgorithm(self, config=None) -> None:
-        self.addParameter(
-            QgsProcessingParameterFile(self.RECIPE, tr("Recipe"), fileFilter=tr("DTFL recipe (*.dtfl.zip *.zip)"))
-        )
+        self.addParameter(recipe_input(self.RECIPE))
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, tr("New area")))
-        self.addParameter(
-            QgsProcessingParameterFileDestination(self.OUTPUT, tr("Re-cooked recipe"), tr("DTFL recipe (*.dtfl.zip)"))
-        )
-        self.addParameter(
-            advanced(
-                QgsProcessingParameterFile(self.SIGNING_KEY, tr("Signing key (minisign secret key)"), optional=True)
-            )
-        )
+        self.addParameter(recipe_output(self.OUTPUT, tr("Re-cooked recipe")))
+        self.addParameter(advanced(signing_key_input(self.SIGNING_KEY)))
         self.addParameter(
             advanced(QgsProcessingParameterString(self.PASSPHRASE, tr("Passphrase of the signing key"), optional=True))
         )
-        self.addParameter(
-            advanced(
-                QgsProcessingParameterBoolean(self.ALLOW_UNTRUSTED, tr("Allow unsigned or untrusted recipes"), False)
-            )
-        )
+        self.addParameter(allow_untrusted_input(self.ALLOW_UNTRUSTED))
         self.addOutput(QgsProcessingOutputString("RECIPE_ID", tr("Recipe id")))
         self.addOutput(QgsProcessingOutputString("BASED_ON", tr("Cooked from recipe")))
 

@@ -29,9 +29,6 @@ class RecipeKeygenAlgorithm(DtflAlgorithm):
     TRUST = "TRUST"
     ORGANISATION = "ORGANISATION"
 
-    def name(self) -> str:
-        return "recipe_keygen"
-
     def displayName(self) -> str:
         return tr("Create a recipe signing key")
 

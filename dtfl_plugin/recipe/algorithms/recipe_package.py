@@ -12,7 +12,6 @@ from qgis.core import (
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
     QgsProcessingParameterString,
 )
 
@@ -22,7 +21,7 @@ from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 from .. import keys, live
 from ..pack import PackOptions, pack
-from ._common import advanced, area, hidden, progress
+from ._common import advanced, area, hidden, progress, recipe_output, signing_key_input
 
 
 class RecipePackageAlgorithm(DtflAlgorithm):
@@ -61,9 +60,6 @@ class RecipePackageAlgorithm(DtflAlgorithm):
                 return False
         return True
 
-    def name(self) -> str:
-        return "recipe_package"
-
     def displayName(self) -> str:
         return tr("Package recipe")
 
@@ -87,12 +83,8 @@ class RecipePackageAlgorithm(DtflAlgorithm):
                 fileFilter=tr("QGIS projects (*.qgs *.qgz)"),
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFileDestination(self.OUTPUT, tr("Recipe"), tr("DTFL recipe (*.dtfl.zip)"))
-        )
-        self.addParameter(
-            QgsProcessingParameterFile(self.SIGNING_KEY, tr("Signing key (minisign secret key)"), optional=True)
-        )
+        self.addParameter(recipe_output(self.OUTPUT, tr("Recipe")))
+        self.addParameter(signing_key_input(self.SIGNING_KEY))
         self.addParameter(QgsProcessingParameterExtent(self.AREA, tr("Area of interest"), optional=True))
         self.addParameter(
             QgsProcessingParameterEnum(

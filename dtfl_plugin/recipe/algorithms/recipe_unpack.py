@@ -7,8 +7,6 @@ import json
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputString,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
 )
 
@@ -16,7 +14,7 @@ from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 from .. import keys
 from ..open import unpack
-from ._common import advanced, progress
+from ._common import allow_untrusted_input, progress, recipe_input
 
 
 class RecipeUnpackAlgorithm(DtflAlgorithm):
@@ -25,9 +23,6 @@ class RecipeUnpackAlgorithm(DtflAlgorithm):
     RECIPE = "RECIPE"
     FOLDER = "FOLDER"
     ALLOW_UNTRUSTED = "ALLOW_UNTRUSTED"
-
-    def name(self) -> str:
-        return "recipe_unpack"
 
     def displayName(self) -> str:
         return tr("Unpack recipe safely")
@@ -42,17 +37,11 @@ class RecipeUnpackAlgorithm(DtflAlgorithm):
         )
 
     def initAlgorithm(self, config=None) -> None:
-        self.addParameter(
-            QgsProcessingParameterFile(self.RECIPE, tr("Recipe"), fileFilter=tr("DTFL recipe (*.dtfl.zip *.zip)"))
-        )
+        self.addParameter(recipe_input(self.RECIPE))
         self.addParameter(
             QgsProcessingParameterFolderDestination(self.FOLDER, tr("Folder to unpack into (new or empty)"))
         )
-        self.addParameter(
-            advanced(
-                QgsProcessingParameterBoolean(self.ALLOW_UNTRUSTED, tr("Allow unsigned or untrusted recipes"), False)
-            )
-        )
+        self.addParameter(allow_untrusted_input(self.ALLOW_UNTRUSTED))
         self.addOutput(QgsProcessingOutputFile("PROJECT", tr("Project")))
         self.addOutput(QgsProcessingOutputString("FINDINGS", tr("What was neutralised (JSON)")))
 

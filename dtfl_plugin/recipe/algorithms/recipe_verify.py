@@ -7,7 +7,6 @@ import json
 from qgis.core import (
     QgsProcessingOutputBoolean,
     QgsProcessingOutputString,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterString,
 )
@@ -16,7 +15,7 @@ from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 from .. import keys
 from ..verify import verify_recipe
-from ._common import progress
+from ._common import progress, recipe_input
 
 
 class RecipeVerifyAlgorithm(DtflAlgorithm):
@@ -25,9 +24,6 @@ class RecipeVerifyAlgorithm(DtflAlgorithm):
     RECIPE = "RECIPE"
     TRUSTED_KEYS = "TRUSTED_KEYS"
     OUTPUT = "OUTPUT"
-
-    def name(self) -> str:
-        return "recipe_verify"
 
     def displayName(self) -> str:
         return tr("Verify recipe")
@@ -42,9 +38,7 @@ class RecipeVerifyAlgorithm(DtflAlgorithm):
         )
 
     def initAlgorithm(self, config=None) -> None:
-        self.addParameter(
-            QgsProcessingParameterFile(self.RECIPE, tr("Recipe"), fileFilter=tr("DTFL recipe (*.dtfl.zip *.zip)"))
-        )
+        self.addParameter(recipe_input(self.RECIPE))
         self.addParameter(
             QgsProcessingParameterString(
                 self.TRUSTED_KEYS,

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from ..i18n import tr
+from ..provenance.layer_props import source_file
 
 _SCHEME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _HOST_END = set("/?#'\"&|\\ \t\r\n<>)(,;`")
@@ -231,7 +232,7 @@ def _vsi_problem(value: str, scope: Scope, base: Path | None) -> str:
                 return tr("a request to {host}, which is not one of the recipe's services").format(
                     host=urlsplit(inner[9:]).hostname or inner[9:89]
                 )
-        elif low.startswith("/vsi") or not scope.inside(inner.split("|", 1)[0], base):
+        elif low.startswith("/vsi") or not scope.inside(source_file(inner), base):
             return tr("a GDAL virtual file path ({path})").format(path=path[:80])
         pos = lowered.find("/vsi", pos + len(path) if path else pos + 4)
     return ""
@@ -269,7 +270,7 @@ def _problem_in(value: str, scope: Scope, base: Path | None) -> str:
 
 def file_source_problem(datasource: str, scope: Scope) -> str:
     """For a layer of a file provider: the path part must be a plain path inside the recipe folder."""
-    path = datasource.split("|", 1)[0].strip()
+    path = source_file(datasource).strip()
     if not path:
         return ""
     if path.lower().startswith("/vsi"):  # archives inside the recipe, /vsicurl/ to a declared service

@@ -20,6 +20,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path, PureWindowsPath
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
+from ..provenance.layer_props import split_source
+
 REDACTED = "__REMOVED_BY_DTFL__"
 SECRET_NAMES = (
     "password|passwd|pwd|pass|token|access_token|accesstoken|id_token|refresh_token|api_key|apikey|api-key"
@@ -31,7 +33,7 @@ SECRET_WORDS = {
     "credentials", "bearer", "jwt", "cookie", "sessionid", "authorization", "privatekey", "accesskey",
 }  # fmt: skip
 _WORD_PAIRS = {("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key"), ("session", "id")}
-_NAME_SET = set(SECRET_NAMES.split("|"))
+_NAME_SET = set(SECRET_NAMES.split("|"))  # a regex alternation, not a layer source
 
 _VALUE = r"(?P<q>'?)(?P<value>(?:(?!%26)[^&'\"\s])*)(?P=q)"
 _KEY_VALUE = re.compile(
@@ -239,12 +241,12 @@ def relative_paths(data, base: Path):
     if isinstance(data, list):
         return [relative_paths(v, base) for v in data]
     if isinstance(data, str) and _is_local_absolute(data):
-        head, sep, tail = data.partition("|")
+        head, tail = split_source(data)
         try:
             rel = Path(head).resolve().relative_to(base.resolve()).as_posix()
         except (ValueError, OSError):
             rel = PureWindowsPath(head).name if "\\" in head else Path(head).name
-        return rel + sep + tail
+        return rel + (f"|{tail}" if tail else "")
     return data
 
 

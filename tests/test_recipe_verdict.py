@@ -115,3 +115,76 @@ def test_keygen_dialog_and_package_leave_no_passphrase(profile_dir, processing_r
         if path.is_file() and path.stat().st_size < 50_000_000 and PASSPHRASE.encode() in path.read_bytes():
             leaks.append(str(path))
     assert not leaks, leaks
+
+
+def test_key_in_the_auth_database_by_default_signs_with_the_organisation(twin, tmp_path, processing_ready):
+    """keys.create_key's default: the secret key in the QGIS auth database; packaging (as the menu does, with the
+    remembered authcfg) signs with it and the verdict names the organisation."""
+    import processing
+    from qgis.core import QgsApplication
+
+    from dtfl_plugin.recipe import keys
+
+    manager = QgsApplication.authManager()
+    if manager.isDisabled():
+        pytest.skip(f"the QGIS authentication database is disabled here: {manager.disabledMessage()}")
+    if not manager.masterPasswordIsSet():
+        assert manager.setMasterPassword("dtfl-test-master", True)
+    made = keys.create_key("Hoogheemraadschap van Delfland", str(tmp_path / "hhd.pub"))
+    try:
+        assert made.authcfg and not made.secret_path and keys.signing_key() == {"authcfg": made.authcfg}
+        out = tmp_path / "r.dtfl.zip"
+        processing.run(
+            "dtfl:recipe_package", {"PROJECT": str(twin), "OUTPUT": str(out), "SIGNING_AUTHCFG": made.authcfg}
+        )
+        verdict = _verdict(out, keys.trusted_keys())
+        assert verdict.state == "trusted" and "Hoogheemraadschap van Delfland" in verdict.headline, verdict.headline
+    finally:
+        manager.removeAuthenticationConfig(made.authcfg)
+
+
+def test_what_will_not_reach_the_recipient(tmp_path, shared_data, qgis_app):
+    """The preflight list: a missing file and a temporary layer of a project that is not open are lost; a
+    database layer is only referenced; a virtual layer on a layer still there is no gap."""
+    from qgis.core import QgsProject, QgsVectorLayer, QgsVirtualLayerDefinition
+
+    from dtfl_plugin.gui.recipe_verdict import GapsDialog
+    from dtfl_plugin.recipe import preflight, qgsxml
+
+    gone = tmp_path / "gone.gpkg"
+    project = QgsProject()
+    bgt = QgsVectorLayer(f"{shared_data / '3d/bgt/bgt_delft.gpkg'}|layername=bgt_pand", "BGT pand", "ogr")
+    scratch = QgsVectorLayer("Point?crs=EPSG:28992&field=a:int", "Kladlaag", "memory")
+    project.addMapLayers([bgt, scratch])
+    definition = QgsVirtualLayerDefinition()
+    definition.addSource("p", bgt.id())
+    project.addMapLayer(QgsVectorLayer(definition.toString() + "&query=SELECT%20*%20FROM%20p", "Virtueel", "virtual"))
+    path = tmp_path / "p.qgs"
+    assert project.write(str(path))
+    project.clear()
+    tree = qgsxml.read_project_xml(path)
+    for layer in qgsxml.layers(tree):  # the file of one layer disappears, another now reads a database
+        if layer.name == "BGT pand":
+            layer.set_datasource(str(gone) + "|layername=bgt_pand")
+    extra = _add_layer(tree, "Percelen (PostGIS)", "postgres", 'dbname=\'kadaster\' host=db table="public"."perceel"')
+    assert extra is not None
+    qgsxml.write_project_xml(tree, path)
+    gaps = preflight.check(qgsxml.read_project_xml(path), path)
+    kinds = {(g.layer, g.kind, g.lost) for g in gaps}
+    assert ("BGT pand", "missing", True) in kinds and ("Kladlaag", "empty", True) in kinds, kinds
+    assert ("Percelen (PostGIS)", "database", False) in kinds, kinds
+    assert not any(g.layer == "Virtueel" for g in gaps), kinds
+    dialog = GapsDialog(gaps)
+    assert "gone.gpkg" in dialog.summary.text() and dialog.go_on is not None
+
+
+def _add_layer(tree, name, provider, datasource):
+    import xml.etree.ElementTree as ET
+
+    container = tree.getroot().find("projectlayers")
+    layer = ET.SubElement(container, "maplayer", {"type": "vector"})
+    ET.SubElement(layer, "id").text = "perceel_1"
+    ET.SubElement(layer, "layername").text = name
+    ET.SubElement(layer, "provider").text = provider
+    ET.SubElement(layer, "datasource").text = datasource
+    return layer

@@ -14,19 +14,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..errors import RecipeError
 from ..i18n import tr
 from ..provenance.layer_props import source_file
 from ..provenance.record import RunRecord
-from . import qgsxml, sign
+from . import confine, qgsxml, sign
+from .cookplan import CookPlan, PlannedStep, check_step
 from .crate import slug
 from .open import unpack
 from .pack import PackOptions, pack
 from .progress import Progress
+from .references import Scope, problem, urls_in
 from .runner import run_and_record
 
 SNAPSHOT_OF = "dtfl/snapshot_of"
+SERVICE_PROVIDERS = qgsxml.SERVICE_PROVIDERS
 
 
 @dataclass
@@ -37,6 +41,7 @@ class CookResult:
     runs: list[RunRecord] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # "NNN:OUTPUT_NAME" -> new file
     warnings: list[str] = field(default_factory=list)
+    plan: CookPlan | None = None
 
 
 def extent_text(area) -> str:
@@ -100,6 +105,46 @@ def step_parameters(doc: dict, folder: Path, area, produced: dict[str, str], out
     return params
 
 
+def _step_documents(folder: Path, result: CookResult) -> list[dict]:
+    """The recorded steps that completed, in order (a failed one is skipped with a warning)."""
+    docs = []
+    for step in sorted(folder.glob("steps/*.json")):
+        try:
+            doc = json.loads(step.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise RecipeError(tr("Step {name} cannot be read: {error}").format(name=step.name, error=err)) from err
+        if not isinstance(doc, dict) or not isinstance(doc.get("algorithm"), str):
+            raise RecipeError(tr("Step {name} names no algorithm.").format(name=step.name))
+        if doc.get("dtfl", {}).get("status", "completed") != "completed":
+            result.warnings.append(tr("Step {name} had failed when recorded; it is skipped.").format(name=step.name))
+            continue
+        docs.append(doc)
+    return docs
+
+
+def make_plan(docs: list[dict], folder: Path, area, out_dir: Path, members: list[str], services: list[str]) -> CookPlan:
+    """Every step with the parameters it will get, checked; outputs of earlier steps are their planned files."""
+    scope = Scope(folder, folder, services)
+    simulated: dict[str, str] = {}
+    steps = []
+    for index, doc in enumerate(docs):
+        order = int(doc.get("dtfl", {}).get("order", index + 1))
+        step = PlannedStep(order, doc["algorithm"], doc["algorithm"], {})
+        try:
+            step.parameters = step_parameters(doc, folder, area, simulated, out_dir, members)
+            destinations = set(_destination_names(doc["algorithm"]))
+        except (RecipeError, TypeError, ValueError, AttributeError) as err:
+            step.problems.append(str(err))
+            steps.append(step)
+            continue
+        check_step(step, scope, set(simulated.values()), destinations, out_dir)
+        for name in destinations:
+            if isinstance(step.parameters.get(name), str):
+                simulated[f"{order:03d}:{name}"] = step.parameters[name]
+        steps.append(step)
+    return CookPlan(steps, list(services), out_dir)
+
+
 def _members(folder: Path) -> list[str]:
     files = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
     return sorted(files, key=len, reverse=True)
@@ -117,7 +162,10 @@ def cook(
     progress: Progress | None = None,
     context=None,
     feedback=None,
+    confirm: Callable[[CookPlan], bool] | None = None,
 ) -> CookResult:
+    """Re-run the recipe's steps on ``area``. The plan (cookplan.py) is checked before anything runs and
+    shown through ``progress.info``; ``confirm`` may still say no after seeing it."""
     progress = progress or Progress()
     workdir = Path(workdir)
     opened = unpack(recipe, workdir / "recipe", trusted=trusted, allow_untrusted=allow_untrusted)
@@ -126,18 +174,30 @@ def cook(
     out_dir = folder / "cooked"
     out_dir.mkdir()
     members = _members(folder)
-    steps = sorted(folder.glob("steps/*.json"))
     result = CookResult(Path(output), "", based_on)
+    docs = _step_documents(folder, result)
+    plan = make_plan(docs, folder, area, out_dir, members, confine.declared_services(folder))
+    result.plan = plan
+    for line in plan.lines():
+        progress.info(line)
+    if plan.problems:
+        raise RecipeError(
+            tr("The recipe's steps were refused; nothing was run:") + "\n" + "\n".join(plan.problems),
+            detail="; ".join(plan.problems),
+        )
+    if confirm is not None and not confirm(plan):
+        raise RecipeError(tr("Re-cooking was cancelled; no recipe was written."))
+    scope = Scope(folder, folder, plan.services)
     replaced: dict[str, str] = {}  # original output member -> new output path
-    for index, step in enumerate(steps):
+    for index, (doc, planned) in enumerate(zip(docs, plan.steps)):
         if progress.is_cancelled():
             raise RecipeError(tr("Re-cooking was cancelled; no recipe was written."))
-        doc = json.loads(step.read_text(encoding="utf-8"))
         meta = doc.get("dtfl", {})
-        if meta.get("status", "completed") != "completed":
-            result.warnings.append(tr("Step {name} had failed when recorded; it is skipped.").format(name=step.name))
-            continue
         params = step_parameters(doc, folder, area, result.outputs, out_dir, members)
+        again = PlannedStep(planned.order, planned.algorithm, planned.title, params)
+        check_step(again, scope, set(result.outputs.values()), set(_destination_names(doc["algorithm"])), out_dir)
+        if again.problems:  # an earlier step's actual output differs from the plan: check it again
+            raise RecipeError(tr("The recipe's steps were refused:") + "\n" + "\n".join(again.problems))
         progress.info(tr("Re-running step {n}: {alg}").format(n=meta.get("order", index + 1), alg=doc["algorithm"]))
         results, record = run_and_record(doc["algorithm"], params, context, feedback, area=area, cooked_from=based_on)
         result.runs.append(record)
@@ -147,8 +207,8 @@ def cook(
                 old = meta.get("outputs", {}).get(name, "")
                 if old:
                     replaced[old] = value
-        progress.set_percent(80.0 * (index + 1) / max(1, len(steps)))
-    project, snapshots = _cooked_project(opened.project, replaced, result.runs)
+        progress.set_percent(80.0 * (index + 1) / max(1, len(docs)))
+    project, snapshots = _cooked_project(opened.project, replaced, result.runs, scope)
     packed = pack(
         PackOptions(
             project=project,
@@ -167,7 +227,7 @@ def cook(
     return result
 
 
-def _cooked_project(project: Path, replaced: dict[str, str], runs: list[RunRecord]) -> tuple[Path, bool]:
+def _cooked_project(project: Path, replaced: dict[str, str], runs: list[RunRecord], scope: Scope) -> tuple[Path, bool]:
     """The unpacked project with step outputs swapped for the new ones and the new runs recorded.
 
     Written beside the unpacked project so its relative paths stay valid."""
@@ -186,8 +246,15 @@ def _cooked_project(project: Path, replaced: dict[str, str], runs: list[RunRecor
                 origin = json.loads(snapshot)
             except ValueError:
                 continue
+            source = str(origin.get("datasource", ""))
+            if (
+                str(origin.get("provider", "")) not in SERVICE_PROVIDERS
+                or not urls_in(source)
+                or problem(source, scope)
+            ):
+                continue  # only a declared service is read again
             snapshots = True
-            layer.set_datasource(origin.get("datasource", ""))
+            layer.set_datasource(source)
             node = layer.element.find("provider")
             if node is not None:
                 node.text = origin.get("provider", "")

@@ -247,6 +247,8 @@ def _problem_in(value: str, scope: Scope, base: Path | None) -> str:
         value = _without_vsi(value)
         lowered = value.lower()
     for scheme, url in urls_in(value):
+        if scheme == "attachment" and ".." not in url and "\\" not in url:
+            continue  # a file attached to the project itself (QGIS 3.26+ style database, .qgz members)
         if scheme not in ("http", "https"):
             return tr("a {scheme}: address ({url})").format(scheme=scheme or "?", url=url[:80])
         if _origin(url) not in scope.origins:

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.sandbox
 
 
 def test_remote_tiled_on_dask_equals_local(remote_server, processing_ready, shared_data, tmp_path):
+    import processing
     from osgeo import gdal
 
-    import processing
     from dtfl_plugin.models.local.bathtub_core import run_bathtub
 
     dem = shared_data / "3d" / "derived" / "ahn3_delft_dtm_1m.tif"  # with nodata: canals and removed buildings

@@ -217,10 +217,7 @@ class BathtubFloodingAlgorithm(DtflAlgorithm):
             log=feedback.pushInfo,
         )
         self._capture.add_output(self.OUTPUT_DEPTH, depth_path)
-        if context.willLoadLayerOnCompletion(depth_path):
-            from ..styles import WaterDepthStyler
-
-            context.layerToLoadOnCompletionDetails(depth_path).setPostProcessor(WaterDepthStyler.create())
+        _style_on_load(context, depth_path, "style_water_depth")
         outputs = self._write_outputs(parameters, context, feedback, crs, spec, result, source, n_buildings)
         self._capture.finish()
         shutil.rmtree(spec.layout.folder, ignore_errors=True)  # kept only when a run stops: it resumes from there
@@ -293,6 +290,7 @@ class BathtubFloodingAlgorithm(DtflAlgorithm):
         sink.flushBuffer()
         del sink
         self._capture.add_output(self.OUTPUT_DEPRESSIONS, _file_part(dest))
+        _style_on_load(context, dest, "style_depressions")
         outputs[self.OUTPUT_DEPRESSIONS] = dest
         feedback.setProgress(95)
         wet = None
@@ -307,6 +305,7 @@ class BathtubFloodingAlgorithm(DtflAlgorithm):
                 sink.flushBuffer()
                 del sink
                 self._capture.add_output(self.OUTPUT_BUILDINGS, _file_part(dest))
+                _style_on_load(context, dest, "style_buildings")
                 outputs[self.OUTPUT_BUILDINGS] = dest
         self._summary = bathtub_io.summary_text(
             result.total_runoff_m3, result.stored_m3, result.spilled_out_m3, wet, n_buildings
@@ -314,12 +313,33 @@ class BathtubFloodingAlgorithm(DtflAlgorithm):
         feedback.pushInfo(self._summary)
         return outputs
 
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - QGIS API
+        """The run's summary in QGIS's message bar (main thread), not only in the log tab."""
+        result = super().postProcessAlgorithm(context, feedback)
+        summary = getattr(self, "_summary", None)
+        if summary:
+            from qgis import utils
+
+            bar = utils.iface.messageBar() if getattr(utils, "iface", None) is not None else None
+            if bar is not None:  # the desktop; qgis_process and scripts have the log only
+                bar.pushSuccess(tr("Flooding screening"), summary)
+        return result
+
     def _record_layer(self, role: str, source: str, provider: str) -> None:
         path = _file_part(source)
         if provider in ("ogr", "gdal") and os.path.isfile(path):
             self._capture.add_file_input(role, path)
         else:
             self._capture.add_service_input(role, source)
+
+
+def _style_on_load(context, destination: str, style: str) -> None:
+    """Style the output when Processing adds it to the map (the post-processor runs on the main thread)."""
+    if context.willLoadLayerOnCompletion(destination):
+        from .. import styles
+
+        details = context.layerToLoadOnCompletionDetails(destination)
+        details.setPostProcessor(styles.OutputStyler.create(getattr(styles, style)))
 
 
 def _tile_size() -> int:

@@ -272,7 +272,7 @@ def facade_max_depth(depth: np.ndarray, footprints: np.ndarray, n: int) -> np.nd
         ring = outside & (neighbour > 0)
         ids.append(neighbour[ring])
         values.append(centre[ring])
-    if ids:
+    if ids and sum(i.size for i in ids):
         ids_all = np.concatenate(ids)
         values_all = np.concatenate(values).astype(np.float64)
         order = np.lexsort((values_all, ids_all))

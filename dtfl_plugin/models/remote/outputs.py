@@ -111,7 +111,6 @@ def _write_raster(data: bytes | Path, dest: Path, staged: Staged, title: str) ->
 
 
 def _write_vector(payload, dest: Path, staged: Staged, title: str) -> None:
-
     if isinstance(payload, Path):  # streamed to disk: GDAL reads the GeoJSON file itself
         _translate_vector(str(payload), dest, staged, title)
         return

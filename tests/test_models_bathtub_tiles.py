@@ -26,7 +26,8 @@ def _in_memory(dem_path, landcover, buildings, rain, loss):
     """The whole-grid reference, rasterised as the algorithm did before it was tiled."""
     from qgis.core import QgsVectorLayer
 
-    from dtfl_plugin.models.local import bathtub_core, landcover as cover, raster_io
+    from dtfl_plugin.models.local import bathtub_core, raster_io
+    from dtfl_plugin.models.local import landcover as cover
 
     grid = raster_io.read_grid(dem_path)
     args = (grid.array.shape, grid.geotransform, grid.wkt)

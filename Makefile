@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test test-fast test-host test-other chroot demo run package translations lint format bench sandbox sandbox-stop sandbox-status clean
+.PHONY: web-assets setup test test-fast test-host test-other chroot demo run package translations lint format bench sandbox sandbox-stop sandbox-status clean
 
 setup:
 	@scripts/setup.sh
@@ -43,6 +43,10 @@ lint: setup
 
 format: setup
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+## Refresh the vendored web libraries of the published page (needs npm; pinned in web/package-lock.json).
+web-assets:
+	@scripts/web_assets.sh
 
 bench: setup
 	@$(PY) bench/run_all.py

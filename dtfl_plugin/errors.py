@@ -41,3 +41,7 @@ class RecipeError(DtflError):
 
 class ProvenanceError(DtflError):
     pass
+
+
+class PublishError(DtflError):
+    pass

@@ -1,0 +1,63 @@
+"""Texts of the published page in the page's language (nl/en), independent of the language QGIS runs in.
+
+The page's own strings are written as ``text.tr("English")`` so scripts/i18n.py extracts them like every
+other message; their Dutch comes from the compiled translation (i18n/dtfl_nl.qm) or, in a source checkout,
+from the rooms' i18n/nl/*.json maps. ``any()`` brings a string QGIS produced (an option label, an algorithm
+name) into the page's language whichever language QGIS was in.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..__about__ import i18n_path
+
+CONTEXT = "DTFL"
+
+
+def _json_maps() -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for folder in (i18n_path("nl"), Path(__file__).resolve().parents[2] / "i18n" / "nl"):
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.json")):
+                try:
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue
+                merged.update({k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)})
+            break
+    return merged
+
+
+class PageText:
+    def __init__(self, language: str) -> None:
+        self.language = "nl" if str(language).lower().startswith("nl") else "en"
+        self._map = _json_maps()
+        self._translator = None
+        if self.language == "nl" and not self._map:
+            from qgis.PyQt.QtCore import QTranslator
+
+            qm = i18n_path("dtfl_nl.qm")
+            translator = QTranslator()
+            if qm.is_file() and translator.load(str(qm)):
+                self._translator = translator
+        self._reverse = {v: k for k, v in self._map.items()}
+
+    def tr(self, text: str) -> str:
+        return self._lookup(text)
+
+    def _lookup(self, text: str) -> str:
+        if self.language == "en":
+            return text
+        if text in self._map:
+            return self._map[text]
+        if self._translator is not None:
+            return self._translator.translate(CONTEXT, text) or text
+        return text
+
+    def any(self, text: str) -> str:
+        """A QGIS-made string (in QGIS's language) in the page's language."""
+        if self.language == "en":
+            return self._reverse.get(text, text)
+        return self._lookup(text)

@@ -34,6 +34,7 @@ def group_names() -> dict[str, str]:
         "models": tr("Models"),
         "remote": tr("Remote models"),
         "recipes": tr("Recipes"),
+        "publish": tr("Publish"),
     }
 
 

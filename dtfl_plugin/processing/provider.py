@@ -21,6 +21,7 @@ ROOMS = (
     "dtfl_plugin.layers.algorithms",
     "dtfl_plugin.models.algorithms",
     "dtfl_plugin.recipe.algorithms",
+    "dtfl_plugin.publish.algorithms",
 )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from qgis.core import QgsRasterLayer, QgsVectorLayer
 
+from ..compat import GEOMETRY_POLYGON
 from .origin import LayerOrigin, readable_parameters
 from .text import PageText
 
@@ -36,8 +37,10 @@ def _differing(rows_by_run: dict[str, list[tuple[str, str]]]) -> set[str]:
     return counts | optional
 
 
-def find_scenarios(origins: list[LayerOrigin], layers: dict, text: PageText) -> list[Scenario]:
-    """Scenarios from the layers' producing runs; ``layers`` maps layer id -> QgsMapLayer (clone)."""
+def find_scenarios(origins: list[LayerOrigin], layers: dict, text: PageText, order: list[str] | None = None) -> list[Scenario]:
+    """Scenarios from the layers' producing runs; ``layers`` maps layer id -> QgsMapLayer (clone), ``order``
+    lists run ids as the project recorded them (runs started in the same second keep that order)."""
+    position = {run_id: i for i, run_id in enumerate(order or [])}
     by_algorithm: dict[str, dict[str, list[LayerOrigin]]] = {}
     runs = {}
     for origin in origins:
@@ -54,7 +57,7 @@ def find_scenarios(origins: list[LayerOrigin], layers: dict, text: PageText) -> 
     if not candidates:
         return []
     group = max(candidates, key=lambda g: (len(g), max(runs[r].started for r in g)))
-    ordered = sorted(group, key=lambda run_id: runs[run_id].started)
+    ordered = sorted(group, key=lambda run_id: (runs[run_id].started, position.get(run_id, 0)))
     rows = {run_id: readable_parameters(runs[run_id], text) for run_id in ordered}
     differing = _differing(rows) if len(ordered) > 1 else set()
     scenarios = []
@@ -70,14 +73,8 @@ def find_scenarios(origins: list[LayerOrigin], layers: dict, text: PageText) -> 
             layer = layers.get(origin.layer_id)
             if isinstance(layer, QgsRasterLayer):
                 scenario.rasters.append(origin.layer_id)
-            elif isinstance(layer, QgsVectorLayer) and layer.geometryType() == _polygon():
+            elif isinstance(layer, QgsVectorLayer) and layer.geometryType() == GEOMETRY_POLYGON:
                 scenario.buildings.append(origin.layer_id)
         scenarios.append(scenario)
     return scenarios
 
-
-def _polygon():
-    from qgis.core import QgsWkbTypes
-
-    kind = getattr(__import__("qgis.core", fromlist=["Qgis"]).Qgis, "GeometryType", None)
-    return kind.Polygon if kind is not None else QgsWkbTypes.PolygonGeometry

@@ -58,8 +58,9 @@ def _flat(geometry: QgsGeometry) -> QgsGeometry:
     return QgsGeometry.unaryUnion(parts) if len(parts) > 1 else parts[0]
 
 
-
-def export_vector(layer: QgsVectorLayer, extent: QgsRectangle, extent_crs, context, path: Path, feedback=None) -> tuple[int, bool]:
+def export_vector(
+    layer: QgsVectorLayer, extent: QgsRectangle, extent_crs, context, path: Path, feedback=None
+) -> tuple[int, bool]:
     """Write the layer's features in ``extent`` as GeoJSON; returns (features written, capped)."""
     to_layer = QgsCoordinateTransform(extent_crs, layer.crs(), context)
     to_wgs = QgsCoordinateTransform(layer.crs(), WGS84, context)
@@ -83,8 +84,11 @@ def export_vector(layer: QgsVectorLayer, extent: QgsRectangle, extent_crs, conte
             props = {name: _value(feature[name]) for name in names}
             if colour:
                 props["_c"] = colour
-            out.write(("," if count else "") + '{"type":"Feature","id":%d,"properties":%s,"geometry":%s}' % (
-                count, json.dumps(props, ensure_ascii=False, separators=(",", ":")), geometry.asJson(PRECISION)))  # fmt: skip
+            properties = json.dumps(props, ensure_ascii=False, separators=(",", ":"))
+            feature_json = (
+                f'{{"type":"Feature","id":{count},"properties":{properties},"geometry":{geometry.asJson(PRECISION)}}}'
+            )
+            out.write(("," if count else "") + feature_json)
             count += 1
         out.write("]}")
     colours.close()
@@ -124,7 +128,14 @@ def export_image(layer, box: QgsRectangle, context, path: Path, feedback=None) -
 
 
 def layer_entry(item, kind: str, file_name: str, legend: list[dict], **extra) -> dict:
-    entry = {"id": item.id, "name": item.name, "kind": kind, "file": file_name, "visible": item.visible, "legend": legend}
+    entry = {
+        "id": item.id,
+        "name": item.name,
+        "kind": kind,
+        "file": file_name,
+        "visible": item.visible,
+        "legend": legend,
+    }
     entry.update(extra)
     return entry
 

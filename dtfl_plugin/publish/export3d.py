@@ -161,9 +161,11 @@ class BuildingWriter:
         relative = _field_of(layer, RELATIVE_FIELDS)
         names = [f.name() for f in layer.fields() if f.name() not in ("fid", "surface_source", "parent")]
         transform = self.frame.to_frame(layer.crs())
-        request = QgsFeatureRequest().setFilterRect(transform.transformBoundingBox(extent_request, QgsCoordinateTransform.ReverseTransform))
+        request = QgsFeatureRequest().setFilterRect(
+            transform.transformBoundingBox(extent_request, QgsCoordinateTransform.ReverseTransform)
+        )
         if is_cityjson(layer):  # roads, water and terrain of a city model are not buildings (the DEM is the ground)
-            request.setFilterExpression('"type" IN (%s)' % ", ".join(f"'{t}'" for t in CITYJSON_BUILDINGS))
+            request.setFilterExpression('"type" IN ({})'.format(", ".join(f"'{t}'" for t in CITYJSON_BUILDINGS)))
         for feature in layer.getFeatures(request):
             if (feedback is not None and feedback.isCanceled()) or len(self.items) >= MAX_BUILDINGS:
                 break
@@ -184,7 +186,9 @@ class BuildingWriter:
                 if top is None:
                     rel = _number(feature[relative]) if relative else None
                     top = base + (rel if rel is not None else 3.0)
-                item.update({"p": _rings(flat, self.frame, False), "b": round(base, 2), "t": round(max(top, base + 0.5), 2)})
+                item.update(
+                    {"p": _rings(flat, self.frame, False), "b": round(base, 2), "t": round(max(top, base + 0.5), 2)}
+                )
             self.items.append(item)
             self.points.append(inside)
 

@@ -119,15 +119,37 @@ def _run_name(run: RunRecord, text: PageText) -> str:
     return text.any(name)
 
 
+def source_key(source: str) -> str:
+    """A file source without provider options, but with its layer name (one GeoPackage holds many layers)."""
+    parts = source.split("|")
+    layer = next((p for p in parts[1:] if p.startswith("layername=")), "")
+    return str(Path(parts[0])) + (f"|{layer}" if layer else "")
+
+
 def _sources_by_location(snap: ProjectSnap) -> dict[str, LayerSource]:
     facts: dict[str, LayerSource] = {}
     for item in snap.layers:
         if item.source is None:
             continue
-        facts.setdefault(str(Path(item.path)) if item.layer.providerType() in ("ogr", "gdal") else item.path, item.source)
+        if item.layer.providerType() in ("ogr", "gdal"):
+            facts.setdefault(source_key(item.layer.source()), item.source)
+            facts.setdefault(str(Path(item.path)), item.source)
+        else:
+            facts.setdefault(item.path, item.source)
         if item.source.service_url:
             facts.setdefault(item.source.service_url, item.source)
     return facts
+
+
+def _full_source(graph: Lineage, node_id: str) -> str:
+    """The parameter value a run read this file with (keeps "|layername=..." the run record's path drops)."""
+    for edge in graph.edges:
+        if edge.source == node_id and edge.target.startswith("run:"):
+            run = next((r for r in graph.runs if "run:" + r.id == edge.target), None)
+            value = run.parameters.get(edge.label) if run is not None else None
+            if isinstance(value, str) and "|" in value:
+                return value
+    return ""
 
 
 def _complete(source: LayerSource | None, url: str) -> tuple[str, str]:
@@ -136,11 +158,12 @@ def _complete(source: LayerSource | None, url: str) -> tuple[str, str]:
     return licence_and_owner(source, url)
 
 
-def _fact_from_node(node, facts: dict[str, LayerSource]) -> SourceFact:
+def _fact_from_node(node, facts: dict[str, LayerSource], full: str = "") -> SourceFact:
     details = node.details
     location = details.get("url") or details.get("location", "")
     key = location if node.kind == "service" else str(Path(location.split("|", 1)[0]))
-    known = facts.get(key)
+    known = facts.get(source_key(full)) if full else None
+    known = known or facts.get(key)
     if known is None and node.kind == "service":
         known = next((s for url, s in facts.items() if url and location.startswith(url)), None)
     licence, owner = details.get("licence", ""), details.get("organisation", "")
@@ -161,7 +184,7 @@ def layer_origin(item: LayerSnap, snap: ProjectSnap, text: PageText) -> LayerOri
         if node.kind in ("service", "file") and not graph.inputs_of(node.id):
             if node.kind == "file" and node.id.startswith("data:"):
                 continue  # an intermediate file: its run is listed instead
-            origin.sources.append(_fact_from_node(node, facts))
+            origin.sources.append(_fact_from_node(node, facts, _full_source(graph, node.id)))
     for run in graph.runs:
         origin.runs.append(
             RunFact(

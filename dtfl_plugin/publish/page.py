@@ -40,7 +40,9 @@ def _legend(site: dict, text: PageText) -> str:
         items = "" if single else "".join(f"<li>{_swatch(i['colour'])}{_e(i['label'])}</li>" for i in legend[:12])
         rows.append(
             f'<li class="legend-layer"{scenario}><label><input type="checkbox" data-layer="{_e(layer["id"])}"{checked}> '
-            f"{swatch}{_e(layer['name'])}</label>" + (f'<ul class="legend-items">{items}</ul>' if items else "") + "</li>"
+            f"{swatch}{_e(layer['name'])}</label>"
+            + (f'<ul class="legend-items">{items}</ul>' if items else "")
+            + "</li>"
         )
     return f'<ul class="legend">{"".join(rows)}</ul>' if rows else f"<p>{_e(text.tr('No map layers.'))}</p>"
 
@@ -52,7 +54,7 @@ def _scenario_switch(site: dict, text: PageText) -> str:
         return f'<p class="scenario-one">{_e(text.tr("Scenario"))}: {_e(label)}</p>' if label else ""
     options = "".join(
         f'<label class="scenario-option"><input type="radio" name="scenario" value="{_e(s["id"])}"'
-        f'{" checked" if i == 0 else ""}> {_e(s["label"])}</label>'
+        f"{' checked' if i == 0 else ''}> {_e(s['label'])}</label>"
         for i, s in enumerate(scenarios)
     )
     return f'<fieldset id="scenario-switch"><legend>{_e(text.tr("Compare scenarios"))}</legend>{options}</fieldset>'
@@ -62,27 +64,39 @@ def _dl(rows: list[tuple[str, str]]) -> str:
     return "<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v) + "</dl>"
 
 
-def _origin_article(origin: LayerOrigin, text: PageText) -> str:
-    parts = [f'<article class="origin" data-layer="{_e(origin.layer_id)}"><h3>{_e(origin.name)}</h3>']
+def _summary(origin: LayerOrigin, text: PageText) -> str:
+    """One line a resident reads first: who made it, or which model calculated it from what."""
+    owners = ", ".join(dict.fromkeys(s.organisation for s in origin.sources if s.organisation))
     if origin.runs:
         last = origin.runs[-1]
-        parts.append(f"<p>{_e(text.tr('Calculated by the model “{model}” on {date}.').format(model=last.name, date=last.date))}</p>")
+        line = text.tr("Calculated by the model “{model}” on {date}.").format(
+            model=last.name, date=text.date(last.date)
+        )
+        return line + (" " + text.tr("From data of {owners}.").format(owners=owners) if owners else "")
+    return text.tr("Data of {owners}.").format(owners=owners) if owners else text.tr("The maker is not stated.")
+
+
+def _origin_article(origin: LayerOrigin, text: PageText, first: bool) -> str:
+    parts = [
+        f'<details class="origin" data-layer="{_e(origin.layer_id)}"{" open" if first else ""}>'
+        f'<summary><h3>{_e(origin.name)}</h3><p class="summary">{_e(_summary(origin, text))}</p></summary>'
+    ]
     for source in origin.sources:
         parts.append(f"<h4>{_e(text.tr('Source'))}: {_e(source.title)}</h4>")
         parts.append(_dl([
             (text.tr("Organisation"), source.organisation or text.tr("not stated")),
             (text.tr("Licence"), plain_licence(source.licence, text)),
-            (text.tr("Retrieved on"), source.date),
+            (text.tr("Retrieved on"), text.date(source.date)),
             (text.tr("Where"), source.location),
         ]))  # fmt: skip
     for run in origin.runs:
-        heading = text.tr("Model run: {model} ({date})").format(model=run.name, date=run.date)
+        heading = text.tr("Model run: {model} ({date})").format(model=run.name, date=text.date(run.date))
         parts.append(f'<h4 class="run">{_e(heading)}</h4>')
         if run.remote:
             parts.append(f"<p>{_e(text.tr('Run on the model server {server}.').format(server=run.remote))}</p>")
         if run.parameters:
             parts.append(f"<p>{_e(text.tr('Settings of this run:'))}</p>" + _dl(run.parameters))
-    parts.append("</article>")
+    parts.append("</details>")
     return "".join(parts)
 
 
@@ -101,7 +115,8 @@ def _origin_panel(origins: list[LayerOrigin], published: set[str], recipe: dict,
         "Every layer on this page comes from open data or was calculated from it. Here you can see per layer who "
         "made the data, under which licence, when it was retrieved, and which calculation was done with which settings."
     )
-    articles = "".join(_origin_article(o, text) for o in origins if o.layer_id in published)
+    shown = [o for o in origins if o.layer_id in published]
+    articles = "".join(_origin_article(o, text, i == 0) for i, o in enumerate(shown))
     return (
         f'<section id="view-origin" class="view" role="tabpanel" aria-labelledby="tab-origin" hidden>'
         f'<h2 id="h-origin">{_e(text.tr("Where does this come from?"))}</h2><p>{_e(intro)}</p>'

@@ -35,4 +35,9 @@ def recipe_info(project_recipe_id: str, recipe_file: Path | None, text: PageText
     message = messages.get(report.signature, messages["missing"]).format(signer=report.signer or report.key_id)
     if report.signature == "valid" and report.problems:
         message += " " + text.tr("But some files in it do not match the signed list.")
-    return {"id": report.recipe_id or project_recipe_id, "status": report.signature, "signer": report.signer, "message": message}
+    return {
+        "id": report.recipe_id or project_recipe_id,
+        "status": report.signature,
+        "signer": report.signer,
+        "message": message,
+    }

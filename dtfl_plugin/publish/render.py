@@ -19,7 +19,9 @@ def image_size(extent: QgsRectangle, pixel: float, max_side: int = MAX_SIDE) -> 
     return max(16, round(width * scale)), max(16, round(height * scale))
 
 
-def render_png(layers, crs, extent: QgsRectangle, size: tuple[int, int], path: Path, transform_context=None, feedback=None) -> bool:
+def render_png(
+    layers, crs, extent: QgsRectangle, size: tuple[int, int], path: Path, transform_context=None, feedback=None
+) -> bool:
     """Render ``layers`` (top first) over ``extent`` in ``crs``; transparent where nothing is drawn."""
     settings = QgsMapSettings()
     settings.setLayers(list(layers))
@@ -53,4 +55,6 @@ def is_empty(path: Path) -> bool:
     if image.isNull():
         return True
     small = image.scaled(64, 64)
-    return all(QColor.fromRgba(small.pixel(x, y)).alpha() == 0 for x in range(small.width()) for y in range(small.height()))
+    return all(
+        QColor.fromRgba(small.pixel(x, y)).alpha() == 0 for x in range(small.width()) for y in range(small.height())
+    )

@@ -37,7 +37,9 @@ def _differing(rows_by_run: dict[str, list[tuple[str, str]]]) -> set[str]:
     return counts | optional
 
 
-def find_scenarios(origins: list[LayerOrigin], layers: dict, text: PageText, order: list[str] | None = None) -> list[Scenario]:
+def find_scenarios(
+    origins: list[LayerOrigin], layers: dict, text: PageText, order: list[str] | None = None
+) -> list[Scenario]:
     """Scenarios from the layers' producing runs; ``layers`` maps layer id -> QgsMapLayer (clone), ``order``
     lists run ids as the project recorded them (runs started in the same second keep that order)."""
     position = {run_id: i for i, run_id in enumerate(order or [])}
@@ -77,4 +79,3 @@ def find_scenarios(origins: list[LayerOrigin], layers: dict, text: PageText, ord
                 scenario.buildings.append(origin.layer_id)
         scenarios.append(scenario)
     return scenarios
-

@@ -20,7 +20,7 @@ from ..i18n import tr
 from ..recipe.progress import Progress
 from . import export3d, page
 from .export2d import export_layer
-from .origin import LayerOrigin, layer_origin
+from .origin import layer_origin
 from .scenarios import Scenario, find_scenarios
 from .snapshot import ProjectSnap, default_extent
 from .text import PageText
@@ -51,9 +51,9 @@ class PublishResult:
 def _check_output(output: Path) -> None:
     if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not (output / MARKER).is_file())):
         raise PublishError(
-            tr("The folder {path} already holds other files. Choose an empty folder, or a site published before.").format(
-                path=output
-            )
+            tr(
+                "The folder {path} already holds other files. Choose an empty folder, or a site published before."
+            ).format(path=output)
         )
 
 

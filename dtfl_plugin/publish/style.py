@@ -31,9 +31,13 @@ def _classes(renderer) -> tuple[str, list]:
     """(attribute, [(value or (lower, upper), symbol, label)]) for categorized/graduated renderers."""
     kind = renderer.type()
     if kind == "categorizedSymbol":
-        return renderer.classAttribute(), [(c.value(), c.symbol(), c.label()) for c in renderer.categories() if c.renderState()]
+        return renderer.classAttribute(), [
+            (c.value(), c.symbol(), c.label()) for c in renderer.categories() if c.renderState()
+        ]
     if kind == "graduatedSymbol":
-        return renderer.classAttribute(), [((r.lowerValue(), r.upperValue()), r.symbol(), r.label()) for r in renderer.ranges() if r.renderState()]
+        return renderer.classAttribute(), [
+            ((r.lowerValue(), r.upperValue()), r.symbol(), r.label()) for r in renderer.ranges() if r.renderState()
+        ]
     return "", []
 
 
@@ -60,7 +64,11 @@ def vector_style(layer: QgsVectorLayer) -> tuple[str, dict, list[dict]]:
     legend = [{"label": label or layer.name(), "colour": hex_colour(symbol.color())} for _v, symbol, label in classes]
     if not legend and renderer is not None:
         items = renderer.legendSymbolItems()
-        legend = [{"label": item.label() or layer.name(), "colour": hex_colour(item.symbol().color())} for item in items if item.symbol() is not None]
+        legend = [
+            {"label": item.label() or layer.name(), "colour": hex_colour(item.symbol().color())}
+            for item in items
+            if item.symbol() is not None
+        ]
     return kind, paint, legend or [{"label": layer.name(), "colour": hex_colour(base)}]
 
 
@@ -84,8 +92,9 @@ class FeatureColours:
         if self.renderer is None:
             return ""
         self.context.expressionContext().setFeature(feature)
-        symbol = self.renderer.symbolForFeature(feature, self.context)
-        return hex_colour(symbol.color()) if symbol is not None else None
+        # symbolsForFeature: rule-based renderers answer only this one (symbolForFeature gives None there)
+        symbols = self.renderer.symbolsForFeature(feature, self.context)
+        return hex_colour(symbols[0].color()) if symbols else None
 
     def close(self) -> None:
         if self.renderer is not None:

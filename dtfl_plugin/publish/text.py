@@ -61,3 +61,18 @@ class PageText:
         if self.language == "en":
             return self._reverse.get(text, text)
         return self._lookup(text)
+
+    def date(self, iso: str) -> str:
+        """2026-12-04 -> "4 december 2026" / "4 December 2026"."""
+        try:
+            year, month, day = (int(part) for part in iso[:10].split("-"))
+        except ValueError:
+            return iso
+        months = MONTHS_NL if self.language == "nl" else MONTHS_EN
+        return f"{day} {months[month - 1]} {year}" if 1 <= month <= 12 else iso
+
+
+MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+             "november", "december")  # fmt: skip
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")  # fmt: skip

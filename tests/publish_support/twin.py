@@ -14,8 +14,16 @@ EVENTS = ("T100", "T250", "T1000")
 PASSPHRASE = "publish-test"
 # Facts as the sandbox catalogue lists these datasets (sandbox/datasets.py): what the layers room stores.
 FACTS = {
-    "dem": ("AHN3 maaiveldmodel Delft (DTM 1 m)", "Rijkswaterstaat", "https://creativecommons.org/publicdomain/zero/1.0/deed.nl"),
-    "cityjson": ("3D gebouwen Delft met hoogtes (LoD1)", "TU Delft 3D geoinformation", "https://creativecommons.org/licenses/by/4.0/deed.nl"),
+    "dem": (
+        "AHN3 maaiveldmodel Delft (DTM 1 m)",
+        "Rijkswaterstaat",
+        "https://creativecommons.org/publicdomain/zero/1.0/deed.nl",
+    ),
+    "cityjson": (
+        "3D gebouwen Delft met hoogtes (LoD1)",
+        "TU Delft 3D geoinformation",
+        "https://creativecommons.org/licenses/by/4.0/deed.nl",
+    ),
     "pand": ("BGT panden Delft", "Kadaster", "https://creativecommons.org/publicdomain/zero/1.0/deed.nl"),
     "water": ("BGT waterdelen Delft", "Kadaster", "https://creativecommons.org/publicdomain/zero/1.0/deed.nl"),
 }

@@ -62,13 +62,20 @@ class PublishWebAlgorithm(DtflAlgorithm):
                 fileFilter=tr("QGIS project (*.qgs *.qgz)"),
             )
         )  # fmt: skip
-        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, tr("Area (empty: the terrain's extent)"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterExtent(self.EXTENT, tr("Area (empty: the terrain's extent)"), optional=True)
+        )
         self.addParameter(QgsProcessingParameterString(self.TITLE, tr("Title of the page"), optional=True))
         self.addParameter(
-            QgsProcessingParameterEnum(self.LANGUAGE, tr("Language of the page"), options=[tr("Dutch"), tr("English")], defaultValue=0)
+            QgsProcessingParameterEnum(
+                self.LANGUAGE, tr("Language of the page"), options=[tr("Dutch"), tr("English")], defaultValue=0
+            )
         )
         recipe = QgsProcessingParameterFile(
-            self.RECIPE, tr("Recipe of this twin (to cite and verify)"), optional=True, fileFilter=tr("DTFL recipe (*.dtfl.zip *.zip)")
+            self.RECIPE,
+            tr("Recipe of this twin (to cite and verify)"),
+            optional=True,
+            fileFilter=tr("DTFL recipe (*.dtfl.zip *.zip)"),
         )
         recipe.setFlags(recipe.flags() | PARAMETER_ADVANCED)
         self.addParameter(recipe)

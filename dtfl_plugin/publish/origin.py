@@ -158,11 +158,11 @@ def _complete(source: LayerSource | None, url: str) -> tuple[str, str]:
     return licence_and_owner(source, url)
 
 
-def _fact_from_node(node, facts: dict[str, LayerSource], full: str = "") -> SourceFact:
+def _fact_from_node(node, facts: dict[str, LayerSource], full: str = "", own: LayerSource | None = None) -> SourceFact:
     details = node.details
     location = details.get("url") or details.get("location", "")
     key = location if node.kind == "service" else str(Path(location.split("|", 1)[0]))
-    known = facts.get(source_key(full)) if full else None
+    known = own or (facts.get(source_key(full)) if full else None)
     known = known or facts.get(key)
     if known is None and node.kind == "service":
         known = next((s for url, s in facts.items() if url and location.startswith(url)), None)
@@ -184,7 +184,9 @@ def layer_origin(item: LayerSnap, snap: ProjectSnap, text: PageText) -> LayerOri
         if node.kind in ("service", "file") and not graph.inputs_of(node.id):
             if node.kind == "file" and node.id.startswith("data:"):
                 continue  # an intermediate file: its run is listed instead
-            origin.sources.append(_fact_from_node(node, facts, _full_source(graph, node.id)))
+            direct = any(e.source == node.id and e.target == "layer" for e in graph.edges)
+            own = item.source if direct else None  # the layer's own facts beat a look-up by file name
+            origin.sources.append(_fact_from_node(node, facts, _full_source(graph, node.id), own))
     for run in graph.runs:
         origin.runs.append(
             RunFact(

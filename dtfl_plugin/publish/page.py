@@ -155,7 +155,7 @@ def write_index(path: Path, site: dict, origins, scenarios, recipe: dict, text: 
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <title>{_e(site["title"])}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="static/vendor/maplibre-gl.css">

@@ -32,7 +32,7 @@ SKIP_DIRS = {
     ".venv", ".git", "build", "dist", ".sandbox", "__pycache__", ".run-profile", "demo-output", "test-output",
     ".qgis-settings", ".pytest_cache", ".ruff_cache", "node_modules",
 }  # fmt: skip
-HEADLESS_ROOMS = ("catalogue", "recipe", "provenance")
+HEADLESS_ROOMS = ("catalogue", "recipe", "provenance", "publish")
 WARN_LINES, MAX_LINES = 400, 500
 
 
@@ -349,7 +349,7 @@ FOUNDATIONS = (
     "provenance",
 )  # fmt: skip
 FOUNDATION_MODULES = ("processing.base",)
-FLOW = ("catalogue", "layers", "models", "recipe", "gui")
+FLOW = ("catalogue", "layers", "models", "recipe", "publish", "gui")
 
 
 def flow_place(module: str) -> int:

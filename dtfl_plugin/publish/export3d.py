@@ -50,13 +50,16 @@ class Frame:
     def to_frame(self, layer_crs) -> QgsCoordinateTransform:
         return QgsCoordinateTransform(layer_crs, self.crs, self.context)
 
+    def from_frame(self, layer_crs) -> QgsCoordinateTransform:
+        return QgsCoordinateTransform(self.crs, layer_crs, self.context)
+
     def local(self, x: float, y: float) -> tuple[float, float]:
         return round(x - self.cx, 2), round(y - self.cy, 2)
 
 
 def terrain_grid(dem: QgsRasterLayer, frame: Frame, path: Path) -> dict:
     """Sample the DEM on a grid of at most GRID_MAX² points; nodata becomes the lowest valid height."""
-    extent = frame.to_frame(dem.crs()).transformBoundingBox(frame.extent, QgsCoordinateTransform.ReverseTransform)
+    extent = frame.from_frame(dem.crs()).transformBoundingBox(frame.extent)
     pixel = dem.extent().width() / max(dem.width(), 1)
     nx = int(min(GRID_MAX, max(2, round(extent.width() / max(pixel, 1e-9)))))
     ny = int(min(GRID_MAX, max(2, round(extent.height() / max(pixel, 1e-9)))))
@@ -162,7 +165,7 @@ class BuildingWriter:
         names = [f.name() for f in layer.fields() if f.name() not in ("fid", "surface_source", "parent")]
         transform = self.frame.to_frame(layer.crs())
         request = QgsFeatureRequest().setFilterRect(
-            transform.transformBoundingBox(extent_request, QgsCoordinateTransform.ReverseTransform)
+            self.frame.from_frame(layer.crs()).transformBoundingBox(extent_request)
         )
         if is_cityjson(layer):  # roads, water and terrain of a city model are not buildings (the DEM is the ground)
             request.setFilterExpression('"type" IN ({})'.format(", ".join(f"'{t}'" for t in CITYJSON_BUILDINGS)))

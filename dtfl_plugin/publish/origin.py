@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..provenance.layer_props import LayerSource
+from ..provenance.layer_props import LayerSource, source_file, source_layer_name
 from ..provenance.lineage import Lineage, lineage_of
 from ..provenance.record import RunRecord
 from .snapshot import LayerSnap, ProjectSnap
@@ -121,9 +121,8 @@ def _run_name(run: RunRecord, text: PageText) -> str:
 
 def source_key(source: str) -> str:
     """A file source without provider options, but with its layer name (one GeoPackage holds many layers)."""
-    parts = source.split("|")
-    layer = next((p for p in parts[1:] if p.startswith("layername=")), "")
-    return str(Path(parts[0])) + (f"|{layer}" if layer else "")
+    layer = source_layer_name(source)
+    return str(Path(source_file(source))) + (f"|layername={layer}" if layer else "")
 
 
 def _sources_by_location(snap: ProjectSnap) -> dict[str, LayerSource]:
@@ -161,7 +160,7 @@ def _complete(source: LayerSource | None, url: str) -> tuple[str, str]:
 def _fact_from_node(node, facts: dict[str, LayerSource], full: str = "", own: LayerSource | None = None) -> SourceFact:
     details = node.details
     location = details.get("url") or details.get("location", "")
-    key = location if node.kind == "service" else str(Path(location.split("|", 1)[0]))
+    key = location if node.kind == "service" else str(Path(source_file(location)))
     known = own or (facts.get(source_key(full)) if full else None)
     known = known or facts.get(key)
     if known is None and node.kind == "service":

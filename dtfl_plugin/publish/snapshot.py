@@ -13,7 +13,7 @@ from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayer, QgsProject, Qgs
 
 from ..errors import PublishError
 from ..i18n import tr
-from ..provenance.layer_props import LayerSource, get_layer_source
+from ..provenance.layer_props import LayerSource, get_layer_source, source_file
 from ..provenance.record import RunRecord
 from ..provenance.store import load_runs
 
@@ -62,7 +62,7 @@ def _data_path(layer: QgsMapLayer) -> str:
     provider = layer.providerType()
     source = layer.source()
     if provider in ("ogr", "gdal"):
-        return source.split("|", 1)[0]
+        return source_file(source)
     return source
 
 
@@ -104,7 +104,7 @@ def snapshot(project: QgsProject) -> ProjectSnap:
 
 def default_extent(snap: ProjectSnap) -> QgsRectangle:
     """The terrain's extent when the twin has one (that is what the 3D view shows), else all layers."""
-    from qgis.core import QgsCoordinateTransform
+    from qgis.core import QgsCoordinateTransform, QgsCsException
 
     terrain = snap.layer(snap.terrain_id)
     candidates = [terrain] if terrain is not None else snap.layers
@@ -116,7 +116,7 @@ def default_extent(snap: ProjectSnap) -> QgsRectangle:
             continue
         try:
             rect = QgsCoordinateTransform(item.layer.crs(), snap.crs, snap.transform_context).transformBoundingBox(rect)
-        except Exception:  # noqa: BLE001 - QgsCsException: a layer that cannot be placed does not count
+        except QgsCsException:  # a layer that cannot be placed in the project's CRS does not count
             continue
         extent.combineExtentWith(rect)
     return extent

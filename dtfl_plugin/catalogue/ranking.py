@@ -30,7 +30,7 @@ from .query import MECHANISMS, Group, ParsedQuery, group_expression
 from .schema import ENTRY_COLUMNS, WEIGHTS, SearchHit, SearchResult, entry_from_row, service_rank
 from .text import stem
 
-MAX_CANDIDATES = 3000  # per tier: bounds the cost of a one-letter query at 100,000 records
+MAX_CANDIDATES = 500  # scored per tier: the best of a common word's thousands at 100,000 records are among them
 K1 = 1.2
 B = 0.75
 TYPED, SAME, SYNONYM, CORRECTION = 1.0, 0.9, 0.7, 0.6
@@ -174,21 +174,21 @@ def _unmatched(conn, parsed: ParsedQuery) -> list[str]:
 class _Scorer:
     """BM25F over the prepared columns of one candidate row.
 
-    Membership is tested as substring search on " " + column + " " (C speed, no sets to build):
-    the columns hold space-separated terms, so " term " matches a whole term and " term" a prefix.
+    The columns hold space-separated terms; each query word becomes two term sets, its exact forms
+    (word, stem) and, when it may be incomplete, the index's words it starts (from the vocabulary).
+    A row is split into sets once and every test is a set intersection, in C.
     """
 
     def __init__(self, parsed: ParsedQuery, stats: dict, vocabulary) -> None:
         self.total = max(1, stats["rows"])
-        self.avg = stats["avg"]  # average terms per column
+        self.avg = stats["avg"]  # average distinct terms per column
         self.df = stats["df"]  # term -> number of rows holding it
         self.vocabulary = vocabulary
         self.groups = []
         for group in parsed.required:
             options = [self._option(group.typed, TYPED, group.prefix)]
-            corrected = set(group.corrected)
             for alt in group.alternatives:
-                weight = CORRECTION if (alt[0] in corrected or "".join(alt) in corrected) else SYNONYM
+                weight = CORRECTION if _is_correction(group, alt) else SYNONYM
                 if alt in group.guessed:
                     weight = CORRECTION * SYNONYM
                 elif alt in group.same:
@@ -198,64 +198,67 @@ class _Scorer:
         idfs = [max(n[2] for n in options[0][2]) for options in self.groups]
         self.group_idf = idfs
         self.total_idf = sum(idfs) or 1.0
+        self.terms = frozenset(t for options in self.groups for o in options for n in o[2] for t in n[0] | n[1])
 
     def _option(self, words: tuple[str, ...], weight: float, prefix: bool) -> tuple:
         needles = []
         for word in words:
             s = stem(word)
-            exact = tuple({f" {s} ", f" {word} "})
-            starts = f" {word}" if prefix and len(word) >= 3 else ""
+            exact = frozenset({s, word})
+            starts = frozenset()
+            if prefix and len(word) >= 3:
+                starts = frozenset(self.vocabulary.completions(word, COMPLETIONS)) - exact
             complete = s in self.df or word in self.df
-            needles_weight = PREFIX_OF_WORD if complete else PREFIX
             if complete:
                 idf = self.idf(self.df.get(s, self.df.get(word, 1)))
             else:  # only completions: as rare as all of them together
-                idf = self.idf(sum(self.df.get(t, 0) for t in self.vocabulary.completions(word)) or 1)
-            needles.append((exact, starts, idf, needles_weight))
+                idf = self.idf(sum(self.df.get(t, 0) for t in starts) or 1)
+            needles.append((exact, starts, idf, PREFIX_OF_WORD if complete else PREFIX))
         return (words, weight, needles)
 
     def idf(self, df: int) -> float:
         return math.log(1.0 + (self.total - df + 0.5) / (df + 0.5))
 
     def score(self, columns) -> tuple[float, list[str], float]:
-        padded = [f" {text} " if text else "" for text in columns]
-        norms = [
-            1.0 - B + B * ((text.count(" ") - 1) / self.avg[i] if self.avg[i] else 1.0) if text else 1.0
-            for i, text in enumerate(padded)
-        ]
-        joined = "".join(padded)  # one test first: most alternatives do not occur in a given row at all
+        sets = [set(text.split()) if text else _EMPTY for text in columns]
+        found = self.terms.intersection(set().union(*sets))
+        if not found:
+            return 0.0, [], 0.0
+        norms = [1.0 - B + B * (len(c) / self.avg[i] if self.avg[i] else 1.0) for i, c in enumerate(sets)]
         total = covered = 0.0
         matched: list[str] = []
         for g, options in enumerate(self.groups):
             best = 0.0
             for o, (words, weight, needles) in enumerate(options):
-                value = self._option_score(needles, padded, norms, joined)
+                value = _option_score(needles, sets, norms, found)
+                if not value:
+                    continue
                 if o and len(words) > 1:  # a many-word synonym must not outweigh the word it stands for
                     value /= len(words)
-                if value:
-                    matched.extend(w for w in words if w not in matched)
+                matched.extend(w for w in words if w not in matched)
                 best = max(best, value * weight)
             if best:
                 covered += self.group_idf[g]
             total += best
         return total, matched, covered / self.total_idf
 
-    @staticmethod
-    def _option_score(needles, padded, norms, joined) -> float:
-        value = 0.0
-        for exact, starts, idf, prefix_weight in needles:
-            whole = any(n in joined for n in exact)
-            if not whole and not (starts and starts in joined):
-                return 0.0
-            tf = 0.0
-            for i, text in enumerate(padded):
-                if not text:
-                    continue
-                if any(n in text for n in exact):
-                    tf += WEIGHTS[i] / norms[i]
-                elif starts and starts in text:
-                    tf += prefix_weight * WEIGHTS[i] / norms[i]
-            if not tf:
-                return 0.0
-            value += idf * tf * (K1 + 1.0) / (tf + K1)
-        return value
+
+_EMPTY: set = set()
+COMPLETIONS = 2000  # words a prefix may stand for; beyond this it is too short to mean much
+
+
+def _option_score(needles, sets, norms, found) -> float:
+    value = 0.0
+    for exact, starts, idf, prefix_weight in needles:
+        if exact.isdisjoint(found) and starts.isdisjoint(found):
+            return 0.0
+        tf = 0.0
+        for i, terms in enumerate(sets):
+            if not terms:
+                continue
+            if not exact.isdisjoint(terms):
+                tf += WEIGHTS[i] / norms[i]
+            elif starts and not starts.isdisjoint(terms):
+                tf += prefix_weight * WEIGHTS[i] / norms[i]
+        value += idf * tf * (K1 + 1.0) / (tf + K1)
+    return value

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from ..errors import CatalogueError
 from ..i18n import tr
 from .entry import Entry
-from .schema import layer_key, url_key
+from .schema import layer_key, pack, url_key
 from .text import CompoundSplitter, index_text, url_text, words
 
 MAX_CHANGE_ROWS = 5000  # per harvest: a change log is for people, not a second index
@@ -70,7 +70,7 @@ def _entry_row(rowid: int, entry: Entry, source: str, digest: str, data_json: st
     return (
         rowid, entry.id, source, digest, entry.title, entry.name, entry.service_type, entry.service_url,
         url_key(entry.service_url), entry.organisation, entry.dataset_id, 1 if entry.is_3d else 0,
-        layer_key(entry), *bbox, entry.harvested_at, data_json,
+        layer_key(entry), *bbox, entry.harvested_at, pack(data_json),
     )  # fmt: skip
 
 

@@ -82,6 +82,8 @@ class CatalogueSource:
     def cancelled(feedback) -> bool:
         return feedback is not None and feedback.isCanceled()
 
+    max_bytes = MAX_PAGE_BYTES  # a source whose answer is one whole document may allow more
+
     def get(self, url: str, feedback=None, *, headers: dict | None = None):
         """One answer, capped at MAX_PAGE_BYTES while it is read. Only the configured URL itself may be a
         local file; every other URL (pages, links found in answers) must be http(s)."""
@@ -92,6 +94,6 @@ class CatalogueSource:
             headers=headers,
             timeout_s=self.timeout_s,
             feedback=feedback,
-            max_bytes=MAX_PAGE_BYTES,
+            max_bytes=self.max_bytes,
             allow_local=url == self.config.url,
         )

@@ -153,6 +153,8 @@ def parse_layer_list(data, source: str = "") -> SourceResult:
 
 class PdokLayersSource(CatalogueSource):
     kind = "pdok-layers"
+    # The whole list is one answer: 12 MB for PDOK's 10,175 layers of 2021, 78 MB at 100,000 records.
+    max_bytes = 256 * 1024 * 1024
 
     def fetch(self, feedback=None) -> SourceResult:
         response = self.get(self.config.url, feedback)

@@ -22,6 +22,8 @@ fi
 
 # Compiled translations, so a Dutch QGIS shows a Dutch plugin.
 $PY scripts/i18n.py >/dev/null
+# The catalogue snapshot, as `make package` builds it: a first start searches offline instead of an empty index.
+$PY scripts/build_snapshot.py || log "no catalogue snapshot: the catalogue starts empty and the dock offers Update"
 
 # QGIS only lists a plugin folder holding metadata.txt, so the packaged layout is rebuilt from symlinks:
 # the code stays live (edit, then reload the plugin), and __about__ still resolves assets in the source tree.

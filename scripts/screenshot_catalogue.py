@@ -185,7 +185,17 @@ def main() -> int:
     summary["files"].append(str(path))
     dock.filters.organisations.hidePopup()
 
-    # 4. The whole window after a harvest: a project layer whose WFS PDOK retired (real 2022 -> today move).
+    # 4. One row per layer: its services (OGC API Features, WFS, ...) as choices, analysis-ready first;
+    #    then a query with a word nothing contains: partial matches, the word named.
+    search("windsnelheden")
+    dock.results.setCurrentIndex(dock.model.index(0))
+    summary["services"] = [e.service_type for e in dock.model.services(0)]
+    save(dock, "services")
+    search("windsnelheden zzyzx")
+    summary["relaxed"] = dock.notice_label.text()
+    save(dock, "relaxed")
+
+    # 5. The whole window after a harvest: a project layer whose WFS PDOK retired (real 2022 -> today move).
     moved = build_index(work / "moved.sqlite", shared, moved=True)
     old = QgsVectorLayer("Polygon?crs=EPSG:28992", "Windsnelheden 100m hoogte", "memory")
     set_layer_source(

@@ -179,3 +179,32 @@ def test_results_can_be_dragged_onto_the_map(catalogue_dock):
     assert dock.model.flags(dock.model.index(0)) & Qt.ItemFlag.ItemIsDragEnabled
     (uri,) = QgsMimeDataUtils.decodeUriList(dock.model.mimeData([dock.model.index(0)]))
     assert (uri.layerType, uri.providerKey, uri.uri) == ("custom", "dtfl_catalogue", first.id)
+
+
+def test_an_empty_catalogue_says_so_and_offers_update(qgis_iface, tmp_path, clean_favourites):
+    from dtfl_plugin.catalogue.index import CatalogueIndex
+    from dtfl_plugin.gui.catalogue.dock import CatalogueDock
+
+    index = CatalogueIndex(tmp_path / "empty.sqlite")
+    dock = CatalogueDock(qgis_iface, index_factory=lambda: index)
+    dock.show()
+    try:
+        search(dock, "luchtfoto")
+        assert dock.model.rowCount() == 0
+        assert dock.count_label.text() == "The catalogue is empty: press Update to fill it."
+        assert dock.harvest_bar.update_button.isVisible() and dock.harvest_bar.update_button.isEnabled()
+    finally:
+        dock.runner.shutdown()
+        dock.close()
+        dock.deleteLater()
+        index.close()
+
+
+def test_partial_matches_name_the_missing_word_and_the_correction(catalogue_dock):
+    dock = catalogue_dock
+    search(dock, "windsnelheden zzyzx")
+    assert dock.model.rowCount() > 0 and dock.notice_label.isVisibleTo(dock)
+    assert "zzyzx" in dock.notice_label.text()
+    search(dock, "windsnelheden")
+    assert not dock.notice_label.isVisibleTo(dock)
+    assert len(dock.model.services(0)) > 1 and dock.service_box.isEnabled()  # the layer's services as choices

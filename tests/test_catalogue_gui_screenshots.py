@@ -58,7 +58,11 @@ def test_screenshots_in_dutch_with_real_results(shared_data):
         "catalogue_bgt_favourites.png",
         "catalogue_filter_organisation.png",
         "catalogue_window_stale.png",
+        "catalogue_services.png",
+        "catalogue_relaxed.png",
     }
+    assert summary["services"][0] in ("OGC API Features", "WFS") and len(summary["services"]) > 1
+    assert "zzyzx" in summary["relaxed"] and "Niet gevonden" in summary["relaxed"]
     for name in names:
         image = QImage(str(OUT / name))
         assert not image.isNull() and image.width() >= 400 and image.height() >= 600, name

@@ -33,7 +33,7 @@ from .detail import DetailPane
 from .harvest import HarvestBar
 from .loader import EntryLoader, push_error
 from .search import SearchRunner
-from .widgets import FilterBar, ResultDelegate, ResultsModel
+from .widgets import FilterBar, ResultDelegate, ResultsModel, badge_text
 
 SEARCH_DELAY_MS = 150  # debounce: search once typing pauses, not on every key
 
@@ -90,6 +90,12 @@ class CatalogueDock(QgsDockWidget):
         self.filters = FilterBar(body)
         layout.addWidget(self.filters)
 
+        # What the engine has to say about the query: words found nowhere, "did you mean", partial matches.
+        self.notice_label = QLabel(body)
+        self.notice_label.setObjectName("dtflCatalogueNotice")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setVisible(False)
+        layout.addWidget(self.notice_label)
         self.model = ResultsModel(self)
         self.results = QListView(body)
         self.results.setObjectName("dtflCatalogueResults")
@@ -126,6 +132,7 @@ class CatalogueDock(QgsDockWidget):
             tr("Load this layer as: the services that serve it, the analysis-ready one (features, coverage) first")
         )
         self.service_box.activated.connect(self._service_chosen)
+        self.service_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.count_label = QLabel(body)
         self.count_label.setObjectName("dtflCatalogueCount")
         self.count_label.setWordWrap(True)
@@ -268,8 +275,8 @@ class CatalogueDock(QgsDockWidget):
         suggestion = getattr(hits, "suggestion", "")
         if suggestion:
             notes.append(tr("Did you mean: {query}?").format(query=suggestion))
-        if notes:
-            self.count_label.setText(" ".join([self.count_label.text(), *notes]))
+        self.notice_label.setText(" ".join(notes))
+        self.notice_label.setVisible(bool(notes))
 
     def _filters_changed(self) -> None:
         settings.set_json(settings.KEY_DOCK_FILTERS, self.filters.state())
@@ -294,7 +301,7 @@ class CatalogueDock(QgsDockWidget):
         self.service_box.clear()
         current = self.model.entry(row)
         for entry in self.model.services(row):
-            self.service_box.addItem(tr("as {service}").format(service=entry.service_type), entry)
+            self.service_box.addItem(tr("as {service}").format(service=badge_text(entry.service_type)), entry)
         if current is not None:
             ids = [e.id for e in self.model.services(row)]
             self.service_box.setCurrentIndex(ids.index(current.id) if current.id in ids else 0)

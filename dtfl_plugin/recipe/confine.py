@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import safexml
 from ..i18n import tr
-from . import qgsxml, sanitize
+from . import grids, qgsxml, sanitize
 from .references import Scope
 
 XML_SUFFIXES = {".qml", ".sld", ".svg", ".vrt", ".xml", ".qlr", ".gfs", ".ovf", ".qgs"}
@@ -48,7 +48,9 @@ def clean_project(path: Path, folder: Path, auth_map: dict[str, str]):
     report = sanitize.sanitize(tree, scope)
     unmapped = sanitize.apply_auth_map(tree, auth_map)
     qgsxml.write_project_xml(tree, path)
-    return list(report.findings), report.placeholders, unmapped
+    findings = list(report.findings)
+    findings += [sanitize.Finding("grid", name, advice) for name, advice in grids.missing(tree, folder)]
+    return findings, report.placeholders, unmapped
 
 
 def clean_xml_file(path: Path, folder: Path, services: list[str]) -> list[sanitize.Finding]:

@@ -25,7 +25,7 @@ from ..provenance.layer_props import source_file, source_layer_name, split_sourc
 from ..provenance.prov import export_prov
 from ..provenance.record import RunRecord, now_iso
 from ..provenance.record import _user as current_user
-from . import embed, preflight, qgsxml, sanitize, secrets, sign, sources, steps
+from . import embed, grids, preflight, qgsxml, sanitize, secrets, sign, sources, steps
 from .crate import METADATA_NAME, CrateBuilder, FileEntry, ServiceEntry, slug
 from .licences import licence_and_owner
 from .pack_services import ServicePacking
@@ -376,6 +376,7 @@ class _Packer(ServicePacking):
         runs_json, _ = sanitize.scrub_text(json.dumps([r.to_dict() for r in runs], ensure_ascii=False))
         qgsxml.write_entry(tree, "DTFL", "runs", runs_json)
         qgsxml.write_entry(tree, "DTFL", "recipe_id", self.recipe_id)
+        self.warnings += grids.attach(tree, lambda m, p: self._add(m, p, kind="grid", description="PROJ datum grid"))
         report = sanitize.sanitize(tree)
         for finding in report.findings:
             self.warnings.append(finding.message)

@@ -141,6 +141,10 @@ class _Run:
         self.log(f"{phase}: {len(tiles)} tiles in {time.perf_counter() - t0:.1f} s (peak memory so far {peak:.0f} MB)")
         return results
 
+    def mark(self, step: str) -> None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.log(f"{step} (global) done (peak memory so far {peak:.0f} MB)")
+
     def check(self) -> None:
         if self.is_cancelled():
             raise CancelledError()
@@ -157,6 +161,7 @@ def run_tiled(
 ) -> TiledResult:
     """Run the screening of ``spec`` and write the depth and depression-id GeoTIFFs."""
     run = _Run(executor, progress, is_cancelled, log)
+    phases.forget(spec)  # this process's copies of an earlier run's global arrays
     lay = spec.layout
     tiles = list(range(lay.count))
     resumed = sum(lay.done("out", t, "npz") for t in tiles)
@@ -172,11 +177,12 @@ def run_tiled(
     capacity *= area
     capacity[0] = 0.0
     r = routing.route(g, basin_runoff, capacity)
+    run.mark("routing")
     run.check()
     leaf_level = _partial(run, spec, tiles, g, r, area)
     keep, new_id = routing.depression_ids(g, capacity, spec.min_depth)
-    lay.save_parts("final", None, leaf_level=leaf_level, new_id=new_id)
-    phases._CACHE.clear()
+    phases.publish(spec, "final", leaf_level=leaf_level, new_id=new_id)
+    phases.forget(spec, "tree", "pools", "climber")
     cells = np.zeros(keep.size + 1)
     facade = np.zeros(spec.n_buildings + 1)
     for part in run.map("output", phases.output, spec, tiles):
@@ -217,19 +223,22 @@ def _resolve(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
     parts = run.map("label", phases.label, spec, tiles)
     if not spec.layout.done("nodes", None, "npz"):
         spec.layout.save_parts("nodes", None, **merge.resolve(parts))
-    nodes = spec.layout.load_parts("nodes")
-    return replace(spec, n_basins=int(nodes["n_basins"]))
+    del parts
+    return replace(spec, n_basins=int(phases.shared(spec, "nodes")["n_basins"]))
 
 
 def _graph(run: _Run, spec: Spec, tiles: list[int]):
     parts = run.map("edges", phases.edges, spec, tiles)
-    nodes = spec.layout.load_parts("nodes")
-    if not spec.layout.done("graph", None, "npz"):
-        spec.layout.save_parts("graph", None, **merge.graph(parts, nodes["pit_z"], spec.n_basins))
-    g = merge.Graph(spec.layout.load_parts("graph"))
-    basin_runoff = np.zeros(g.level.size)
+    basin_runoff = np.zeros(spec.n_basins + 1)
     for p in parts:
-        add_sparse(basin_runoff, p["runoff_ids"], p["runoff"])
+        add_sparse(basin_runoff, p.pop("runoff_ids"), p.pop("runoff"))
+    pit_z = phases.shared(spec, "nodes")["pit_z"]
+    if not spec.layout.done("graph", None, "npz"):
+        arrays = merge.graph(parts, pit_z, spec.n_basins)
+        spec.layout.save_parts("graph", None, **arrays)
+    del parts
+    run.mark("spill tree")
+    g = merge.Graph(phases.shared(spec, "graph"))
     basin_runoff *= spec.cell_size**2
     basin_runoff[0] = 0.0
     return g, basin_runoff
@@ -243,7 +252,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float) -> np.n
         run.base += dict(run.PHASES)["partial"]
         return leaf_level
     tree, member = merge_tree_graph(g, deps)
-    spec.layout.save_parts("tree", None, parent=tree.parent, w_top=tree.w_top, member=member, leaf_of=tree.leaf_of)
+    phases.publish(spec, "tree", parent=tree.parent, w_top=tree.w_top, member=member, leaf_of=tree.leaf_of)
     total = tree.parent.size
     count, zsum = np.zeros(total), np.zeros(total)
     for part in run.map("partial", phases.climb, spec, tiles):
@@ -252,9 +261,10 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float) -> np.n
     set_capacities(tree, count, zsum)
     kept = {int(d): float(r.stored[d]) for d in deps.tolist()}
     pool_of_leaf, pool_vol, _ = distribute(tree, r.leaf_water, kept, area)
+    run.mark(f"merge tree of {deps.size} partly filled depressions")
     wl, partial = routing.pool_targets(tree, pool_vol, area)
     if partial.any():
-        spec.layout.save_parts("pools", None, pool_of_leaf=pool_of_leaf, w_top=tree.w_top, partial=partial)
+        phases.publish(spec, "pools", pool_of_leaf=pool_of_leaf, w_top=tree.w_top, partial=partial)
         run.executor.map(phases.collect_pools, spec, tiles, (), None, run.is_cancelled)
         ids = np.flatnonzero(partial)
         target = pool_vol[ids] / area
@@ -269,6 +279,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float) -> np.n
             if converged:
                 break
         wl[ids] = h
+        run.mark(f"water levels of {ids.size} pools")
     n = g.level.size
     in_partial = np.zeros(n, dtype=bool)
     in_partial[deps] = True

@@ -20,14 +20,26 @@ _EIGHT = np.ones((3, 3), dtype=bool)
 _CACHE: dict = {}
 
 
-def _shared(spec, name: str) -> dict:
-    """Global arrays of the run (basin graph, tree, ...), loaded once per worker process."""
+def shared(spec, name: str) -> dict:
+    """Global arrays of the run (basin graph, tree, ...), loaded once per process: the engine and, with the
+    local executor, the tiles use the very same arrays (no second copy)."""
     key = (spec.layout.folder, name)
     if key not in _CACHE:
-        if len(_CACHE) > 8:
-            _CACHE.clear()
         _CACHE[key] = spec.layout.load_parts(name)
     return _CACHE[key]
+
+
+def publish(spec, name: str, **arrays) -> None:
+    """Save global arrays for the tiles (any worker) and keep them as this process's copy."""
+    spec.layout.save_parts(name, None, **arrays)
+    _CACHE[(spec.layout.folder, name)] = arrays
+
+
+def forget(spec, *names: str) -> None:
+    """Drop cached global arrays (all of them when no name is given)."""
+    for key in list(_CACHE):
+        if not names or (key[0] == spec.layout.folder and key[1] in names):
+            del _CACHE[key]
 
 
 def terrain(spec, r0: int, r1: int, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +166,7 @@ def _border(lay, r0, c0, h, w, lab) -> dict:
 def basins(spec, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
     """Global basin id of every cell of a window (0 outside), from the local labels and the resolved nodes."""
     lay = spec.layout
-    nodes = _shared(spec, "nodes")
+    nodes = shared(spec, "nodes")
     lab = lay.window("label", r0, r1, c0, c1, 0, np.int32)
     ti = np.clip(np.arange(r0, r1) // lay.tile, 0, lay.tile_rows - 1)
     tj = np.clip(np.arange(c0, c1) // lay.tile, 0, lay.tile_cols - 1)
@@ -201,7 +213,7 @@ def _tile_state(spec, t: int, halo: int = 0):
     r0, r1, c0, c1 = spec.layout.bounds(t)
     bw = basins(spec, r0 - halo, r1 + halo, c0 - halo, c1 + halo)
     z, valid = terrain(spec, r0 - halo, r1 + halo, c0 - halo, c1 + halo)
-    g = _shared(spec, "graph")
+    g = shared(spec, "graph")
     filled = np.maximum(z, g["level"][bw].astype(np.float32))
     filled[~valid] = np.nan
     return bw, z, valid, filled, g
@@ -218,7 +230,7 @@ def capacity(spec, t: int) -> dict:
 def climb(spec, t: int) -> dict:
     """Cell count and sum of z per merge-tree node for the flooded cells of partly filled depressions."""
     bw, z, _, filled, g = _tile_state(spec, t)
-    tree = _shared(spec, "tree")
+    tree = shared(spec, "tree")
     key = (spec.layout.folder, "climber")
     if key not in _CACHE:
         stub = MergeTree(0, tree["parent"], None, None, None, None, tree["w_top"], None, None, None, None, None)
@@ -232,7 +244,7 @@ def climb(spec, t: int) -> dict:
 def collect_pools(spec, t: int) -> int:
     """Cells that can be wet in partly filled pools, kept per tile for the Newton iterations."""
     bw, z, _, _, _ = _tile_state(spec, t)
-    pools = _shared(spec, "pools")
+    pools = shared(spec, "pools")
     pool_cell = pools["pool_of_leaf"][bw.ravel()]
     g, zc, _ = pool_cells(z.ravel(), pool_cell, pools["w_top"], pools["partial"])
     spec.layout.save_parts("pc", t, g=g, zc=zc)
@@ -251,7 +263,7 @@ def output(spec, t: int) -> dict:
         return lay.load_parts("out", t)
     r0, r1, c0, c1 = lay.bounds(t)
     bw, z, valid, filled, g = _tile_state(spec, t, halo=1)
-    final = _shared(spec, "final")
+    final = shared(spec, "final")
     depth = final["leaf_level"].astype(np.float32)[bw]
     depth -= z
     depth[~(depth >= spec.min_depth)] = 0.0

@@ -216,6 +216,7 @@ def _prepare(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
         missing = np.flatnonzero(~present[1:]) + 1
         if missing.size:
             run.executor.map(phases.small_buildings, spec, tiles, (missing,), None, run.is_cancelled)
+        run.executor.map(phases.close_pockets, spec, tiles, (), None, run.is_cancelled)
     return spec
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..local import walls
 from ..local.bathtub_core import below_sums, facade_max_depth, pool_cells, runoff_depth_m
 from ..local.depressions import _OFFSETS, _PAIRS, _min_per_key, d8_directions
 from ..local.fill_spill import Climber, MergeTree
+from ..local.walls import pocket_cells
 from . import inputs
 from .layout import sparse_sum
 
@@ -48,7 +50,7 @@ def terrain(spec, r0: int, r1: int, c0: int, c1: int) -> tuple[np.ndarray, np.nd
     z = lay.window("z", r0, r1, c0, c1, np.nan, np.float32)
     valid = np.isfinite(z)
     if spec.buildings:
-        walls = lay.window("foot", r0, r1, c0, c1, 0, np.int32) > 0
+        walls = lay.window("wall", r0, r1, c0, c1, 0, np.int32) > 0
         z[walls] = np.float32(spec.top)
         valid |= walls
         if spec.water:
@@ -92,6 +94,27 @@ def small_buildings(spec, t: int, missing: np.ndarray) -> None:
     touched = inputs.rasterise_buildings(spec, r0, r1, c0, c1, ids=missing, all_touched=True)
     lay.save("foot", t, np.where(foot == 0, touched, foot).astype(np.int32))
     lay.save_parts("footfix", t, n=np.array(int(np.count_nonzero(touched))))
+
+
+def close_pockets(spec, t: int) -> None:
+    """Footprints closed over enclosed slivers (local/walls.py), from a window wide enough to see each pocket."""
+    lay = spec.layout
+    if lay.done("wall", t):
+        return
+    r0, r1, c0, c1 = lay.bounds(t)
+    cells = pocket_cells(spec.cell_size)
+    h = cells + 3
+    foot = lay.window("foot", r0 - h, r1 + h, c0 - h, c1 + h, 0, np.int32)
+    valid = np.isfinite(lay.window("z", r0 - h, r1 + h, c0 - h, c1 + h, np.nan, np.float32))
+    if spec.water:
+        valid &= lay.window("outlet", r0 - h, r1 + h, c0 - h, c1 + h, 0, np.uint8) == 0
+    inside = np.zeros_like(valid)  # beyond the grid: a pocket touching it is open, as at the grid edge
+    inside[
+        max(0, -(r0 - h)) : valid.shape[0] - max(0, r1 + h - lay.rows),
+        max(0, -(c0 - h)) : valid.shape[1] - max(0, c1 + h - lay.cols),
+    ] = True
+    closed = walls.close_pockets(np.where(inside, foot, 0), valid & inside, cells, open_mask=~inside)
+    lay.save("wall", t, np.ascontiguousarray(closed[h:-h, h:-h]))
 
 
 def label(spec, t: int) -> dict:
@@ -276,7 +299,7 @@ def output(spec, t: int) -> dict:
     ids, cells = sparse_sum(labels.ravel())
     parts = {"cell_ids": ids, "cells": cells}
     if spec.buildings:
-        foot = lay.window("foot", r0 - 1, r1 + 1, c0 - 1, c1 + 1, 0, np.int32)
+        foot = lay.window("wall", r0 - 1, r1 + 1, c0 - 1, c1 + 1, 0, np.int32)
         present = np.unique(foot)
         present = present[present > 0]
         compact = np.where(foot > 0, np.searchsorted(present, foot) + 1, 0).astype(np.int32)

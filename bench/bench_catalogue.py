@@ -238,15 +238,22 @@ def run(quick: bool = False) -> list[dict]:
     app = QgsApplication.instance() or QgsApplication([], False)
     if not QgsApplication.instance().platform():
         app.initQgis()
+    n = 10_000 if quick else 100_000
+    repeat = 3 if quick else 5
+    base = base_entries()
+    queries = [q for q, _ in QUERIES]
+    rows = _speed_rows(base, n, repeat, queries)
+    relevance_rows, run.details = _relevance_rows(base, queries)  # details: per query, for the report
+    return rows + relevance_rows
+
+
+def _speed_rows(base, n: int, repeat: int, queries: list[str]) -> list[dict]:
+    """Import, index size and search latency on n synthetic records, against the two baselines."""
     from dtfl_plugin.catalogue.harvest import SourceConfig, harvest
     from dtfl_plugin.catalogue.index import CatalogueIndex
 
-    n = 10_000 if quick else 100_000
-    repeat = 3 if quick else 5
     rows: list[dict] = []
-    base = base_entries()
     records = synthetic_records(base, n)
-    queries = [q for q, _ in QUERIES]
     with tempfile.TemporaryDirectory(prefix="dtfl-bench-cat-") as tmp:
         list_path = Path(tmp) / "layers.json"
         list_path.write_text(json.dumps(records, ensure_ascii=False), "utf-8")
@@ -308,8 +315,14 @@ def run(quick: bool = False) -> list[dict]:
         )
         index.close()
         like.conn.close()
+    return rows
 
-    # Relevance on the real records.
+
+def _relevance_rows(base, queries: list[str]) -> tuple[list[dict], list]:
+    """hit@3 and MRR on the real records, against the two baselines; and the rank of the first hit per query."""
+    from dtfl_plugin.catalogue.index import CatalogueIndex
+
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="dtfl-bench-rel-") as tmp:
         index = CatalogueIndex(Path(tmp) / "real.sqlite")
         index.apply_harvest("real", base)  # as harvested: service-level NGR entries have no layer name
@@ -336,13 +349,13 @@ def run(quick: bool = False) -> list[dict]:
             rows.append(
                 row("catalogue relevance", f"MRR vs {name}", scores["ours"][1], scores[name][1], "", "higher is better")
             )
-        run.details = [  # per query, for the report
+        details = [
             (q, *(next((r for r, rid in enumerate(results[m][k], 1) if rid in relevant[k]), None) for m in results))
             for k, q in enumerate(queries)
         ]
         index.close()
         like.conn.close()
-    return rows
+    return rows, details
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ class ServerSpec:
         return LOGS / f"{self.name}.log"
 
 
-def specs(endpoints: dict, ports: dict, art: dict) -> list[ServerSpec]:
+def _files_spec(endpoints: dict, ports: dict, art: dict) -> ServerSpec:
+    """The static file server: the COG, the EPT and 3D samples, the PDOK layer list, styles, ISO records."""
     d3 = SHARED_DATA / "3d"
     files_map = {
         "/ahn": art["cog"],
@@ -44,18 +45,22 @@ def specs(endpoints: dict, ports: dict, art: dict) -> list[ServerSpec]:
     files_cmd = [sys.executable, "-m", "sandbox.fileserver", "--host", HOST, "--port", str(ports["files"])]
     for prefix, folder in files_map.items():
         files_cmd += ["--map", f"{prefix}={folder}"]
+    return ServerSpec(
+        "files",
+        files_cmd,
+        server_env({"PYTHONPATH": str(ROOT)}),
+        f"{endpoints['files']}/pdok/layers-sandbox.json",
+        "dataset_md_id",
+        "sandbox.fileserver",
+    )
+
+
+def specs(endpoints: dict, ports: dict, art: dict) -> list[ServerSpec]:
     qgis_profile = RUN / "qgis-server-profile"
     qgis_profile.mkdir(parents=True, exist_ok=True)
     waitress = [str(SERVERS_PYTHON), "-m", "waitress", "--threads=8", "--channel-timeout=300"]
     return [
-        ServerSpec(
-            "files",
-            files_cmd,
-            server_env({"PYTHONPATH": str(ROOT)}),
-            f"{endpoints['files']}/pdok/layers-sandbox.json",
-            "dataset_md_id",
-            "sandbox.fileserver",
-        ),
+        _files_spec(endpoints, ports, art),
         ServerSpec(
             "qgis",
             [QGIS_MAPSERVER, "-p", str(art["qgs"]), f"{HOST}:{ports['qgis']}"],

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..i18n import tr
+from ..provenance.layer_props import source_file
 from .references import Scope, problem, urls_in
 
 # algorithms that transform data: inputs in, new outputs out, nothing else touched
@@ -132,7 +133,7 @@ def value_problem(name: str, kind: str, value, scope: Scope, produced: set[str])
         if not text or text in produced:
             continue
         if kind in LAYER_TYPES:
-            path = text.split("|", 1)[0]
+            path = source_file(text)
             reason = problem(text, scope)
             if reason:
                 return f"{name}: {reason}"
@@ -164,7 +165,7 @@ def check_step(step: PlannedStep, scope: Scope, produced: set[str], destinations
         if name not in kinds:
             step.problems.append(tr("{name}: not a parameter of this algorithm").format(name=name))
         elif name in destinations:
-            if not Scope(out_dir, out_dir).inside(str(value).split("|", 1)[0]):
+            if not Scope(out_dir, out_dir).inside(source_file(str(value))):
                 step.problems.append(tr("{name}: writes outside the output folder").format(name=name))
         else:
             reason = value_problem(name, kinds[name], value, scope, produced)

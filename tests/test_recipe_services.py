@@ -63,7 +63,6 @@ def _count(path) -> int:
     return ds.GetLayer(0).GetFeatureCount()
 
 
-@_ORDER_DEPENDENT_340
 def test_service_entries_and_snapshot(service_project, recipe_key, tmp_path, sandbox):
     from dtfl_plugin.recipe.pack import PackOptions, pack
 
@@ -113,7 +112,6 @@ def test_service_entries_and_snapshot(service_project, recipe_key, tmp_path, san
     opened.clear()
 
 
-@_ORDER_DEPENDENT_340
 def test_recook_reads_the_service_again(service_project, recipe_key, trust, tmp_path, sandbox, processing_ready):
     from dtfl_plugin.recipe.cook import cook
     from dtfl_plugin.recipe.pack import PackOptions, pack

@@ -14,6 +14,7 @@ from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsFeedback,
+    QgsLayerTree,
     QgsMapLayer,
     QgsPointCloudLayer,
     QgsProject,
@@ -137,7 +138,9 @@ def add_to_project(layer: QgsMapLayer, project: QgsProject | None = None) -> Qgs
         raise LayerError(tr("The layer {name} is not valid and was not added.").format(name=layer.name()))
     project = project or QgsProject.instance()
     was_empty = not project.mapLayers()
-    project.addMapLayer(layer)
+    project.addMapLayer(layer, False)
+    root = project.layerTreeRoot()
+    root.insertLayer(tree_position(root, layer), layer)
     if was_empty:
         # An empty project takes the first layer's CRS; OGC API Features answer in CRS84, which would
         # put a Dutch twin in degrees and stop 3D views. National data is measured in RD New. The desktop
@@ -145,6 +148,27 @@ def add_to_project(layer: QgsMapLayer, project: QgsProject | None = None) -> Qgs
         _prefer_dutch_crs(project)
         QTimer.singleShot(0, lambda: _prefer_dutch_crs(project))
     return layer
+
+
+def tree_position(root, layer: QgsMapLayer) -> int:
+    """Where a layer from the catalogue goes in the layer tree: features above pictures.
+
+    QGIS puts every new layer on top, so terrain or an aerial photo loaded after a feature layer covers
+    it completely: the features are in the attribute table but never seen on the map (an OGC API
+    Features layer under the AHN terrain in the journey). Feature layers go on top; rasters, point
+    clouds, meshes, tiles and scenes go directly below the lowest feature layer, above older pictures.
+    """
+    if _is_overlay(layer):
+        return 0
+    position = 0
+    for index, node in enumerate(root.children()):
+        if QgsLayerTree.isLayer(node) and _is_overlay(node.layer()):
+            position = index + 1
+    return position
+
+
+def _is_overlay(layer: QgsMapLayer | None) -> bool:
+    return isinstance(layer, QgsVectorLayer) and layer.isSpatial()
 
 
 def _prefer_dutch_crs(project: QgsProject) -> None:

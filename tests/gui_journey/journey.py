@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 import qgis.utils
-from qgis.core import Qgis, QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle
+from qgis.core import Qgis, QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRectangle, QgsRenderContext
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QGuiApplication
@@ -84,6 +84,25 @@ def canvas_coloured_fraction() -> float:
             total += 1
             coloured += image.pixel(x, y) != background
     return coloured / max(total, 1)
+
+
+def canvas_fraction_of_colour(colour) -> float:
+    """Share of the canvas drawn in a layer's fill colour: the layer is seen, not only loaded."""
+    image = iface.mapCanvas().grab().toImage()
+    step_px, hits, total = 4, 0, 0
+    for y in range(0, image.height(), step_px):
+        for x in range(0, image.width(), step_px):
+            total += 1
+            pixel = image.pixelColor(x, y)
+            hits += (
+                max(
+                    abs(pixel.red() - colour.red()),
+                    abs(pixel.green() - colour.green()),
+                    abs(pixel.blue() - colour.blue()),
+                )
+                < 16
+            )
+    return hits / max(total, 1)
 
 
 def message_bar_texts() -> list[str]:
@@ -221,6 +240,13 @@ def load():
     yield (lambda: True, 1, "True")
     fraction = canvas_coloured_fraction()
     check("canvas is not blank", fraction > 0.2, f"{fraction:.0%} of the canvas coloured")
+    # The OGC API Features buildings must be seen: the terrain loaded after them must not cover them.
+    order = [lyr.name() for lyr in project.layerTreeRoot().layerOrder()]
+    symbol = STATE["buildings"].renderer().symbols(QgsRenderContext())[0]
+    drawn = canvas_fraction_of_colour(symbol.color())
+    check(
+        "buildings drawn on the map (pixels in their colour)", drawn > 0.01, f"{drawn:.1%} of the canvas; order {order}"
+    )
     errors = [t for t in message_bar_texts() if "fout" in t.lower() or "error" in t.lower()]
     check("no error in the message bar", not errors, str(errors))
     screenshot("03-loaded")

@@ -133,7 +133,7 @@ def request(
     return response
 
 
-def _build(url: str, headers: dict[str, str] | None, authcfg: str) -> QNetworkRequest:
+def _build(url: str, headers: dict[str, str] | None, authcfg: str, cache: bool = True) -> QNetworkRequest:
     req = QNetworkRequest(QUrl(url))
     for key, value in (headers or {}).items():
         req.setRawHeader(key.encode("latin-1"), value.encode("latin-1"))
@@ -142,6 +142,8 @@ def _build(url: str, headers: dict[str, str] | None, authcfg: str) -> QNetworkRe
     req.setAttribute(
         QNetworkRequest.Attribute.RedirectPolicyAttribute, QNetworkRequest.RedirectPolicy.ManualRedirectPolicy
     )
+    if not cache:  # a file download is kept by the caller; a second copy in QGIS's network cache is waste
+        req.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
     if authcfg and not QgsApplication.authManager().updateNetworkRequest(req, authcfg):
         raise NetError(
             tr(
@@ -152,7 +154,7 @@ def _build(url: str, headers: dict[str, str] | None, authcfg: str) -> QNetworkRe
     return req
 
 
-def _send(url, method, headers, body, out, timeout_s, authcfg, feedback, max_bytes) -> tuple[str, Outcome]:
+def _send(url, method, headers, body, out, timeout_s, authcfg, feedback, max_bytes, cache=True) -> tuple[str, Outcome]:
     """Run the exchange, following redirects (http(s) only, at most MAX_REDIRECTS, no loops) and resuming
     a cut-off GET where the server accepts ranges. Returns the final URL and what happened there."""
     deadline = time.monotonic() + timeout_s
@@ -161,7 +163,7 @@ def _send(url, method, headers, body, out, timeout_s, authcfg, feedback, max_byt
     while True:
         if feedback is not None and feedback.isCanceled():
             raise NetError(tr("Cancelled."), detail=url)
-        req = _build(url, {**(headers or {}), **extra}, authcfg)
+        req = _build(url, {**(headers or {}), **extra}, authcfg, cache)
         have = out.tell() if extra else 0
         outcome = exchange(
             req, verb, body, out, max_bytes=max_bytes, deadline=deadline, feedback=feedback, authcfg=authcfg, have=have
@@ -349,7 +351,9 @@ def fetch_file(
                     )
                 response = _copy_local(url, handle, max_bytes)
             else:
-                final, outcome = _send(url, "GET", headers, None, handle, timeout_s, authcfg, feedback, max_bytes)
+                final, outcome = _send(
+                    url, "GET", headers, None, handle, timeout_s, authcfg, feedback, max_bytes, cache=False
+                )
                 response = _decode(final, outcome, timeout_s, feedback, True)
         os.replace(tmp, destination)
     except BaseException:

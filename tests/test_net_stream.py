@@ -166,7 +166,9 @@ def test_cut_off_without_ranges_is_a_clear_error(qgis_app, front):
     front.add_rule(r"^/tile$", size=2 * MB, cut_at=MB)
     with pytest.raises(NetError) as err:
         net.get(front.base + "/tile")
-    assert "cut off after 1048576 of 2097152 bytes" in str(err.value)
+    # the front closes the socket after 1 MB; bytes still in flight may be lost with it
+    got = re.search(r"cut off after (\d+) of 2097152 bytes", str(err.value))
+    assert got and 0 < int(got.group(1)) <= MB, str(err.value)
     assert len(front.requests) == 1
 
 

@@ -161,24 +161,50 @@ def _min_per_key(key: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return key[starts], np.minimum.reduceat(w, starts)
 
 
+def spanning_edges(lo: np.ndarray, hi: np.ndarray, w: np.ndarray, n: int | None = None):
+    """The minimum spanning forest of the pass graph, ties broken by the basin pair: (lo, hi, w) of its edges.
+
+    With ties broken by a total order the forest is unique, so the forest of the forests of any split of the edges
+    is the forest of all of them: each tile keeps only its own forest's edges, and the tiled and in-memory paths
+    build the very same tree. ``n``: node count (None: the edges' nodes are renumbered compactly first).
+    """
+    if lo.size == 0:
+        return lo, hi, w
+    key = lo.astype(np.int64) * (int(max(lo.max(), hi.max())) + 1) + hi  # (lo, hi) order, whatever the max
+    order = np.lexsort((key, w))
+    del key
+    rank = np.empty(lo.size)
+    rank[order] = np.arange(1, lo.size + 1, dtype=np.float64)  # distinct weights: one minimum spanning forest
+    del order
+    if n is None:
+        nodes, inverse = np.unique(np.concatenate([lo, hi]), return_inverse=True)
+        a, b, size = inverse[: lo.size], inverse[lo.size :], nodes.size
+    else:
+        a, b, size = lo, hi, n
+    forest = minimum_spanning_tree(coo_matrix((rank, (a, b)), shape=(size, size)).tocsr()).tocoo()
+    keep = np.sort(forest.data).astype(np.int64) - 1
+    by_rank = np.empty(lo.size, dtype=np.int64)
+    by_rank[rank.astype(np.int64) - 1] = np.arange(lo.size)
+    idx = by_rank[keep]
+    return lo[idx], hi[idx], w[idx]
+
+
 def _tree_levels(lo, hi, w, n_basins: int):
     """Minimum spanning tree rooted at the sea (0): parent, and per basin the highest pass on its way out.
 
     Ties prefer the pass nearest the sea, so basins that reach the sea over the same pass share one depression.
     """
     n = n_basins + 1
-    wmin = float(w.min()) if w.size else 0.0
-    graph = coo_matrix(((w.astype(np.float64) - wmin + 1.0), (lo, hi)), shape=(n, n)).tocsr()
-    mst = minimum_spanning_tree(graph).tocoo()
-    _, pred = breadth_first_order(mst, 0, directed=False, return_predecessors=True)
+    lo, hi, w = spanning_edges(lo, hi, w, n)
+    graph = coo_matrix((np.ones(lo.size), (lo, hi)), shape=(n, n))
+    _, pred = breadth_first_order(graph.tocsr(), 0, directed=False, return_predecessors=True)
     if np.any(pred[1:] < 0):
         raise ValueError("some basins are not connected to the domain edge")
     parent = pred.astype(np.int32)
     parent[0] = 0
     edge_w = np.full(n, -np.inf)
-    weights = (mst.data + wmin - 1.0).astype(np.float32).astype(np.float64)  # exact float32 pass heights back
-    child = np.where(parent[mst.row] == mst.col, mst.row, mst.col)
-    edge_w[child] = weights
+    child = np.where(parent[lo] == hi, lo, hi)
+    edge_w[child] = w.astype(np.float64)
 
     best_w = edge_w.copy()
     best_node = np.arange(n, dtype=np.int32)

@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from ..local import walls
 from ..local.bathtub_core import below_sums, facade_max_depth, pool_cells, runoff_depth_m
-from ..local.depressions import _OFFSETS, _PAIRS, _min_per_key, d8_directions
+from ..local.depressions import _OFFSETS, _PAIRS, _min_per_key, d8_directions, spanning_edges
 from ..local.fill_spill import Climber, MergeTree
 from ..local.walls import pocket_cells
 from . import inputs
@@ -220,6 +220,8 @@ def edges(spec, t: int) -> dict:
         keys.append(key)
         weights.append(wgt)
     key, wgt = _min_per_key(np.concatenate(keys), np.concatenate(weights))
+    lo, hi, wgt = spanning_edges(key // n, key % n, wgt)  # only the tile's own spanning forest can be in the tree
+    key = lo * n + hi
     tile_basin, tile_valid = bw[2:-2, 2:-2], valid[2:-2, 2:-2]
     if spec.landcover:
         runoff = runoff_depth_m(spec.rain_mm, spec.loss_mm, lay.load("coeff", t))

@@ -55,6 +55,55 @@ class _Hit:
         self.entry, self.score, self.matched = entry, 0.0, []
 
 
+class DockTimer:
+    """Times one keystroke in the dock: ours (worker thread), the GUI thread's longest step, and the baseline."""
+
+    def __init__(self, app, dock, entries: list, regex) -> None:
+        from qgis.PyQt.QtCore import QEventLoop
+
+        self.app, self.dock, self.entries, self.regex = app, dock, entries, regex
+        self.all_events = QEventLoop.ProcessEventsFlag.AllEvents
+
+    def painted(self) -> None:
+        self.dock.results.viewport().repaint()  # synchronous: the delegate paints every visible row now
+        self.dock.detail.viewport().repaint()
+
+    def ours(self, text: str) -> float:
+        start = time.perf_counter()
+        self.dock.search_box.setText(text)
+        self.dock.run_search()
+        while self.dock.searching:  # the worker thread searches; the GUI thread keeps its event loop
+            self.app.processEvents(self.all_events, 5)
+        self.painted()
+        return (time.perf_counter() - start) * 1000.0
+
+    def gui_blocked(self, text: str) -> float:
+        """Longest time the GUI thread spent in one step while this keystroke was searched and shown."""
+        longest = 0.0
+        step = time.perf_counter()
+        self.dock.search_box.setText(text)
+        self.dock.run_search()
+        longest = max(longest, time.perf_counter() - step)
+        while self.dock.searching:
+            step = time.perf_counter()
+            self.app.processEvents(self.all_events, 5)
+            longest = max(longest, time.perf_counter() - step)
+        step = time.perf_counter()
+        self.painted()
+        return max(longest, time.perf_counter() - step) * 1000.0
+
+    def baseline(self, text: str) -> float:
+        start = time.perf_counter()
+        self.dock.search_box.setText(text)
+        self.dock._timer.stop()
+        hits = [_Hit(self.entries[i]) for i in self.regex.search(text, 50)]
+        self.dock.model.set_hits(hits, set())
+        if hits:
+            self.dock.results.setCurrentIndex(self.dock.model.index(0))
+        self.painted()
+        return (time.perf_counter() - start) * 1000.0
+
+
 def measure(quick: bool) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -64,7 +113,6 @@ def measure(quick: bool) -> list[dict]:
 
     app = QgsApplication([], True)
     app.initQgis()
-    from qgis.PyQt.QtCore import QEventLoop
     from qgis.PyQt.QtWidgets import QApplication
 
     from dtfl_plugin.catalogue.entry import Entry
@@ -91,44 +139,8 @@ def measure(quick: bool) -> list[dict]:
     queries = [q for q, _ in cat.QUERIES]
     keystrokes = [q[:k] for q in queries for k in range(2, len(q) + 1)]
 
-    def painted() -> None:
-        dock.results.viewport().repaint()  # synchronous: the delegate paints every visible row now
-        dock.detail.viewport().repaint()
-
-    def ours(text: str) -> float:
-        start = time.perf_counter()
-        dock.search_box.setText(text)
-        dock.run_search()
-        while dock.searching:  # the worker thread searches; the GUI thread keeps its event loop
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
-        painted()
-        return (time.perf_counter() - start) * 1000.0
-
-    def gui_blocked(text: str) -> float:
-        """Longest time the GUI thread spent in one step while this keystroke was searched and shown."""
-        longest = 0.0
-        step = time.perf_counter()
-        dock.search_box.setText(text)
-        dock.run_search()
-        longest = max(longest, time.perf_counter() - step)
-        while dock.searching:
-            step = time.perf_counter()
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
-            longest = max(longest, time.perf_counter() - step)
-        step = time.perf_counter()
-        painted()
-        return max(longest, time.perf_counter() - step) * 1000.0
-
-    def baseline(text: str) -> float:
-        start = time.perf_counter()
-        dock.search_box.setText(text)
-        dock._timer.stop()
-        hits = [_Hit(entries[i]) for i in regex.search(text, 50)]
-        dock.model.set_hits(hits, set())
-        if hits:
-            dock.results.setCurrentIndex(dock.model.index(0))
-        painted()
-        return (time.perf_counter() - start) * 1000.0
+    timer = DockTimer(app, dock, entries, regex)
+    ours, gui_blocked, baseline = timer.ours, timer.gui_blocked, timer.baseline
 
     ours("warm up")
     ours_ms = [ours(k) for k in keystrokes]

@@ -75,33 +75,11 @@ def settle(ms: int = 300) -> None:
     QTest.qWait(ms)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(ROOT / "test-output" / "screenshots"))
-    parser.add_argument("--shared", default=str(SHARED))
-    args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    shared = Path(args.shared)
-    work = Path(tempfile.mkdtemp(prefix="dtfl-shots-"))
-    ensure_translations()
-    qgis_app.start(work / "profile")
-
+def build_window(shared: Path):
+    """A main window with a message bar and a map canvas showing the BGT of Delft."""
     from qgis.core import QgsFillSymbol, QgsProject, QgsVectorLayer
     from qgis.gui import QgsMapCanvas, QgsMessageBar
-    from qgis.PyQt.QtCore import QLocale, QRect, Qt
-    from qgis.PyQt.QtGui import QGuiApplication
     from qgis.PyQt.QtWidgets import QMainWindow, QVBoxLayout, QWidget
-
-    from dtfl_plugin.catalogue.favourites import Favourites
-    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
-    from dtfl_plugin.gui.catalogue.stale import check_project
-    from dtfl_plugin.i18n import install_translator
-    from dtfl_plugin.provenance.layer_props import LayerSource, set_layer_source
-
-    QLocale.setDefault(QLocale(QLocale.Language.Dutch, QLocale.Country.Netherlands))
-    language = install_translator("nl")
-    index = build_index(work / "catalogue.sqlite", shared)
 
     window = QMainWindow()
     window.setWindowTitle("QGIS – DTFL")
@@ -131,15 +109,43 @@ def main() -> int:
     if layers:
         canvas.setExtent(layers[-1].extent())
 
-    iface = ScreenshotInterface(canvas, bar)
-    dock = CatalogueDock(iface, index_factory=lambda: index)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    window.resize(1600, 900)
-    window.resizeDocks([dock], [460], Qt.Orientation.Horizontal)
-    window.show()
-    dock.index()
-    settle()
-    summary: dict = {"language": language, "files": [], "search_ms": {}}
+    return window, canvas, bar
+
+
+def window_with_stale_layer(window, iface, shared: Path, work: Path, summary: dict, search, save):
+    """The whole window after a harvest: a project layer whose WFS PDOK retired (real 2022 -> today move)."""
+    from qgis.core import QgsProject, QgsVectorLayer
+
+    from dtfl_plugin.gui.catalogue.stale import check_project
+    from dtfl_plugin.provenance.layer_props import LayerSource, set_layer_source
+
+    # 5. The whole window after a harvest: a project layer whose WFS PDOK retired (real 2022 -> today move).
+    moved = build_index(work / "moved.sqlite", shared, moved=True)
+    old = QgsVectorLayer("Polygon?crs=EPSG:28992", "Windsnelheden 100m hoogte", "memory")
+    set_layer_source(
+        old,
+        LayerSource(
+            dataset_id="d845cef6-0e23-4212-a951-b69763e39ef0",
+            service_type="WFS",
+            service_url="https://geodata.nationaalgeoregister.nl/windkaart/wfs",
+            name="windkaart:windsnelheden100m",
+            title="Windsnelheden 100m hoogte",
+        ),
+    )
+    QgsProject.instance().addMapLayer(old)
+    summary["stale"] = [s.ref.layer_name for s in check_project(iface, moved)]
+    search("gebouwen")
+    save(window, "window_stale")
+
+    return moved
+
+
+def take_shots(dock, window, canvas, iface, out: Path, shared: Path, work: Path, summary: dict):
+    """The screenshots, in Dutch; returns the second index (the moved-services one) to close."""
+    from qgis.PyQt.QtCore import QRect
+    from qgis.PyQt.QtGui import QGuiApplication
+
+    from dtfl_plugin.catalogue.favourites import Favourites
 
     def search(text: str) -> None:
         dock.search_box.setText(text)
@@ -195,23 +201,43 @@ def main() -> int:
     summary["relaxed"] = dock.notice_label.text()
     save(dock, "relaxed")
 
-    # 5. The whole window after a harvest: a project layer whose WFS PDOK retired (real 2022 -> today move).
-    moved = build_index(work / "moved.sqlite", shared, moved=True)
-    old = QgsVectorLayer("Polygon?crs=EPSG:28992", "Windsnelheden 100m hoogte", "memory")
-    set_layer_source(
-        old,
-        LayerSource(
-            dataset_id="d845cef6-0e23-4212-a951-b69763e39ef0",
-            service_type="WFS",
-            service_url="https://geodata.nationaalgeoregister.nl/windkaart/wfs",
-            name="windkaart:windsnelheden100m",
-            title="Windsnelheden 100m hoogte",
-        ),
-    )
-    QgsProject.instance().addMapLayer(old)
-    summary["stale"] = [s.ref.layer_name for s in check_project(iface, moved)]
-    search("gebouwen")
-    save(window, "window_stale")
+    return window_with_stale_layer(window, iface, shared, work, summary, search, save)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "test-output" / "screenshots"))
+    parser.add_argument("--shared", default=str(SHARED))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    shared = Path(args.shared)
+    work = Path(tempfile.mkdtemp(prefix="dtfl-shots-"))
+    ensure_translations()
+    qgis_app.start(work / "profile")
+
+    from qgis.core import QgsProject
+    from qgis.PyQt.QtCore import QLocale, Qt
+
+    from dtfl_plugin.gui.catalogue.feature import CatalogueDock
+    from dtfl_plugin.i18n import install_translator
+
+    QLocale.setDefault(QLocale(QLocale.Language.Dutch, QLocale.Country.Netherlands))
+    language = install_translator("nl")
+    index = build_index(work / "catalogue.sqlite", shared)
+
+    window, canvas, bar = build_window(shared)
+    iface = ScreenshotInterface(canvas, bar)
+    dock = CatalogueDock(iface, index_factory=lambda: index)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.resize(1600, 900)
+    window.resizeDocks([dock], [460], Qt.Orientation.Horizontal)
+    window.show()
+    dock.index()
+    settle()
+    summary: dict = {"language": language, "files": [], "search_ms": {}}
+
+    moved = take_shots(dock, window, canvas, iface, out, shared, work, summary)
 
     summary["labels"] = {
         "placeholder": dock.search_box.placeholderText(),

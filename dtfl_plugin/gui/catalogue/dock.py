@@ -13,7 +13,6 @@ from qgis.gui import QgsDockWidget, QgsFilterLineEdit
 from qgis.PyQt.QtCore import QEvent, QObject, Qt, QTimer, pyqtSlot
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -32,8 +31,8 @@ from ...i18n import tr
 from .detail import DetailPane
 from .harvest import HarvestBar
 from .loader import EntryLoader, push_error
-from .search import SearchRunner
-from .widgets import FilterBar, ResultDelegate, ResultsModel, badge_text
+from .search import SearchRunner, query_notes
+from .widgets import FilterBar, ResultDelegate, ResultsModel, ServiceChoice
 
 SEARCH_DELAY_MS = 150  # debounce: search once typing pauses, not on every key
 
@@ -126,13 +125,8 @@ class CatalogueDock(QgsDockWidget):
         self.star_button.setText("☆")
         self.star_button.setToolTip(tr("Add to or remove from favourites (Ctrl+D)"))
         self.star_button.clicked.connect(self.toggle_favourite)
-        self.service_box = QComboBox(body)
-        self.service_box.setObjectName("dtflCatalogueService")
-        self.service_box.setToolTip(
-            tr("Load this layer as: the services that serve it, the analysis-ready one (features, coverage) first")
-        )
-        self.service_box.activated.connect(self._service_chosen)
-        self.service_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.service_box = ServiceChoice(body)
+        self.service_box.chosen.connect(self._service_chosen)
         self.count_label = QLabel(body)
         self.count_label.setObjectName("dtflCatalogueCount")
         self.count_label.setWordWrap(True)
@@ -236,7 +230,7 @@ class CatalogueDock(QgsDockWidget):
             push_error(self.iface, str(error), error)
         self.last_search_ms = ms
         self.model.set_hits(hits, set(self.favourites.ids()))
-        self._show_count(query, len(hits))
+        self._show_count(query, len(hits), getattr(hits, "catalogue_empty", False))
         self._explain(hits)
         if hits:
             self.results.setCurrentIndex(self.model.index(0))
@@ -246,13 +240,13 @@ class CatalogueDock(QgsDockWidget):
             self._load_when_ready = False
             self.load_entry(self.current_entry())
 
-    def _show_count(self, query: str, n: int) -> None:
+    def _show_count(self, query: str, n: int, catalogue_empty: bool = False) -> None:
         if not query and not self.filters.active_count():
             if n:
                 self.count_label.setText(tr("Your favourites; type to search the catalogue"))
             else:
                 self.count_label.setText(tr("Type to search the catalogue"))
-        elif n == 0 and self._index is not None and self._index.count() == 0:
+        elif n == 0 and catalogue_empty:
             self.count_label.setText(tr("The catalogue is empty: press Update to fill it."))
             self.harvest_bar.update_button.setFocus()
         elif n == 0:
@@ -265,17 +259,8 @@ class CatalogueDock(QgsDockWidget):
             self.count_label.setToolTip(tr("Search took {ms} ms").format(ms=f"{self.last_search_ms:.1f}"))
 
     def _explain(self, hits) -> None:
-        """Below the count: which words found nothing, and the corrected query ("did you mean")."""
-        notes = []
-        if getattr(hits, "relaxed", False) and hits:
-            notes.append(tr("No result has all your words; these match part of them."))
-        unmatched = getattr(hits, "unmatched", [])
-        if unmatched:
-            notes.append(tr("Not found: {words}.").format(words=", ".join(unmatched)))
-        suggestion = getattr(hits, "suggestion", "")
-        if suggestion:
-            notes.append(tr("Did you mean: {query}?").format(query=suggestion))
-        self.notice_label.setText(" ".join(notes))
+        notes = query_notes(hits)
+        self.notice_label.setText(notes)
         self.notice_label.setVisible(bool(notes))
 
     def _filters_changed(self) -> None:
@@ -294,34 +279,23 @@ class CatalogueDock(QgsDockWidget):
 
     def _current_changed(self, current, _previous) -> None:
         self.detail.show_entry(self.model.entry(current.row()) if current.isValid() else None)
-        self._fill_services(current.row() if current.isValid() else -1)
+        row = current.row() if current.isValid() else -1
+        self.service_box.show_services(self.model.services(row), self.model.entry(row))
         self._update_buttons()
-
-    def _fill_services(self, row: int) -> None:
-        self.service_box.clear()
-        current = self.model.entry(row)
-        for entry in self.model.services(row):
-            self.service_box.addItem(tr("as {service}").format(service=badge_text(entry.service_type)), entry)
-        if current is not None:
-            ids = [e.id for e in self.model.services(row)]
-            self.service_box.setCurrentIndex(ids.index(current.id) if current.id in ids else 0)
-        self.service_box.setEnabled(self.service_box.count() > 1)
 
     def choose_service(self, row: int, service_type: str) -> Entry | None:
         """Pick the ``service_type`` service of the layer in ``row`` (what the "as" box does)."""
-        for entry in self.model.services(row):
-            if entry.service_type == service_type:
-                self.model.choose_service(row, entry)
-                if self.results.currentIndex().row() == row:
-                    self.detail.show_entry(entry)
-                    self._fill_services(row)
-                return entry
-        return None
+        entry = next((e for e in self.model.services(row) if e.service_type == service_type), None)
+        if entry is not None:
+            self.model.choose_service(row, entry)
+            if self.results.currentIndex().row() == row:
+                self.detail.show_entry(entry)
+                self.service_box.show_services(self.model.services(row), entry)
+        return entry
 
-    def _service_chosen(self, position: int) -> None:
+    def _service_chosen(self, entry: Entry) -> None:
         idx = self.results.currentIndex()
-        entry = self.service_box.itemData(position)
-        if idx.isValid() and entry is not None:
+        if idx.isValid():
             self.choose_service(idx.row(), entry.service_type)
 
     def _update_buttons(self) -> None:

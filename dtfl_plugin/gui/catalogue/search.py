@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
+from ...catalogue.schema import SearchResult
 from ...errors import CatalogueError, DtflError
 from ...i18n import tr
 
@@ -30,7 +31,16 @@ class FavouriteHit:
 
 
 def search_hits(index, query: str, filters, favourites_only: bool, favourite_ids: set, favourite_entries: list):
-    """What the result list shows. Runs in the worker thread: no widgets, no settings."""
+    """What the result list shows. Runs in the worker thread: no widgets, no settings; an empty answer
+    says whether the whole catalogue is empty (``catalogue_empty``), so the GUI thread need not ask."""
+    hits = _hits(index, query, filters, favourites_only, favourite_ids, favourite_entries)
+    if not hits:
+        hits = SearchResult(hits)
+        hits.catalogue_empty = index.count() == 0
+    return hits
+
+
+def _hits(index, query: str, filters, favourites_only: bool, favourite_ids: set, favourite_entries: list):
     if favourites_only:
         if query:
             found = index.search(query, limit=FAVOURITES_SCAN_LIMIT, filters=filters)
@@ -38,6 +48,21 @@ def search_hits(index, query: str, filters, favourites_only: bool, favourite_ids
         # Fresh entries from the index where it knows them; the saved snapshots otherwise.
         return [FavouriteHit(index.get(e.id) or e) for e in favourite_entries]
     return index.search(query, limit=RESULT_LIMIT, filters=filters)
+
+
+def query_notes(hits) -> str:
+    """What the engine says about the query, for the line above the results: partial matches, the words
+    no entry contains, the corrected query ("did you mean"); "" when there is nothing to say."""
+    notes = []
+    if getattr(hits, "relaxed", False) and hits:
+        notes.append(tr("No result has all your words; these match part of them."))
+    unmatched = getattr(hits, "unmatched", [])
+    if unmatched:
+        notes.append(tr("Not found: {words}.").format(words=", ".join(unmatched)))
+    suggestion = getattr(hits, "suggestion", "")
+    if suggestion:
+        notes.append(tr("Did you mean: {query}?").format(query=suggestion))
+    return " ".join(notes)
 
 
 class SearchRunner(QObject):

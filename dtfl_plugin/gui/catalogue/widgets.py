@@ -371,3 +371,27 @@ class FilterBar(QWidget):
             self.favourites_only.setChecked(bool(state.get("favourites_only", False)))
         finally:
             self.blockSignals(False)
+
+
+class ServiceChoice(QComboBox):
+    """ "Load as": the services of the selected layer, the default (analysis-ready) first."""
+
+    chosen = pyqtSignal(object)  # the Entry of the service picked
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dtflCatalogueService")
+        self.setToolTip(
+            tr("Load this layer as: the services that serve it, the analysis-ready one (features, coverage) first")
+        )
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.activated.connect(lambda position: self.chosen.emit(self.itemData(position)))
+
+    def show_services(self, services: list[Entry], current: Entry | None) -> None:
+        self.clear()
+        for entry in services:
+            self.addItem(tr("as {service}").format(service=badge_text(entry.service_type)), entry)
+        ids = [e.id for e in services]
+        if current is not None and current.id in ids:
+            self.setCurrentIndex(ids.index(current.id))
+        self.setEnabled(self.count() > 1)

@@ -31,6 +31,13 @@ def test_import_then_search(catalogue_processing, shared_data, tmp_path):
     for key in ("id", "title", "name", "service_url", "service_type", "abstract", "organisation"):
         assert key in hits[0]
     assert hits[0]["name"] == "Kadastralekaart"
+    # One hit per layer: its services are listed with it, the one the hit names first.
+    first = hits[0]["services"][0]
+    assert (first["service_url"], first["name"], first["id"]) == (
+        hits[0]["service_url"],
+        "Kadastralekaart",
+        hits[0]["id"],
+    )
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
 

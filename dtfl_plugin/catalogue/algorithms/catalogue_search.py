@@ -33,6 +33,11 @@ def hit_dict(hit) -> dict:
     out = {k: data.get(k) for k in FIELDS}
     out["score"] = round(float(hit.score), 4)
     out["matched"] = list(hit.matched)
+    # The other services of the same layer (WMS, WFS, OGC API...), the one above first.
+    out["services"] = [
+        {"id": e.id, "service_type": e.service_type, "service_url": e.service_url, "name": e.name}
+        for e in (getattr(hit, "services", None) or [hit.entry])
+    ]
     return out
 
 
@@ -55,9 +60,11 @@ class CatalogueSearchAlgorithm(DtflAlgorithm):
     def shortHelpString(self) -> str:
         return tr(
             "Searches the local catalogue index the way the search dock does: Dutch and English, any word order, "
-            "one typo forgiven, synonyms from the domain thesaurus (soil finds bodem). Writes the hits in rank order "
-            "to a JSON file: id, title, layer name, service URL and type, abstract, organisation and more. "
-            "INDEX: the index file (empty: your own catalogue)."
+            "words cut short, typos, compounds written apart or together, synonyms from GEMET and the INSPIRE "
+            "themes (soil finds bodem), 'wfs' or 'wmts' in the query to prefer that service. Writes one hit per "
+            "layer in rank order to a JSON file: id, title, layer name, service URL and type (the analysis-ready "
+            "service, or the one asked for), abstract, organisation and more, and under 'services' every service "
+            "of that layer. INDEX: the index file (empty: your own catalogue)."
         )
 
     def initAlgorithm(self, config=None) -> None:

@@ -165,3 +165,57 @@ def test_reference_allow_list(tmp_path, value, allowed):
     (tmp_path / "project").mkdir()
     scope = Scope(tmp_path, tmp_path / "project", ["https://service.pdok.nl/wms"])
     assert (problem(value, scope) == "") is allowed, problem(value, scope)
+
+
+def test_verdict_lists_what_opening_will_neutralise(tmp_path, listener, points_gpkg, recipe_key, qgis_app):
+    """The verdict shown before opening runs the same walk: the user sees every removal before saying yes."""
+    from dtfl_plugin.recipe.verdict import build_verdict
+    from dtfl_plugin.recipe.verify import verify_recipe
+
+    recipe, *_ = _recipe(tmp_path, listener, points_gpkg, recipe_key)
+    verdict = build_verdict(verify_recipe(recipe, [("k", recipe_key.public)]), str(recipe))
+    text = "\n".join(verdict.neutralised)
+    for expected in ("'wms-undeclared'", "'virtual'", "'postgres'", "layer actions", "macros", "evil.vrt"):
+        assert expected in text, (expected, verdict.neutralised)
+    assert "'wms-declared' read" not in text and listener.hits == []
+
+
+@pytest.mark.parametrize(
+    ("svg", "kept"),
+    [
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+            b'xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" inkscape:export-filename="/home/jan/x.png">'
+            b'<rect width="4" height="4"/></svg>',
+            True,
+        ),
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+            b'<image xlink:href="http://127.0.0.1:9/track.png" width="4" height="4"/></svg>',
+            False,
+        ),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><image href="file:///etc/passwd"/></svg>', False),
+        (
+            '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]>'
+            '<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>'.encode("utf-16"),
+            False,
+        ),
+    ],  # fmt: skip
+    ids=["inkscape-metadata", "remote-image", "local-image", "utf16-entities"],
+)
+def test_embedded_svg_marker_is_untrusted_xml(svg, kept, tmp_path, recipe_key, points_gpkg, qgis_app):
+    import base64
+
+    from dtfl_plugin.recipe.open import unpack
+
+    value = "base64:" + base64.b64encode(svg).decode()
+    project = f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis><projectlayers><maplayer type="vector"><id>p</id><layername>p</layername><provider>ogr</provider>
+<datasource>../data/points.gpkg|layername=points</datasource><renderer-v2 type="singleSymbol"><symbols><symbol type="marker" name="0">
+<layer class="SvgMarker"><Option type="Map"><Option type="QString" name="name" value="{value}"/></Option></layer>
+</symbol></symbols></renderer-v2></maplayer></projectlayers></qgis>"""
+    files = {"project/recipe.qgs": project.encode(), "data/points.gpkg": points_gpkg}
+    recipe = forge(tmp_path / "svg.dtfl.zip", files, recipe_key)
+    result = unpack(recipe, tmp_path / "t", trusted=[("k", recipe_key.public)])
+    assert (value in result.project.read_text(encoding="utf-8")) is kept, result.messages()
+    assert bool([f for f in result.findings if f.kind == "reference"]) is not kept

@@ -60,6 +60,11 @@ def test_entities_refused_in_every_encoding_and_every_document(encoding, tmp_pat
     for name in ("styles/a.qml", "styles/b.sld", "data/m.svg"):
         assert not (tmp_path / "s" / name).exists(), f"{name} was kept"
     assert sum("entities" in f.message for f in result.findings) == 3, result.messages()
+    from dtfl_plugin.recipe.verdict import build_verdict
+    from dtfl_plugin.recipe.verify import verify_recipe
+
+    verdict = build_verdict(verify_recipe(recipe, trusted), str(recipe))  # read before unpacking: same parser
+    assert sum("entities" in m for m in verdict.neutralised) == 3, verdict.neutralised
 
 
 def test_external_entity_never_read(tmp_path):

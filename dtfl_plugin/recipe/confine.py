@@ -8,6 +8,7 @@ walk (sanitize.py); a file that cannot be read safely is removed. Every finding 
 from __future__ import annotations
 
 import json
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -29,16 +30,44 @@ def declared_services(folder: Path) -> list[str]:
         graph = json.loads(meta.read_text(encoding="utf-8")).get("@graph", [])
     except (OSError, ValueError, AttributeError):
         return []
-    root = next((e for e in graph if isinstance(e, dict) and e.get("@id") == "./"), {})
+    entities = [e for e in graph if isinstance(e, dict)]
+    root = next((e for e in entities if e.get("@id") == "./"), {})
+    return services_in(root, entities)
+
+
+def services_in(root: dict, entities) -> list[str]:
+    """The http(s) URLs of the crate entities the root lists as its parts."""
     parts = {p.get("@id") for p in root.get("hasPart", []) if isinstance(p, dict)}
     out = []
-    for entity in graph:
+    for entity in entities:
         if not isinstance(entity, dict) or entity.get("@id") not in parts:
             continue
         url = entity.get("url") or entity.get("@id")
         if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
             out.append(url)
     return out
+
+
+def preview(tree: ET.ElementTree | None, styles: dict[str, bytes], services: list[str]) -> list[sanitize.Finding]:
+    """What opening will neutralise, found before anything is unpacked (for the verdict): the project
+    (on a copy) and the styles, against a stand-in recipe folder (paths are compared, never read)."""
+    root = Path(tempfile.gettempdir()) / "dtfl-recipe-preview"
+    found: list[sanitize.Finding] = []
+    if tree is not None:
+        copy = ET.ElementTree(ET.fromstring(ET.tostring(tree.getroot())))
+        found += sanitize.sanitize(copy, Scope(root, root / "project", services)).findings
+    for name, data in styles.items():
+        try:
+            style = ET.ElementTree(safexml.parse(data, name))
+        except safexml.XmlError as err:
+            found.append(
+                sanitize.Finding(
+                    "style", name, tr("'{name}' was removed: {error}").format(name=name, error=err.message)
+                )
+            )
+            continue
+        found += sanitize.sanitize(style, Scope(root, root / Path(name).parent, services), name).findings
+    return found
 
 
 def clean_project(path: Path, folder: Path, auth_map: dict[str, str]):

@@ -20,85 +20,30 @@ property get the same treatment as the first copy:
 
 from __future__ import annotations
 
-import re
+import base64
+import binascii
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
+from .. import safexml
 from ..i18n import tr
 from . import secrets
+from .credentials import PLACEHOLDER, apply_auth_map, placeholder_host, scrub_credentials, scrub_text
+from .findings import CODE_KINDS, Finding, SanitizeReport, Walk
+from .findings import add_finding as _finding
 from .htmlcheck import unsafe_html
 from .references import Scope, file_source_problem, problem, urls_in
 from .sources import virtual_sources
 
+# the sanitiser's public names, also those that live in credentials.py / findings.py
+__all__ = ["CODE_KINDS", "PLACEHOLDER", "Finding", "SanitizeReport", "apply_auth_map", "confine", "neutralise_code",
+           "placeholder_host", "sanitize", "scrub_credentials", "scrub_text"]  # fmt: skip
 REDACTED = secrets.REDACTED
 SECRET_NAMES = secrets.SECRET_NAMES
-_AUTHCFG = re.compile(r"(?P<pre>authcfg(?:=|%3D|='))(?P<value>[A-Za-z0-9]{7})\b")
-PLACEHOLDER = re.compile(r"\$\{authcfg:([A-Za-z0-9_.-]{1,253})\}")
-CODE_KINDS = ("macro", "expression-function", "action", "form-init", "form-html")
 FILE_PROVIDERS = {"ogr", "gdal", "mdal", "ept", "pdal", "copc"}
 SERVICE_PROVIDERS = {"wms", "WFS", "wfs", "oapif", "OAPIF", "wcs", "arcgisfeatureserver", "arcgismapserver",
                      "vectortile", "xyzvectortiles", "cesiumtiles", "tiledscene", "quantizedmesh", "sensorthings"}  # fmt: skip
-# inert: shown to the user, never loaded (metadata links) or DTFL's own provenance text
-_INERT_TAGS = {"projectMetadata", "resourceMetadata", "DTFL"}
-_INERT_NAMES = {"dtfl/source"}
 _HTML_TAGS = {"mapTip", "attributeEditorHtmlElement", "attributeEditorTextElement", "htmlTemplate"}
 _PATH_WORDS = ("file", "name", "path", "url", "source", "svg", "image", "picture", "html", "uri")
-
-
-@dataclass
-class Finding:
-    kind: str  # macro | expression-function | action | form-init | form-html | reference | credential | authcfg ...
-    where: str  # layer name or project element
-    message: str  # translated, names the problem; never contains the secret
-
-
-@dataclass
-class SanitizeReport:
-    findings: list[Finding]
-    placeholders: dict[str, str] = field(default_factory=dict)  # placeholder name -> where it is needed
-
-    @property
-    def code_found(self) -> bool:
-        return any(f.kind in CODE_KINDS for f in self.findings)
-
-
-class _Walk:
-    """Parents and layer names of every element, computed once."""
-
-    def __init__(self, root: ET.Element, label: str = "") -> None:
-        self.root = root
-        self.default = label or tr("project")
-        self.parent: dict[int, ET.Element] = {}
-        self.label: dict[int, str] = {}
-        self._visit(root, self.default, False)
-
-    def _visit(self, node: ET.Element, label: str, inert: bool) -> None:
-        stack = [(node, label)]
-        while stack:  # iterative: a hostile document may nest deeper than Python's recursion limit
-            current, name = stack.pop()
-            if current.tag in ("maplayer", "qgis") and (current.findtext("layername") or current.findtext("id")):
-                name = current.findtext("layername") or current.findtext("id") or name
-            self.label[id(current)] = name
-            for child in current:
-                self.parent[id(child)] = current
-                stack.append((child, name))
-
-    def where(self, node: ET.Element) -> str:
-        return self.label.get(id(node), self.default)
-
-    def inert(self, node: ET.Element) -> bool:
-        current = node
-        while current is not None:
-            if current.tag in _INERT_TAGS or current.get("name") in _INERT_NAMES:
-                return True
-            current = self.parent.get(id(current))
-        return False
-
-
-def _finding(findings: list[Finding], kind: str, where: str, message: str) -> None:
-    if not any(f.kind == kind and f.where == where and f.message == message for f in findings):
-        findings.append(Finding(kind, where, message))
 
 
 # --- code ---------------------------------------------------------------------------------------------
@@ -107,7 +52,7 @@ def _finding(findings: list[Finding], kind: str, where: str, message: str) -> No
 def neutralise_code(tree: ET.ElementTree, label: str = "") -> list[Finding]:
     """Strip every kind of project code wherever it sits. Returns what was found (nothing is ever run)."""
     root = tree.getroot()
-    walk = _Walk(root, label)
+    walk = Walk(root, label)
     findings: list[Finding] = []
     for node in list(root.iter()):
         where = walk.where(node)
@@ -192,7 +137,7 @@ def _merge_form_init(findings: list[Finding]) -> list[Finding]:
 def confine(tree: ET.ElementTree, scope: Scope, label: str = "") -> list[Finding]:
     """Neutralise every reference outside ``scope`` (recipe folder + declared services), wherever it is."""
     root = tree.getroot()
-    walk = _Walk(root, label)
+    walk = Walk(root, label)
     findings: list[Finding] = []
     for node in list(root.iter()):
         provider, source = node.find("provider"), node.find("datasource")
@@ -212,7 +157,7 @@ def confine(tree: ET.ElementTree, scope: Scope, label: str = "") -> list[Finding
         for attr, value in list(node.attrib.items()):
             if attr.startswith("xmlns"):
                 continue
-            reason = problem(value, scope) or _html_problem(node, attr, value)
+            reason = problem(value, scope) or _html_problem(node, attr, value) or _embedded_problem(value, scope)
             if reason:
                 node.set(attr, "")
                 _reference_finding(findings, where, reason)
@@ -229,6 +174,33 @@ def _reference_finding(findings: list[Finding], where: str, reason: str) -> None
              tr("'{where}': a value pointing outside the recipe ({reason}) was removed.").format(where=where, reason=reason))  # fmt: skip
 
 
+def _embedded_problem(value: str, scope: Scope) -> str:
+    """A picture embedded in a style (``base64:``): an SVG in it is untrusted XML like any other, and may not
+    load anything from outside either."""
+    if not value.startswith("base64:") or len(value) > 8 * 1024**2:
+        return ""
+    try:
+        data = base64.b64decode(value[7:], validate=False)
+    except (ValueError, binascii.Error):
+        return tr("an embedded picture that cannot be decoded")
+    if not data.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
+        return ""  # PNG, JPEG...: pixels only
+    try:
+        svg = safexml.parse(data, tr("embedded picture"))
+    except safexml.XmlError as err:
+        return err.message
+    for node in svg.iter():  # what an SVG renderer loads: href/src and url(...) in styles, not metadata
+        for attr, text in node.attrib.items():
+            local = attr.rsplit(":", 1)[-1]
+            if local in ("href", "src") or (local == "style" and "url(" in text) or node.tag.endswith("style"):
+                reason = problem(text, scope)
+                if reason:
+                    return tr("an embedded picture that loads {reason}").format(reason=reason)
+        if node.tag.rsplit(":", 1)[-1] == "style" and problem(node.text or "", scope):
+            return tr("an embedded picture that loads {reason}").format(reason=problem(node.text or "", scope))
+    return ""
+
+
 def _html_problem(node: ET.Element, attr: str, value: str) -> str:
     if "<" not in value:
         return ""
@@ -237,7 +209,7 @@ def _html_problem(node: ET.Element, attr: str, value: str) -> str:
     return ""
 
 
-def _layer_source(node, provider: str, source: ET.Element, scope: Scope, walk: _Walk, findings) -> None:
+def _layer_source(node, provider: str, source: ET.Element, scope: Scope, walk: Walk, findings) -> None:
     value = source.text or ""
     if not value.strip():
         return
@@ -295,135 +267,9 @@ def _dynamic_paths(properties: ET.Element, where: str, findings: list[Finding]) 
                      layer=where, property=prop.get("name")))  # fmt: skip
 
 
-# --- credentials ----------------------------------------------------------------------------------------
-
-
-def _host(text: str) -> str:
-    for scheme, url in urls_in(text):
-        if scheme in ("http", "https"):
-            try:
-                return (urlsplit(url).hostname or "").lower()
-            except ValueError:
-                return ""
-    return ""
-
-
-def _url_host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
-def scrub_text(text: str, auth_names: dict[str, str] | None = None) -> tuple[str, list[str]]:
-    """Remove credentials from one string by pattern (see secrets.py); returns (clean text, kinds found)."""
-    if not text:
-        return text, []
-    text, found = secrets.scrub_patterns(text)
-    if "authcfg" not in text:
-        return text, found
-    host = _host(text)
-
-    def _authcfg(match: re.Match) -> str:
-        # named after the service's host, so the receiver's mapping (remembered in settings) means the
-        # same server in every recipe, and attaches only to layers at that host (apply_auth_map)
-        found.append("authcfg")
-        base = host or "auth"
-        if auth_names is None:
-            return f"{match.group('pre')}${{authcfg:{base}}}"
-        if match.group("value") not in auth_names:
-            taken = set(auth_names.values())
-            name, n = base, 1
-            while name in taken:
-                n += 1
-                name = f"{base}-{n}"
-            auth_names[match.group("value")] = name
-        return f"{match.group('pre')}${{authcfg:{auth_names[match.group('value')]}}}"
-
-    return _AUTHCFG.sub(_authcfg, text), found
-
-
-def scrub_credentials(tree: ET.ElementTree, label: str = "") -> SanitizeReport:
-    root = tree.getroot()
-    walk = _Walk(root, label)
-    auth_names: dict[str, str] = {}
-    findings: list[Finding] = []
-    placeholders: dict[str, str] = {}
-    by_meaning = secrets.document_secrets(root)
-    for node, name in secrets.named_secrets(root):
-        _finding(findings, "credential", walk.where(node),
-                 tr("'{where}': the value of '{name}' was removed (its name says it is a secret).").format(
-                     where=walk.where(node), name=name))  # fmt: skip
-    if secrets.personal_attributes(root):
-        _finding(findings, "credential", tr("project"), tr("The name of the person who saved the project was removed."))
-    for node in root.iter():
-        label = walk.where(node)
-        kinds: list[str] = []
-        if node.text:
-            node.text, changed = secrets.remove_values(node.text, by_meaning)
-            node.text, found = scrub_text(node.text, auth_names)
-            kinds += found + (["password"] if changed else [])
-        for attr, value in list(node.attrib.items()):
-            clean, changed = secrets.remove_values(value, by_meaning)
-            clean, found = scrub_text(clean, auth_names)
-            if found or changed:
-                node.set(attr, clean)
-                kinds += found + (["password"] if changed else [])
-        for kind in dict.fromkeys(kinds):
-            if kind == "authcfg":
-                message = tr("Layer '{layer}': its authentication configuration was replaced by a named placeholder.")
-            else:
-                message = tr("Layer '{layer}': a credential ({kind}) was removed.")
-            _finding(findings, "authcfg" if kind == "authcfg" else "credential", label,
-                     message.format(layer=label, kind=kind))  # fmt: skip
-        if "authcfg" in kinds:
-            values = [node.text or ""] + list(node.attrib.values())
-            for name in [n for v in values for n in PLACEHOLDER.findall(v)]:
-                placeholders.setdefault(name, label)
-    return SanitizeReport(findings, placeholders)
-
-
 def sanitize(tree: ET.ElementTree, scope: Scope | None = None, label: str = "") -> SanitizeReport:
     """In place: code first, then (with a scope) references, then credentials. ``label`` names the document."""
     code = neutralise_code(tree, label)
     outside = confine(tree, scope, label) if scope is not None else []
     creds = scrub_credentials(tree, label)
     return SanitizeReport(code + outside + creds.findings, creds.placeholders)
-
-
-def placeholder_host(name: str) -> str:
-    """The host a placeholder was made for (``pdok.nl-2`` -> ``pdok.nl``)."""
-    base, _, number = name.rpartition("-")
-    return base if base and number.isdigit() else name
-
-
-def apply_auth_map(tree: ET.ElementTree, mapping: dict[str, str]) -> list[str]:
-    """Replace ``${authcfg:name}`` placeholders with the receiver's authcfg ids; returns unmapped names.
-
-    A credential is bound to the host it was mapped for: a placeholder attaches only where the same
-    value names a URL at that host. Elsewhere it is removed (the layer then asks for nothing)."""
-    missing: list[str] = []
-
-    def _sub(text: str) -> str:
-        hosts = {_url_host(url) for scheme, url in urls_in(text)}
-        host = hosts.pop() if len(hosts) == 1 else ""  # every URL of the value at one host, or none bound
-
-        def repl(match: re.Match) -> str:
-            name = match.group(1)
-            if host != placeholder_host(name).lower():
-                return ""  # bound to another host (or to none): never attach the receiver's credentials here
-            target = mapping.get(name, "")
-            if not target:
-                missing.append(name)
-                return match.group(0)
-            return target
-
-        return PLACEHOLDER.sub(repl, text)
-
-    for node in tree.getroot().iter():
-        if node.text and "${authcfg:" in node.text:
-            node.text = _sub(node.text)
-        for attr, value in list(node.attrib.items()):
-            if "${authcfg:" in value:
-                node.set(attr, _sub(value))
-    return sorted(set(missing))

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from ..errors import RecipeError
 from ..i18n import tr
-from . import qgsxml, sanitize, sign
+from . import confine, qgsxml, sign
 from .crate import METADATA_NAME, as_list, load_graph
 from .open import refusal
 from .pack import PROJECT_MEMBER, SIGNATURE
@@ -133,14 +133,15 @@ def _contents(graph: dict, root: dict, layers: list[qgsxml.LayerXml]) -> tuple[l
     return inside, referenced
 
 
-def _neutralised(zipped: SafeZip, tree: ET.ElementTree | None) -> list[str]:
-    found = sanitize.sanitize(tree).findings if tree is not None else []
+def _neutralised(zipped: SafeZip, tree: ET.ElementTree | None, root: dict, graph: dict) -> list[str]:
+    styles = {}
     for name in zipped.names():
-        if name.startswith("styles/") and name.endswith(".qml"):
+        if name.endswith((".qml", ".sld", ".svg", ".vrt")):
             try:
-                found += sanitize.neutralise_code(ET.ElementTree(ET.fromstring(zipped.read_small(name, 16 * 1024**2))))
-            except (ET.ParseError, UnsafeZipError):
+                styles[name] = zipped.read_small(name, 16 * 1024**2)
+            except UnsafeZipError:
                 continue
+    found = confine.preview(tree, styles, confine.services_in(root, graph.values()))  # the same walk as opening
     return list(dict.fromkeys(f.message for f in found))
 
 
@@ -169,7 +170,7 @@ def build_verdict(report: VerifyReport, recipe: str) -> Verdict:
             root, graph, tree = {}, {}, None
         layers = qgsxml.layers(tree) if tree is not None else []
         verdict.contents, verdict.referenced = _contents(graph, root, layers)
-        verdict.neutralised = _neutralised(zipped, tree)
+        verdict.neutralised = _neutralised(zipped, tree, root, graph)
     verdict.may_open = state != "refused"
     verdict.override = state != "trusted"
     return verdict

@@ -30,6 +30,7 @@ from .query import MECHANISMS, Group, ParsedQuery, group_expression
 from .schema import ENTRY_COLUMNS, WEIGHTS, SearchHit, SearchResult, entry_from_row, service_rank
 from .text import stem
 
+RELAX_BELOW = 3  # full matches below which partial ones are added after them
 MAX_CANDIDATES = 500  # scored per tier: the best of a common word's thousands at 100,000 records are among them
 K1 = 1.2
 B = 0.75
@@ -82,9 +83,9 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
     try:
         collector.run(_tiers(parsed), _Scorer(parsed, index.statistics(), index.vocabulary()))
         relaxed = not collector.layers
-        if (
-            relaxed and MECHANISMS["relaxed"]
-        ):  # nothing has every word: rank what has some of them, by how much of the query it covers
+        # Few or no entries have every word: rank those that have some of them after, by how much of the
+        # query each covers (an empty page teaches nothing; one odd full match should not hide the rest).
+        if len(collector.layers) < RELAX_BELOW and MECHANISMS["relaxed"]:
             loose = index.parse_query(query, phrases=False)
             if loose is not None and len(loose.required) > 1:
                 collector.run([loose.relaxed_expression], _Scorer(loose, index.statistics(), index.vocabulary()))

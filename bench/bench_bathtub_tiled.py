@@ -83,7 +83,7 @@ def make_dem(size: int) -> Path:
     return path
 
 
-def run_tiled(src: Path, tile: int = 2048, workers: int = 0) -> tuple[float, float, dict]:
+def run_tiled(src: Path, tile: int = 1024, workers: int = 0) -> tuple[float, float, dict]:
     code = CHILD.replace("ROOT", repr(str(ROOT)), 1).replace("SRC", repr(str(src)))
     code = code.replace("WORKDIR", repr(str(WORK / f"tiled-work-{workers}")))
     code = code.replace("TILE", str(tile)).replace("WORKERS", str(workers))

@@ -41,7 +41,7 @@ PROCESS_METADATA = {
         **BATHTUB["inputs"],
         "tile": {
             "title": "Tile size (cells)",
-            "schema": {"type": "integer", "minimum": 64, "maximum": 8192, "default": 2048},
+            "schema": {"type": "integer", "minimum": 64, "maximum": 8192, "default": 1024},
             "minOccurs": 0,
             "maxOccurs": 1,
         },
@@ -99,7 +99,7 @@ class Processor(BaseProcessor):
             raise ProcessorExecuteError(f"event: unknown event {event!r}")
         rain = _number(data, "rain_mm", 70.0, 0, 1000) if event == "custom" else EVENTS[event]
         loss = _number(data, "loss_mm", 0.0, 0, 500)
-        tile = int(_number(data, "tile", 2048, 64, 8192))
+        tile = int(_number(data, "tile", 1024, 64, 8192))
         work = os.environ.get("DTFL_TILED_WORK") or os.path.join(tempfile.gettempdir(), "dtfl-tiled")
         os.makedirs(work, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="bathtub-tiled-", dir=work) as scratch:

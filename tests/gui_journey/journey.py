@@ -324,6 +324,8 @@ def model():
     added = [QgsProject.instance().mapLayer(i).name() for i in set(QgsProject.instance().mapLayers()) - before]
     check("model outputs added to the project", len(added) >= 2, str(added))
     screenshot("06-model-done", dialog)
+    iface.mapCanvas().refreshAllLayers()  # the outputs arrive while the canvas still shows the old render
+    yield (lambda: not iface.mapCanvas().isDrawing(), 30, "not iface.mapCanvas().isDrawing()")
     screenshot("06-model-map")
     dialog.close()
     yield (lambda: gone(dialog), 10, "gone(dialog)")

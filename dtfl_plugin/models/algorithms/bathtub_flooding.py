@@ -343,11 +343,11 @@ def _style_on_load(context, destination: str, style: str) -> None:
 
 
 def _tile_size() -> int:
-    """Tile edge in cells (setting dtfl/models/tile_cells): about 0.3 GB of working memory at 2048."""
+    """Tile edge in cells (setting dtfl/models/tile_cells): about 0.15 GB of working memory at 1024."""
     try:
-        return max(256, int(get_str(TILE_KEY, "2048") or 2048))
+        return max(64, int(get_str(TILE_KEY, "1024") or 1024))
     except ValueError:
-        return 2048
+        return 1024
 
 
 def _bbox(spec) -> tuple[float, float, float, float]:

@@ -32,7 +32,7 @@ from . import inputs, merge, phases
 from .executors import LocalExecutor
 from .layout import Layout, add_sparse, load_json, save_json
 
-DEFAULT_TILE = 2048
+DEFAULT_TILE = 1024
 
 
 @dataclass(frozen=True)
@@ -259,6 +259,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float) -> np.n
     for part in run.map("partial", phases.climb, spec, tiles):
         add_sparse(count, part["ids"], part["count"])
         add_sparse(zsum, part["ids"], part["zsum"])
+    phases.forget(spec, "climber")  # its lifting tables are the largest global arrays: gone before distribute
     set_capacities(tree, count, zsum)
     kept = {int(d): float(r.stored[d]) for d in deps.tolist()}
     pool_of_leaf, pool_vol, _ = distribute(tree, r.leaf_water, kept, area)

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -60,16 +61,21 @@ class Response:
             ) from err
 
 
-def _file_response(url: str, max_bytes: int) -> Response:
+def _read_local(url: str, max_bytes: int, use: Callable[[Path], Response]) -> Response:
+    """A file:// URL or a plain path, handed to ``use(path)`` once its size is within ``max_bytes``."""
     parsed = urlparse(url)
     path = Path(url2pathname(parsed.path)) if parsed.scheme == "file" else Path(url)
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise NetError(tr("The file {path} is larger than allowed ({size} bytes).").format(path=path, size=size))
-        return Response(url=url, status=200, content=path.read_bytes())
+        return use(path)
     except OSError as err:
         raise NetError(tr("Cannot read the file {path}: {reason}").format(path=path, reason=err.strerror)) from err
+
+
+def _file_response(url: str, max_bytes: int) -> Response:
+    return _read_local(url, max_bytes, lambda path: Response(url=url, status=200, content=path.read_bytes()))
 
 
 def _is_local(url: str) -> bool:
@@ -364,17 +370,12 @@ def fetch_file(
 
 
 def _copy_local(url: str, handle, max_bytes: int) -> Response:
-    parsed = urlparse(url)
-    path = Path(url2pathname(parsed.path)) if parsed.scheme == "file" else Path(url)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise NetError(tr("The file {path} is larger than allowed ({size} bytes).").format(path=path, size=size))
+    def copy(path: Path) -> Response:
         with path.open("rb") as src:
             shutil.copyfileobj(src, handle, CHUNK)
-    except OSError as err:
-        raise NetError(tr("Cannot read the file {path}: {reason}").format(path=path, reason=err.strerror)) from err
-    return Response(url=url, status=200)
+        return Response(url=url, status=200)
+
+    return _read_local(url, max_bytes, copy)
 
 
 def _host(url: str) -> str:

@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sandbox.fault import FaultFront
 
 MB = 1024**2
 SECRET = "GEHEIM-lokaal-bestand-7731"
@@ -35,12 +34,6 @@ def _record(ident: str, title: str) -> dict:
 def _page(records: list[dict], next_href: str | None) -> str:
     links = [{"rel": "next", "href": next_href, "type": "application/geo+json"}] if next_href else []
     return json.dumps({"type": "FeatureCollection", "features": records, "links": links, "numberMatched": 99})
-
-
-@pytest.fixture
-def front():
-    with FaultFront("http://127.0.0.1:9/unused") as f:
-        yield f
 
 
 @pytest.fixture

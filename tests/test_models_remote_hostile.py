@@ -12,16 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.fault import FaultFront, pattern
+from sandbox.fault import pattern
 
 GB = 1024**3
 MB = 1024**2
-
-
-@pytest.fixture
-def front():
-    with FaultFront("http://127.0.0.1:9/unused") as f:
-        yield f
 
 
 @pytest.fixture

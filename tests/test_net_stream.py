@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.fault import FaultFront, pattern
+from sandbox.fault import pattern
 
 GB = 1024**3
 MB = 1024**2
@@ -30,12 +30,6 @@ def _peak() -> int:
 
 def _rss() -> int:
     return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) * 1024
-
-
-@pytest.fixture
-def front():
-    with FaultFront("http://127.0.0.1:9/unused") as f:  # every rule answers itself
-        yield f
 
 
 def _leftovers(folder: Path) -> list[str]:

@@ -27,6 +27,12 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeatureSourceDefinition,
     QgsProcessingOutputLayerDefinition,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterMapLayer,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterVectorLayer,
     QgsProject,
     QgsProperty,
     QgsRectangle,
@@ -36,6 +42,16 @@ from qgis.core import (
 from ..compat import PROPERTY_STATIC
 from .record import RunRecord, file_input, file_output, now_iso, service_input
 from .store import append_log, append_run
+
+# Parameters that read layers or files: their values are a run's inputs (sources), not its settings.
+INPUT_PARAMETERS = (
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterVectorLayer,
+    QgsProcessingParameterMapLayer,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterMultipleLayers,
+)
 
 
 def json_value(value, context: QgsProcessingContext | None = None):

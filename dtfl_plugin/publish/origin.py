@@ -78,25 +78,11 @@ def readable_value(definition, value, text: PageText) -> str:
 
 def readable_parameters(run: RunRecord, text: PageText) -> list[tuple[str, str]]:
     """The settings of a run (inputs and outputs are shown as sources, not here)."""
-    from qgis.core import (
-        QgsProcessingParameterExtent,
-        QgsProcessingParameterFeatureSource,
-        QgsProcessingParameterFile,
-        QgsProcessingParameterMapLayer,
-        QgsProcessingParameterMultipleLayers,
-        QgsProcessingParameterRasterLayer,
-        QgsProcessingParameterVectorLayer,
-    )
+    from qgis.core import QgsProcessingParameterExtent
 
-    layer_like = (
-        QgsProcessingParameterFeatureSource,
-        QgsProcessingParameterFile,
-        QgsProcessingParameterMapLayer,
-        QgsProcessingParameterMultipleLayers,
-        QgsProcessingParameterRasterLayer,
-        QgsProcessingParameterVectorLayer,
-        QgsProcessingParameterExtent,
-    )
+    from ..provenance.capture import INPUT_PARAMETERS
+
+    layer_like = (*INPUT_PARAMETERS, QgsProcessingParameterExtent)
     alg = _algorithm(run.algorithm_id)
     if alg is None:
         return [(k, str(v)) for k, v in run.parameters.items() if v not in (None, "") and not _looks_like_path(v)]

@@ -13,28 +13,15 @@ from qgis.core import (
     QgsApplication,
     QgsProcessingContext,
     QgsProcessingFeedback,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterMapLayer,
     QgsProcessingParameterMultipleLayers,
-    QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterVectorLayer,
     QgsProject,
 )
 
 from ..errors import RecipeError
 from ..i18n import tr
-from ..provenance.capture import RunCapture
+from ..provenance.capture import INPUT_PARAMETERS, RunCapture
 from ..provenance.layer_props import source_file
 from ..provenance.record import RunRecord
-
-_LAYER_PARAMS = (
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterVectorLayer,
-    QgsProcessingParameterMapLayer,
-    QgsProcessingParameterFile,
-)
 
 
 def _local_file(value) -> str:
@@ -80,7 +67,7 @@ def run_and_record(
             if isinstance(definition, QgsProcessingParameterMultipleLayers) and isinstance(value, list)
             else [value]
         )
-        if isinstance(definition, (*_LAYER_PARAMS, QgsProcessingParameterMultipleLayers)):
+        if isinstance(definition, INPUT_PARAMETERS):
             for item in values:
                 path = _local_file(item)
                 if path:

@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from qgis.core import QgsRasterFileWriter, QgsVectorFileWriter
@@ -147,9 +149,8 @@ def write_results(
     results: Results, specs: list[Spec], destinations: dict[str, str], client: ProcessesClient, base: str
 ) -> dict[str, str]:
     """Write each requested output; return {parameter name: path}. All or nothing."""
-    staged = Staged()
     written: dict[str, str] = {}
-    try:
+    with _all_or_nothing(results) as staged:
         for spec in specs:
             dest = destinations.get(spec.name)
             if not dest:
@@ -172,13 +173,21 @@ def write_results(
             else:
                 _put(payload, staged.temp_for(path, path.suffix))
             written[spec.name] = str(path)
+    return written
+
+
+@contextmanager
+def _all_or_nothing(results: Results) -> Iterator[Staged]:
+    """Stage the outputs; move them all into place when the block ends, or none when it fails."""
+    staged = Staged()
+    try:
+        yield staged
         staged.commit()
     except BaseException:
         staged.discard()
         raise
     finally:
         _drop_raw(results)
-    return written
 
 
 def _drop_raw(results: Results) -> None:
@@ -210,9 +219,8 @@ def _suffix(media_type: str, payload) -> str:
 def write_folder(results: Results, folder: str, client: ProcessesClient, base: str) -> list[str]:
     """Write every result into ``folder`` as <output id>.<suffix from its media type>. All or nothing."""
     target = Path(folder)
-    staged = Staged()
     written: list[str] = []
-    try:
+    with _all_or_nothing(results) as staged:
         if results.raw is not None:
             items = [("result", results.raw, results.raw_type)]
         else:
@@ -226,10 +234,4 @@ def write_folder(results: Results, folder: str, client: ProcessesClient, base: s
             dest = target / (safe + _suffix(media, payload))
             _put(payload, staged.temp_for(dest, dest.suffix))
             written.append(str(dest))
-        staged.commit()
-    except BaseException:
-        staged.discard()
-        raise
-    finally:
-        _drop_raw(results)
     return written

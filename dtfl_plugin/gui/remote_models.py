@@ -32,6 +32,9 @@ class RemoteModelsFeature:
         self.action = self.plugin.add_action(
             tr("Refresh remote models"), self.refresh, object_name="dtfl_refresh_remote_models", toolbar=False
         )
+        from .remote_pending import watch_and_resume
+
+        self._pending = watch_and_resume(self.iface)  # jobs of an earlier session; jobs kept when QGIS closes
 
     def refresh(self) -> None:
         if self._running is not None:
@@ -69,3 +72,6 @@ class RemoteModelsFeature:
 
     def unload(self) -> None:
         self.action = None
+        if getattr(self, "_pending", None) is not None:
+            self._pending.stop()
+            self._pending = None

@@ -14,6 +14,7 @@ from qgis.core import QgsProcessingException, QgsProcessingOutputString
 from ...errors import DtflError
 from ...i18n import tr
 from ...processing.base import DtflAlgorithm
+from . import pending
 from .client import JobStatus, ProcessesClient, RemoteModelError
 from .mapping import Spec, encode_input, input_parameter, input_specs, output_parameter, output_specs
 from .outputs import write_results
@@ -94,6 +95,7 @@ class RemoteProcessAlgorithm(DtflAlgorithm):
             self._server.url, authcfg=self._server.authcfg, timeout_s=timeout_s(), feedback=feedback
         )
         job_url = ""
+        submitted: list = []  # the pending-job file while the job runs (picked up after a restart otherwise)
         try:
             inputs = {}
             for spec in self._inputs:
@@ -114,9 +116,18 @@ class RemoteProcessAlgorithm(DtflAlgorithm):
                 feedback,
                 _Reporter(feedback),
                 lambda results, base: write_results(results, self._outputs, destinations, client, base),
+                lambda url: submitted.append(
+                    pending.register(self._server, self._description, url, destinations, capture.record)
+                ),
             )
         except (DtflError, QgsProcessingException) as err:
             job_url = getattr(err, "job_url", "")
+            if feedback.isCanceled() and submitted and pending.shutting_down():
+                # QGIS is closing: the job keeps running on the server and is picked up at the next start.
+                raise self.fail(
+                    tr("QGIS closed; the job {url} is followed again at the next start.").format(url=job_url)
+                ) from err
+            pending.forget(submitted[0] if submitted else None)
             if feedback.isCanceled():
                 if job_url:
                     dismissed = client.dismiss(job_url)
@@ -132,6 +143,7 @@ class RemoteProcessAlgorithm(DtflAlgorithm):
             capture.record.job_url, capture.record.server_url = job_url, self._server.url
             raise self.fail(str(err)) from err
 
+        pending.forget(submitted[0] if submitted else None)
         for name, path in written.items():
             capture.add_output(name, path)
         capture.finish(job_url=job_url, server_url=self._server.url)

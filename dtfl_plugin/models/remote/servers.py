@@ -162,7 +162,7 @@ def wait_for_slot(server: Server, feedback) -> JobSlots:
     return js
 
 
-def run_job(client, server: Server, process_id: str, inputs: dict, feedback, on_status, write):
+def run_job(client, server: Server, process_id: str, inputs: dict, feedback, on_status, write, on_submitted=None):
     """One job on ``server``: wait for a free slot, submit asynchronously, follow it (``on_status``), fetch the
     results and write them with ``write(results, base_url)``. Returns (job URL, what ``write`` returned).
 
@@ -173,6 +173,8 @@ def run_job(client, server: Server, process_id: str, inputs: dict, feedback, on_
     try:
         job_url = client.execute_async(process_id, inputs)
         feedback.pushInfo(tr("Job submitted: {url}").format(url=job_url))
+        if on_submitted is not None:
+            on_submitted(job_url)
         status = client.wait(job_url, on_status=on_status, max_wait_s=max_wait_s())
         results = client.results(status)
         try:

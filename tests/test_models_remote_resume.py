@@ -1,0 +1,81 @@
+"""A remote job still running when QGIS closes is picked up at the next start: outputs fetched and recorded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.fixtures.models_remote import server_jobs
+
+pytestmark = pytest.mark.sandbox
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_job_running_at_close_is_fetched_and_recorded_at_next_start(remote_server, processing_ready, tmp_path):
+    from qgis.core import (
+        QgsApplication,
+        QgsProcessingAlgRunnerTask,
+        QgsProcessingContext,
+        QgsProcessingFeedback,
+        QgsProject,
+    )
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    from dtfl_plugin.models.remote import pending
+    from dtfl_plugin.provenance.store import load_runs, read_log
+
+    for old in pending.folder().glob("*.json"):
+        old.unlink()
+    alg = processing_ready.createAlgorithmById("dtfl:remote_sandbox_scenario_slow")
+    target = tmp_path / "sweep.json"
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    context.setProject(QgsProject.instance())
+    task = QgsProcessingAlgRunnerTask(alg, {"steps": 8, "step_seconds": 0.5, "fail_at": 0, "sweep": str(target)}, context, feedback)  # fmt: skip
+    done = []
+    task.executed.connect(lambda ok, res: done.append(ok))
+    QgsApplication.taskManager().addTask(task)
+    start = time.monotonic()
+    while not list(pending.folder().glob("*.json")) and time.monotonic() - start < 30:
+        QCoreApplication.processEvents()
+        time.sleep(0.05)
+    files = list(pending.folder().glob("*.json"))
+    assert len(files) == 1
+    pending.set_shutting_down(True)  # what the main window's close event sets before QGIS cancels its tasks
+    try:
+        feedback.cancel()
+        while not done and time.monotonic() - start < 60:
+            QCoreApplication.processEvents()
+            time.sleep(0.05)
+    finally:
+        pending.set_shutting_down(False)
+    assert done == [False] and not target.exists()
+    entry = json.loads(files[0].read_text())
+    job_id = entry["job_url"].rsplit("/", 1)[1]
+    assert any(j["jobID"] == job_id for j in server_jobs(remote_server.url))  # kept running, not dismissed
+
+    entry["pid"] = _dead_pid()  # the next start: the session that submitted it is gone
+    files[0].write_text(json.dumps(entry))
+    assert pending.orphaned() == files
+    reports = []
+    runs_before = len(load_runs(QgsProject.instance()))
+    resume = pending.start(reports.append)
+    while not reports and time.monotonic() - start < 120:
+        QCoreApplication.processEvents()
+        time.sleep(0.05)
+    assert resume is not None and reports and reports[0][0].status == "completed", reports
+    sweep = json.loads(target.read_text())
+    assert len(sweep) == 8  # the outputs the first session asked for, where it asked for them
+    record = read_log()[-1]
+    assert record.status == "completed" and record.job_url == entry["job_url"] and record.outputs[0].sha256
+    assert record.id == entry["record"]["id"]  # the same run, now finished
+    assert len(load_runs(QgsProject.instance())) == runs_before + 1
+    assert not files[0].exists()

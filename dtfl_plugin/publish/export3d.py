@@ -157,18 +157,18 @@ class BuildingWriter:
         self.frame, self.terrain, self.heights = frame, terrain, heights
         self.items: list[dict] = []
         self.points: list[QgsGeometry] = []  # a point inside each building (frame CRS), to join scenario values
+        self.areas: list[float] = []
 
     def add_layer(self, layer: QgsVectorLayer, extent_request, feedback=None) -> None:
-        with_z = QgsWkbTypes.hasZ(layer.wkbType())
-        roof, ground = _field_of(layer, ROOF_FIELDS), _field_of(layer, GROUND_FIELDS)
-        relative = _field_of(layer, RELATIVE_FIELDS)
-        names = [f.name() for f in layer.fields() if f.name() not in ("fid", "surface_source", "parent")]
+        names = [f.name() for f in layer.fields() if f.name() not in ("fid", "surface", "surface_source", "parent")]
         transform = self.frame.to_frame(layer.crs())
         request = QgsFeatureRequest().setFilterRect(
             self.frame.from_frame(layer.crs()).transformBoundingBox(extent_request)
         )
-        if is_cityjson(layer):  # roads, water and terrain of a city model are not buildings (the DEM is the ground)
+        city = is_cityjson(layer)
+        if city:  # roads, water and terrain of a city model are not buildings (the DEM is the ground)
             request.setFilterExpression('"type" IN ({})'.format(", ".join(f"'{t}'" for t in CITYJSON_BUILDINGS)))
+        grouped: dict[str, int] = {}  # CityJSON: one feature per surface; one building per city object id
         for feature in layer.getFeatures(request):
             if (feedback is not None and feedback.isCanceled()) or len(self.items) >= MAX_BUILDINGS:
                 break
@@ -177,23 +177,36 @@ class BuildingWriter:
                 continue
             flat = QgsGeometry(geometry)
             flat.get().dropZValue()
-            inside = flat.pointOnSurface()
-            item: dict = {"a": attributes(feature, names)}
-            if with_z:
-                item["f"] = _rings(geometry, self.frame, True)
-            else:
-                x, y = self.frame.local(inside.asPoint().x(), inside.asPoint().y())
-                base = _number(feature[ground]) if ground else None
-                base = sample_height(self.terrain, self.heights, x, y) if base is None else base
-                top = _number(feature[roof]) if roof else None
-                if top is None:
-                    rel = _number(feature[relative]) if relative else None
-                    top = base + (rel if rel is not None else 3.0)
-                item.update(
-                    {"p": _rings(flat, self.frame, False), "b": round(base, 2), "t": round(max(top, base + 0.5), 2)}
-                )
-            self.items.append(item)
-            self.points.append(inside)
+            key = str(feature["id"]) if city else ""
+            if key and key in grouped:
+                index = grouped[key]
+                self.items[index]["f"] += _rings(geometry, self.frame, True)
+                if flat.area() > self.areas[index]:  # the roof seen from above: the building's point
+                    self.points[index], self.areas[index] = flat.pointOnSurface(), flat.area()
+                continue
+            if key:
+                grouped[key] = len(self.items)
+            self.items.append(self._item(layer, feature, geometry, flat, names))
+            self.points.append(flat.pointOnSurface())
+            self.areas.append(flat.area())
+
+    def _item(self, layer, feature, geometry: QgsGeometry, flat: QgsGeometry, names: list[str]) -> dict:
+        item: dict = {"a": attributes(feature, names)}
+        if QgsWkbTypes.hasZ(layer.wkbType()):
+            item["f"] = _rings(geometry, self.frame, True)
+            return item
+        inside = flat.pointOnSurface().asPoint()
+        x, y = self.frame.local(inside.x(), inside.y())
+        roof, ground = _field_of(layer, ROOF_FIELDS), _field_of(layer, GROUND_FIELDS)
+        relative = _field_of(layer, RELATIVE_FIELDS)
+        base = _number(feature[ground]) if ground else None
+        base = sample_height(self.terrain, self.heights, x, y) if base is None else base
+        top = _number(feature[roof]) if roof else None
+        if top is None:
+            rel = _number(feature[relative]) if relative else None
+            top = base + (rel if rel is not None else 3.0)
+        item.update({"p": _rings(flat, self.frame, False), "b": round(base, 2), "t": round(max(top, base + 0.5), 2)})
+        return item
 
     def join(self, scenario_id: str, layer: QgsVectorLayer, fields: list[str]) -> None:
         """Per building, the scenario layer's ``fields`` at the building's point (``d`` = {scenario: [values]})."""

@@ -62,28 +62,37 @@ class Page:
         page.on("requestfailed", lambda req: self.errors.append(f"request failed: {req.url} {req.failure}"))
 
 
+class Browser:
+    """Debian's chromium; each ``open`` is a fresh context (viewport, phone or desktop)."""
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
+        self.contexts: list = []
+
+    def open(self, url: str, width: int = 1280, height: int = 900, mobile: bool = False) -> Page:
+        context = self.browser.new_context(
+            viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile,
+            device_scale_factor=2 if mobile else 1,
+        )  # fmt: skip
+        self.contexts.append(context)
+        page = Page(context.new_page())
+        page.page.goto(url, wait_until="load")
+        return page
+
+
 @contextmanager
-def chromium(width: int = 1280, height: int = 900, mobile: bool = False):
-    """Yields a function ``open(url) -> Page``; closes the browser afterwards."""
+def chromium():
+    """Yields a :class:`Browser`; closes it afterwards."""
     from playwright.sync_api import sync_playwright
 
     path = chromium_path()
     if path is None:
         raise RuntimeError("Debian's chromium is not installed (scripts/setup.sh installs it: requirements/apt.txt)")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
-        context = browser.new_context(
-            viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile,
-            device_scale_factor=2 if mobile else 1,
-        )  # fmt: skip
+        browser = Browser(pw.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True))
         try:
-            yield lambda url: _open(context, url)
+            yield browser
         finally:
-            context.close()
-            browser.close()
-
-
-def _open(context, url: str) -> Page:
-    page = Page(context.new_page())
-    page.page.goto(url, wait_until="load")
-    return page
+            for context in browser.contexts:
+                context.close()
+            browser.browser.close()

@@ -27,6 +27,7 @@ FEATURES = (
     "dtfl_plugin.gui.provenance_panel:ProvenanceFeature",
     "dtfl_plugin.gui.provenance_observer:ProvenanceObserverFeature",
     "dtfl_plugin.gui.remote_models:RemoteModelsFeature",
+    "dtfl_plugin.gui.publish_web:PublishWebFeature",
 )
 
 

@@ -280,5 +280,8 @@ def run_job(demo, out: Path) -> None:
         demo.step("Re-cook the recipe on area B and verify it", job.cook)
         demo.step("Render a map image", job.map_image)
         demo.step("Render a 3D image", job.render_3d)
+        from demo_publish import publish_web
+
+        demo.step("Publish the twin as a web page (T100/T250/T1000)", publish_web, job, AREA_A, extent_string(AREA_A))
     finally:
         job.close()

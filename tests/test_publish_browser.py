@@ -17,7 +17,9 @@ from tests.publish_support.browser import chromium, chromium_path, serve
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "publish"
 pytestmark = [
-    pytest.mark.skipif(chromium_path() is None, reason="Debian's chromium is not installed (scripts/setup.sh installs it)"),
+    pytest.mark.skipif(
+        chromium_path() is None, reason="Debian's chromium is not installed (scripts/setup.sh installs it)"
+    ),
     pytest.mark.timeout(300),
 ]
 
@@ -112,7 +114,7 @@ def test_provenance_panel(browser_page, publish_twin):
     assert p.is_visible("#view-origin") and not p.is_visible("#view-map")
     closed = p.locator("#view-origin details:not([open]) summary")
     assert closed.count() >= 5
-    for i in range(closed.count()):  # a reader opens every layer
+    for _ in range(closed.count()):  # a reader opens every layer
         closed.nth(0).click()
     text = p.inner_text("#view-origin")
     for expected in ("Waar komt dit vandaan?", "Rijkswaterstaat", "Kadaster", "TU Delft 3D geoinformation",

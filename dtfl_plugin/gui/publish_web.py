@@ -53,7 +53,7 @@ class PublishWebFeature:
             tr("Web page published"),
             tr(
                 "The site is in {folder}. Put the folder on any web server, or open it here with: "
-                "python3 -m http.server --directory \"{folder}\" and then http://127.0.0.1:8000/"
+                'python3 -m http.server --directory "{folder}" and then http://127.0.0.1:8000/'
             ).format(folder=results["OUTPUT"]),
             Qgis.MessageLevel.Success,
             0,

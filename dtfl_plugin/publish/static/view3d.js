@@ -282,6 +282,8 @@
 
   window.addEventListener("dtfl:site", function (e) { site = e.detail; if (!document.getElementById("view-3d").hidden) start(); });
   window.addEventListener("dtfl:view", function (e) { if (e.detail === "3d") start(); });
+  // The site (and a #3d start) may have come before this script ran: catch up.
+  if (DTFL.site && !document.getElementById("view-3d").hidden) start();
   window.addEventListener("dtfl:scenario", function (e) {
     setFlood(e.detail);
     recolour();

@@ -71,3 +71,20 @@ def test_runs_are_recorded(catalogue_processing, shared_data, tmp_path):
     runs = load_runs(QgsProject.instance())
     assert len(runs) == before + 1 and runs[-1].algorithm_id == "dtfl:catalogue_import"
     assert runs[-1].status == "completed" and runs[-1].outputs
+
+
+def test_import_reads_the_pre_2022_layer_list_shape(catalogue_processing, shared_data, tmp_path):
+    """The PDOK services plugin's pdok.json of 2021 ({"services": [{url, type, layers}]}): every record is read,
+    the per-style WMS duplicates become one entry each."""
+    import processing
+
+    source = shared_data / "catalogue/eval/pdok-layers-2021.json"
+    if not source.is_file():
+        pytest.skip(f"{source} is absent")
+    index = tmp_path / "old.sqlite"
+    result = processing.run("dtfl:catalogue_import", {"SOURCE": str(source), "KIND": 0, "INDEX": str(index)})
+    assert result["RECORDS"] == result["NEW"] == 4867 and result["CHANGED"] == 0
+    out = tmp_path / "hits.json"
+    processing.run("dtfl:catalogue_search", {"QUERY": "wfs", "LIMIT": 3, "INDEX": str(index), "OUTPUT": str(out)})
+    hits = json.loads(out.read_text("utf-8"))
+    assert len(hits) == 3 and all(h["service_type"] == "WFS" and h["service_url"].startswith("http") for h in hits)

@@ -160,23 +160,34 @@ def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray) -> None
 
 
 class Climber:
-    """Assigns flooded cells to the lowest node that is full above them (binary lifting over the merge tree)."""
+    """Assigns flooded cells to the lowest node that is full above them.
+
+    Sills rise towards the root, so a cell climbs to the highest ancestor whose sill is still at or below it.
+    Skew-binary jump pointers (Myers 1983: one extra pointer per node, O(log depth) steps) instead of
+    binary-lifting tables keep this at 8 bytes a node, whatever the depth of the tree.
+    """
 
     def __init__(self, tree: MergeTree) -> None:
-        total = tree.parent.size
-        up = [np.where(tree.parent >= 0, tree.parent, np.arange(total, dtype=np.int32)).astype(np.int32)]
-        while True:
-            nxt = up[-1][up[-1]]
-            if np.array_equal(nxt, up[-1]):
-                break
-            up.append(nxt)
-        self.up = up
+        parent = tree.parent.astype(np.int32)
+        total = parent.size
+        par = _packed(parent)
+        jump = _packed(np.arange(total))
+        depth = _packed(np.zeros(total))
+        for v in range(total - 1, -1, -1):  # a parent's id is above its children's: parents first
+            p = par[v]
+            if p < 0:
+                continue
+            depth[v] = depth[p] + 1
+            jp = jump[p]
+            jump[v] = jump[jp] if depth[p] - depth[jp] == depth[jp] - depth[jump[jp]] else p
+        self.parent = np.where(parent >= 0, parent, np.arange(total, dtype=np.int32)).astype(np.int32)
+        self.jump = np.asarray(jump, dtype=np.int32)
         self.total = total
         self.w32 = tree.w_top.astype(np.float32)  # sills are float32 pass heights: exact against float32 z
 
     def sums(self, leaves: np.ndarray, zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cell count and sum of z per node for flooded cells (basin ``leaves``, elevations ``zc``)."""
-        up, w32, total = self.up, self.w32, self.total
+        parent, jump, w32, total = self.parent, self.jump, self.w32, self.total
         count = np.zeros(total)
         zsum = np.zeros(total)
         for s in range(0, leaves.size, _CELL_CHUNK):
@@ -184,12 +195,15 @@ class Climber:
             zz = zc[s : s + _CELL_CHUNK]
             climb = np.flatnonzero(w32[node] <= zz)  # cells above their own basin's sill climb the tree
             cur, zl = node[climb], zz[climb]
-            step = np.empty(cur.size, dtype=bool)
-            for table in reversed(up):  # binary lifting: the highest ancestor whose sill is still <= z
-                cand = table[cur]
-                np.less_equal(w32[cand], zl, out=step)
-                np.copyto(cur, cand, where=step)
-            node[climb] = up[0][cur]
+            active = np.arange(cur.size)
+            while active.size:
+                v, z = cur[active], zl[active]
+                p = parent[v]
+                go = (p != v) & (w32[p] <= z)
+                active, v, z, p = active[go], v[go], z[go], p[go]
+                j = jump[v]
+                cur[active] = np.where(w32[j] <= z, j, p)  # the far jump when it stays under z, else one step
+            node[climb] = parent[cur]
             count += np.bincount(node, minlength=total)
             zsum += np.bincount(node, weights=zz, minlength=total)
         return count, zsum

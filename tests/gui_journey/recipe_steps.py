@@ -133,11 +133,22 @@ def open_recipe():
         str(opened and opened.folder),
     )
     check("the person's file is untouched", (suggested / "not-empty.txt").is_file())
+    yield (lambda: True, 2, "the project settled")  # a layer QGIS cannot read would bring its dialog now
     layers = {lyr.name(): lyr for lyr in QgsProject.instance().mapLayers().values()}
+    check(
+        "the project stayed open, nothing asked",
+        bool(layers) and modal() is None,
+        f"layers {layer_names()}; dialog {modal() and modal().windowTitle()}; messages {j.message_bar_texts()}",
+    )
     for name, count in STATE["expected"].items():
         got = layers.get(name)
         check(f"“{name}” arrived with its features", got is not None and got.isValid() and got.featureCount() == count, f"{got and got.featureCount()} of {count}")  # fmt: skip
     check("no dialog left open", modal() is None)
+    iface.mapCanvas().refreshAllLayers()
+    yield (lambda: not iface.mapCanvas().isDrawing(), 30, "the map drawn")
+    yield (lambda: True, 1, "the map painted")
+    fraction = j.canvas_coloured_fraction()
+    check("the recipient sees the twin on the map", fraction > 0.2, f"{fraction:.0%} of the canvas coloured")
     screenshot("09-recipe-opened")
     STATE["opened_layers"] = layers
 

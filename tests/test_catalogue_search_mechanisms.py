@@ -139,3 +139,26 @@ def test_a_mechanism_switched_off_changes_the_answer(index):
 def test_gemet_and_inspire_translate(index):
     assert ("bodemgebruik",) in index.parse_query("land use").groups[0].alternatives  # GEMET: land use
     assert "bbg2015" in _names(index, "land use", 2)
+
+
+def test_abbreviations_the_catalogue_defines_itself(tmp_path):
+    """One record spells out "Zoutwaterindringing Kustgebied Nederland (ZKN)"; another only says "ZKN"."""
+    records = [
+        _entry(
+            1,
+            "Kustkaart",
+            "kust",
+            "kust/wms",
+            abstract="Gegevens van de Zoutwaterindringing Kustgebied Nederland (ZKN).",
+        ),
+        _entry(2, "ZKN meetpunten", "zkn_meetpunten", "zkn/wfs", "WFS"),
+    ]
+    idx = CatalogueIndex(tmp_path / "abbr.sqlite")
+    try:
+        idx.apply_harvest("test", records)
+        assert ("zkn",) in idx.parse_query("zoutwaterindringing kustgebied nederland").groups[0].alternatives
+        assert "zkn_meetpunten" in _names(idx, "zoutwaterindringing kustgebied nederland", 3)
+        idx.apply_harvest("test", records[1:])  # the defining record is gone: so is the abbreviation
+        assert ("zkn",) not in idx.parse_query("zoutwaterindringing kustgebied nederland").groups[0].alternatives
+    finally:
+        idx.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import CatalogueError
 from ..i18n import tr
-from . import ranking, stale, store
+from . import cooccurrence, ranking, stale, store
 from .entry import Entry
 from .query import ParsedQuery, parse
 from .schema import (  # noqa: F401 - re-exported: the index's public names
@@ -128,6 +128,7 @@ class CatalogueIndex:
         """Load the vocabulary and ranking statistics now (after a harvest, in the worker), so the
         first keystroke in the dock does not pay for it. Shared by every CatalogueIndex on this file."""
         self.statistics()
+        self.query_thesaurus()
 
     def statistics(self) -> dict:
         """What BM25F needs (ranking.py): row count, average terms per FTS column, document frequencies."""
@@ -169,7 +170,18 @@ class CatalogueIndex:
         return [entry_from_row(*r) for r in rows]
 
     def parse_query(self, query: str, phrases: bool = True) -> ParsedQuery | None:
-        return parse(query, self.thesaurus, self.vocabulary(), self.splitter(), phrases)
+        return parse(query, self.query_thesaurus(), self.vocabulary(), self.splitter(), phrases)
+
+    def query_thesaurus(self) -> Thesaurus:
+        """The bundled thesaurus plus the abbreviations the catalogue's own records define (cooccurrence.py)."""
+        return self._cached("thesaurus", self._build_query_thesaurus)
+
+    def _build_query_thesaurus(self) -> Thesaurus:
+        found: dict[str, list[str]] = {}
+        for acronym, phrase in self.conn.execute("SELECT acronym, phrase FROM acronyms ORDER BY rowid"):
+            if phrase not in found.setdefault(acronym, []):
+                found[acronym].append(phrase)
+        return self.thesaurus.with_concepts(cooccurrence.concepts(found)) if found else self.thesaurus
 
     def search(self, query: str, limit: int = 20, filters: SearchFilters | None = None) -> SearchResult:
         """Ranked layers for what the user typed (empty query: filtered entries by title)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .entry import Entry, ServiceType
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # bm25 weights, in FTS column order: title, name, keywords, organisation, abstract, url
 WEIGHTS = (10.0, 6.0, 4.0, 2.0, 1.0, 1.5)
 FTS_COLUMNS = ("title", "name", "keywords", "organisation", "abstract", "url")
@@ -30,6 +30,8 @@ CREATE INDEX IF NOT EXISTS entries_source ON entries(source);
 CREATE INDEX IF NOT EXISTS entries_dataset ON entries(dataset_id);
 CREATE INDEX IF NOT EXISTS entries_url ON entries(url_key, name);
 CREATE INDEX IF NOT EXISTS entries_layer ON entries(layer_key);
+CREATE TABLE IF NOT EXISTS acronyms(source TEXT NOT NULL, acronym TEXT NOT NULL, phrase TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS acronyms_source ON acronyms(source);
 CREATE TABLE IF NOT EXISTS entry_themes(entry INTEGER NOT NULL, theme TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS entry_themes_theme ON entry_themes(theme, entry);
 CREATE INDEX IF NOT EXISTS entry_themes_entry ON entry_themes(entry);

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from ..errors import CatalogueError
 from ..i18n import tr
+from .cooccurrence import acronyms
 from .entry import Entry
 from .schema import layer_key, pack, url_key
 from .text import CompoundSplitter, index_text, url_text, words
@@ -195,6 +196,7 @@ def apply_harvest(
         next_rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM entries").fetchone()[0]) + 1
         plan = plan_harvest(incoming, existing, others, next_rowid, partial)
         harvest_id = _write(conn, plan, source, splitter, (time, source, kind, url, skipped, len(incoming), note))
+        _write_acronyms(conn, source, incoming.values(), partial)
         conn.execute("COMMIT")
     except sqlite3.Error as err:
         if conn.in_transaction:
@@ -250,6 +252,17 @@ def _write(conn, plan: HarvestPlan, source: str, splitter, harvest_row: tuple) -
         "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
     )
     return harvest_id
+
+
+def _write_acronyms(conn, source: str, entries, partial: bool) -> None:
+    """The abbreviations this source's records define (cooccurrence.py), replacing what it defined before."""
+    found = acronyms(t for e in entries for t in (e.title, e.abstract, *e.keywords))
+    if not partial:
+        conn.execute("DELETE FROM acronyms WHERE source = ?", (source,))
+    conn.executemany(
+        "INSERT INTO acronyms(source, acronym, phrase) VALUES (?,?,?)",
+        [(source, a, p) for a, phrases in found.items() for p in phrases],
+    )
 
 
 def _delete_text(conn, rowids: list[int]) -> None:

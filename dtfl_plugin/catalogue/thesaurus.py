@@ -44,6 +44,9 @@ class Thesaurus:
         self.concepts: list[tuple[tuple[str, ...], ...]] = []
         self.inspire: dict[str, int] = {}
         self._by_key: dict[tuple[str, ...], list[int]] = {}
+        self._add(concepts)
+
+    def _add(self, concepts: list[dict]) -> None:
         for raw in concepts:
             terms: list[tuple[str, ...]] = []
             for term in [*raw.get("en", []), *raw.get("nl", [])]:
@@ -66,6 +69,15 @@ class Thesaurus:
             with open(path, encoding="utf-8") as handle:
                 concepts.extend(json.load(handle).get("concepts", []))
         return cls(concepts)
+
+    def with_concepts(self, concepts: list[dict]) -> Thesaurus:
+        """A copy with more concepts (the catalogue's own abbreviations); this one is left as it is."""
+        other = Thesaurus([])
+        other.concepts = list(self.concepts)
+        other.inspire = dict(self.inspire)
+        other._by_key = {k: list(v) for k, v in self._by_key.items()}
+        other._add(concepts)
+        return other
 
     def vocabulary(self) -> set[str]:
         """Every single word of every term (for the compound splitter)."""

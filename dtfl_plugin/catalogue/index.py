@@ -19,7 +19,7 @@ from ..errors import CatalogueError
 from ..i18n import tr
 from . import cooccurrence, ranking, stale, store
 from .entry import Entry
-from .query import ParsedQuery, parse
+from .query import MECHANISMS, ParsedQuery, parse
 from .schema import (  # noqa: F401 - re-exported: the index's public names
     ENTRY_COLUMNS,
     FTS_COLUMNS,
@@ -170,7 +170,8 @@ class CatalogueIndex:
         return [entry_from_row(*r) for r in rows]
 
     def parse_query(self, query: str, phrases: bool = True) -> ParsedQuery | None:
-        return parse(query, self.query_thesaurus(), self.vocabulary(), self.splitter(), phrases)
+        thesaurus = self.query_thesaurus() if MECHANISMS["acronyms"] else self.thesaurus
+        return parse(query, thesaurus, self.vocabulary(), self.splitter(), phrases)
 
     def query_thesaurus(self) -> Thesaurus:
         """The bundled thesaurus plus the abbreviations the catalogue's own records define (cooccurrence.py)."""

@@ -60,6 +60,7 @@ MECHANISMS = {
     "compounds": True,  # query words joined and split against the index's words
     "inflections": True,  # singular/plural forms the index holds
     "thesaurus": True,  # synonyms and translations (GEMET, INSPIRE, base registries)
+    "acronyms": True,  # abbreviations the catalogue's records define (cooccurrence.py)
     "service_types": True,  # "wfs", "wmts"... name the service instead of being matched as text
     "relaxed": True,  # partial matches, ranked by coverage, when nothing has every word
     "layers": True,  # one row per layer with its services as choices

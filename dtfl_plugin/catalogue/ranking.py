@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import threading
+import time
 
 from ..errors import CatalogueError
 from ..i18n import tr
@@ -30,6 +32,7 @@ from .query import MECHANISMS, Group, ParsedQuery, group_expression
 from .schema import ENTRY_COLUMNS, WEIGHTS, SearchHit, SearchResult, entry_from_row, service_rank
 from .text import stem
 
+YIELD_EVERY = 50  # candidates scored between two offers of the interpreter to the GUI thread
 RELAX_BELOW = 3  # full matches below which partial ones are added after them
 MAX_CANDIDATES = 500  # scored per tier: the best of a common word's thousands at 100,000 records are among them
 K1 = 1.2
@@ -108,8 +111,14 @@ class _Collector:
         self.tier = 0
 
     def run(self, expressions: list[str], scorer: _Scorer) -> None:
+        # Off the main thread (the dock's and the locator's workers), hand the interpreter to the GUI thread
+        # now and then: scoring holds it, and QGIS must keep painting while someone types.
+        polite = threading.current_thread() is not threading.main_thread()
         for expression in expressions:
-            for rowid, key, kind, *columns in self.conn.execute(self.sql, (expression, *self.args, MAX_CANDIDATES)):
+            rows = self.conn.execute(self.sql, (expression, *self.args, MAX_CANDIDATES))
+            for n, (rowid, key, kind, *columns) in enumerate(rows):
+                if polite and n % YIELD_EVERY == YIELD_EVERY - 1:
+                    time.sleep(0)
                 if rowid in self.seen:
                     continue
                 if not MECHANISMS["layers"]:

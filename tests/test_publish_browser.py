@@ -112,6 +112,7 @@ def test_provenance_panel(browser_page, publish_twin):
     p = page.page
     p.click("#tab-origin")
     assert p.is_visible("#view-origin") and not p.is_visible("#view-map")
+    (SHOTS / "provenance.png").write_bytes(p.screenshot(full_page=True))  # as a reader first sees it
     closed = p.locator("#view-origin details:not([open]) summary")
     assert closed.count() >= 5
     for _ in range(closed.count()):  # a reader opens every layer
@@ -122,7 +123,7 @@ def test_provenance_panel(browser_page, publish_twin):
         assert expected in text, expected
     assert p.locator("#view-origin details:not([open])").count() == 0
     shot = p.screenshot(full_page=True)
-    (SHOTS / "provenance.png").write_bytes(shot)
+    (SHOTS / "provenance-all.png").write_bytes(shot)
     assert _rich(shot, 8)
     assert page.errors == []
 

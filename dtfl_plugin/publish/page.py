@@ -124,6 +124,25 @@ def _origin_panel(origins: list[LayerOrigin], published: set[str], recipe: dict,
     )
 
 
+def _facade_legend(site: dict, text: PageText) -> str:
+    """The colours of the buildings in 3D, when the twin has per-building model values."""
+    classes = site["scene"].get("facade_classes", [])
+    if not site["scene"].get("scenario_fields") or not classes:
+        return ""
+    rows, lower = [], 0.0
+    for upper, colour in classes:
+        if lower == 0.0:
+            label = text.tr("dry (less than {n} cm)").format(n=round(upper * 100))
+        elif upper is None:
+            label = text.tr("more than {n} cm").format(n=round(lower * 100))
+        else:
+            label = text.tr("{a} to {b} cm").format(a=round(lower * 100), b=round(upper * 100))
+        rows.append(f"<li>{_swatch(colour)}{_e(label)}</li>")
+        lower = upper or lower
+    title = text.tr("Water against the facade")
+    return f'<div class="facade-legend"><h4>{_e(title)}</h4><ul class="legend-items">{"".join(rows)}</ul></div>'
+
+
 def _alt_3d(site: dict, text: PageText) -> str:
     scene = site["scene"]
     return text.tr(
@@ -179,7 +198,7 @@ def write_index(path: Path, site: dict, origins, scenarios, recipe: dict, text: 
 <section id="view-3d" class="view" role="tabpanel" aria-labelledby="tab-3d" hidden>
 <h2 id="h-3d" class="visually-hidden">{_e(text.tr("3D view"))}</h2>
 <div class="scene-wrap"><div id="scene" role="img" tabindex="0" aria-label="{_e(_alt_3d(site, text))}"></div>
-<aside class="panel" aria-labelledby="h-building"><h3 id="h-building">{_e(text.tr("Building"))}</h3><div id="building-info" aria-live="polite"><p>{_e(strings["select"])}</p></div></aside></div>
+<aside class="panel" aria-labelledby="h-building"><h3 id="h-building">{_e(text.tr("Building"))}</h3>{_facade_legend(site, text)}<div id="building-info" aria-live="polite"><p>{_e(strings["select"])}</p></div></aside></div>
 <p class="help">{_e(text.tr("Drag to turn the view, scroll to zoom. Keyboard: arrow keys turn, + and - zoom."))}</p>
 <h3>{_e(strings["buildingsWithWater"])}</h3><div id="building-list"></div>
 </section>

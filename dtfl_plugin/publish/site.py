@@ -26,6 +26,8 @@ from .snapshot import ProjectSnap, default_extent
 from .text import PageText
 
 MARKER = ".dtfl-site"
+# Colour of a building in 3D by the water against its facade: (upper limit in m or None, colour); light to dark.
+FACADE_CLASSES = [[0.05, "#dcdad2"], [0.15, "#fdd49e"], [0.3, "#fc8d59"], [1.0, "#d7301f"], [None, "#7f0000"]]
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -164,7 +166,8 @@ def _scene(snap, extent, scenarios: list[Scenario], data: Path, result: PublishR
 
     frame_extent = QgsCoordinateTransform(snap.crs, crs, snap.transform_context).transformBoundingBox(extent)
     frame = export3d.Frame(frame_extent, crs, snap.transform_context)
-    scene: dict = {"width": round(frame_extent.width(), 2), "height": round(frame_extent.height(), 2)}
+    scene: dict = {"width": round(frame_extent.width(), 2), "height": round(frame_extent.height(), 2),
+                   "facade_classes": FACADE_CLASSES}  # fmt: skip
     heights = None
     if dem is not None:
         scene["terrain"] = export3d.terrain_grid(dem, frame, data / "terrain.bin")

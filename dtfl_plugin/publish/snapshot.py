@@ -28,7 +28,6 @@ class LayerSnap:
     visible: bool
     source: LayerSource | None
     path: str  # the data file (without "|layername=..."), or the provider's URI for services
-    abstract: str = ""
 
 
 @dataclass
@@ -96,7 +95,6 @@ def snapshot(project: QgsProject) -> ProjectSnap:
                 visible=bool(node.isVisible()) if node is not None else False,
                 source=get_layer_source(layer),
                 path=_data_path(layer),
-                abstract=layer.abstract() if hasattr(layer, "abstract") else "",
             )
         )
     return snap
@@ -108,8 +106,7 @@ def default_extent(snap: ProjectSnap) -> QgsRectangle:
 
     terrain = snap.layer(snap.terrain_id)
     candidates = [terrain] if terrain is not None else snap.layers
-    extent = QgsRectangle()
-    extent.setMinimal()
+    extent: QgsRectangle | None = None
     for item in candidates:
         rect = item.layer.extent()
         if rect.isNull() or rect.isEmpty():
@@ -118,5 +115,8 @@ def default_extent(snap: ProjectSnap) -> QgsRectangle:
             rect = QgsCoordinateTransform(item.layer.crs(), snap.crs, snap.transform_context).transformBoundingBox(rect)
         except QgsCsException:  # a layer that cannot be placed in the project's CRS does not count
             continue
-        extent.combineExtentWith(rect)
-    return extent
+        if extent is None:
+            extent = QgsRectangle(rect)
+        else:
+            extent.combineExtentWith(rect)
+    return extent if extent is not None else QgsRectangle()

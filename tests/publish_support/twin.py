@@ -72,6 +72,7 @@ def _bathtub(project, base: Path, folder: Path, index: int, event: str) -> tuple
 def build_twin(shared: Path, folder: Path, *, recipe: bool = True, events=EVENTS) -> Twin:
     """Build, save and (optionally) package the twin in ``folder``; Processing must be initialised."""
     from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsRasterLayer, QgsVectorLayer
+    from qgis.PyQt.QtGui import QColor
 
     from dtfl_plugin.layers.cityjson_layer import cityjson_layer, cityjson_to_gpkg
     from dtfl_plugin.models.styles import style_water_depth
@@ -88,6 +89,7 @@ def build_twin(shared: Path, folder: Path, *, recipe: bool = True, events=EVENTS
     pand = _add(project, QgsVectorLayer(f"{gpkg_bgt}|layername=bgt_pand", "Panden (BGT)", "ogr"), visible=False)
     _source(pand, "pand", str(gpkg_bgt))
     water = _add(project, QgsVectorLayer(f"{gpkg_bgt}|layername=bgt_waterdeel", "Water (BGT)", "ogr"))
+    water.renderer().symbol().setColor(QColor("#8fb8de"))  # styled as a person would: water is blue
     _source(water, "water", str(gpkg_bgt))
     gpkg, _count, _ = cityjson_to_gpkg(base / "cityjson/delft_3dfier.city.json", folder / "gebouwen_3d.gpkg")
     buildings = _add(project, cityjson_layer(gpkg, "3D gebouwen (LoD1)"))

@@ -97,8 +97,6 @@ class PublishWebAlgorithm(DtflAlgorithm):
             feedback.reportError(tr("There is no project to publish."), fatalError=True)
             return False
         self._snap = snapshot(project)
-        if path:
-            self._project_keepalive = project
         return True
 
     def process(self, parameters, context, feedback):
@@ -121,7 +119,12 @@ class PublishWebAlgorithm(DtflAlgorithm):
         )
         if snap.project_file:
             self.capture.add_file_input(self.PROJECT, snap.project_file)
-        result = publish(snap, options, Progress.from_feedback(feedback))
+        try:
+            result = publish(snap, options, Progress.from_feedback(feedback))
+        finally:
+            # The clones die with the run, not when Python exits after QGIS (a crash on QGIS 3.40).
+            self._snap = None
+            snap.layers.clear()
         for warning in result.warnings:
             feedback.pushWarning(warning)
         feedback.pushInfo(

@@ -5,8 +5,8 @@
   var DTFL = window.DTFL, S = DTFL.strings, T = window.THREE;
   var site, renderer, scene, camera, controls, buildingMesh, floodMesh, data, zbase = 0;
   var ranges = [], triangleOwner = [], selected = -1, started = false;
-  var DRY = [0.86, 0.85, 0.82], PICKED = [1.0, 0.82, 0.0];
-  var WET = [[0.05, [0.99, 0.80, 0.55]], [0.15, [0.98, 0.55, 0.25]], [0.3, [0.85, 0.25, 0.1]], [1e9, [0.55, 0.05, 0.05]]];
+  var PICKED = [1.0, 0.82, 0.0];
+  function rgb(hex) { var n = parseInt(hex.slice(1), 16); return [(n >> 16) / 255, ((n >> 8) & 255) / 255, (n & 255) / 255]; }
 
   function render() { if (renderer) renderer.render(scene, camera); }
   function get(url, kind) {
@@ -89,11 +89,11 @@
     return values && typeof values[0] === "number" ? values[0] : null;
   }
   function colourOf(index) {
+    // classes from site.json (the legend under the view shows the same): [upper limit in m, colour, label]
     if (index === selected) return PICKED;
-    var depth = facadeValue(data.items[index]);
-    if (depth === null || depth < WET[0][0]) return DRY;
-    for (var i = 0; i < WET.length; i++) if (depth < WET[i][0]) return WET[Math.max(0, i - 1)][1];
-    return WET[WET.length - 1][1];
+    var classes = site.scene.facade_classes, depth = facadeValue(data.items[index]) || 0;
+    for (var i = 0; i < classes.length; i++) if (classes[i][0] === null || depth < classes[i][0]) return rgb(classes[i][1]);
+    return rgb(classes[classes.length - 1][1]);
   }
   function recolour() {
     if (!buildingMesh) return;

@@ -118,3 +118,39 @@ def test_dask_local_cluster_gives_the_same_result(tmp_path):
     with DaskExecutor(workers=2) as executor:
         ref, res = _run_both(tmp_path, nested_basins(), 20, rain=900.0, loss=0.0, executor=executor)
     _assert_equal(ref, res)
+
+
+@pytest.mark.skipif(not AHN.is_file(), reason="the AHN sample (../shared/data/3d/derived) is absent")
+def test_vrt_mosaic_of_ahn_tiles_with_nodata(tmp_path):
+    """Four GeoTIFF sheets (as AHN is delivered) in one VRT, read in tiles that do not follow the sheets."""
+    ds = gdal.Open(str(AHN))
+    dem = ds.ReadAsArray().astype(np.float32)
+    nodata = ds.GetRasterBand(1).GetNoDataValue()
+    gt = ds.GetGeoTransform()
+    sheets = []
+    for r0, r1 in ((0, 120), (120, dem.shape[0])):
+        for c0, c1 in ((0, 140), (140, dem.shape[1])):
+            path = str(tmp_path / f"sheet_{r0}_{c0}.tif")
+            sheet_gt = (gt[0] + c0 * gt[1], gt[1], 0.0, gt[3] + r0 * gt[5], 0.0, gt[5])
+            raster_io.write_geotiff(path, dem[r0:r1, c0:c1], sheet_gt, ds.GetProjection(), nodata)
+            sheets.append(path)
+    vrt = str(tmp_path / "mosaic.vrt")
+    gdal.BuildVRT(vrt, sheets)
+    ref = bathtub_core.run_bathtub(dem, 1.0, 90.0, 10.0, nodata=nodata)
+    spec = engine.make_spec(vrt, str(tmp_path / "work"), 90.0, 10.0, tile=96)
+    res = engine.run_tiled(spec, str(tmp_path / "depth.tif"), str(tmp_path / "dep.tif"))
+    assert res.tiles == 9
+    _assert_equal(ref, res)
+
+
+@pytest.mark.sandbox
+def test_cog_over_http_range_reads(sandbox, tmp_path):
+    """The catalogue's COG read in place through /vsicurl/ (GDAL range reads), as the algorithm does."""
+    url = f"/vsicurl/{sandbox['files']}/ahn/ahn3_delft_dtm_1m.cog.tif"
+    ds = gdal.Open(url)
+    band = ds.GetRasterBand(1)
+    ref = bathtub_core.run_bathtub(band.ReadAsArray().astype(np.float32), 1.0, 70.0, 10.0, nodata=band.GetNoDataValue())
+    ds = None
+    spec = engine.make_spec(url, str(tmp_path / "work"), 70.0, 10.0, tile=100)
+    res = engine.run_tiled(spec, str(tmp_path / "depth.tif"), str(tmp_path / "dep.tif"))
+    _assert_equal(ref, res)

@@ -195,14 +195,14 @@ class Climber:
             zz = zc[s : s + _CELL_CHUNK]
             climb = np.flatnonzero(w32[node] <= zz)  # cells above their own basin's sill climb the tree
             cur, zl = node[climb], zz[climb]
-            active = np.arange(cur.size)
-            while active.size:
-                v, z = cur[active], zl[active]
+            idx, v, z = np.arange(cur.size), cur.copy(), zl
+            while idx.size:  # working arrays shrink as cells arrive; each is written back once
                 p = parent[v]
                 go = (p != v) & (w32[p] <= z)
-                active, v, z, p = active[go], v[go], z[go], p[go]
+                cur[idx[~go]] = v[~go]
+                idx, v, z, p = idx[go], v[go], z[go], p[go]
                 j = jump[v]
-                cur[active] = np.where(w32[j] <= z, j, p)  # the far jump when it stays under z, else one step
+                v = np.where(w32[j] <= z, j, p)  # the far jump when it stays under z, else one step
             node[climb] = parent[cur]
             count += np.bincount(node, minlength=total)
             zsum += np.bincount(node, weights=zz, minlength=total)

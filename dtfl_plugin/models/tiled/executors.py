@@ -34,7 +34,7 @@ class DaskExecutor:
             self.client = Client(address)
         else:
             self.cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=None
+                n_workers=workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=":0"
             )
             self.client = Client(self.cluster)
 

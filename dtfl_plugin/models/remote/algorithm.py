@@ -16,11 +16,9 @@ from ...i18n import tr
 from ...processing.base import DtflAlgorithm
 from . import pending
 from .client import JobStatus, ProcessesClient, RemoteModelError
-from .mapping import Spec, encode_input, input_parameter, input_specs, output_parameter, output_specs
+from .mapping import JOB_URL, encode_input, input_parameter, output_parameter, process_specs
 from .outputs import write_results
 from .servers import Server, run_job, sanitize, timeout_s
-
-JOB_URL = "JOB_URL"
 
 
 def algorithm_name(server: Server, process_id: str) -> str:
@@ -33,13 +31,7 @@ class RemoteProcessAlgorithm(DtflAlgorithm):
         self._server = server
         self._description = description
         self._pid = str(description.get("id", ""))
-        self._inputs: list[Spec] = input_specs(description)
-        self._outputs: list[Spec] = output_specs(description)
-        taken = {s.name for s in self._inputs} | {JOB_URL}
-        for spec in self._outputs:  # an output may share its id with an input
-            if spec.name in taken:
-                spec.name = f"OUT_{spec.name}"
-            taken.add(spec.name)
+        self._inputs, self._outputs = process_specs(description)  # list[Spec] each
 
     # --- identity ---------------------------------------------------------------------
     def instance_args(self) -> tuple:

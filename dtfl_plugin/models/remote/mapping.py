@@ -155,6 +155,21 @@ def output_specs(description: dict) -> list[Spec]:
     return [classify(i, d if isinstance(d, dict) else {}, output=True) for i, d in _items(description.get("outputs"))]
 
 
+JOB_URL = "JOB_URL"  # the output every remote algorithm adds: the job's URL on the server
+
+
+def process_specs(description: dict) -> tuple[list[Spec], list[Spec]]:
+    """A process's inputs and outputs as parameters; an output sharing its name with an input (or JOB_URL)
+    becomes OUT_<name>, so one algorithm never has two parameters of one name."""
+    inputs, outputs = input_specs(description), output_specs(description)
+    taken = {s.name for s in inputs} | {JOB_URL}
+    for spec in outputs:
+        if spec.name in taken:
+            spec.name = f"OUT_{spec.name}"
+        taken.add(spec.name)
+    return inputs, outputs
+
+
 def _items(block) -> list[tuple[str, dict]]:
     """Inputs/outputs as (id, definition): 1.0 uses an object, drafts used a list with "id"."""
     if isinstance(block, dict):

@@ -87,8 +87,8 @@ def orphaned() -> list[Path]:
 
 def resume(path: Path, feedback) -> RunRecord:
     """Follow one job to its end, write its outputs, finish its record (in the run log); remove the file."""
-    from .algorithm import RemoteProcessAlgorithm
     from .client import ProcessesClient
+    from .mapping import process_specs
     from .outputs import write_results
     from .servers import get, max_wait_s, timeout_s
 
@@ -97,11 +97,11 @@ def resume(path: Path, feedback) -> RunRecord:
     record.job_url = entry["job_url"]
     try:
         server = get(entry["server"])
-        alg = RemoteProcessAlgorithm(server, entry["description"])
+        _inputs, outputs = process_specs(entry["description"])
         record.server_url = server.url
         client = ProcessesClient(server.url, authcfg=server.authcfg, timeout_s=timeout_s(), feedback=feedback)
         status = client.wait(entry["job_url"], max_wait_s=max_wait_s())
-        written = write_results(client.results(status), alg._outputs, entry["destinations"], client, status.url)
+        written = write_results(client.results(status), outputs, entry["destinations"], client, status.url)
         record.outputs = [file_output(name, p) for name, p in written.items()]
         record.status = "completed"
     except Exception as err:  # noqa: BLE001 - any failure is recorded with its reason, never lost

@@ -179,3 +179,23 @@ def test_provenance_panel_any_layer_kind_in_plain_words(plugin, qgis_app, tmp_pa
         assert "s3cr3t" not in joined and "typename=" not in joined, joined
     finally:
         project.clear()
+
+
+def test_package_with_an_unreadable_project_file_says_so(plugin, qgis_app, tmp_path):
+    """The saved project cannot be read (here: it declares XML entities): a message, no exception, no dialog."""
+    from qgis.core import QgsProject
+
+    from dtfl_plugin.gui.recipe_dialog import RecipeFeature
+
+    broken = tmp_path / "broken.qgs"
+    broken.write_text('<!DOCTYPE qgis [<!ENTITY a "aaaa">]><qgis>&a;</qgis>')
+    project = QgsProject.instance()
+    project.setFileName(str(broken))
+    feature = _feature(plugin, RecipeFeature)
+    shown = []
+    feature._message = lambda text, level: shown.append(text)
+    try:
+        feature.package()
+    finally:
+        project.clear()
+    assert shown and "entit" in shown[0].lower(), shown

@@ -12,6 +12,7 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QVBoxLayout
 
 from .. import settings
+from ..errors import DtflError
 from ..i18n import tr
 from ..recipe import keys, preflight, qgsxml
 from ..recipe.live import temporary_layers
@@ -90,7 +91,11 @@ class RecipeFeature:
         if not project.fileName():
             self._message(tr("Save the project first: a recipe packages the saved project."), Qgis.MessageLevel.Warning)
             return
-        if not self.confirm_gaps(project):
+        try:
+            if not self.confirm_gaps(project):
+                return
+        except DtflError as err:  # the project file cannot be read: say so, packaging would fail the same way
+            self._message(str(err), Qgis.MessageLevel.Critical)
             return
         params = {"PROJECT": project.fileName(), "OUTPUT": str(Path(project.fileName()).with_suffix(".dtfl.zip"))}
         key = keys.signing_key()

@@ -199,3 +199,34 @@ def test_package_with_an_unreadable_project_file_says_so(plugin, qgis_app, tmp_p
     finally:
         project.clear()
     assert shown and "entit" in shown[0].lower(), shown
+
+
+def test_trust_the_senders_key_from_the_verdict(twin, recipe_key, tmp_path, qgis_app):
+    """An unknown signer: "Trust this key…" takes the sender's .pub file, refuses another key, and after trusting
+    the right one the recipe checks as made by the organisation in the key file."""
+    from dtfl_plugin import settings
+    from dtfl_plugin.gui.recipe_verdict import VerdictDialog
+    from dtfl_plugin.recipe import keys, sign
+    from dtfl_plugin.recipe.pack import PackOptions, pack
+    from dtfl_plugin.recipe.verdict import build_verdict
+    from dtfl_plugin.recipe.verify import verify_recipe
+
+    before = settings.get_json(keys.TRUSTED_KEY, [])
+    settings.set_json(keys.TRUSTED_KEY, [])
+    try:
+        recipe = pack(PackOptions(project=twin, output=tmp_path / "r.dtfl.zip", secret_key=recipe_key)).output
+        report = verify_recipe(recipe, keys.trusted_keys())
+        dialog = VerdictDialog(build_verdict(report, str(recipe)), None, report.key_id)
+        assert dialog.trust_button is not None and dialog.override
+        other = tmp_path / "other.pub"
+        other.write_text(keys.public_key_text(sign.generate_keypair().public, "Iemand anders"))
+        dialog.trust_key(path=str(other))
+        assert not dialog.trusted_now and report.key_id in dialog.message.text() and not keys.trusted_keys()
+        right = tmp_path / "delft.pub"
+        right.write_text(keys.public_key_text(recipe_key.public, "Gemeente Delft"))
+        dialog.trust_key(path=str(right))
+        assert dialog.trusted_now
+        again = build_verdict(verify_recipe(recipe, keys.trusted_keys()), str(recipe))
+        assert again.state == "trusted" and "Gemeente Delft" in again.headline
+    finally:
+        settings.set_json(keys.TRUSTED_KEY, before)

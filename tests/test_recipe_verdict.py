@@ -188,3 +188,21 @@ def _add_layer(tree, name, provider, datasource):
     ET.SubElement(layer, "provider").text = provider
     ET.SubElement(layer, "datasource").text = datasource
     return layer
+
+
+def test_a_layer_whose_file_is_not_in_the_recipe_is_named(recipe_key, points_gpkg, tmp_path):
+    from tests.fixtures.recipe_hostile import forge
+
+    project = (
+        b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version='3.22'><projectlayers>"
+        b"<maplayer type='vector'><id>a</id><layername>Punten</layername><provider>ogr</provider>"
+        b"<datasource>../data/points.gpkg|layername=points</datasource></maplayer>"
+        b"<maplayer type='vector'><id>b</id><layername>Verdwenen</layername><provider>ogr</provider>"
+        b"<datasource>../data/absent.gpkg|layername=x</datasource></maplayer></projectlayers></qgis>"
+    )
+    recipe = forge(
+        tmp_path / "r.dtfl.zip", {"project/recipe.qgs": project, "data/points.gpkg": points_gpkg}, recipe_key
+    )
+    verdict = _verdict(recipe, [("Leverancier", recipe_key.public)])
+    missing = [line for line in verdict.referenced if "does not hold" in line]
+    assert len(missing) == 1 and "Verdwenen" in missing[0], verdict.referenced

@@ -144,8 +144,10 @@ class RecipeFeature:
         return self._start(tr("Checking recipe"), work, done)
 
     def _show_verdict(self, path: str, report: VerifyReport, verdict=None) -> None:
-        dialog = VerdictDialog(verdict or build_verdict(report, path), self.iface.mainWindow())
+        dialog = VerdictDialog(verdict or build_verdict(report, path), self.iface.mainWindow(), report.key_id)
         if dialog.exec() != QDialog.DialogCode.Accepted:
+            if dialog.trusted_now:  # the person trusted the signer's key: check again, show the new verdict
+                self.verify(path, self._show_verdict)
             return
         parent = settings.get_json(UNPACK_PARENT, "") or None
         default = default_folder(path, parent)

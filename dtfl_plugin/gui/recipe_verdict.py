@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from html import escape
 
-from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout
+from qgis.PyQt.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+)
 
+from ..errors import DtflError
 from ..i18n import tr
+from ..recipe import keys
 from ..recipe.preflight import Gap
 from ..recipe.verdict import Verdict
 
@@ -43,7 +53,7 @@ def verdict_html(verdict: Verdict) -> str:
 
 
 class VerdictDialog(QDialog):
-    def __init__(self, verdict: Verdict, parent=None) -> None:
+    def __init__(self, verdict: Verdict, parent=None, key_id: str = "") -> None:
         super().__init__(parent)
         self.setObjectName("dtflRecipeVerdict")
         self.setWindowTitle(tr("Can I trust this recipe?"))
@@ -67,10 +77,36 @@ class VerdictDialog(QDialog):
         if verdict.may_open:
             text = tr("Open anyway (untrusted)") if verdict.override else tr("Open")
             self.open_button = buttons.addButton(text, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.trusted_now = False  # the person trusted the signing key here: the caller checks the recipe again
+        self.trust_button = None
+        if verdict.state == "untrusted" and key_id:
+            self.trust_button = buttons.addButton(tr("Trust this key…"), QDialogButtonBox.ButtonRole.ActionRole)
+            self.trust_button.clicked.connect(self.trust_key)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.override = verdict.override
+        self.key_id = key_id
+
+    def trust_key(self, _checked: bool = False, path: str = "") -> None:
+        """Trust the sender's public key from the file they gave (only when it is the key that signed)."""
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self, tr("The sender's public key"), "", tr("minisign public key (*.pub);;All files (*)")
+            )
+        if not path:
+            return
+        try:
+            name = keys.trust_key_file(path, self.key_id)
+        except DtflError as err:
+            self.message.setText(str(err))
+            return
+        self.message.setText(tr("You now trust {name}.").format(name=name))
+        self.trusted_now = True
+        self.reject()  # closed without opening: the recipe is checked again with the key trusted
 
     def _show_details(self, shown: bool) -> None:
         self.details.setVisible(shown)

@@ -54,6 +54,25 @@ def add_trusted_key(name: str, public_text: str) -> sign.PublicKey:
     return key
 
 
+def trust_key_file(path: str, expected_key_id: str = "") -> str:
+    """Trust the public key in ``path`` (a ``.pub`` file received from the sender). With ``expected_key_id`` (the
+    id a recipe was signed with) a different key is refused. Returns the name it is trusted under."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise RecipeError(tr("The public key file cannot be read: {error}").format(error=err)) from err
+    key = sign.public_key_from_text(text)
+    if expected_key_id and key.key_id_hex != expected_key_id:
+        raise RecipeError(
+            tr("This is key {got}, but the recipe was signed with key {want}: it was not added.").format(
+                got=key.key_id_hex, want=expected_key_id
+            )
+        )
+    name = organisation_in(text) or Path(path).stem
+    add_trusted_key(name, text)
+    return name
+
+
 def remove_trusted_key(key_id_hex: str) -> None:
     items = []
     for item in settings.get_json(TRUSTED_KEY, []):

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from ..errors import RecipeError
 from ..i18n import tr
+from ..provenance.layer_props import source_file
 from . import confine, qgsxml, sign
 from .crate import METADATA_NAME, as_list, load_graph
 from .open import refusal
@@ -97,7 +98,7 @@ def _licence_names(graph: dict, ids: list) -> set[str]:
     return names
 
 
-def _contents(graph: dict, root: dict, layers: list[qgsxml.LayerXml]) -> tuple[list[str], list[str]]:
+def _contents(graph: dict, root: dict, layers: list[qgsxml.LayerXml], members: set[str]) -> tuple[list[str], list[str]]:
     """(what is inside, what is only referenced) from the crate and the project."""
     files = [e for e in graph.values() if "File" in as_list(e.get("@type"))]
     models = [e.get("name") or e["@id"] for e in files if "ComputationalWorkflow" in as_list(e.get("@type"))]
@@ -130,6 +131,13 @@ def _contents(graph: dict, root: dict, layers: list[qgsxml.LayerXml]) -> tuple[l
     for layer in layers:
         if not layer.datasource or layer.provider == "memory":
             referenced.append(tr("Layer “{name}” has no data in the recipe; it will be empty.").format(name=layer.name))
+        elif layer.provider in qgsxml.FILE_PROVIDERS and layer.datasource.startswith("../"):
+            member = source_file(layer.datasource)[3:]
+            if member and member not in members and not any(m.startswith(member + "/") for m in members):
+                referenced.append(tr("Layer “{name}” reads a file the recipe does not hold; it will not open.").format(name=layer.name))  # fmt: skip
+    based_on = (root.get("isBasedOn") or {}).get("@id", "") if isinstance(root.get("isBasedOn"), dict) else ""
+    if based_on:
+        inside.append(tr("Re-cooked from recipe {id}").format(id=based_on))
     return inside, referenced
 
 
@@ -169,7 +177,7 @@ def build_verdict(report: VerifyReport, recipe: str) -> Verdict:
             verdict.details.append(str(err))
             root, graph, tree = {}, {}, None
         layers = qgsxml.layers(tree) if tree is not None else []
-        verdict.contents, verdict.referenced = _contents(graph, root, layers)
+        verdict.contents, verdict.referenced = _contents(graph, root, layers, set(zipped.names()))
         verdict.neutralised = _neutralised(zipped, tree, root, graph)
     verdict.may_open = state != "refused"
     verdict.override = state != "trusted"

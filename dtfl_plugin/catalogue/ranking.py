@@ -40,6 +40,7 @@ B = 0.75
 TYPED, SAME, SYNONYM, CORRECTION = 1.0, 0.9, 0.7, 0.6
 # A completion of a word still being typed; less when the word is already complete on its own.
 PREFIX, PREFIX_OF_WORD = 0.8, 0.5
+_EXPRESSION = object()  # where the tier's MATCH expression goes among the SQL arguments
 COLUMNS = "fts.title, fts.name, fts.keywords, fts.organisation, fts.abstract, fts.url"
 
 
@@ -78,11 +79,18 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
     if parsed is None:
         sql = f"SELECT {ENTRY_COLUMNS} FROM entries e{' WHERE ' + where if where else ''} ORDER BY e.title LIMIT ?"
         return SearchResult([SearchHit(entry_from_row(*r), 0.0, []) for r in conn.execute(sql, (*args, limit))])
+    wanted = sorted(parsed.service_types)
+    # Whether the layer has a service of the type the query named, whichever of its services matched the words.
+    has_wanted = (
+        f"EXISTS(SELECT 1 FROM entries x WHERE x.layer_key = e.layer_key AND x.service_type IN ({','.join('?' * len(wanted))}))"
+        if wanted
+        else "0"
+    )
     sql = (
-        f"SELECT fts.rowid, e.layer_key, e.service_type, {COLUMNS} FROM fts JOIN entries e ON e.rowid = fts.rowid "
+        f"SELECT fts.rowid, e.layer_key, {has_wanted}, {COLUMNS} FROM fts JOIN entries e ON e.rowid = fts.rowid "
         f"WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
     )
-    collector = _Collector(conn, sql, args, set(parsed.service_types), limit)
+    collector = _Collector(conn, sql, [*wanted, _EXPRESSION, *args], set(wanted), limit)
     try:
         collector.run(_tiers(parsed), _Scorer(parsed, index.statistics(), index.vocabulary()))
         relaxed = not collector.layers
@@ -115,8 +123,10 @@ class _Collector:
         # now and then: scoring holds it, and QGIS must keep painting while someone types.
         polite = threading.current_thread() is not threading.main_thread()
         for expression in expressions:
-            rows = self.conn.execute(self.sql, (expression, *self.args, MAX_CANDIDATES))
-            for n, (rowid, key, kind, *columns) in enumerate(rows):
+            # Rows an earlier tier scored come again and are skipped: they must not use up this tier's budget.
+            args = [expression if a is _EXPRESSION else a for a in self.args]
+            rows = self.conn.execute(self.sql, (*args, MAX_CANDIDATES + len(self.seen)))
+            for n, (rowid, key, has_wanted, *columns) in enumerate(rows):
                 if polite and n % YIELD_EVERY == YIELD_EVERY - 1:
                     time.sleep(0)
                 if rowid in self.seen:
@@ -129,7 +139,7 @@ class _Collector:
                 best = self.layers.get(key)
                 if best is None or rank < best[0]:
                     self.layers[key] = [rank, rowid, matched, coverage, bool(best and best[4])]
-                self.layers[key][4] = self.layers[key][4] or kind in self.wanted
+                self.layers[key][4] = bool(has_wanted)
             self.tier += 1
             if len(self.layers) >= self.limit:
                 break

@@ -206,3 +206,27 @@ def test_a_layer_whose_file_is_not_in_the_recipe_is_named(recipe_key, points_gpk
     verdict = _verdict(recipe, [("Leverancier", recipe_key.public)])
     missing = [line for line in verdict.referenced if "does not hold" in line]
     assert len(missing) == 1 and "Verdwenen" in missing[0], verdict.referenced
+
+
+def test_a_new_key_never_overwrites_an_earlier_one(tmp_path, qgis_app):
+    from dtfl_plugin.errors import RecipeError
+    from dtfl_plugin.gui.recipe_keys import KeygenDialog
+    from dtfl_plugin.recipe import keys
+
+    first = keys.create_key("Gemeente Delft", str(tmp_path / "d.pub"), in_auth=False, secret_path=str(tmp_path / "d.key"), passphrase="een")  # fmt: skip
+    secret = (tmp_path / "d.key").read_bytes()
+    with pytest.raises(RecipeError, match="exists already"):
+        keys.create_key("Gemeente Delft", str(tmp_path / "d.pub"), in_auth=False, secret_path=str(tmp_path / "d.key"), passphrase="twee")  # fmt: skip
+    assert (tmp_path / "d.key").read_bytes() == secret and first.key_id
+    dialog = KeygenDialog()
+    dialog.organisation.setText("Gemeente Delft")
+    suggested = dialog.public_path.text()
+    from pathlib import Path
+
+    Path(suggested).parent.mkdir(parents=True, exist_ok=True)
+    Path(suggested).write_text("an earlier key")
+    try:
+        dialog._suggest_path()
+        assert dialog.public_path.text() != suggested and dialog.public_path.text().endswith("-2.pub")
+    finally:
+        Path(suggested).unlink()

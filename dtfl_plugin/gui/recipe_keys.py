@@ -76,7 +76,13 @@ class KeygenDialog(QDialog):
             field.setEnabled(not self.in_auth.isChecked())
 
     def _suggest_path(self, _text: str = "") -> None:
-        self.public_path.setText(str(data_dir() / "keys" / f"{slug(self.organisation.text() or 'dtfl')}.pub"))
+        """A free name: an earlier key (public or secret part) is never overwritten."""
+        stem, n = data_dir() / "keys" / slug(self.organisation.text() or "dtfl"), 1
+        candidate = stem
+        while candidate.with_suffix(".pub").exists() or candidate.with_suffix(".key").exists():
+            n += 1
+            candidate = stem.with_name(f"{stem.name}-{n}")
+        self.public_path.setText(str(candidate.with_suffix(".pub")))
 
     def create(self) -> None:
         if not self.in_auth.isChecked() and self.passphrase.text() != self.repeat.text():

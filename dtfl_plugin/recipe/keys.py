@@ -189,6 +189,9 @@ def create_key(
         raise RecipeError(tr("Give the name of your organisation: recipients see it as the signer."))
     if not in_auth and not (secret_path and passphrase):
         raise RecipeError(tr("Give a passphrase and a file for the secret key, or keep it in the QGIS authentication database."))  # fmt: skip
+    for existing in [public_path] + ([] if in_auth else [secret_path]):
+        if Path(existing).exists():  # a key that exists is never overwritten: signed recipes depend on it
+            raise RecipeError(tr("'{path}' exists already; choose another file name for the new key.").format(path=existing))  # fmt: skip
     key = sign.generate_keypair()
     created = CreatedKey(key.public.key_id_hex, public_path)
     if in_auth:

@@ -157,3 +157,21 @@ def test_real_recipe_opens_without_false_alarms(tmp_path, shared_data, recipe_ke
         assert qgs.mapLayers() and all(layer.isValid() for layer in qgs.mapLayers().values())
     finally:
         qgs.clear()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a://" * 500_000, "../" * 700_000, "=/a" * 700_000, "/vsi" * 500_000, "f(" * 1_000_000, "&" * 2_000_000],
+    ids=["schemes", "dots", "paths", "vsi", "calls", "ampersands"],
+)
+def test_every_check_is_linear_on_hostile_values(value, tmp_path):
+    """Each check of the whole-document walk on one 2 MB value: quadratic scans took minutes and gigabytes."""
+    from dtfl_plugin.recipe.references import Scope, problem
+    from dtfl_plugin.recipe.sanitize import apply_auth_map, scrub_text
+
+    scope = Scope(tmp_path, tmp_path / "project", ["https://service.example/"])
+    start = time.monotonic()
+    problem(value, scope)
+    scrub_text(value)
+    apply_auth_map(ET.ElementTree(ET.Element("qgis", {"v": value + "${authcfg:service.example}"})), {})
+    assert time.monotonic() - start < 20

@@ -249,7 +249,7 @@ def _cooked_project(project: Path, replaced: dict[str, str], runs: list[RunRecor
             source = str(origin.get("datasource", ""))
             if (
                 str(origin.get("provider", "")) not in SERVICE_PROVIDERS
-                or not urls_in(source)
+                or not urls_in(source, 1)
                 or problem(source, scope)
             ):
                 continue  # only a declared service is read again

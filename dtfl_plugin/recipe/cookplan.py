@@ -137,7 +137,7 @@ def value_problem(name: str, kind: str, value, scope: Scope, produced: set[str])
             reason = problem(text, scope)
             if reason:
                 return f"{name}: {reason}"
-            if not urls_in(text) and not (scope.inside(path) and Path(path).exists()):
+            if not urls_in(text, 1) and not (scope.inside(path) and Path(path).exists()):
                 return tr("{name}: '{value}' is not a file of the recipe").format(name=name, value=_short(text))
             continue
         reason = problem(text, scope)

@@ -17,7 +17,7 @@ PLACEHOLDER = re.compile(r"\$\{authcfg:([A-Za-z0-9_.-]{1,253})\}")
 
 
 def _host(text: str) -> str:
-    for scheme, url in urls_in(text):
+    for scheme, url in urls_in(text, 1001):
         if scheme in ("http", "https"):
             try:
                 return (urlsplit(url).hostname or "").lower()
@@ -117,7 +117,7 @@ def apply_auth_map(tree: ET.ElementTree, mapping: dict[str, str]) -> list[str]:
     missing: list[str] = []
 
     def _sub(text: str) -> str:
-        hosts = {_url_host(url) for scheme, url in urls_in(text)}
+        hosts = {_url_host(url) for scheme, url in urls_in(text, 1001)}
         host = hosts.pop() if len(hosts) == 1 else ""  # every URL of the value at one host, or none bound
 
         def repl(match: re.Match) -> str:

@@ -65,6 +65,7 @@ OUTSIDE_FUNCTIONS = (
     "fts3_tokenizer",
 )
 _FUNCTION_SET = set(OUTSIDE_FUNCTIONS)
+MAX_PATHS = 1000  # no value QGIS writes names that many files
 
 
 @dataclass
@@ -81,6 +82,8 @@ class Scope:
         self.origins = {_origin(url) for url in self.services if _origin(url)}
 
     def inside(self, path: str, base: Path | None = None) -> bool:
+        if len(path) > 4096:  # longer than any path an OS opens (PATH_MAX); resolving it would take long
+            return False
         if len(path) > 2 and path[1] == ":" and path[2] in "\\/" and os.name != "nt":
             return False  # a Windows drive path cannot be inside a folder on this machine
         candidate = Path(path.replace("\\", "/"))
@@ -108,45 +111,61 @@ def _origin(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.hostname.lower()}:{port}"
 
 
-def urls_in(value: str) -> list[tuple[str, str]]:
-    """(scheme, url) for every ``scheme://`` in ``value`` (linear scan)."""
+def urls_in(value: str, limit: int = 0) -> list[tuple[str, str]]:
+    """(scheme, url) for every ``scheme://`` in ``value``, the URL cut 256 characters after its host (what is
+    checked is the origin), at most ``limit`` of them (0: all). Linear in the length of ``value``."""
     out = []
     pos = value.find("://")
-    while pos != -1:
+    while pos != -1 and (not limit or len(out) < limit):
         start = pos
         while start > 0 and pos - start < 32 and value[start - 1] in _SCHEME_CHARS:
             start -= 1
         end = pos + 3
-        while end < len(value) and value[end] not in _HOST_END:
+        while end < len(value) and end - pos < 512 and value[end] not in _HOST_END:
             end += 1
-        # keep the path too (up to a separator a provider would not put in a URL)
         tail = end
-        while tail < len(value) and value[tail] not in " \t\r\n'\"|<>`":
+        while tail < len(value) and tail - end < 256 and value[tail] not in " \t\r\n'\"|<>`":
             tail += 1
         out.append((value[start:pos].lower(), value[start:tail]))
         pos = value.find("://", pos + 3)
     return out
 
 
-def _absolute_paths(value: str) -> list[str]:
-    found = []
-    n = len(value)
+def _tokens(value: str, extra: str = "") -> list[str]:
+    """``value`` split at token ends (and ``extra``), in one pass."""
+    ends = _TOKEN_END | set(extra)
+    out, start = [], 0
     for i, ch in enumerate(value):
-        if ch == "/" and i + 1 < n and value[i + 1] in _PATH_START and (i == 0 or value[i - 1] in _BEFORE_PATH):
-            if i >= 2 and value[i - 2 : i] in (":/",):  # the second slash of scheme:// is a URL, handled there
-                continue
-            found.append(_token(value, i))
-        elif (
-            ch.isalpha()
-            and i + 2 < n
-            and value[i + 1] == ":"
-            and value[i + 2] in "\\/"
-            and (i == 0 or value[i - 1] in _BEFORE_PATH)
-            and value[i + 2 : i + 4] != "//"
-        ):
-            found.append(_token(value, i))
-        elif ch == "\\" and value[i : i + 2] == "\\\\" and (i == 0 or value[i - 1] in _BEFORE_PATH):
-            found.append(_token(value, i))
+        if ch in ends:
+            if i > start:
+                out.append(value[start:i])
+            start = i + 1
+    if len(value) > start:
+        out.append(value[start:])
+    return out
+
+
+def _absolute_paths(value: str, limit: int) -> list[str]:
+    """Absolute, drive and UNC paths in ``value`` (each cut at PATH_MAX), at most ``limit``."""
+    found: list[str] = []
+    n = len(value)
+    token_end = -1
+    for i, ch in enumerate(value):
+        absolute = (
+            (ch == "/" and i + 1 < n and value[i + 1] in _PATH_START and (i == 0 or value[i - 1] in _BEFORE_PATH)
+             and value[max(0, i - 2) : i] != ":/")  # the second slash of scheme:// is a URL, handled there
+            or (ch.isalpha() and i + 2 < n and value[i + 1] == ":" and value[i + 2] in "\\/"
+                and (i == 0 or value[i - 1] in _BEFORE_PATH) and value[i + 2 : i + 4] != "//")
+            or (ch == "\\" and value[i : i + 2] == "\\\\" and (i == 0 or value[i - 1] in _BEFORE_PATH))
+        )  # fmt: skip
+        if absolute:
+            if token_end < i:  # starts inside one token share its end: never scan the same characters twice
+                token_end = i
+                while token_end < n and value[token_end] not in _TOKEN_END:
+                    token_end += 1
+            found.append(value[i : min(token_end, i + 4097)])
+            if len(found) >= limit:
+                break
     return found
 
 
@@ -158,16 +177,9 @@ def _token(value: str, start: int) -> str:
 
 
 def _relative_escapes(value: str) -> list[str]:
-    out = []
-    pos = value.find("..")
-    while pos != -1:
-        if value[pos + 2 : pos + 3] in ("/", "\\"):
-            start = pos
-            while start > 0 and value[start - 1] not in _TOKEN_END and value[start - 1] not in "=:":
-                start -= 1
-            out.append(_token(value, start))
-        pos = value.find("..", pos + 2)
-    return out
+    if ".." not in value:
+        return []
+    return [t for t in _tokens(value, "=:&?") if "../" in t or "..\\" in t]
 
 
 def _without_vsi(value: str) -> str:
@@ -246,7 +258,10 @@ def _problem_in(value: str, scope: Scope, base: Path | None) -> str:
             return reason
         value = _without_vsi(value)
         lowered = value.lower()
-    for scheme, url in urls_in(value):
+    urls = urls_in(value, MAX_PATHS + 1)
+    if len(urls) > MAX_PATHS:
+        return tr("more than {n} addresses in one value").format(n=MAX_PATHS)
+    for scheme, url in urls:
         if scheme == "attachment" and ".." not in url and "\\" not in url:
             continue  # a file attached to the project itself (QGIS 3.26+ style database, .qgz members)
         if scheme not in ("http", "https"):
@@ -256,10 +271,14 @@ def _problem_in(value: str, scope: Scope, base: Path | None) -> str:
             return tr("a request to {host}, which is not one of the recipe's services").format(host=host)
     if "file:" in lowered:
         return tr("a file: address")
-    for path in _absolute_paths(value):
+    paths = set(_absolute_paths(value, MAX_PATHS + 1))
+    escapes = set(_relative_escapes(value))
+    if len(paths) + len(escapes) > MAX_PATHS:
+        return tr("more than {n} file paths in one value").format(n=MAX_PATHS)
+    for path in paths:
         if not scope.inside(path, base):
             return tr("the file {path} outside the recipe").format(path=path[:120])
-    for path in _relative_escapes(value):
+    for path in escapes:
         if path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
             continue  # absolute: checked above
         if not scope.inside(path, base):

@@ -217,7 +217,7 @@ def _layer_source(node, provider: str, source: ET.Element, scope: Scope, walk: W
         reason = file_source_problem(value, scope)
     elif provider in SERVICE_PROVIDERS or provider == "memory":
         reason = problem(value, scope)
-        if not reason and provider != "memory" and not urls_in(value):
+        if not reason and provider != "memory" and not urls_in(value, 1):
             reason = tr("a {provider} source without a service address").format(provider=provider)
     elif provider == "virtual":
         reason = _virtual_problem(value, scope)
@@ -243,7 +243,7 @@ def _virtual_problem(value: str, scope: Scope) -> str:
             reason = file_source_problem(source, scope)
         elif provider in SERVICE_PROVIDERS:
             reason = problem(source, scope) or (
-                "" if urls_in(source) else tr("a virtual layer that reads its own sources")
+                "" if urls_in(source, 1) else tr("a virtual layer that reads its own sources")
             )
         else:
             reason = tr("a virtual layer that reads its own sources")

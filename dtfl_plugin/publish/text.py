@@ -9,6 +9,7 @@ name) into the page's language whichever language QGIS was in.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ..__about__ import i18n_path
@@ -43,6 +44,7 @@ class PageText:
             if qm.is_file() and translator.load(str(qm)):
                 self._translator = translator
         self._reverse = {v: k for k, v in self._map.items()}
+        self._templates: list | None = None
 
     def tr(self, text: str) -> str:
         return self._lookup(text)
@@ -57,10 +59,40 @@ class PageText:
         return text
 
     def any(self, text: str) -> str:
-        """A QGIS-made string (in QGIS's language) in the page's language."""
-        if self.language == "en":
-            return self._reverse.get(text, text)
-        return self._lookup(text)
+        """A QGIS-made string (in QGIS's language) in the page's language; a filled-in message
+        ("more than 0.30 m") is matched against its template ("more than {depth} m") and filled in again."""
+        table = self._reverse if self.language == "en" else self._map
+        if text in table:
+            return table[text]
+        if self.language == "nl" and self._translator is not None:
+            found = self._translator.translate(CONTEXT, text)
+            if found:
+                return found
+        return self._from_template(text, table)
+
+    def _from_template(self, text: str, table: dict[str, str]) -> str:
+        if self._templates is None:
+            self._templates = []
+            for source, target in table.items():
+                if "{" not in source or len(source) > 200:
+                    continue
+                parts = re.split(r"\{(\w+)(?::[^{}]*)?\}", source)
+                if len(parts) < 3:
+                    continue
+                pattern = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+                try:
+                    # the matched values are already formatted: drop the target's format specs
+                    self._templates.append((re.compile(f"^{pattern}$"), re.sub(r"\{(\w+):[^{}]*\}", r"{\1}", target)))
+                except re.error:
+                    continue  # a placeholder used twice: not matchable this way
+        for pattern, target in self._templates:
+            match = pattern.match(text)
+            if match:
+                try:
+                    return target.format(**match.groupdict())
+                except (KeyError, IndexError, ValueError):
+                    return text
+        return text
 
     def date(self, iso: str) -> str:
         """2026-12-04 -> "4 december 2026" / "4 December 2026"."""

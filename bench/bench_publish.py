@@ -47,6 +47,8 @@ window.marks={first3d:performance.now()};document.body.dataset.scene='ready';
 
 def _qgis():
     sys.path.insert(0, str(ROOT))
+    if "/usr/share/qgis/python/plugins" not in sys.path:  # QGIS's own processing package
+        sys.path.append("/usr/share/qgis/python/plugins")
     from processing.core.Processing import Processing
     from qgis.analysis import QgsNativeAlgorithms
     from qgis.core import QgsApplication

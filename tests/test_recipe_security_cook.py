@@ -116,3 +116,19 @@ def test_control_hostile_steps_do_harm_when_run(tmp_path, processing_ready):
     alg, params = steps["empties-outside-layer"]
     processing.run(alg, params)
     assert QgsVectorLayer(f"{copy}|layername=private", "c", "ogr").featureCount() == 0
+
+
+def test_processing_plan_only_runs_nothing(tmp_path, recipe_key, points_gpkg, trust, processing_ready):
+    """dtfl:recipe_cook with 'Only show the plan': the plan comes back as an output, nothing runs or is written."""
+    import processing
+
+    from tests.fixtures.recipe import extent_string
+
+    steps = {"steps/001-buffer.json": _step("native:buffer", {"INPUT": "data/points.gpkg", "DISTANCE": 1, "OUTPUT": "b.gpkg"}, 1)}  # fmt: skip
+    recipe = forge(tmp_path / "r.dtfl.zip", {"project/recipe.qgs": PROJECT, "data/points.gpkg": points_gpkg, **steps}, recipe_key)  # fmt: skip
+    out = tmp_path / "never.dtfl.zip"
+    result = processing.run(
+        "dtfl:recipe_cook",
+        {"RECIPE": str(recipe), "EXTENT": extent_string(AREA_B), "OUTPUT": str(out), "PLAN_ONLY": True},
+    )
+    assert "native:buffer" in result["PLAN"] and result["RECIPE_ID"] == "" and not out.exists()

@@ -117,6 +117,7 @@ def test_opened_recipe_touches_only_its_folder_and_services(tmp_path, listener, 
     kinds = {f.kind for f in result.findings}
     assert {"macro", "action", "form-init", "form-html"} <= kinds, kinds
     assert all(f.message for f in result.findings)
+    assert 'type="WebView"' not in text and 'type="TextEdit"' in text  # a form widget would open the field's URL
 
     project = QgsProject()
     try:
@@ -219,3 +220,32 @@ def test_embedded_svg_marker_is_untrusted_xml(svg, kept, tmp_path, recipe_key, p
     result = unpack(recipe, tmp_path / "t", trusted=[("k", recipe_key.public)])
     assert (value in result.project.read_text(encoding="utf-8")) is kept, result.messages()
     assert bool([f for f in result.findings if f.kind == "reference"]) is not kept
+
+
+def test_database_code_reaching_outside_is_dropped(tmp_path, recipe_key, points_gpkg, qgis_app):
+    """Triggers/views in a GeoPackage of the recipe that write or read files (SpatiaLite's BlobToFile/BlobFromFile)
+    are dropped before QGIS opens it; the GeoPackage's own R-tree triggers stay."""
+    import sqlite3
+
+    from dtfl_plugin.recipe.open import unpack
+
+    gpkg = tmp_path / "evil.gpkg"
+    gpkg.write_bytes(points_gpkg)
+    with sqlite3.connect(gpkg) as db:
+        standard = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        db.execute(f"CREATE TRIGGER evil AFTER UPDATE ON points BEGIN SELECT BlobToFile(x'41', '{tmp_path}/out'); END")
+        db.execute("CREATE VIEW leak AS SELECT BlobFromFile('/etc/passwd') AS x")
+        db.execute("CREATE VIEW fine AS SELECT name FROM points")
+    project = (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis><projectlayers><maplayer type='vector'>"
+        "<id>p</id><layername>p</layername><provider>ogr</provider>"
+        "<datasource>../data/points.gpkg|layername=points</datasource></maplayer></projectlayers></qgis>"
+    )
+    files = {"project/recipe.qgs": project.encode(), "data/points.gpkg": gpkg.read_bytes()}
+    result = unpack(
+        forge(tmp_path / "db.dtfl.zip", files, recipe_key), tmp_path / "t", trusted=[("k", recipe_key.public)]
+    )
+    with sqlite3.connect(tmp_path / "t/data/points.gpkg") as db:
+        left = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('trigger', 'view')")}
+    assert standard and left == standard | {"fine"}, left
+    assert {f.message.split("'")[3] for f in result.findings if f.kind == "database-code"} == {"evil", "leak"}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import safexml
 from ..i18n import tr
-from . import grids, qgsxml, sanitize
+from . import dbcode, grids, qgsxml, sanitize
 from .references import Scope
 
 XML_SUFFIXES = {".qml", ".sld", ".svg", ".vrt", ".xml", ".qlr", ".gfs", ".ovf", ".qgs"}
@@ -134,7 +134,8 @@ def _is_xml(path: Path) -> bool:
 
 
 def clean_folder(folder: Path, project: Path) -> list[sanitize.Finding]:
-    """Every XML file of the recipe except the project (styles, SVG, VRT, ...), cleaned in place."""
+    """Every XML file of the recipe except the project (styles, SVG, VRT, ...) and every database (triggers,
+    views), cleaned in place."""
     services = declared_services(folder)
     findings: list[sanitize.Finding] = []
     for path in sorted(folder.rglob("*")):
@@ -142,4 +143,6 @@ def clean_folder(folder: Path, project: Path) -> list[sanitize.Finding]:
             continue
         if _is_xml(path):
             findings += clean_xml_file(path, folder, services)
+        elif dbcode.is_sqlite(path):
+            findings += dbcode.clean_database(path, Scope(folder, path.parent, services))
     return findings

@@ -163,9 +163,11 @@ def cook(
     context=None,
     feedback=None,
     confirm: Callable[[CookPlan], bool] | None = None,
+    plan_only: bool = False,
 ) -> CookResult:
     """Re-run the recipe's steps on ``area``. The plan (cookplan.py) is checked before anything runs and
-    shown through ``progress.info``; ``confirm`` may still say no after seeing it."""
+    shown through ``progress.info``; ``confirm`` may still say no after seeing it; ``plan_only`` stops there
+    (the result carries the plan, nothing ran, nothing was written)."""
     progress = progress or Progress()
     workdir = Path(workdir)
     opened = unpack(recipe, workdir / "recipe", trusted=trusted, allow_untrusted=allow_untrusted)
@@ -185,6 +187,8 @@ def cook(
             tr("The recipe's steps were refused; nothing was run:") + "\n" + "\n".join(plan.problems),
             detail="; ".join(plan.problems),
         )
+    if plan_only:
+        return result
     if confirm is not None and not confirm(plan):
         raise RecipeError(tr("Re-cooking was cancelled; no recipe was written."))
     scope = Scope(folder, folder, plan.services)

@@ -43,6 +43,8 @@ FILE_PROVIDERS = {"ogr", "gdal", "mdal", "ept", "pdal", "copc"}
 SERVICE_PROVIDERS = {"wms", "WFS", "wfs", "oapif", "OAPIF", "wcs", "arcgisfeatureserver", "arcgismapserver",
                      "vectortile", "xyzvectortiles", "cesiumtiles", "tiledscene", "quantizedmesh", "sensorthings"}  # fmt: skip
 _HTML_TAGS = {"mapTip", "attributeEditorHtmlElement", "attributeEditorTextElement", "htmlTemplate"}
+# form widgets that open what a field names (a file anywhere on disk, a web page)
+_VIEWER_WIDGETS = {"WebView", "ExternalResource"}
 _PATH_WORDS = ("file", "name", "path", "url", "source", "svg", "image", "picture", "html", "uri")
 
 
@@ -149,6 +151,13 @@ def confine(tree: ET.ElementTree, scope: Scope, label: str = "") -> list[Finding
         where = walk.where(node)
         if node.tag == "Option" and node.get("type") == "Map" and node.get("name") == "properties":
             _dynamic_paths(node, where, findings)
+        if node.tag == "editWidget" and node.get("type") in _VIEWER_WIDGETS:
+            node.set("type", "TextEdit")  # shows the value; never opens what it names
+            for child in list(node):
+                node.remove(child)
+            _finding(findings, "reference", where,
+                     tr("Layer '{layer}': a form widget that opens the files or web pages named in the data now shows the text.").format(
+                         layer=where))  # fmt: skip
         if node.get("allowHtml") == "1":
             node.set("allowHtml", "0")
             _finding(findings, "reference", where,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qgis.core import (
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterExtent,
     QgsProcessingParameterString,
 )
@@ -28,6 +29,7 @@ class RecipeCookAlgorithm(DtflAlgorithm):
     SIGNING_KEY = "SIGNING_KEY"
     PASSPHRASE = "PASSPHRASE"
     ALLOW_UNTRUSTED = "ALLOW_UNTRUSTED"
+    PLAN_ONLY = "PLAN_ONLY"
 
     def displayName(self) -> str:
         return tr("Re-cook recipe on another area")
@@ -38,7 +40,10 @@ class RecipeCookAlgorithm(DtflAlgorithm):
             "area parameters take the new extent, each step reads the outputs the previous steps just made, "
             "snapshotted services are read again for the new extent, and the project keeps its styles and 3D "
             "views. Writes a new recipe whose provenance names the recipe it was cooked from. Algorithms the "
-            "recipe used must be available in this QGIS."
+            "recipe used must be available in this QGIS. Before anything runs, the steps are checked and shown as "
+            "a plan in the log: only algorithms that transform data, inputs from the recipe or its declared "
+            "services, outputs in the output folder; one step outside that refuses the re-cook. 'Only show the "
+            "plan' shows it and runs nothing."
         )
 
     def initAlgorithm(self, config=None) -> None:
@@ -50,6 +55,8 @@ class RecipeCookAlgorithm(DtflAlgorithm):
             advanced(QgsProcessingParameterString(self.PASSPHRASE, tr("Passphrase of the signing key"), optional=True))
         )
         self.addParameter(allow_untrusted_input(self.ALLOW_UNTRUSTED))
+        self.addParameter(QgsProcessingParameterBoolean(self.PLAN_ONLY, tr("Only show the plan (run nothing)"), False))
+        self.addOutput(QgsProcessingOutputString("PLAN", tr("Plan")))
         self.addOutput(QgsProcessingOutputString("RECIPE_ID", tr("Recipe id")))
         self.addOutput(QgsProcessingOutputString("BASED_ON", tr("Cooked from recipe")))
 
@@ -76,11 +83,20 @@ class RecipeCookAlgorithm(DtflAlgorithm):
                 secret_key=secret,
                 progress=progress(feedback),
                 feedback=feedback,
+                plan_only=self.parameterAsBoolean(parameters, self.PLAN_ONLY, context),
             )
+        plan = "\n".join(result.plan.lines()) if result.plan is not None else ""
+        if not result.recipe_id:  # only the plan: nothing ran, nothing was written
+            return {self.OUTPUT: "", "PLAN": plan, "RECIPE_ID": "", "BASED_ON": result.based_on}
         for warning in result.warnings:
             feedback.pushWarning(warning)
         self._capture.add_file_input(self.RECIPE, recipe)
         self._capture.add_output(self.OUTPUT, str(result.output))
         self._capture.set_area(*new_area)
         self._capture.record.cooked_from = result.based_on
-        return {self.OUTPUT: str(result.output), "RECIPE_ID": result.recipe_id, "BASED_ON": result.based_on}
+        return {
+            self.OUTPUT: str(result.output),
+            "PLAN": plan,
+            "RECIPE_ID": result.recipe_id,
+            "BASED_ON": result.based_on,
+        }

@@ -249,3 +249,37 @@ def test_database_code_reaching_outside_is_dropped(tmp_path, recipe_key, points_
         left = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('trigger', 'view')")}
     assert standard and left == standard | {"fine"}, left
     assert {f.message.split("'")[3] for f in result.findings if f.kind == "database-code"} == {"evil", "leak"}
+
+
+def test_map_tip_values_from_the_data_are_escaped(tmp_path, recipe_key, points_gpkg, qgis_app):
+    """A map tip shows field values as HTML: a value holding a script (the recipe's data) comes out as text."""
+    import xml.etree.ElementTree as ET
+
+    from qgis.core import QgsExpression, QgsExpressionContext, QgsFeature, QgsField, QgsFields
+    from qgis.PyQt.QtCore import QVariant
+
+    from dtfl_plugin.recipe.open import unpack
+
+    tip = "&lt;b&gt;[% \"name\" %]&lt;/b&gt; [% upper('x') %]"
+    project = (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis><projectlayers><maplayer type='vector'>"
+        "<id>p</id><layername>p</layername><provider>ogr</provider><datasource>../data/points.gpkg|layername=points"
+        f"</datasource><mapTip>{tip}</mapTip></maplayer></projectlayers></qgis>"
+    )
+    files = {"project/recipe.qgs": project.encode(), "data/points.gpkg": points_gpkg}
+    result = unpack(
+        forge(tmp_path / "tip.dtfl.zip", files, recipe_key), tmp_path / "t", trusted=[("k", recipe_key.public)]
+    )
+    template = ET.fromstring(result.project.read_bytes().split(b"\n", 1)[1]).find(".//mapTip").text
+    fields = QgsFields()
+    fields.append(QgsField("name", QVariant.String))
+    feature = QgsFeature(fields)
+    feature["name"] = "<script>alert(1)</script>"
+    context = QgsExpressionContext()
+    context.setFeature(feature)
+    shown = QgsExpression.replaceExpressionText(template, context)
+    assert shown == "<b>&lt;script&gt;alert(1)&lt;/script&gt;</b> X", shown
+    assert (
+        QgsExpression.replaceExpressionText(tip.replace("&lt;", "<").replace("&gt;", ">"), context).count("<script>")
+        == 1
+    )  # control

@@ -58,3 +58,26 @@ def unsafe_html(text: str) -> str:
     except (ValueError, AssertionError):  # pragma: no cover - html.parser is lenient
         return tr("HTML that cannot be read")
     return checker.problem
+
+
+_ESCAPE = "replace(replace(replace(to_string("
+_ESCAPE_END = "), '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+
+
+def escape_substitutions(template: str) -> str:
+    """Every ``[% expression %]`` of an HTML template (map tip, layout HTML) made to give escaped text: the values
+    come from the recipe's data, and a value holding ``<script>`` would otherwise become part of the page.
+    Idempotent; a linear scan."""
+    out, pos = [], 0
+    while True:
+        start = template.find("[%", pos)
+        end = template.find("%]", start + 2) if start != -1 else -1
+        if start == -1 or end == -1:
+            break
+        expression = template[start + 2 : end].strip()
+        if not expression.startswith(_ESCAPE):
+            expression = f"{_ESCAPE}{expression}{_ESCAPE_END}"
+        out += [template[pos:start], f"[% {expression} %]"]
+        pos = end + 2
+    out.append(template[pos:])
+    return "".join(out)

@@ -30,7 +30,7 @@ from . import secrets
 from .credentials import PLACEHOLDER, apply_auth_map, placeholder_host, scrub_credentials, scrub_text
 from .findings import CODE_KINDS, Finding, SanitizeReport, Walk
 from .findings import add_finding as _finding
-from .htmlcheck import unsafe_html
+from .htmlcheck import escape_substitutions, unsafe_html
 from .references import Scope, file_source_problem, problem, urls_in
 from .sources import virtual_sources
 
@@ -170,11 +170,15 @@ def confine(tree: ET.ElementTree, scope: Scope, label: str = "") -> list[Finding
             if reason:
                 node.set(attr, "")
                 _reference_finding(findings, where, reason)
+            elif attr == "html" and "[%" in value:
+                node.set(attr, escape_substitutions(value))
         if node.text and node.text.strip():
             reason = problem(node.text, scope) or _html_problem(node, "", node.text)
             if reason:
                 node.text = ""
                 _reference_finding(findings, where, reason)
+            elif node.tag in _HTML_TAGS and "[%" in node.text:
+                node.text = escape_substitutions(node.text)
     return findings
 
 

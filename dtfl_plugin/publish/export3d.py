@@ -95,9 +95,14 @@ def sample_height(terrain: dict | None, values: array | None, x: float, y: float
     return float(values[row * nx + col])
 
 
-def drape(layers, frame: Frame, path: Path, feedback=None, pixel: float = 0.5) -> bool:
+def drape(layers, frame: Frame, path: Path, feedback=None, pixel: float = 0.5, opaque: bool = False) -> bool:
+    """The layers as an image on the terrain; ``opaque``: the ground's colour where they draw nothing (a hole
+    in the DEM's image would otherwise be black on the 3D terrain)."""
+    from qgis.PyQt.QtGui import QColor
+
     size = image_size(frame.extent, pixel)
-    return render_png(layers, frame.crs, frame.extent, size, path, frame.context, feedback)
+    background = QColor("#e8e6df") if opaque else None
+    return render_png(layers, frame.crs, frame.extent, size, path, frame.context, feedback, background)
 
 
 def _field_of(layer: QgsVectorLayer, names: tuple[str, ...]) -> str:

@@ -20,19 +20,27 @@ def image_size(extent: QgsRectangle, pixel: float, max_side: int = MAX_SIDE) -> 
 
 
 def render_png(
-    layers, crs, extent: QgsRectangle, size: tuple[int, int], path: Path, transform_context=None, feedback=None
+    layers,
+    crs,
+    extent: QgsRectangle,
+    size: tuple[int, int],
+    path: Path,
+    transform_context=None,
+    feedback=None,
+    background: QColor | None = None,
 ) -> bool:
-    """Render ``layers`` (top first) over ``extent`` in ``crs``; transparent where nothing is drawn."""
+    """Render ``layers`` (top first) over ``extent`` in ``crs``; transparent where nothing is drawn, unless a
+    ``background`` colour is given."""
     settings = QgsMapSettings()
     settings.setLayers(list(layers))
     settings.setDestinationCrs(crs)
     settings.setExtent(extent)
     settings.setOutputSize(QSize(*size))
-    settings.setBackgroundColor(QColor(0, 0, 0, 0))
+    settings.setBackgroundColor(background if background is not None else QColor(0, 0, 0, 0))
     if transform_context is not None:
         settings.setTransformContext(transform_context)
     image = QImage(QSize(*size), QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(0)
+    image.fill(background if background is not None else QColor(0, 0, 0, 0))
     painter = QPainter(image)
     job = QgsMapRendererCustomPainterJob(settings, painter)
     if feedback is not None:

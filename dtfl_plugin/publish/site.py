@@ -174,10 +174,12 @@ def _scene(snap, extent, scenarios: list[Scenario], data: Path, result: PublishR
         heights = export3d.read_grid(data / "terrain.bin")
     progress.set_percent(65.0)
     builders = [i for i in snap.layers if i.visible and i.id not in scenario_ids and export3d.is_3d_buildings(i.layer)]
-    if not builders:
-        builders = [i for i in snap.layers if i.id in scenario_ids and export3d.is_3d_buildings(i.layer)][:1]
+    if not builders:  # the buildings a model run wrote values for, with their heights or (unknown) 3 m high
+        made = [lid for s in scenarios for lid in s.buildings]
+        builders = [snap.layer(lid) for lid in made if export3d.is_3d_buildings(snap.layer(lid).layer)][:1]
+        builders = builders or [snap.layer(lid) for lid in made][:1]
     base_layers = [i.layer for i in snap.layers if i.visible and i.id not in scenario_ids and i not in builders]
-    if base_layers and export3d.drape(base_layers, frame, data / "drape.png"):
+    if base_layers and export3d.drape(base_layers, frame, data / "drape.png", opaque=True):
         scene["drape"] = "drape.png"
     scene["flood"] = {}
     for scenario in scenarios:

@@ -9,6 +9,24 @@ from tests.fixtures.recipe import AREA_A, build_twin, native_steps
 PASSPHRASE = "geheim-zinnetje-7"
 
 
+@pytest.fixture()
+def own_key_settings():
+    """Key management writes the person's settings (their key, organisation, trusted keys) and unlocks keys for
+    the session: put all of it back, so other tests see no key of ours."""
+    from dtfl_plugin import settings
+    from dtfl_plugin.recipe import keys
+
+    names = (keys.SIGNING_KEY, keys.ORGANISATION, keys.TRUSTED_KEY)
+    saved = {name: settings.get_json(name, None) for name in names}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            settings.remove(name)
+        else:
+            settings.set_json(name, value)
+    keys._UNLOCKED.clear()
+
+
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory, shared_data, processing_ready):
     folder = tmp_path_factory.mktemp("verdict-twin")
@@ -78,7 +96,9 @@ def test_tampered_recipe_is_refused(twin, recipe_key, tmp_path):
     assert verdict.state == "refused" and not verdict.may_open
 
 
-def test_keygen_dialog_and_package_leave_no_passphrase(profile_dir, processing_ready, qgis_app, twin, tmp_path):
+def test_keygen_dialog_and_package_leave_no_passphrase(
+    profile_dir, processing_ready, qgis_app, twin, tmp_path, own_key_settings
+):
     """The keygen dialog of the DTFL menu, then packaging through Processing as the menu does (the key unlocked in
     memory, never a parameter), then Processing's own log line: the passphrase is nowhere in the profile."""
     import processing
@@ -117,9 +137,11 @@ def test_keygen_dialog_and_package_leave_no_passphrase(profile_dir, processing_r
     assert not leaks, leaks
 
 
-def test_key_in_the_auth_database_by_default_signs_with_the_organisation(twin, tmp_path, processing_ready):
-    """keys.create_key's default: the secret key in the QGIS auth database; packaging (as the menu does, with the
-    remembered authcfg) signs with it and the verdict names the organisation."""
+def test_key_in_the_auth_database_by_default_signs_with_the_organisation(
+    twin, tmp_path, processing_ready, own_key_settings
+):
+    """keys.create_key's default: the secret key in the QGIS auth database; packaging with no key chosen (as from
+    the toolbox) signs with that key, and the verdict names the organisation."""
     import processing
     from qgis.core import QgsApplication
 
@@ -208,7 +230,7 @@ def test_a_layer_whose_file_is_not_in_the_recipe_is_named(recipe_key, points_gpk
     assert len(missing) == 1 and "Verdwenen" in missing[0], verdict.referenced
 
 
-def test_a_new_key_never_overwrites_an_earlier_one(tmp_path, qgis_app):
+def test_a_new_key_never_overwrites_an_earlier_one(tmp_path, qgis_app, own_key_settings):
     from dtfl_plugin.errors import RecipeError
     from dtfl_plugin.gui.recipe_keys import KeygenDialog
     from dtfl_plugin.recipe import keys

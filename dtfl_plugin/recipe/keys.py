@@ -145,6 +145,10 @@ def unlock(path: str, passphrase: str) -> sign.SecretKey:
     return key
 
 
+def is_unlocked(path: str) -> bool:
+    return bool(path) and str(Path(path).resolve()) in _UNLOCKED
+
+
 def load_secret_key(spec: str, passphrase: str | None = None) -> sign.SecretKey:
     """A secret key from ``authcfg:<id>`` (the QGIS auth database), or a key file: unlocked this session,
     or with the passphrase given (scripts: the environment variable DTFL_RECIPE_PASSPHRASE)."""

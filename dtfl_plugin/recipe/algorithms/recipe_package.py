@@ -40,6 +40,7 @@ class RecipePackageAlgorithm(DtflAlgorithm):
         self._live: dict[str, str] = {}
         self._live_dir = ""
         self._organisation = ""
+        self._default_key: dict = {}
 
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:
         # Main thread: temporary layers of the open project are written out here, so the recipe carries
@@ -47,6 +48,7 @@ class RecipePackageAlgorithm(DtflAlgorithm):
         project = context.project()
         path = self.parameterAsFile(parameters, self.PROJECT, context)
         self._organisation = str(settings.get_json(keys.ORGANISATION, "") or "")
+        self._default_key = keys.signing_key()  # the key made with "Create signing key…" (settings: main thread)
         if (
             project is not None
             and project.fileName()
@@ -137,6 +139,10 @@ class RecipePackageAlgorithm(DtflAlgorithm):
         authcfg = self.parameterAsString(parameters, self.SIGNING_AUTHCFG, context)
         passphrase = self.parameterAsString(parameters, self.PASSPHRASE, context) or None
         secret = None
+        if not authcfg and not key_path:  # no key chosen: the person's own key, when it can sign unattended
+            authcfg = self._default_key.get("authcfg", "")
+            if not authcfg and keys.is_unlocked(self._default_key.get("file", "")):
+                key_path = self._default_key["file"]
         if authcfg:
             secret = keys.load_secret_key(f"authcfg:{authcfg}", None)
         elif key_path:

@@ -118,6 +118,7 @@ def test_opened_recipe_touches_only_its_folder_and_services(tmp_path, listener, 
     assert {"macro", "action", "form-init", "form-html"} <= kinds, kinds
     assert all(f.message for f in result.findings)
     assert 'type="WebView"' not in text and 'type="TextEdit"' in text  # a form widget would open the field's URL
+    assert 'generator type="online"' not in text  # QGIS's own terrain tiles from the web
 
     project = QgsProject()
     try:

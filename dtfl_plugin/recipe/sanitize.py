@@ -158,6 +158,11 @@ def confine(tree: ET.ElementTree, scope: Scope, label: str = "") -> list[Finding
             _finding(findings, "reference", where,
                      tr("Layer '{layer}': a form widget that opens the files or web pages named in the data now shows the text.").format(
                          layer=where))  # fmt: skip
+        if node.tag == "generator" and node.get("type") == "online":  # QGIS's built-in terrain tiles from the web
+            node.set("type", "flat")
+            _finding(findings, "reference", where,
+                     tr("A 3D view read its terrain from a web service that is not one of the recipe's; it is flat now.")
+                     )  # fmt: skip
         if node.get("allowHtml") == "1":
             node.set("allowHtml", "0")
             _finding(findings, "reference", where,

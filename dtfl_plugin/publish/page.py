@@ -143,6 +143,13 @@ def _facade_legend(site: dict, text: PageText) -> str:
     return f'<div class="facade-legend"><h4>{_e(title)}</h4><ul class="legend-items">{"".join(rows)}</ul></div>'
 
 
+def _building_list(site: dict, strings: dict) -> str:
+    """The keyboard and screen-reader way to the buildings a model run has values for (filled by view3d.js)."""
+    if not site["scene"].get("scenario_fields"):
+        return ""
+    return f'<h3>{_e(strings["buildingsWithWater"])}</h3><div id="building-list"></div>'
+
+
 def _alt_3d(site: dict, text: PageText) -> str:
     scene = site["scene"]
     return text.tr(
@@ -200,7 +207,7 @@ def write_index(path: Path, site: dict, origins, scenarios, recipe: dict, text: 
 <div class="scene-wrap"><div id="scene" role="img" tabindex="0" aria-label="{_e(_alt_3d(site, text))}"></div>
 <aside class="panel" aria-labelledby="h-building"><h3 id="h-building">{_e(text.tr("Building"))}</h3>{_facade_legend(site, text)}<div id="building-info" aria-live="polite"><p>{_e(strings["select"])}</p></div></aside></div>
 <p class="help">{_e(text.tr("Drag to turn the view, scroll to zoom. Keyboard: arrow keys turn, + and - zoom."))}</p>
-<h3>{_e(strings["buildingsWithWater"])}</h3><div id="building-list"></div>
+{_building_list(site, strings)}
 </section>
 {_origin_panel(origins, published, recipe, text)}
 </main>

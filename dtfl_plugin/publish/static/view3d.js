@@ -149,6 +149,7 @@
   }
   function buildingList() {
     var box = document.getElementById("building-list");
+    if (!box) return;
     box.textContent = "";
     if (!data) return;
     var wet = [];

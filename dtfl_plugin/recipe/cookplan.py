@@ -3,7 +3,8 @@
 A recipe's steps are written by whoever sent it. A step may only:
 
 - run an algorithm from an allow-list of algorithms that read their inputs and write new outputs
-  (no settings, keys, trust, model servers, downloads, SQL consoles, in-place edits, scripts);
+  (no settings, keys, trust, model servers, downloads, SQL consoles, in-place edits such as spatial
+  indexes, overviews or gdal:assignprojection, scripts);
   a Processing model passes when every algorithm inside it does;
 - read files inside the unpacked recipe (its data, or an earlier step's output) and the recipe's
   declared services; layer parameters may not name anything else (also no layer of the user's own
@@ -38,7 +39,7 @@ ALLOWED_ALGORITHMS = frozenset(
         "delaunaytriangulation", "createconstantrasterlayer", "rastercalc", "rastercalculator", "reclassifybytable",
         "reclassifybylayer", "rasterlayerstatistics", "rasterlayeruniquevaluesreport", "slope", "aspect",
         "hillshade", "ruggednessindex", "fillnodata", "roundrastervalues", "rasterize", "pixelstopoints",
-        "pixelstopolygons", "createspatialindex", "aggregate", "statisticsbycategories", "basicstatisticsforfields",
+        "pixelstopolygons", "aggregate", "statisticsbycategories", "basicstatisticsforfields",
         "heatmapkerneldensityestimation", "translategeometry", "affinetransform", "assignprojection",
         "extractvertices", "extractspecificvertices", "interpolatepoint", "pointsalonglines", "randompointsinpolygons",
         "sumlinelengths", "hublines", "meancoordinates", "polygonize",
@@ -50,8 +51,7 @@ ALLOWED_ALGORITHMS = frozenset(
         "cliprasterbyextent", "cliprasterbymasklayer", "warpreproject", "translate", "hillshade", "slope",
         "aspect", "fillnodata", "rasterize", "contour", "contour_polygon", "merge", "buildvirtualraster",
         "rastercalculator", "proximity", "sieve", "polygonize", "gridinversedistance", "gridlinear", "gridaverage",
-        "gridnearestneighbor", "tri", "tpitopographicpositionindex", "roughness", "colorrelief", "overviews",
-        "assignprojection", "clipvectorbyextent", "clipvectorbypolygon", "buffervectors", "dissolve",
+        "gridnearestneighbor", "tri", "tpitopographicpositionindex", "roughness", "colorrelief", "clipvectorbyextent", "clipvectorbypolygon", "buffervectors", "dissolve",
         "convertformat",
     )} | {"dtfl:bathtub_flooding", "dtfl:cityjson_import", "dtfl:raster_from_service"}
 )  # fmt: skip

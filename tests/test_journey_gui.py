@@ -21,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "test-output" / "journey"
 PASSPHRASE = "reis-wachtwoord"
+MASTER = "reis-hoofdwachtwoord"  # QGIS's master password, set in the journey's last step
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24 +extension GLX"]
 
 PREPARE = r"""
@@ -77,6 +78,7 @@ def test_journey_in_qgis_desktop(sandbox, tmp_path):
         DTFL_JOURNEY_DIR=str(ROOT / "tests" / "gui_journey"),
         DTFL_JOURNEY_KEY=str(key_path),
         DTFL_JOURNEY_PASSPHRASE=PASSPHRASE,
+        DTFL_JOURNEY_MASTER=MASTER,
         HOME=str(tmp_path),
     )
     cmd = [*XVFB, "qgis", "--profiles-path", str(profiles), "--nologo", "--noversioncheck",
@@ -111,13 +113,15 @@ def test_journey_in_qgis_desktop(sandbox, tmp_path):
         "package",
         "open_recipe",
         "provenance",
+        "keygen_auth",
     ]
     assert all(Path(p).stat().st_size > 10_000 for p in shots)
-    # the passphrase typed in the journey is nowhere in the profile: not in a log, the Processing history,
-    # processing.log, the settings or the run log
-    leaks = [
-        str(p)
-        for p in profiles.rglob("*")
-        if p.is_file() and p.stat().st_size < 200_000_000 and PASSPHRASE.encode() in p.read_bytes()
-    ]
-    assert not leaks, f"the passphrase was written to {leaks}"
+    # the passphrase and the master password typed in the journey are nowhere in the profile: not in a log, the
+    # Processing history, processing.log, the settings or the run log
+    for secret in (PASSPHRASE, MASTER):
+        leaks = [
+            str(p)
+            for p in profiles.rglob("*")
+            if p.is_file() and p.stat().st_size < 200_000_000 and secret.encode() in p.read_bytes()
+        ]
+        assert not leaks, f"a secret typed in the journey was written to {leaks}"

@@ -176,3 +176,39 @@ def provenance():
     yield (lambda: True, 1, "the panel laid out")
     screenshot("10-provenance", dock)
     dock.setFloating(False)
+
+
+@j.step
+def keygen_auth():
+    """The default way to keep a key: in QGIS's authentication database. QGIS asks for its master password (its own
+    dialog); the key is stored there and becomes the key the next recipe is signed with."""
+    from qgis.PyQt.QtWidgets import QDialogButtonBox
+
+    later(action("dtflRecipeKeygen").trigger)
+    yield (lambda: modal() is not None and modal().objectName() == "dtflKeygenDialog", 20, "the keygen dialog")
+    dialog = modal()
+    dialog.organisation.clear()
+    QTest.keyClicks(dialog.organisation, "Gemeente Delft (beheer)")
+    check("the auth database is the default", dialog.in_auth.isChecked())
+    later(dialog.create)
+    yield (lambda: gone(dialog) or (modal() is not None and modal() is not dialog), 30, "QGIS's master password dialog")
+    master = modal() if not gone(dialog) else None
+    if master is not None:
+        fields = [f for f in master.findChildren(QLineEdit) if f.isVisible()]
+        check("QGIS asks for its master password in password fields", bool(fields) and all(f.echoMode() == QLineEdit.EchoMode.Password for f in fields))  # fmt: skip
+        for field in fields:
+            field.setText(os.environ["DTFL_JOURNEY_MASTER"])
+        screenshot("07-master-password", master)
+        box = master.findChild(QDialogButtonBox)
+        ok = box.button(QDialogButtonBox.StandardButton.Ok) if box is not None else None
+        if ok is not None:
+            ok.click()
+        else:
+            master.accept()
+    yield (lambda: gone(dialog), 30, "gone(keygen dialog)")
+    from dtfl_plugin.recipe import keys
+
+    check(
+        "key kept in the authentication database", bool(dialog.created and dialog.created.authcfg), str(dialog.created)
+    )
+    check("it signs the next recipe", keys.signing_key().get("authcfg") == (dialog.created.authcfg if dialog.created else None))  # fmt: skip

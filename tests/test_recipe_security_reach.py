@@ -284,3 +284,21 @@ def test_map_tip_values_from_the_data_are_escaped(tmp_path, recipe_key, points_g
         QgsExpression.replaceExpressionText(tip.replace("&lt;", "<").replace("&gt;", ">"), context).count("<script>")
         == 1
     )  # control
+
+
+@pytest.mark.parametrize(
+    ("source", "allowed"),
+    [
+        ("../data/points.gpkg|layername=points", True),
+        ("./local.tif", True),
+        ("data/points.gpkg|layername=points", False),  # QGIS opens it from its working folder
+        ("etc/passwd", False),
+        ("PG:host=evil.example dbname=x", False),
+        ("/vsicurl/https://service.pdok.nl/cog.tif", True),
+    ],
+)
+def test_file_layer_sources(tmp_path, source, allowed):
+    from dtfl_plugin.recipe.references import Scope, file_source_problem
+
+    scope = Scope(tmp_path, tmp_path / "project", ["https://service.pdok.nl/"])
+    assert (file_source_problem(source, scope) == "") is allowed, file_source_problem(source, scope)

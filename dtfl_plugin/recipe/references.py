@@ -301,6 +301,10 @@ def file_source_problem(datasource: str, scope: Scope) -> str:
         return tr("a GDAL/OGR connection ({prefix}:)").format(prefix=prefix)
     if "?" in path and not Path(path.split("?", 1)[0]).suffix:
         return tr("a GDAL/OGR connection")
+    if not path.startswith(("./", "../", ".\\", "..\\")) and not Path(path).is_absolute():
+        # QGIS resolves only ./ and ../ against the project; any other relative path is opened from the
+        # working folder of QGIS, wherever that is
+        return tr("the file {path} relative to the working folder, not to the recipe").format(path=path[:120])
     reason = problem(datasource, scope)
     if not reason and not scope.inside(path):
         reason = tr("the file {path} outside the recipe").format(path=str(PurePosixPath(path.replace("\\", "/")))[:120])

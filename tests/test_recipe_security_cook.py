@@ -132,3 +132,42 @@ def test_processing_plan_only_runs_nothing(tmp_path, recipe_key, points_gpkg, tr
         {"RECIPE": str(recipe), "EXTENT": extent_string(AREA_B), "OUTPUT": str(out), "PLAN_ONLY": True},
     )
     assert "native:buffer" in result["PLAN"] and result["RECIPE_ID"] == "" and not out.exists()
+
+
+def test_models_pass_only_when_every_child_does(processing_ready):
+    """A Processing model named by a step runs its children: it is judged by them."""
+    from qgis.core import (
+        QgsApplication,
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingProvider,
+    )
+
+    from dtfl_plugin.recipe.cookplan import algorithm_problem
+
+    def model(name: str, children: list[str]) -> QgsProcessingModelAlgorithm:
+        alg = QgsProcessingModelAlgorithm(name, "test")
+        for i, child_id in enumerate(children):
+            child = QgsProcessingModelChildAlgorithm(child_id)
+            child.setChildId(f"c{i}")
+            alg.addChildAlgorithm(child)
+        return alg
+
+    class Models(QgsProcessingProvider):
+        def id(self):
+            return "dtfltestmodels"
+
+        def name(self):
+            return "test models"
+
+        def loadAlgorithms(self):  # noqa: N802
+            self.addAlgorithm(model("good", ["native:buffer", "gdal:cliprasterbyextent"]))
+            self.addAlgorithm(model("evil", ["native:buffer", "native:truncatetable"]))
+
+    provider = Models()
+    QgsApplication.processingRegistry().addProvider(provider)
+    try:
+        assert algorithm_problem("dtfltestmodels:good") == ""
+        assert "native:truncatetable" in algorithm_problem("dtfltestmodels:evil")
+    finally:
+        QgsApplication.processingRegistry().removeProvider(provider)

@@ -188,8 +188,8 @@ def parse(
     if not phrases:
         for word in typed:
             stretches.extend(_phrases([word], thesaurus, vocabulary))
-    for chunk, synonyms in stretches:
-        group = Group(typed=chunk, alternatives=synonyms, prefix=MECHANISMS["prefix"])
+    for chunk, synonyms, same in stretches:
+        group = Group(typed=chunk, alternatives=synonyms, prefix=MECHANISMS["prefix"], same=list(same))
         group.optional = len(chunk) == 1 and chunk[0] in GENERIC
         groups.append(group)
     if vocabulary is not None:
@@ -220,25 +220,32 @@ def _phrases(typed: list[str], thesaurus: Thesaurus, vocabulary: Vocabulary | No
     for exp in thesaurus.expand(typed):
         chunk = tuple(typed[exp.start : exp.end])
         synonyms = list(exp.alternatives)
+        same = thesaurus.translations(chunk)
         if vocabulary is not None:
-            synonyms = [alt for alt in (_indexed(a, vocabulary) for a in synonyms) if alt]
-            synonyms = list(dict.fromkeys(synonyms))
+            indexed = {a: _indexed(a, vocabulary) for a in synonyms}
+            synonyms = list(dict.fromkeys(alt for alt in indexed.values() if alt))
+            same = [indexed[a] for a in same if indexed.get(a)]
         if len(chunk) > 1 and not synonyms:
             for word in chunk:
                 out.extend(_phrases([word], thesaurus, vocabulary))
             continue
-        out.append((chunk, synonyms))
+        out.append((chunk, synonyms, same))
     return out
 
 
 def _indexed(alt: tuple[str, ...], vocabulary: Vocabulary) -> tuple[str, ...]:
-    """``alt`` in words the index holds, or () when it holds none of its forms."""
+    """``alt`` in words the index holds, or () when it holds none of its forms: the word, a plural the
+    index has ("elektriciteitsnet" -> elektriciteitsnetten), or its parts of four letters or more."""
     out: list[str] = []
     for word in alt:
         if _known(word, vocabulary):
             out.append(word)
             continue
-        parts = segment(word, vocabulary)
+        form = next((f for f in _forms(word) if f in vocabulary), None) if word.isalpha() and len(word) >= 4 else None
+        if form:
+            out.append(form)
+            continue
+        parts = segment(word, vocabulary, min_part=4)
         if not parts:
             return ()
         out.extend(parts)
@@ -282,14 +289,18 @@ def _add_compound_alternative(group: Group, word: str, vocabulary: Vocabulary, s
         group.same.append(tuple(parts))
 
 
+def _forms(word: str) -> list[str]:
+    """Dutch and English singular/plural forms of ``word`` to look up in the index."""
+    forms = [word[:-1]] if word.endswith(("n", "s")) else []
+    return [*forms, word + "n", word + "en", word + "s", word + word[-1] + "en"]
+
+
 def _add_inflections(group: Group, word: str, vocabulary: Vocabulary) -> None:
     """Singular and plural forms the index holds ("gemeenten" -> gemeente, "stuw" -> stuwen): the light
     stemmer cannot know that Dutch "-e" words take only "-n", so the index's own words decide."""
     if len(word) < 4 or not word.isalpha():
         return
-    forms = [word[:-1]] if word.endswith(("n", "s")) else []
-    forms += [word + "n", word + "en", word + "s", word + word[-1] + "en"]
-    for form in forms:
+    for form in _forms(word):
         if form in vocabulary and (form,) not in group.same:
             if (form,) not in group.alternatives:
                 group.alternatives.append((form,))
@@ -333,6 +344,8 @@ def segment(word: str, vocabulary: Vocabulary, min_part: int = 3) -> tuple[str, 
 def _add_typo_alternatives(group: Group, word: str, thesaurus: Thesaurus, vocabulary: Vocabulary) -> None:
     if _known(word, vocabulary) or max_edits(word) == 0:
         return
+    if thesaurus.synonyms((word,)):  # a real word (GEMET, INSPIRE...) the index lacks is not a typo
+        return
     if len(word) >= MIN_PREFIX and vocabulary.has_prefix(word):
         return
     runs = _ALNUM.findall(word)
@@ -344,7 +357,8 @@ def _add_typo_alternatives(group: Group, word: str, thesaurus: Thesaurus, vocabu
             group.corrected.append(fixed)
             group.alternatives.append(alt)
         return
-    candidates = vocabulary.near(word, prefix=group.prefix)
+    # A misspelt start of a longer word only from seven letters: shorter starts fit too many words.
+    candidates = vocabulary.near(word, prefix=group.prefix and len(word) >= 7)
     if "y" in word:  # Dutch "ij" typed as "y" ("vogelrichtlyn"): one slip, though two edits
         spelled = word.replace("y", "ij")
         candidates = (

@@ -44,6 +44,7 @@ class Thesaurus:
         self.concepts: list[tuple[tuple[str, ...], ...]] = []
         self.inspire: dict[str, int] = {}
         self._by_key: dict[tuple[str, ...], list[int]] = {}
+        self.exact: set[int] = set()  # concepts that pair one term with its translation (GEMET, INSPIRE, ...)
         self._add(concepts)
 
     def _add(self, concepts: list[dict]) -> None:
@@ -59,6 +60,8 @@ class Thesaurus:
             self.concepts.append(tuple(terms))
             if raw.get("inspire") and not raw.get("src"):
                 self.inspire[str(raw["inspire"])] = index
+            if raw.get("src"):
+                self.exact.add(index)
             for tokens in terms:
                 self._by_key.setdefault(tuple(stem(w) for w in tokens), []).append(index)
 
@@ -76,6 +79,7 @@ class Thesaurus:
         other.concepts = list(self.concepts)
         other.inspire = dict(self.inspire)
         other._by_key = {k: list(v) for k, v in self._by_key.items()}
+        other.exact = set(self.exact)
         other._add(concepts)
         return other
 
@@ -92,6 +96,18 @@ class Thesaurus:
                 if tuple(stem(w) for w in term) != key and term not in out:
                     out.append(term)
         return out
+
+    def translations(self, tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The terms of the concepts that are one term in two languages (or a term and its abbreviation):
+        not a related word but the same word written otherwise."""
+        key = tuple(stem(w) for w in tokens)
+        return [
+            term
+            for index in self._by_key.get(key, ())
+            if index in self.exact
+            for term in self.concepts[index]
+            if tuple(stem(w) for w in term) != key
+        ]
 
     def expand(self, query_words: list[str]) -> list[Expansion]:
         """Cover the query with expansions, longest matching phrase first, left to right.

@@ -15,9 +15,10 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
 
 def max_edits(word: str) -> int:
-    """Typo tolerance grows with the word: none below 4 letters, one up to 7, two from 8."""
+    """Typo tolerance grows with the word: none below 4 letters, one up to 9, two from 10 (at nine letters
+    two edits already turn "zwemwater" into "zeewater")."""
     n = len(word)
-    return 0 if n < 4 else 1 if n < 8 else 2
+    return 0 if n < 4 else 1 if n < 10 else 2
 
 
 def _grams(word: str) -> list[str]:
@@ -114,8 +115,10 @@ class Vocabulary:
                     found.append((d, 0, -self.counts[term], term))
                     continue
             if prefix and len(term) > len(word):
-                d = min(distance(word, term[: len(word) + j], k) for j in (-1, 0, 1))
-                if d <= k:
+                # The start of a longer word is a weaker guess than a whole word: one edit less below 12 letters.
+                kp = k if len(word) >= 12 else min(k, 1)
+                d = min(distance(word, term[: len(word) + j], kp) for j in (-1, 0, 1))
+                if d <= kp:
                     found.append((d, 1, -self.counts[term], term))
         if len(word) < 8:  # short words share too few trigrams for the filter: generate their neighbours
             known = {f[-1] for f in found}

@@ -86,6 +86,16 @@ def _parts(db: sqlite3.Connection, code: str) -> set[str]:
     return out
 
 
+def _common(db: sqlite3.Connection) -> set[str]:
+    """ETRS89 and WGS 84 with all their realisations as the EPSG database of this PROJ names them (newer
+    databases move grids to national realisations, e.g. NAP heights to ETRS89-NLD [AGRS2010])."""
+    rows = db.execute(
+        "SELECT code FROM geodetic_crs WHERE auth_name = 'EPSG' AND deprecated = 0 "
+        "AND (name LIKE 'ETRS89%' OR name LIKE 'WGS 84%')"
+    )
+    return COMMON | {str(code) for (code,) in rows}
+
+
 def needed_grids(codes: set[str], common: bool = True) -> list[str]:
     """CDN names of the grids the most accurate transformations between ``codes`` (and, with ``common``, the
     common ETRS89/WGS 84 systems) use. Pairs of one system with its own parts do not count."""
@@ -95,7 +105,7 @@ def needed_grids(codes: set[str], common: bool = True) -> list[str]:
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
         parts = {c: _parts(db, c) for c in codes}
         mine = set().union(*parts.values())
-        others = mine | (COMMON if common else set())
+        others = mine | (_common(db) if common else set())
         best: dict[tuple[str, str], tuple[float, str]] = {}
         rows = db.execute(
             "SELECT g.source_crs_code, g.target_crs_code, g.accuracy, COALESCE(a.proj_grid_name, g.grid_name) "

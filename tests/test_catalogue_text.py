@@ -93,3 +93,14 @@ def test_function_words_are_dropped_unless_alone():
     assert [g.typed for g in parse("kaart van de bodem ", th, None).groups] == [("kaart",), ("bodem",)]
     assert [g.typed for g in parse("flora en fauna ", th, None).groups] == [("flora", "en", "fauna")]
     assert [g.typed for g in parse("van de ", th, None).groups] == [("van",), ("de",)]
+
+
+def test_typo_tolerance_by_length_and_known_words():
+    from dtfl_plugin.catalogue.vocabulary import max_edits
+
+    assert [max_edits("x" * n) for n in (3, 4, 9, 10)] == [0, 1, 1, 2]
+    vocab = Vocabulary({"zeewater": 4, "verkeersongevallen": 2, "waterschap": 3})
+    assert parse("zwemwater ", default_thesaurus(), vocab).groups[0].corrected == []  # two edits at nine letters
+    assert parse("verkersongevalen ", default_thesaurus(), vocab).groups[0].corrected == ["verkeersongevallen"]
+    # "waste" is an English word the thesaurus knows: translated, never "corrected" into waterschap
+    assert parse("waste ", default_thesaurus(), vocab).groups[0].corrected == []

@@ -12,8 +12,10 @@ import re
 
 from .text import fold
 
-# "<words> (<ACRONYM>)": up to eight words before an all-capitals abbreviation in brackets.
-_DEFINITION = re.compile(r"((?:[^\W\d_][\w'-]*\s+){0,7}[^\W\d_][\w'-]*)\s*\(\s*([A-Z][A-Z0-9]{1,7})\s*\)")
+# "<words> (<ACRONYM>)": an all-capitals abbreviation in brackets; the words before it are read after.
+_ABBREVIATION = re.compile(r"\(\s*([A-Z][A-Z0-9]{2,7})\s*\)")
+_WORD = re.compile(r"[^\W\d_][\w'-]*")
+MAX_WORDS = 8
 _SKIP = frozenset("de het een van der voor en in op the of and for to".split())
 MAX_PER_ACRONYM = 3  # phrases kept per abbreviation: the commonest definitions
 
@@ -61,8 +63,10 @@ def acronyms(texts) -> dict[str, list[str]]:
     for text in texts:
         if not text or "(" not in text:
             continue
-        for phrase, acronym in _DEFINITION.findall(text):
-            words = [fold(w) for w in phrase.split()]
+        for match in _ABBREVIATION.finditer(text):
+            acronym = match.group(1)
+            before = text[max(0, match.start() - 160) : match.start()]
+            words = [fold(w) for w in _WORD.findall(before)[-MAX_WORDS:]]
             tail = _stands_for(acronym, words)
             if tail:
                 key = (fold(acronym), " ".join(tail))

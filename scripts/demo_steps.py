@@ -75,11 +75,11 @@ class Job:
         )
         hits = json.loads(out.read_text(encoding="utf-8"))
         for rank, item in enumerate(hits, 1):
-            if (
-                want_name in (item["name"], item["service_url"].rsplit("/", 1)[-1])
-                and item["service_type"] == want_type
-            ):
-                return CatalogueIndex(self.index).get(item["id"]), rank
+            # One row per dataset: the demo picks the service it wants among the row's choices, as a user does.
+            for choice in [item, *item.get("services", [])]:
+                url = choice.get("service_url", item["service_url"])
+                if want_name in (choice["name"], url.rsplit("/", 1)[-1]) and choice["service_type"] == want_type:
+                    return CatalogueIndex(self.index).get(choice["id"]), rank
         raise RuntimeError(f"search '{query}' did not find {want_name} ({want_type}) among {len(hits)} results")
 
     def find_and_load(self) -> str:

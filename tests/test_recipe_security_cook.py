@@ -171,3 +171,39 @@ def test_models_pass_only_when_every_child_does(processing_ready):
         assert "native:truncatetable" in algorithm_problem("dtfltestmodels:evil")
     finally:
         QgsApplication.processingRegistry().removeProvider(provider)
+
+
+@pytest.mark.parametrize(
+    ("layer", "allowed"),
+    [
+        ("oapif:// typename='gebouwen' url='http://127.0.0.1:8080'", True),  # a declared service, qgis_process form
+        ("OAPIF:// typename='gebouwen' url='http://127.0.0.1:8080'", True),
+        ("oapif:// typename='gebouwen' url='http://evil.example:8080'", False),  # a service the recipe did not declare
+        ("ogr://{folder}/data/points.gpkg", True),  # the cook hands steps absolute paths inside the unpacked recipe
+        ("ogr:///etc/passwd", False),
+    ],
+)
+def test_provider_prefixed_layers_are_checked_by_their_source(layer, allowed, tmp_path, processing_ready):
+    """Steps name layers as qgis_process does (provider://uri): the provider key is no scheme to refuse or trust."""
+    from dtfl_plugin.recipe.cookplan import PlannedStep, check_step
+    from dtfl_plugin.recipe.references import Scope
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "points.gpkg").write_bytes(b"")
+    scope = Scope(tmp_path, tmp_path, ["http://127.0.0.1:8080/"])
+    layer = layer.format(folder=tmp_path)
+    step = PlannedStep(1, "native:extractbyextent", "", {"INPUT": layer, "OUTPUT": str(tmp_path / "out" / "x.gpkg")})
+    check_step(step, scope, set(), {"OUTPUT"}, tmp_path / "out")
+    assert (step.problems == []) is allowed, step.problems
+
+
+def test_remote_models_run_only_on_servers_the_receiver_configured(tmp_path, processing_ready):
+    from dtfl_plugin.recipe.cookplan import PlannedStep, algorithm_problem, check_step
+    from dtfl_plugin.recipe.references import Scope
+
+    assert algorithm_problem("dtfl:remote_server")  # adding a model server changes settings: never in a re-cook
+    assert algorithm_problem("dtfl:remote_refresh")
+    scope = Scope(tmp_path, tmp_path, [])
+    step = PlannedStep(1, "dtfl:remote_execute", "", {"SERVER": "someone-elses-server", "PROCESS": "x", "INPUTS": "{}"})
+    check_step(step, scope, set(), {"OUTPUT"}, tmp_path / "out")
+    assert any("SERVER" in p for p in step.problems), step.problems

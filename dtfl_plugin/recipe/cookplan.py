@@ -55,6 +55,10 @@ ALLOWED_ALGORITHMS = frozenset(
         "convertformat",
     )} | {"dtfl:bathtub_flooding", "dtfl:cityjson_import", "dtfl:raster_from_service"}
 )  # fmt: skip
+# Remote models (OGC API - Processes) run on a server the *receiver* configured; the recipe only names it. Adding or
+# refreshing servers changes settings and is never part of a re-cook.
+REMOTE_MODELS = "dtfl:remote_"
+NOT_REMOTE_MODELS = frozenset({"dtfl:remote_server", "dtfl:remote_refresh"})
 LAYER_TYPES = {"source", "vector", "raster", "layer", "multilayer", "file", "mesh", "pointcloud", "vectortile"}
 _GDAL_ARGS = ("--config", "--optfile", "--debug")
 
@@ -110,6 +114,8 @@ def algorithm_problem(algorithm_id: str, _depth: int = 0) -> str:
             if reason:
                 return tr("the model runs {child}: {reason}").format(child=child.algorithmId(), reason=reason)
         return ""
+    if algorithm_id.startswith(REMOTE_MODELS) and algorithm_id not in NOT_REMOTE_MODELS:
+        return ""
     if algorithm_id not in ALLOWED_ALGORITHMS:
         return tr("'{id}' is not an algorithm that only transforms data; re-cooking does not run it").format(
             id=algorithm_id
@@ -127,12 +133,23 @@ def _strings(value) -> list[str]:
     return []
 
 
+def without_provider(text: str) -> str:
+    """A layer given as ``provider://uri`` (the qgis_process form steps are written in) without its provider key."""
+    from qgis.core import QgsProviderRegistry
+
+    head, sep, rest = text.partition("://")
+    if sep and head.lower() in {key.lower() for key in QgsProviderRegistry.instance().providerList()}:
+        return rest
+    return text
+
+
 def value_problem(name: str, kind: str, value, scope: Scope, produced: set[str]) -> str:
     """Why one parameter value reaches outside the recipe, or ''."""
     for text in _strings(value):
         if not text or text in produced:
             continue
         if kind in LAYER_TYPES:
+            text = without_provider(text)
             path = source_file(text)
             reason = problem(text, scope)
             if reason:
@@ -150,6 +167,21 @@ def value_problem(name: str, kind: str, value, scope: Scope, produced: set[str])
     return ""
 
 
+def _unknown_server(step: PlannedStep) -> str:
+    """dtfl:remote_execute names its server: it must be one the receiver configured (a name, never a URL)."""
+    if step.algorithm != "dtfl:remote_execute":
+        return ""
+    from ..errors import DtflError
+    from ..models.remote import servers
+
+    name = str(step.parameters.get("SERVER", "")).strip()
+    try:
+        servers.get(name)
+    except DtflError:
+        return tr("SERVER: '{name}' is not a model server you configured").format(name=_short(name))
+    return ""
+
+
 def check_step(step: PlannedStep, scope: Scope, produced: set[str], destinations: set[str], out_dir: Path) -> None:
     """Fill ``step.problems`` (in place). ``produced``: outputs of earlier steps; ``out_dir``: where steps write."""
     from qgis.core import QgsApplication
@@ -160,6 +192,9 @@ def check_step(step: PlannedStep, scope: Scope, produced: set[str], destinations
         return
     alg = QgsApplication.processingRegistry().algorithmById(step.algorithm)
     step.title = alg.displayName()
+    server = _unknown_server(step)
+    if server:
+        step.problems.append(server)
     kinds = {d.name(): d.type() for d in alg.parameterDefinitions()}
     for name, value in step.parameters.items():
         if name not in kinds:

@@ -96,7 +96,6 @@ def exchange(
         QgsApplication.authManager().updateNetworkReply(reply, authcfg)
     reply.setReadBufferSize(CHUNK)  # Qt stops reading the socket when this much is unread: no hidden buffer
     sink = _Sink(out, max_bytes, have)
-    loop = QEventLoop()
 
     def headers_in() -> None:
         if outcome.status:
@@ -131,6 +130,18 @@ def exchange(
             outcome.timed_out = True
             reply.abort()
 
+    _run_to_end(reply, headers_in, drain, watch)
+    if reply.error() != QNetworkReply.NetworkError.NoError and not (outcome.too_large or outcome.timed_out):
+        outcome.error = reply.errorString() or "network error"
+    headers_in()
+    reply.deleteLater()
+    return outcome
+
+
+def _run_to_end(reply: QNetworkReply, headers_in, drain, watch) -> None:
+    """Run ``reply`` to its end in a local event loop: headers and body handed over as they arrive, ``watch``
+    polled for cancel and the deadline; every connection undone afterwards."""
+    loop = QEventLoop()
     reply.metaDataChanged.connect(headers_in)
     reply.readyRead.connect(drain)
     reply.finished.connect(loop.quit)
@@ -154,11 +165,6 @@ def exchange(
                 signal.disconnect(slot)
             except (TypeError, RuntimeError):
                 pass
-    if reply.error() != QNetworkReply.NetworkError.NoError and not (outcome.too_large or outcome.timed_out):
-        outcome.error = reply.errorString() or "network error"
-    headers_in()
-    reply.deleteLater()
-    return outcome
 
 
 def _send(request: QNetworkRequest, verb: str, body: bytes | None) -> QNetworkReply:

@@ -53,20 +53,52 @@ def _style_signature(layer) -> str:
     return "|".join(parts)
 
 
+def _measuring_points(folder):
+    """A temporary point layer with an SVG marker from the sender's own disk."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
+
+    points = QgsVectorLayer("Point?crs=EPSG:28992&field=naam:string", "Meetpunten", "memory")
+    for i, (x, y) in enumerate(((84850.0, 447500.0), (84900.0, 447550.0), (84980.0, 447600.0))):
+        feature = QgsFeature(points.fields())
+        feature.setAttributes([f"punt {i}"])
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        points.dataProvider().addFeature(feature)
+    own_svg = folder / "symbols" / "meetpunt.svg"
+    own_svg.parent.mkdir()
+    own_svg.write_text(SVG)
+    _svg_marker(points, str(own_svg))
+    return points
+
+
+def _virtual_layers(bgt, pand) -> list:
+    """A virtual layer on a project layer (by id) and one that reads a file itself."""
+    from qgis.core import QgsVectorLayer, QgsVirtualLayerDefinition
+
+    virtual = QgsVirtualLayerDefinition()
+    virtual.addSource("pand", pand.id())
+    virtual.setQuery("SELECT * FROM pand WHERE ST_Area(geometry) > 100")
+    big = QgsVectorLayer(virtual.toString(), "Grote panden (virtueel)", "virtual")
+    own = QgsVirtualLayerDefinition()
+    own.addSource("water", f"{bgt}|layername=bgt_waterdeel", "ogr")
+    own.setQuery("SELECT * FROM water")
+    water = QgsVectorLayer(own.toString(), "Water (virtueel, eigen bron)", "virtual")
+    assert big.isValid() and water.isValid(), (
+        big.dataProvider().error().message(),
+        water.dataProvider().error().message(),
+    )
+    return [big, water]
+
+
 @pytest.fixture(scope="module")
 def desktop_twin(sandbox, shared_data, processing_ready, tmp_path_factory):
     import processing
     from qgis.core import (
-        QgsFeature,
-        QgsGeometry,
-        QgsPointXY,
         QgsProcessingContext,
         QgsProcessingFeedback,
         QgsProject,
         QgsRasterLayer,
         QgsVectorLayer,
         QgsVectorLayerJoinInfo,
-        QgsVirtualLayerDefinition,
     )
 
     folder = tmp_path_factory.mktemp("desktop-twin")
@@ -96,30 +128,8 @@ def desktop_twin(sandbox, shared_data, processing_ready, tmp_path_factory):
     depth = QgsRasterLayer(result["OUTPUT_DEPTH"], "Waterdiepte", "gdal")  # a scratch file in Processing's temp
     assert depth.isValid()
     project.addMapLayers([*outputs, depth])
-    points = QgsVectorLayer("Point?crs=EPSG:28992&field=naam:string", "Meetpunten", "memory")
-    for i, (x, y) in enumerate(((84850.0, 447500.0), (84900.0, 447550.0), (84980.0, 447600.0))):
-        feature = QgsFeature(points.fields())
-        feature.setAttributes([f"punt {i}"])
-        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
-        points.dataProvider().addFeature(feature)
-    own_svg = folder / "symbols" / "meetpunt.svg"
-    own_svg.parent.mkdir()
-    own_svg.write_text(SVG)
-    _svg_marker(points, str(own_svg))
     library = QgsVectorLayer(f"{bgt}|layername=bgt_waterdeel", "BGT waterdeel", "ogr")
-    virtual = QgsVirtualLayerDefinition()
-    virtual.addSource("pand", pand.id())
-    virtual.setQuery("SELECT * FROM pand WHERE ST_Area(geometry) > 100")
-    big = QgsVectorLayer(virtual.toString(), "Grote panden (virtueel)", "virtual")
-    own = QgsVirtualLayerDefinition()
-    own.addSource("water", f"{bgt}|layername=bgt_waterdeel", "ogr")
-    own.setQuery("SELECT * FROM water")
-    water = QgsVectorLayer(own.toString(), "Water (virtueel, eigen bron)", "virtual")
-    assert big.isValid() and water.isValid(), (
-        big.dataProvider().error().message(),
-        water.dataProvider().error().message(),
-    )
-    project.addMapLayers([points, library, big, water])
+    project.addMapLayers([_measuring_points(folder), library, *_virtual_layers(bgt, pand)])
     join = QgsVectorLayerJoinInfo()
     join.setJoinLayer(outputs[1])
     join.setJoinFieldName(outputs[1].fields().names()[0])

@@ -8,26 +8,6 @@ import pytest
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture()
-def plugin(qgis_iface, qgis_app):
-    from qgis.core import QgsApplication
-
-    from dtfl_plugin.plugin import DtflPlugin
-    from dtfl_plugin.processing.provider import DtflProvider
-
-    registry = QgsApplication.processingRegistry()
-    had_provider = registry.providerById("dtfl") is not None
-    if had_provider:
-        registry.removeProvider("dtfl")
-    plugin = DtflPlugin(qgis_iface)
-    plugin.initGui()
-    yield plugin
-    if plugin.features:
-        plugin.unload()
-    if had_provider and registry.providerById("dtfl") is None:
-        registry.addProvider(DtflProvider())
-
-
 def test_menu_entry_opens_the_dialog_with_progress_and_cancel(plugin, publish_twin, qgis_app, qgis_iface, monkeypatch):
     from qgis.core import QgsProject
 

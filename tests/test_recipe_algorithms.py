@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.fixtures.recipe import AREA_A, build_twin, extent_string, native_steps
+from tests.fixtures.recipe import AREA_A, build_twin, extent_string, keygen, native_steps
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +34,7 @@ def test_parameters_as_the_issue_names_them(processing_ready):
 def test_package_verify_unpack_through_processing(twin, tmp_path, processing_ready, qgis_app):
     import processing
 
-    keys = processing.run(
-        "dtfl:recipe_keygen",
-        {
-            "OUTPUT_PRIVATE": str(tmp_path / "k.key"),
-            "OUTPUT_PUBLIC": str(tmp_path / "k.pub"),
-            "PASSPHRASE": "pw",
-            "TRUST": False,
-        },
-    )
+    keys = keygen(tmp_path, "pw", trust=False)
     packed = processing.run(
         "dtfl:recipe_package",
         {

@@ -13,27 +13,6 @@ from tests.fixtures.recipe import AREA_A, build_twin, native_steps
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture()
-def plugin(qgis_iface, qgis_app):
-    """The real plugin; the session's DTFL provider (processing_ready) steps aside while it owns one."""
-    from qgis.core import QgsApplication
-
-    from dtfl_plugin.plugin import DtflPlugin
-    from dtfl_plugin.processing.provider import DtflProvider
-
-    registry = QgsApplication.processingRegistry()
-    had_provider = registry.providerById("dtfl") is not None
-    if had_provider:
-        registry.removeProvider("dtfl")
-    plugin = DtflPlugin(qgis_iface)
-    plugin.initGui()
-    yield plugin
-    if plugin.features:
-        plugin.unload()
-    if had_provider and registry.providerById("dtfl") is None:
-        registry.addProvider(DtflProvider())
-
-
 def _feature(plugin, cls):
     found = [f for f in plugin.features if isinstance(f, cls)]
     assert len(found) == 1

@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from tests.fixtures.recipe import keygen
+
 MINISIGN = shutil.which("minisign")
 needs_minisign = pytest.mark.skipif(
     MINISIGN is None, reason="Debian's minisign tool is not installed (requirements/apt.txt)"
@@ -101,19 +103,9 @@ def test_we_decrypt_minisign_encrypted_keys(tmp_path):
 
 
 def test_keygen_algorithm_and_trusted_keys(tmp_path, processing_ready, qgis_app):
-    import processing
-
     from dtfl_plugin.recipe import keys, sign
 
-    result = processing.run(
-        "dtfl:recipe_keygen",
-        {
-            "OUTPUT_PRIVATE": str(tmp_path / "k.key"),
-            "OUTPUT_PUBLIC": str(tmp_path / "k.pub"),
-            "PASSPHRASE": "s3cret",
-            "TRUST": True,
-        },
-    )
+    result = keygen(tmp_path, "s3cret", trust=True)
     public = sign.public_key_from_text((tmp_path / "k.pub").read_text())
     assert result["KEY_ID"] == public.key_id_hex
     assert (tmp_path / "k.key").stat().st_mode & 0o077 == 0, "secret key readable by others"

@@ -116,7 +116,7 @@ def main(argv: list[str]) -> int:
                 pointcloud="--no-pointcloud" not in argv,
             )
         elif argv[1] == "render":
-            from dtfl_plugin.layers.render_child import render_job
+            from dtfl_plugin.layers.render_scene import render_job
 
             pitch = float(argv[4]) if len(argv) > 4 else 50.0
             yaw = float(argv[5]) if len(argv) > 5 else 20.0

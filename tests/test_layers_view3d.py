@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import time
+
 import pytest
 from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsRasterLayer, QgsRectangle, QgsVectorLayer
+from qgis.PyQt.QtCore import QCoreApplication
 
-from dtfl_plugin.gui.view3d import View3DFeature, canvas_3d_api, find_dem, tiled_scenes_supported
+from dtfl_plugin.gui.view3d import View3DFeature, canvas_3d_api, find_dem
 
 pytestmark = pytest.mark.gui
 
@@ -38,10 +44,41 @@ def test_action_opens_dock_with_honest_notes(feature, qgis_iface, shared_data):
     dock = feature_obj.dock
     assert dock is not None and dock in plugin.docks
     assert buildings.renderer3D() is not None  # a height field -> extruded by default
-    assert "OpenGL" in dock.image.text() and not dock.render_button.isEnabled()  # offscreen: explained, no hang
-    if not tiled_scenes_supported():
-        assert "3.34" in dock.note.text()
+    assert "3.34" not in dock.note.text()  # no 3D Tiles layer loaded: 3D Tiles are not mentioned
     assert "No terrain model" in dock.note.text()
+    if shutil.which("xvfb-run") is None:
+        assert "OpenGL" in dock.image.text() and not dock.render_button.isEnabled()  # explained, no hang
+        return
+    # The render runs in a child process: the event loop keeps running while we wait for it.
+    assert dock.job is not None and "separate process" in dock.image.text()
+    deadline = time.monotonic() + 180
+    while dock.job.running() or dock.job.timer is not None:
+        QCoreApplication.processEvents()
+        time.sleep(0.05)
+        assert time.monotonic() < deadline, "the dock's render never finished"
+    pixmap = dock.image.pixmap()
+    assert pixmap is not None and not pixmap.isNull(), dock.image.text()
+    assert pixmap.width() >= 800 and pixmap.height() >= 500  # large enough to read
+    assert dock.render_button.isEnabled()
+
+
+def test_dock_survives_a_dying_render(feature, qgis_iface, monkeypatch, tmp_path):
+    """A render child that crashes (as QGIS 3.22's 3D engine can) is a message; the caller lives on."""
+    from dtfl_plugin.layers import render_async
+
+    fake = tmp_path / "crash.py"
+    fake.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGABRT)\n")
+    monkeypatch.setattr(render_async, "child_command", lambda job: ([sys.executable, str(fake)], dict(os.environ)))
+    results = []
+    job = render_async.RenderJob({"output": str(tmp_path / "x.png")}, str(tmp_path / "job"), timeout_s=30)
+    (tmp_path / "job").mkdir()
+    job.start(lambda path, error: results.append((path, error)))
+    deadline = time.monotonic() + 30
+    while not results:
+        QCoreApplication.processEvents()
+        time.sleep(0.05)
+        assert time.monotonic() < deadline
+    assert results[0][0] == "" and "crashed" in results[0][1]
 
 
 def test_find_dem_prefers_the_named_terrain(qgis_app, shared_data):

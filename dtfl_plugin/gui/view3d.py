@@ -9,7 +9,7 @@ The scene itself is built by layers/scene3d.py and layers/render.py; this file i
 
 from __future__ import annotations
 
-from qgis.core import QgsProject, QgsProviderRegistry, QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsProject, QgsProviderRegistry, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import (
@@ -28,37 +28,7 @@ from qgis.PyQt.QtWidgets import (
 from ..compat import GEOMETRY_POLYGON, QAction
 from ..errors import DtflError
 from ..i18n import tr
-
-
-def find_dem(project: QgsProject) -> QgsRasterLayer | None:
-    """The terrain layer: the one the project names, else the first visible single-band raster (an AHN DTM)."""
-    from ..layers.render import terrain_layer
-
-    named = terrain_layer(project)
-    if named is not None:
-        return named
-    for layer in project.layerTreeRoot().checkedLayers():
-        if (
-            isinstance(layer, QgsRasterLayer)
-            and layer.isValid()
-            and layer.bandCount() == 1
-            and layer.providerType() in ("gdal", "wcs")
-        ):
-            return layer
-    return None
-
-
-def use_dem_as_project_terrain(project: QgsProject, dem: QgsRasterLayer, exaggeration: float = 1.0) -> bool:
-    """QGIS 3.26+: make ``dem`` the project's terrain (what new 3D views use); False where QGIS has no such setting."""
-    if not hasattr(project, "elevationProperties"):
-        return False
-    from qgis.core import QgsRasterDemTerrainProvider
-
-    provider = QgsRasterDemTerrainProvider()
-    provider.setLayer(dem)
-    provider.setScale(exaggeration)
-    project.elevationProperties().setTerrainProvider(provider)
-    return True
+from ..layers.terrain import find_dem, use_dem_as_project_terrain  # noqa: F401 - decisions live in layers/
 
 
 def canvas_3d_api() -> bool:
@@ -72,6 +42,18 @@ def tiled_scenes_supported() -> bool:
     return "cesiumtiles" in QgsProviderRegistry.instance().providerList()
 
 
+def wants_tiled_scenes(project: QgsProject) -> bool:
+    """A layer of the project is (or points at) a 3D Tiles tileset: only then do 3D Tiles matter."""
+    for layer in project.mapLayers().values():
+        source = layer.source().lower()
+        if layer.providerType() in ("cesiumtiles", "tiledscene") or "tileset.json" in source:
+            return True
+    return False
+
+
+RENDER_TIMEOUT_S = 120
+
+
 class View3DDock(QDockWidget):
     """Rendered 3D view with camera controls (QGIS versions without a Python 3D canvas)."""
 
@@ -80,11 +62,12 @@ class View3DDock(QDockWidget):
         self.setObjectName("dtflView3DDock")
         self.iface = iface
         self.extent = None
+        self.job = None
         body = QWidget(self)
         layout = QVBoxLayout(body)
         self.image = QLabel(tr("Press Render to draw the 3D view."), body)
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(320, 200)
+        self.image.setMinimumSize(640, 400)
         self.image.setWordWrap(True)
         layout.addWidget(self.image, 1)
         self.note = QLabel("", body)
@@ -119,47 +102,69 @@ class View3DDock(QDockWidget):
         self.setWidget(body)
 
     def show_area(self, extent) -> None:
-        from ..layers.render import display_problem
+        from ..layers.render import child_command
 
         self.extent = extent
+        project = QgsProject.instance()
         notes = []
-        if not tiled_scenes_supported():
+        if wants_tiled_scenes(project) and not tiled_scenes_supported():
             notes.append(
                 tr(
-                    "This QGIS cannot show 3D Tiles (tiled scenes need QGIS 3.34 or newer). Buildings are shown as extruded footprints where a layer with heights is loaded."
+                    "This QGIS cannot show the 3D Tiles layer of this project (tiled scenes need QGIS 3.34 or newer); it is left out of the view."
                 )
             )
-        if find_dem(QgsProject.instance()) is None:
-            notes.append(tr("No terrain model (DEM) loaded: the terrain is flat. Load an AHN DTM to see the relief."))
+        if find_dem(project) is None:
+            notes.append(tr("No terrain model (DEM) loaded: the ground is drawn flat at the buildings' base."))
         self.note.setText("\n".join(notes))
-        problem = display_problem()
-        self.render_button.setEnabled(not problem)
-        if problem:
-            self.image.setText(problem)
-        else:
-            self.render()
+        try:
+            child_command("probe")
+        except DtflError as err:
+            self.render_button.setEnabled(False)
+            self.image.setText(str(err))
+            return
+        self.render_button.setEnabled(True)
+        self.render()
 
     def render(self) -> None:
-        from ..layers import render, scene3d
+        """Render in a guarded child process; the desktop never waits on it (polled, with a timeout)."""
+        from ..layers import render_async
 
-        if self.extent is None:
+        if self.extent is None or (self.job is not None and self.job.running()):
             return
         project = QgsProject.instance()
+        dem = find_dem(project)
+        size = self.image.size()
         try:
-            dem = find_dem(project)
             if dem is not None:
-                project.writeEntry(*render.TERRAIN_KEY, dem.id())
-            project.writeEntryDouble(*render.EXAGGERATION_KEY, self.exaggeration.value())
-            settings = render.scene_for_project(project, self.extent, exaggeration=self.exaggeration.value())
-            value, ok = dem.dataProvider().sample(self.extent.center(), 1) if dem is not None else (0.0, False)
-            z = value if ok and value == value else 0.0  # NaN where the DEM has no data
-            pose = scene3d.camera_pose(settings, self.extent, pitch=self.pitch.value(), yaw=self.yaw.value(), z=z)
-            size = self.image.size()
-            image = render.render_image(project, settings, pose, max(320, size.width()), max(200, size.height()))
+                project.writeEntry(*render_async.TERRAIN_KEY, dem.id())
+            self.job = render_async.RenderJob.for_project(
+                project,
+                self.extent,
+                width=max(800, size.width()),
+                height=max(500, size.height()),
+                pitch=self.pitch.value(),
+                yaw=self.yaw.value(),
+                exaggeration=self.exaggeration.value(),
+                timeout_s=RENDER_TIMEOUT_S,
+            )
         except DtflError as err:
             self.image.setText(str(err))
             return
-        self.image.setPixmap(QPixmap.fromImage(image))
+        self.render_button.setEnabled(False)
+        self.image.setText(tr("Rendering the 3D view in a separate process ..."))
+        self.job.start(self._rendered)
+
+    def _rendered(self, path: str, error: str) -> None:
+        self.render_button.setEnabled(True)
+        if error:
+            self.image.setText(error)
+            return
+        pixmap = QPixmap(path)
+        self.job.cleanup()
+        if pixmap.isNull():
+            self.image.setText(tr("The 3D render produced no image."))
+            return
+        self.image.setPixmap(pixmap)
 
     def extrude_current_layer(self) -> None:
         from ..layers.scene3d import style_extruded_buildings
@@ -214,7 +219,7 @@ class View3DFeature:
         self.plugin.add_action(tr("Open 3D view of this area"), self.open_view, object_name="dtflOpen3DViewAction")
 
     def open_view(self) -> None:
-        from ..layers.render import apply_default_3d_styles
+        from ..layers.render_scene import apply_default_3d_styles
 
         project = QgsProject.instance()
         extent = self.iface.mapCanvas().extent()
@@ -244,10 +249,10 @@ class View3DFeature:
         on 3.40), so the DEM goes into the project's elevation settings first, which is also where QGIS
         users expect it (Project > Properties > Terrain).
         """
-        from ..layers import render, scene3d
+        from ..layers import scene3d, terrain
 
         dem = find_dem(project)
-        exaggeration = render.terrain_exaggeration(project)
+        exaggeration = terrain.terrain_exaggeration(project)
         if dem is not None:
             use_dem_as_project_terrain(project, dem, exaggeration)
         canvas = self.iface.createNewMapCanvas3D(tr("DTFL 3D view"))
@@ -265,5 +270,7 @@ class View3DFeature:
         self.canvases.append(canvas)
 
     def unload(self) -> None:
+        if self.dock is not None and self.dock.job is not None:
+            self.dock.job.cancel()
         self.dock = None  # plugin.unload removes and deletes the dock
         self.canvases.clear()

@@ -184,6 +184,12 @@ class CityJSONReader:
 
     # --- pass 2 ---
     def __iter__(self) -> Iterator[CityRecord]:
+        try:
+            yield from self._iterate()
+        except (JsonStreamError, UnicodeDecodeError) as err:
+            raise CityJSONError(f"{self.path.name} is damaged: {err}") from err
+
+    def _iterate(self) -> Iterator[CityRecord]:
         if self.sequence:
             yield from self._iter_sequence()
             return
@@ -242,6 +248,17 @@ class CityJSONReader:
         return max(usable, key=lambda g: lod_key(str(g.get("lod", ""))))
 
     def _records(self, object_id: str, obj: dict, vertices: np.ndarray) -> Iterator[CityRecord]:
+        """Records of one CityObject; anything malformed in it is a CityJSONError naming the object."""
+        try:
+            yield from self._object_records(object_id, obj, vertices)
+        except CityJSONError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as err:
+            raise CityJSONError(f"city object {object_id!r} is malformed ({type(err).__name__}: {err})") from err
+
+    def _object_records(self, object_id: str, obj: dict, vertices: np.ndarray) -> Iterator[CityRecord]:
+        if not isinstance(obj, dict):
+            raise CityJSONError(f"city object {object_id!r} is not a JSON object")
         self.stats.objects += 1
         geometry = self._pick_geometry(obj.get("geometry") or [])
         if geometry is None:
@@ -252,6 +269,20 @@ class CityJSONReader:
             self.stats.no_geometry += 1
             return
         flat, ring_len, poly_rings = rings_of(surfaces)
+        if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= len(vertices)):
+            # Python/numpy would wrap a negative index to the end of the list: wrong geometry, silently.
+            raise CityJSONError(
+                f"city object {object_id!r} refers to vertex {int(flat.min()) if flat.min() < 0 else int(flat.max())}, "
+                f"outside the {len(vertices)} vertices of the file"
+            )
+        if (ring_len < 3).any():
+            keep = ring_len >= 3  # a ring of fewer than 3 points has no area: dropped, not drawn
+            flat, ring_len, poly_rings, alive = _drop_short_rings(flat, ring_len, poly_rings, keep)
+            if values is not None:
+                values = [value for value, ok in zip(values, alive) if ok]
+            if not len(poly_rings):
+                self.stats.no_geometry += 1
+                return
         raw = vertices[flat]
         if self.header.has_transform:
             points = raw * np.asarray(self.header.scale) + np.asarray(self.header.translate)
@@ -294,6 +325,19 @@ class CityJSONReader:
         if obj_type in BUILDING_TYPES and geometry.get("type") in SOLID_TYPES:
             return kinds_from_normals(poly_rings, points, ring_len), "derived"
         return [""] * len(poly_rings), ""
+
+
+def _drop_short_rings(flat, ring_len, poly_rings, keep):
+    """Remove rings of fewer than 3 points; a surface whose outer ring goes is removed whole."""
+    ring_owner = np.repeat(np.arange(len(poly_rings)), poly_rings)
+    first = np.zeros(len(ring_len), dtype=bool)
+    first[np.concatenate(([0], np.cumsum(poly_rings)[:-1])).astype(np.int64)] = True
+    dead_surface = np.zeros(len(poly_rings), dtype=bool)
+    dead_surface[ring_owner[first & ~keep]] = True
+    keep = keep & ~dead_surface[ring_owner]
+    point_keep = np.repeat(keep, ring_len)
+    new_poly = np.bincount(ring_owner[keep], minlength=len(poly_rings))[~dead_surface]
+    return flat[point_keep], ring_len[keep], new_poly, ~dead_surface
 
 
 def read_header(path: str | Path) -> CityHeader:

@@ -1,10 +1,11 @@
-"""Headless 3D renders of a project: QgsLayoutItem3DMap + QgsLayoutExporter.renderPageToImage.
+"""3D renders of a project, always in a guarded child process (render_child.py + render_scene.py).
 
-3D rendering needs an OpenGL context. Under ``QT_QPA_PLATFORM=offscreen`` (qgis_process, CI) the
-context fails and the render never returns, so:
-- on a real display platform (the QGIS desktop, or xcb under Xvfb) we render in this process;
-- on a headless platform we render in a child process under ``xvfb-run`` with a timeout
-  (``render_child.py``), when xvfb-run exists; otherwise we fail at once with a clear message.
+QGIS's 3D engine can take its process down (QGIS 3.22 aborts on some scenes, a lost OpenGL context hangs
+for ever), so no render runs in the caller, not even in the desktop with a display:
+- a child process renders, with a timeout after which its whole process group is killed;
+- under xvfb-run when it is installed (its own X server: nothing shared with the desktop), else on the
+  desktop's own display; without either, a clear message at once;
+- the child runs QGIS's own Python, worked out from the running interpreter, never ``python3`` from PATH.
 """
 
 from __future__ import annotations
@@ -15,31 +16,20 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
-from qgis.core import (
-    QgsCoordinateReferenceSystem,
-    QgsLayout,
-    QgsLayoutExporter,
-    QgsLayoutSize,
-    QgsProject,
-    QgsRasterLayer,
-    QgsRectangle,
-    QgsVectorLayer,
-)
-from qgis.PyQt.QtCore import QRectF, QSize
-from qgis.PyQt.QtGui import QGuiApplication, QImage
+from qgis.core import QgsCoordinateReferenceSystem, QgsRectangle
+from qgis.PyQt.QtGui import QGuiApplication
 
-from ..compat import GEOMETRY_POLYGON, LAYER_POINT_CLOUD, LAYOUT_MILLIMETERS
 from ..errors import LayerError
 from ..i18n import tr
-from . import scene3d
+from .terrain import EXAGGERATION_KEY, TERRAIN_KEY, terrain_exaggeration, terrain_layer  # noqa: F401 - public API
 
 HEADLESS_PLATFORMS = {"offscreen", "minimal", "vnc", "eglfs", ""}
 XVFB_ARGS = ["-a", "-s", "-screen 0 1280x1024x24 +extension GLX"]
-TERRAIN_KEY = ("dtfl", "terrain_layer")  # project entry: id of the DEM layer used as terrain
-EXAGGERATION_KEY = ("dtfl", "terrain_exaggeration")
+CHILD_MODULE = "dtfl_plugin.layers.render_child"
 
 
 def platform_name() -> str:
@@ -48,7 +38,7 @@ def platform_name() -> str:
 
 
 def display_problem() -> str:
-    """'' when this process can render 3D, else a translated reason."""
+    """'' when this process has a display the render child can use, else a translated reason."""
     platform = platform_name()
     if platform in HEADLESS_PLATFORMS:
         return tr(
@@ -62,85 +52,6 @@ def display_problem() -> str:
 
 def xvfb_run() -> str | None:
     return shutil.which("xvfb-run")
-
-
-# --- the scene a project asks for -------------------------------------------------------------
-
-
-def terrain_layer(project: QgsProject) -> QgsRasterLayer | None:
-    """The DEM the project names for terrain: our project entry, else QGIS's elevation settings (3.26+)."""
-    layer_id, ok = project.readEntry(*TERRAIN_KEY, "")
-    layer = project.mapLayer(layer_id) if ok and layer_id else None
-    if isinstance(layer, QgsRasterLayer) and layer.isValid():
-        return layer
-    props = getattr(project, "elevationProperties", None)
-    if props is not None:
-        provider = props().terrainProvider()
-        candidate = getattr(provider, "layer", lambda: None)()
-        if isinstance(candidate, QgsRasterLayer) and candidate.isValid():
-            return candidate
-    return None
-
-
-def terrain_exaggeration(project: QgsProject) -> float:
-    value, ok = project.readDoubleEntry(*EXAGGERATION_KEY, 1.0)
-    if ok:
-        return value
-    props = getattr(project, "elevationProperties", None)
-    return float(props().terrainProvider().scale()) if props is not None else 1.0
-
-
-def apply_default_3d_styles(project: QgsProject) -> None:
-    """Sensible 3D defaults for layers that have none: buildings extruded, point clouds by class."""
-    from .pointcloud import style_point_cloud
-
-    for layer in project.mapLayers().values():
-        if layer.renderer3D() is not None or not layer.isValid():
-            continue
-        if layer.type() == LAYER_POINT_CLOUD:
-            style_point_cloud(layer)
-        elif (
-            isinstance(layer, QgsVectorLayer)
-            and layer.geometryType() == GEOMETRY_POLYGON
-            and scene3d.height_expression(layer)
-        ):
-            scene3d.style_extruded_buildings(layer)
-
-
-def scene_for_project(project: QgsProject, extent: QgsRectangle, *, exaggeration: float | None = None):
-    apply_default_3d_styles(project)
-    dem = terrain_layer(project)
-    scale = terrain_exaggeration(project) if exaggeration is None else exaggeration
-    layers = [layer for layer in project.layerTreeRoot().checkedLayers() if layer is not None]
-    # The DEM shapes the terrain and is the bottom of its texture: 2D layers that cover only part of the
-    # ground (water, a flood depth with transparent dry cells) are drawn over it, never over blank white.
-    if dem is not None and dem in layers:
-        layers = [layer for layer in layers if layer is not dem] + [dem]
-    return scene3d.map_settings(project, extent, dem=dem, layers=layers, exaggeration=scale)
-
-
-# --- rendering ----------------------------------------------------------------------------------
-
-
-def render_image(project: QgsProject, settings, pose, width: int, height: int) -> QImage:
-    """Render in this process (caller checked display_problem()). Takes ownership of ``settings``."""
-    from qgis._3d import QgsLayoutItem3DMap
-
-    layout = QgsLayout(project)
-    layout.initializeDefaults()
-    # 4 px per mm keeps the page small; the exporter scales to the requested pixel size.
-    size_mm = QgsLayoutSize(width / 4.0, height / 4.0, LAYOUT_MILLIMETERS)
-    layout.pageCollection().page(0).setPageSize(size_mm)
-    item = QgsLayoutItem3DMap(layout)
-    item.setMapSettings(settings)
-    item.attemptSetSceneRect(QRectF(0, 0, width / 4.0, height / 4.0))
-    item.setFrameEnabled(False)
-    item.setCameraPose(pose)
-    layout.addLayoutItem(item)
-    image = QgsLayoutExporter(layout).renderPageToImage(0, QSize(int(width), int(height)))
-    if image.isNull():
-        raise LayerError(tr("The 3D render produced no image."))
-    return image
 
 
 def render_project_file(
@@ -168,31 +79,32 @@ def render_project_file(
         "pitch": float(pitch),
         "yaw": float(yaw),
     }
-    problem = display_problem()
-    if not problem:
-        from .render_child import render_job
+    return run_child(job, timeout_s=timeout_s)
 
-        render_job(job)
-        return str(output)
+
+def child_command(job_file: str) -> tuple[list[str], dict]:
+    """The command line and environment of a render child for ``job_file``; LayerError when none can run."""
     runner = xvfb_run()
-    if runner is None:
-        raise LayerError(problem)
-    return run_child(job, timeout_s=timeout_s, runner=runner)
-
-
-def run_child(job: dict, *, timeout_s: float, runner: str) -> str:
-    """Run render_child.py under xvfb-run with the xcb platform; kill it when it exceeds the timeout."""
-    python = _python_executable()
+    wrapper: list[str] = [runner, *XVFB_ARGS] if runner else []
+    if not wrapper:
+        problem = display_problem()
+        if problem:
+            raise LayerError(problem)
     package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="xcb",
+        PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH", "")])),
+    )
+    return [*wrapper, python_executable(), "-m", CHILD_MODULE, job_file], env
+
+
+def run_child(job: dict, *, timeout_s: float) -> str:
+    """Run the render child; kill its process group when it exceeds the timeout."""
     with tempfile.TemporaryDirectory(prefix="dtfl-render-") as tmp:
         job_file = Path(tmp) / "job.json"
         job_file.write_text(json.dumps(job), encoding="utf-8")
-        env = dict(
-            os.environ,
-            QT_QPA_PLATFORM="xcb",
-            PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH", "")])),
-        )
-        command = [runner, *XVFB_ARGS, python, "-m", "dtfl_plugin.layers.render_child", str(job_file)]
+        command, env = child_command(str(job_file))
         # Own process group: on timeout Xvfb and the renderer go down together, nothing is left behind.
         proc = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
@@ -207,19 +119,50 @@ def run_child(job: dict, *, timeout_s: float, runner: str) -> str:
                     seconds=int(timeout_s)
                 )
             ) from exc
-    if proc.returncode != 0 or not Path(job["output"]).is_file():
-        lines = [line for line in (err or out).strip().splitlines() if line.strip()]
-        reason = lines[-1] if lines else tr("no output")
-        raise LayerError(tr("The 3D render failed: {reason}").format(reason=reason), detail=(err or "")[-4000:])
-    return job["output"]
+    return check_child_result(proc.returncode, out, err, job["output"])
 
 
-def _python_executable() -> str:
-    """The Python that runs QGIS (inside the QGIS desktop sys.executable is the qgis binary)."""
-    exe = Path(sys.executable)
-    if exe.name.startswith("python"):
-        return str(exe)
-    found = shutil.which("python3")
-    if found is None:
-        raise LayerError(tr("No Python interpreter found to run the 3D render in."))
-    return found
+def check_child_result(returncode: int, out: str, err: str, output: str) -> str:
+    """The output path, or a LayerError that says why the child failed (a crash is named as one)."""
+    if returncode == 0 and Path(output).is_file():
+        return output
+    lines = [line for line in (err or out or "").strip().splitlines() if line.strip() and "XDG_RUNTIME_DIR" not in line]
+    reason = lines[-1] if lines else tr("no output")
+    if returncode < 0 or returncode in (134, 139) or reason in ("Aborted", "Segmentation fault"):
+        reason = tr(
+            "QGIS's 3D engine crashed in the render process ({reason}); your QGIS session is not affected."
+        ).format(reason=reason)
+    raise LayerError(tr("The 3D render failed: {reason}").format(reason=reason), detail=(err or "")[-4000:])
+
+
+def python_candidates() -> list[str]:
+    """Interpreters that may be the one QGIS runs, from the running interpreter, most specific first.
+
+    In the QGIS desktop ``sys.executable`` is the qgis binary (or QGIS.app, or qgis-bin.exe); the Python
+    that QGIS embeds is then found next to its standard library (``sys.exec_prefix``), by version.
+    """
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    names = [f"python{version}", f"python{sys.version_info.major}", "python"]
+    found: list[str] = []
+    for candidate in (sys.executable, getattr(sys, "_base_executable", "")):
+        if candidate and Path(candidate).name.lower().startswith("python"):
+            found.append(candidate)
+    for prefix in dict.fromkeys([sys.exec_prefix, sys.base_exec_prefix, sysconfig.get_config_var("BINDIR") or ""]):
+        if not prefix:
+            continue
+        for folder in (Path(prefix) / "bin", Path(prefix)):
+            for name in names:
+                found.extend(str(folder / f"{name}{suffix}") for suffix in ("", ".exe"))
+    return [path for path in dict.fromkeys(found) if Path(path).is_file() and os.access(path, os.X_OK)]
+
+
+def python_executable() -> str:
+    """The Python of the running QGIS (never the first ``python3`` on PATH, which may lack qgis)."""
+    candidates = python_candidates()
+    if not candidates:
+        raise LayerError(
+            tr("Cannot find the Python interpreter of this QGIS (looked next to {prefix}).").format(
+                prefix=sys.exec_prefix
+            )
+        )
+    return candidates[0]

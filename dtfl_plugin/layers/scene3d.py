@@ -25,6 +25,7 @@ from qgis.PyQt.QtXml import QDomDocument
 from ..compat import altitude_binding, altitude_clamping, extrusion_height_property, no_culling
 from ..errors import LayerError
 from ..i18n import tr
+from . import terrain
 
 SURFACE_COLOURS = {
     "RoofSurface": "#b5452f",
@@ -114,8 +115,12 @@ def polygon_symbol(colour: str, *, clamping: str = "absolute", extrusion: float 
     return symbol
 
 
-def style_cityjson_layer(layer: QgsVectorLayer) -> None:
-    """Semantic 3D style: roofs, walls and ground apart; other city objects by type."""
+def style_cityjson_layer(layer: QgsVectorLayer, *, keep_2d: bool = False) -> None:
+    """Semantic 3D style: roofs, walls and ground apart; other city objects by type.
+
+    Any layer with the CityJSON record fields gets it (the loader, dtfl:cityjson_import, a GeoPackage or
+    OGC API layer with the same fields); heights are used as stored, in whatever vertical datum.
+    """
     q3d = _q3d()
     rule_cls = q3d.QgsRuleBased3DRenderer.Rule
     root = rule_cls(None)
@@ -135,7 +140,16 @@ def style_cityjson_layer(layer: QgsVectorLayer) -> None:
     )
     root.appendChild(rule_cls(polygon_symbol(DEFAULT_BUILDING_COLOUR), other, tr("Other")))
     layer.setRenderer3D(q3d.QgsRuleBased3DRenderer(root))
-    _style_cityjson_2d(layer)
+    if not keep_2d:
+        _style_cityjson_2d(layer)
+
+
+def style_absolute_polygons(layer: QgsVectorLayer, colour: str = DEFAULT_BUILDING_COLOUR) -> None:
+    """Polygons with real heights (LoD2 surfaces without our fields): drawn at their own z, both sides."""
+    q3d = _q3d()
+    renderer = q3d.QgsVectorLayer3DRenderer(polygon_symbol(colour))
+    renderer.setLayer(layer)
+    layer.setRenderer3D(renderer)
 
 
 def _style_cityjson_2d(layer: QgsVectorLayer) -> None:
@@ -209,12 +223,43 @@ def map_settings(
     exaggeration: float = 1.0,
     terrain_resolution: int = 32,
     background: str = "#dfe8f0",
+    ground_z: float = 0.0,
 ):
-    """Qgs3DMapSettings for ``extent`` (project CRS): DEM terrain when given (else flat), ``layers`` shown.
+    """Qgs3DMapSettings for ``extent`` (project CRS): DEM terrain when given, else a ground plane at ``ground_z``.
 
-    2D layers in ``layers`` are draped on the terrain; layers with a 3D renderer are drawn in 3D.
+    2D layers in ``layers`` are draped on the terrain; layers with a 3D renderer are drawn in 3D. Polygons
+    with real heights are never draped (QGIS 3.22 aborts when its terrain texture draws them).
     """
     q3d = _q3d()
+    crs = _projected_crs(project)
+    layers = [layer for layer in (layers if layers is not None else project.mapLayers().values()) if layer.isValid()]
+    if dem is not None and project.mapLayer(dem.id()) is None:
+        raise LayerError(tr("The terrain layer must be part of the project."))
+    drape = [layer for layer in layers if layer.renderer3D() is None and not terrain.has_z_polygons(layer)]
+    if dem is None:
+        dem = terrain.ground_plane(project, extent, ground_z)
+        drape.append(dem)  # the bottom of the terrain texture
+    shown = [layer for layer in layers if layer.renderer3D() is not None or layer in drape]
+    root = _settings_xml(crs, extent, dem, drape, exaggeration, terrain_resolution)
+    settings = q3d.Qgs3DMapSettings()
+    settings.readXml(root, QgsReadWriteContext())
+    settings.resolveReferences(project)
+    settings.setCrs(crs)
+    if hasattr(settings, "setExtent"):  # QGIS >= 3.30 limits the scene to an extent
+        settings.setExtent(extent)
+    settings.setTerrainVerticalScale(float(exaggeration))
+    settings.setBackgroundColor(QColor(background))
+    settings.setTransformContext(project.transformContext())
+    settings.setPathResolver(project.pathResolver())
+    settings.setMapThemeCollection(project.mapThemeCollection())
+    # No terrain map theme: on QGIS 3.22 a theme replaces the scene's layers with the theme's, and the
+    # 3D layers vanish. The caller keeps 3D layers out of the texture (render_scene.hide_2d_of_3d_layers).
+    settings.setLayers(shown + ([dem] if dem not in shown and dem in drape else []))
+    _set_light(settings, q3d)
+    return settings
+
+
+def _projected_crs(project: QgsProject) -> QgsCoordinateReferenceSystem:
     crs = project.crs() if project.crs().isValid() else QgsCoordinateReferenceSystem("EPSG:28992")
     if crs.isGeographic():
         raise LayerError(
@@ -222,7 +267,11 @@ def map_settings(
                 crs=crs.authid()
             )
         )
-    layers = [layer for layer in (layers if layers is not None else project.mapLayers().values()) if layer.isValid()]
+    return crs
+
+
+def _settings_xml(crs, extent: QgsRectangle, dem: QgsRasterLayer, drape: list, exaggeration: float, resolution: int):
+    """The <qgis3d> element readXml takes: the only way to set a DEM terrain generator before QGIS 3.42."""
     doc = QDomDocument("qgis3d")
     root = doc.createElement("qgis3d")
     doc.appendChild(root)
@@ -235,52 +284,30 @@ def map_settings(
     crs.writeXml(crs_element, doc)
     root.appendChild(crs_element)
     root.appendChild(_dom_rect(doc, "extent", extent))
-    terrain = doc.createElement("terrain")
-    terrain.setAttribute("exaggeration", repr(float(exaggeration)))
-    terrain.setAttribute("texture-size", "1024")
-    terrain.setAttribute("max-terrain-error", "3")
-    terrain.setAttribute("max-ground-error", "1")
-    # Unshaded terrain shows the draped 2D map in its own colours (shading washes them out).
-    terrain.setAttribute("shading-enabled", "0")
-    terrain.setAttribute("elevation-offset", "0")
+    element = doc.createElement("terrain")
+    for key, value in (
+        ("exaggeration", repr(float(exaggeration))),
+        ("texture-size", "1024"),
+        ("max-terrain-error", "3"),
+        ("max-ground-error", "1"),
+        ("shading-enabled", "0"),  # unshaded terrain shows the draped 2D map in its own colours
+        ("elevation-offset", "0"),
+    ):
+        element.setAttribute(key, value)
     layer_list = doc.createElement("layers")
-    for layer in layers:
-        element = doc.createElement("layer")
-        element.setAttribute("id", layer.id())
-        layer_list.appendChild(element)
-    terrain.appendChild(layer_list)
+    for layer in drape:
+        item = doc.createElement("layer")
+        item.setAttribute("id", layer.id())
+        layer_list.appendChild(item)
+    element.appendChild(layer_list)
     generator = doc.createElement("generator")
-    if dem is not None:
-        if project.mapLayer(dem.id()) is None:
-            raise LayerError(tr("The terrain layer must be part of the project."))
-        generator.setAttribute("type", "dem")
-        generator.setAttribute("layer", dem.id())
-        generator.setAttribute("resolution", str(int(terrain_resolution)))
-        generator.setAttribute("skirt-height", "10")
-    else:
-        generator.setAttribute("type", "flat")
-        generator.appendChild(_dom_rect(doc, "extent", extent))
-    terrain.appendChild(generator)
-    root.appendChild(terrain)
-
-    settings = q3d.Qgs3DMapSettings()
-    settings.readXml(root, QgsReadWriteContext())
-    settings.resolveReferences(project)
-    settings.setCrs(crs)
-    if hasattr(settings, "setExtent"):  # QGIS >= 3.30 limits the scene to an extent
-        settings.setExtent(extent)
-    settings.setLayers(layers)
-    settings.setTerrainVerticalScale(float(exaggeration))
-    settings.setBackgroundColor(QColor(background))
-    settings.setTransformContext(project.transformContext())
-    settings.setPathResolver(project.pathResolver())
-    settings.setMapThemeCollection(project.mapThemeCollection())
-    drape = [layer for layer in layers if layer.renderer3D() is None]
-    if len(drape) < len(layers):
-        # Without a theme the terrain texture also paints the 2D style of every 3D layer under it.
-        settings.setTerrainMapTheme(terrain_theme(project, drape))
-    _set_light(settings, q3d)
-    return settings
+    generator.setAttribute("type", "dem")
+    generator.setAttribute("layer", dem.id())
+    generator.setAttribute("resolution", str(int(resolution)))
+    generator.setAttribute("skirt-height", "10")
+    element.appendChild(generator)
+    root.appendChild(element)
+    return root
 
 
 TERRAIN_THEME = "DTFL 3D terrain"
@@ -326,14 +353,25 @@ def camera_pose(
     pitch: float = 45.0,
     yaw: float = 0.0,
     z: float = 0.0,
+    z_range: tuple[float, float] | None = None,
 ):
-    """A camera looking at the centre of ``extent`` (map CRS) from ``distance`` metres; pitch 0 = straight down."""
+    """A camera looking at the centre of ``extent`` (map CRS) from ``distance`` metres; pitch 0 = straight down.
+
+    With ``z_range`` (the scene's lowest and highest z) the camera aims at the middle of that range and
+    steps back until the tallest thing fits, at any elevation: a city at 400 m is framed like one at 0 m.
+    """
     q3d = _q3d()
     center = extent.center()
+    if z_range is not None:
+        low, high = z_range
+        z = (low + high) / 2.0
+        span = max(extent.width(), extent.height(), (high - low) * 1.5, 25.0)
+    else:
+        span = max(extent.width(), extent.height(), 25.0)
     world = settings.mapToWorldCoordinates(_vector(center.x(), center.y(), z))
     pose = q3d.QgsCameraPose()
     pose.setCenterPoint(world)
-    pose.setDistanceFromCenterPoint(float(distance) if distance else 1.2 * max(extent.width(), extent.height(), 50.0))
+    pose.setDistanceFromCenterPoint(float(distance) if distance else 1.1 * span)
     pose.setPitchAngle(float(pitch))
     pose.setHeadingAngle(float(yaw))
     return pose

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .artefacts import server_env
+from .generate import bag3d_tiles
 from .paths import HOST, LOGS, QGIS_PYTHON, ROOT, RUN, SERVERS_PYTHON, SHARED_DATA
 
 QGIS_MAPSERVER = os.environ.get("DTFL_QGIS_MAPSERVER", "/usr/bin/qgis_mapserver")
@@ -38,6 +39,7 @@ def _files_spec(endpoints: dict, ports: dict, art: dict) -> ServerSpec:
         "/ept/ahn3_delft": d3 / "derived" / "ahn3_delft_ept",
         "/cityjson": d3 / "cityjson",
         "/3dtiles/3dbag": d3 / "3dtiles" / "3dbag_tyler_sample",
+        "/3dbag/tiles": bag3d_tiles.build(d3, RUN / "3dbag-tiles"),
         "/pdok": art["pdok"],
         "/styles": art["styles"],
         "/catalogue/iso19139": SHARED_DATA / "catalogue" / "iso19139",

@@ -132,8 +132,31 @@ def test_3d_tiles_where_qgis_has_tiled_scenes(qgis_app, shared_data):
         pytest.skip(
             "QGIS without the 'cesiumtiles' provider (3D Tiles need QGIS 3.34+): the refusal message was checked"
         )
-    layer = create_layer(item)
-    assert layer.isValid() and layer.providerType() == "cesiumtiles"
+    # 3DBAG's tiles are meshopt-compressed: QGIS would load them as valid and draw nothing. Said, not shown blank.
+    with pytest.raises(LayerError, match="EXT_meshopt_compression") as err:
+        create_layer(item)
+    assert "CityJSON" in str(err.value)
+
+
+def test_3d_tiles_extension_check(tmp_path, shared_data):
+    """Plain glTF tiles pass; meshopt tiles are named; the first tile is found below a content-less root."""
+    import json
+    import struct
+
+    from dtfl_plugin.layers.tiles3d import blocking_extensions
+
+    def read(url: str, max_bytes: int) -> bytes:
+        return open(url.removeprefix("file://"), "rb").read(max_bytes)
+
+    sample = (shared_data / "3d/3dtiles/3dbag_tyler_sample/tileset.json").as_uri()
+    assert blocking_extensions(sample, read) == {"EXT_meshopt_compression"}
+    document = json.dumps({"asset": {"version": "2.0"}, "extensionsUsed": ["KHR_mesh_quantization"]}).encode()
+    document += b" " * (-len(document) % 4)
+    glb = b"glTF" + struct.pack("<II", 2, 20 + len(document)) + struct.pack("<I", len(document)) + b"JSON" + document
+    (tmp_path / "t.glb").write_bytes(glb)
+    tileset = {"asset": {"version": "1.1"}, "root": {"children": [{"content": {"uri": "t.glb"}}]}}
+    (tmp_path / "tileset.json").write_text(json.dumps(tileset))
+    assert blocking_extensions((tmp_path / "tileset.json").as_uri(), read) == set()
 
 
 @pytest.mark.parametrize("filename", ["ahn3_cropped_2.laz"])

@@ -108,3 +108,36 @@ def test_dem_becomes_the_project_terrain_where_qgis_has_one(qgis_app, shared_dat
         )
     assert terrain_layer(project) is dem
     assert terrain_exaggeration(project) == 2.0
+
+
+def test_3dbag_for_this_map_area(feature, qgis_iface, processing_ready, sandbox, shared_data):
+    """The desktop action: a background task (progress, cancel) then a styled CityJSON layer in the project."""
+    from qgis.core import QgsSettings
+
+    from dtfl_plugin.gui import view3d
+
+    feature_obj, plugin = feature
+    settings = QgsSettings()
+    settings.setValue(view3d.BAG3D_INDEX_KEY, str(shared_data / "3d/tile_index/bag3d_tiles_den_haag_delft.geojson"))
+    settings.setValue(view3d.BAG3D_URL_KEY, sandbox["files"] + "/3dbag/tiles/{tile_id}.city.json")
+    try:
+        project = QgsProject.instance()
+        project.setCrs(QgsCoordinateReferenceSystem("EPSG:28992"))
+        qgis_iface.mapCanvas().setDestinationCrs(project.crs())
+        qgis_iface.mapCanvas().setExtent(QgsRectangle(84980, 446520, 85040, 446580))
+        actions = [a for a in plugin.actions if a.objectName() == "dtfl3DBAGAction"]
+        assert len(actions) == 1
+        before = len(project.mapLayers())
+        actions[0].trigger()
+        assert feature_obj.tasks  # running in the task manager, not in the caller
+        deadline = time.monotonic() + 60
+        while feature_obj.tasks:
+            QCoreApplication.processEvents()
+            time.sleep(0.05)
+            assert time.monotonic() < deadline, "the 3DBAG task never finished"
+        added = [layer for layer in project.mapLayers().values() if layer.name() == "3DBAG"]
+        assert len(project.mapLayers()) == before + 1 and len(added) == 1
+        assert added[0].featureCount() > 0 and added[0].renderer3D() is not None
+    finally:
+        settings.remove(view3d.BAG3D_INDEX_KEY)
+        settings.remove(view3d.BAG3D_URL_KEY)

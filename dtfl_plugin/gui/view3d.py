@@ -52,6 +52,8 @@ def wants_tiled_scenes(project: QgsProject) -> bool:
 
 
 RENDER_TIMEOUT_S = 120
+BAG3D_INDEX_KEY = "dtfl/3dbag/tile_index"
+BAG3D_URL_KEY = "dtfl/3dbag/tile_url"
 
 
 class View3DDock(QDockWidget):
@@ -217,6 +219,80 @@ class View3DFeature:
 
     def init_gui(self) -> None:
         self.plugin.add_action(tr("Open 3D view of this area"), self.open_view, object_name="dtflOpen3DViewAction")
+        self.plugin.add_action(
+            tr("3DBAG for this map area"), lambda *_: self.load_3dbag(), object_name="dtfl3DBAGAction", toolbar=False
+        )
+        self.tasks: list = []
+
+    def load_3dbag(self, lod_index: int = 2) -> None:
+        """dtfl:load_3dbag as a background task (QGIS's task manager shows progress and cancel)."""
+        import os
+        import tempfile
+
+        from qgis.core import (
+            QgsApplication,
+            QgsCoordinateReferenceSystem,
+            QgsCoordinateTransform,
+            QgsProcessingAlgRunnerTask,
+            QgsProcessingContext,
+            QgsProcessingFeedback,
+        )
+
+        project = QgsProject.instance()
+        canvas = self.iface.mapCanvas()
+        rd = QgsCoordinateReferenceSystem("EPSG:28992")
+        extent = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), rd, project).transformBoundingBox(
+            canvas.extent()
+        )
+        if extent.width() * extent.height() > 25e6:
+            self.iface.messageBar().pushWarning(
+                tr("3DBAG"), tr("Zoom in to at most 5 x 5 km: 3DBAG tiles are large and the view would be crowded.")
+            )
+            return
+        algorithm = QgsApplication.processingRegistry().createAlgorithmById("dtfl:load_3dbag")
+        if algorithm is None:
+            self.iface.messageBar().pushWarning(tr("3DBAG"), tr("The DTFL Processing provider is not loaded."))
+            return
+        fd, output = tempfile.mkstemp(prefix="3dbag-", suffix=".gpkg")
+        os.close(fd)
+        os.unlink(output)
+        parameters = {
+            "EXTENT": f"{extent.xMinimum()},{extent.xMaximum()},{extent.yMinimum()},{extent.yMaximum()} [EPSG:28992]",
+            "LOD": lod_index,
+            "OUTPUT": output,
+        }
+        from qgis.core import QgsSettings
+
+        for key, name in ((BAG3D_INDEX_KEY, "INDEX"), (BAG3D_URL_KEY, "TILE_URL")):
+            value = QgsSettings().value(key, "")
+            if value:  # a mirror or a local copy the organisation set up; else 3DBAG's own addresses
+                parameters[name] = str(value)
+        context = QgsProcessingContext()
+        context.setProject(project)
+        feedback = QgsProcessingFeedback()
+        task = QgsProcessingAlgRunnerTask(algorithm, parameters, context, feedback)
+        task.setDescription(tr("3DBAG for this map area"))
+        task.executed.connect(lambda ok, results: self._3dbag_done(ok, results, context, feedback, task))
+        self.tasks.append((task, context, feedback, algorithm))
+        QgsApplication.taskManager().addTask(task)
+
+    def _3dbag_done(self, ok: bool, results: dict, context, feedback, task) -> None:
+        from ..layers.cityjson_layer import cityjson_layer
+
+        self.tasks = [entry for entry in self.tasks if entry[0] is not task]
+        if not ok or not results.get("OUTPUT"):
+            if not feedback.isCanceled():
+                self.iface.messageBar().pushWarning(tr("3DBAG"), tr("3DBAG could not be loaded; see the log."))
+            return
+        try:
+            layer = cityjson_layer(results["OUTPUT"], tr("3DBAG"))
+        except DtflError as err:
+            self.iface.messageBar().pushWarning(tr("3DBAG"), str(err))
+            return
+        QgsProject.instance().addMapLayer(layer)
+        self.iface.messageBar().pushInfo(
+            tr("3DBAG"), tr("{count} 3DBAG features loaded.").format(count=int(results.get("FEATURES", 0)))
+        )
 
     def open_view(self) -> None:
         from ..layers.render_scene import apply_default_3d_styles

@@ -7,6 +7,7 @@ OAPIF, wcs, gdal (COG through /vsicurl/), vectortile, ept, copc/pdal, cesiumtile
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 from qgis.core import QgsDataSourceUri
 
 from ..catalogue.entry import Entry, ServiceType
-from ..errors import LayerError
+from ..errors import DtflError, LayerError
 from ..i18n import tr
 from . import capabilities as caps_mod
 
@@ -221,8 +222,31 @@ def tiled_scene_spec(entry: Entry, providers: list[str]) -> LayerSpec:
             )
         )
     url = entry.service_url
+    _refuse_undrawable_tiles(url if is_remote(url) else Path(local_path(url)).resolve().as_uri())
     uri = _encoded([("url", url if is_remote(url) else Path(local_path(url)).resolve().as_uri())])
     return LayerSpec("cesiumtiles", uri, layer_name(entry), "tiledscene", entry, ["3D Tiles via cesiumtiles"])
+
+
+def _refuse_undrawable_tiles(url: str) -> None:
+    """A tileset whose meshes QGIS cannot decode would load as valid and draw nothing: say why instead."""
+    from .. import net
+    from .tiles3d import blocking_extensions
+
+    def read(address: str, max_bytes: int) -> bytes:
+        return net.get(address, max_bytes=max_bytes).content
+
+    try:
+        blocking = blocking_extensions(url, read)
+    except (DtflError, ValueError, KeyError, TypeError, struct.error):
+        return  # unreadable here: QGIS's provider gives its own error
+    if blocking:
+        raise LayerError(
+            tr(
+                "This 3D Tiles set compresses its meshes with {extensions}, which QGIS's 3D Tiles renderer does not "
+                "decode: the layer would load but show nothing. For 3DBAG, load the same buildings as CityJSON "
+                "(DTFL > 3DBAG for this map area, or dtfl:load_3dbag)."
+            ).format(extensions=", ".join(sorted(blocking)))
+        )
 
 
 def spec_for(

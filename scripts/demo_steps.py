@@ -144,12 +144,11 @@ class Job:
         tree.findLayer(area_buildings.id()).setItemVisibilityChecked(False)
         tree.findLayer(wet.id()).setItemVisibilityChecked(False)
         self.layers["depth"] = depth
-        n_wet = (
-            sum(1 for f in wet.getFeatures() if (f["max_depth"] or 0) > 0)
-            if "max_depth" in wet.fields().names()
-            else wet.featureCount()
-        )
-        return f"3 runs recorded; {n_wet} buildings with water against the facade"
+        # The buildings output has every building; "wet" says which have water against the facade.
+        if "wet" not in wet.fields().names():
+            raise RuntimeError("the buildings output has no 'wet' field")
+        n_wet = sum(1 for f in wet.getFeatures() if f["wet"])
+        return f"3 runs recorded; {n_wet} of {wet.featureCount()} buildings with water against the facade"
 
     def run_remote(self) -> str:
         import processing

@@ -7,7 +7,6 @@ import json
 import zipfile
 
 import pytest
-from qgis.core import Qgis
 
 from tests.fixtures.recipe import AREA_A, AREA_B
 
@@ -44,16 +43,6 @@ def service_project(sandbox, tmp_path_factory, qgis_app):
     assert project.write(str(path))
     project.clear()
     return path
-
-
-_ORDER_DEPENDENT_340 = pytest.mark.skipif(
-    Qgis.QGIS_VERSION_INT >= 34000,
-    reason=(
-        "QGIS 3.40: after the catalogue and foundation test files in the same process, the OGC API Features "
-        "snapshot clipped to the area comes back empty (0 features); alone and with the recipe tests it passes. "
-        "Cause not found yet (open issue); the test runs on QGIS 3.22."
-    ),
-)
 
 
 def _count(path) -> int:

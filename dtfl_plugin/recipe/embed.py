@@ -11,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..errors import RecipeError
+from ..errors import DtflError, RecipeError
 from ..i18n import tr
 
 Area = tuple[tuple[float, float, float, float], str]  # ((xmin, ymin, xmax, ymax), "EPSG:28992")
@@ -29,19 +29,16 @@ def area_in_crs(area: Area, crs_authid: str) -> tuple[float, float, float, float
     (xmin, ymin, xmax, ymax), area_crs = area
     if not crs_authid or crs_authid == area_crs:
         return xmin, ymin, xmax, ymax
-    from qgis.core import (
-        QgsCoordinateReferenceSystem,
-        QgsCoordinateTransform,
-        QgsCoordinateTransformContext,
-        QgsRectangle,
-    )
+    from qgis.core import QgsRectangle
 
-    # a default transform context: this runs in workers, which must not touch the project singleton
-    transform = QgsCoordinateTransform(
-        QgsCoordinateReferenceSystem(area_crs),
-        QgsCoordinateReferenceSystem(crs_authid),
-        QgsCoordinateTransformContext(),
-    )
+    from ..transforms import checked
+
+    # a default transform context: this runs in workers, which must not touch the project singleton;
+    # checked(): a transform QGIS cached as invalid would hand back the area untransformed (empty snapshot)
+    try:
+        transform = checked(area_crs, crs_authid)
+    except DtflError as err:
+        raise RecipeError(str(err)) from err
     box = transform.transformBoundingBox(QgsRectangle(xmin, ymin, xmax, ymax))
     return box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()
 

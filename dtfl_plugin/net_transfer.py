@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QByteArray, QEventLoop, QTimer
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
@@ -134,7 +135,9 @@ def exchange(
     if reply.error() != QNetworkReply.NetworkError.NoError and not (outcome.too_large or outcome.timed_out):
         outcome.error = reply.errorString() or "network error"
     headers_in()
-    reply.deleteLater()
+    # Delete now: deleteLater() would wait for an event loop that a QgsTask thread never runs (or, on the main
+    # thread, for a loop at this nesting level), so every reply would stay alive until QGIS quits.
+    sip.delete(reply)
     return outcome
 
 

@@ -103,3 +103,19 @@ def test_local_file(qgis_app, tmp_path):
     path.write_text('{"a": 1}')
     assert net.get_json(str(path)) == {"a": 1}
     assert net.get_json(path.as_uri()) == {"a": 1}
+
+
+def test_replies_are_freed(qgis_app, server):
+    """Each request's QNetworkReply is deleted when it is done, also where no event loop would run a
+    deleteLater (QgsTask threads): a long session does not collect them."""
+    from qgis.core import QgsNetworkAccessManager
+    from qgis.PyQt.QtNetwork import QNetworkReply
+
+    from dtfl_plugin import net
+
+    manager = QgsNetworkAccessManager.instance()
+    before = len(manager.findChildren(QNetworkReply))
+    for _ in range(30):
+        net.get(server + "/ok")
+        net.get(server + "/missing", raise_for_status=False)
+    assert len(manager.findChildren(QNetworkReply)) <= before

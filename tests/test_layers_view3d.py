@@ -125,7 +125,7 @@ def test_3dbag_for_this_map_area(feature, qgis_iface, processing_ready, sandbox,
         project.setCrs(QgsCoordinateReferenceSystem("EPSG:28992"))
         qgis_iface.mapCanvas().setDestinationCrs(project.crs())
         qgis_iface.mapCanvas().setExtent(QgsRectangle(84980, 446520, 85040, 446580))
-        actions = [a for a in plugin.actions if a.objectName() == "dtfl3DBAGAction"]
+        actions = [a for a in plugin.actions if a.objectName() == "dtflBagForMapAreaAction"]
         assert len(actions) == 1
         before = len(project.mapLayers())
         actions[0].trigger()

@@ -220,7 +220,10 @@ class View3DFeature:
     def init_gui(self) -> None:
         self.plugin.add_action(tr("Open 3D view of this area"), self.open_view, object_name="dtflOpen3DViewAction")
         self.plugin.add_action(
-            tr("3DBAG for this map area"), lambda *_: self.load_3dbag(), object_name="dtfl3DBAGAction", toolbar=False
+            tr("3DBAG for this map area"),
+            lambda *_: self.load_3dbag(),
+            object_name="dtflBagForMapAreaAction",
+            toolbar=False,
         )
         self.tasks: list = []
 

@@ -285,6 +285,8 @@ def view3d():
         yield (lambda: bool(opened()), 30, "a 3D view")
     views = opened()
     check("a 3D view opened", bool(views), str([type(v).__name__ for v in views]))
+    # The DTFL dock renders in a separate process: wait for its image (QGIS's own canvas loads its tiles).
+    yield (lambda: not any(getattr(getattr(v, "job", None), "timer", None) for v in views), 180, "the 3D render")
     yield (lambda: True, 8, "the 3D scene loading its tiles")
     screenshot("04-view3d")
     if any(not isinstance(v, QDockWidget) for v in views):

@@ -132,20 +132,9 @@ def test_python_for_the_child_comes_from_the_running_interpreter():
     from dtfl_plugin.layers import render
 
     candidates = render.python_candidates()
-    assert candidates and all(Path(c).is_file() for c in candidates)
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    # Every candidate is this interpreter or one of the same version beside its standard library.
-    for candidate in candidates:
-        assert (
-            candidate == sys.executable
-            or version in candidate
-            or Path(candidate).parent
-            in (
-                Path(sys.exec_prefix) / "bin",
-                Path(sys.base_exec_prefix) / "bin",
-                Path(sys.executable).parent,
-            )
-        )
+    assert candidates and all(Path(c).is_file() and Path(c).name.startswith("python") for c in candidates)
+    assert candidates[0] == sys.executable  # a plain Python process: itself
+    assert render.python_executable() == sys.executable
 
 
 def test_ground_plane_and_height_range(qgis_app, tmp_path):
@@ -255,3 +244,30 @@ def test_every_city_through_import_and_render(processing_ready, tmp_path, source
     roofs, walls = sum(map(roof_red, colours)), sum(map(wall_light, colours))
     assert roofs > 0.01 * len(colours), (stem, roofs)
     assert walls > 0.005 * len(colours), (stem, walls)
+
+
+def test_desktop_python_is_not_guessed_from_path(tmp_path, monkeypatch):
+    """In the desktop sys.executable is the qgis binary and sys.exec_prefix may be a Python found on PATH
+    (pyenv, conda): a candidate without qgis is never chosen; the loaded libpython's prefix wins."""
+    from dtfl_plugin.errors import LayerError
+    from dtfl_plugin.layers import render
+
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    impostor = tmp_path / "pyenv" / "bin" / f"python{version}"
+    impostor.parent.mkdir(parents=True)
+    impostor.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'qgis'\" >&2\nexit 1\n")
+    impostor.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", "/usr/bin/qgis")
+    monkeypatch.setattr(sys, "_base_executable", "/usr/bin/qgis", raising=False)
+    monkeypatch.setattr(sys, "exec_prefix", str(tmp_path / "pyenv"))
+    monkeypatch.setattr(sys, "base_exec_prefix", str(tmp_path / "pyenv"))
+    monkeypatch.setattr(render, "_qgis_prefixes", lambda: [])
+    monkeypatch.setattr(render.sysconfig, "get_config_var", lambda name: None)
+    monkeypatch.setattr(render, "_loaded_python_prefixes", lambda: [])
+    assert str(impostor) in render.python_candidates()
+    with pytest.raises(LayerError, match="Python interpreter"):
+        render.python_executable()  # a clear message, not "No module named 'qgis'" from a child
+    real_prefix = Path(sys.base_prefix)
+    monkeypatch.setattr(render, "_loaded_python_prefixes", lambda: [real_prefix])
+    chosen = render.python_executable()
+    assert chosen != str(impostor) and Path(chosen).parent == real_prefix / "bin"

@@ -135,11 +135,34 @@ def check_child_result(returncode: int, out: str, err: str, output: str) -> str:
     raise LayerError(tr("The 3D render failed: {reason}").format(reason=reason), detail=(err or "")[-4000:])
 
 
+def _loaded_python_prefixes() -> list[Path]:
+    """Install prefixes of the libpython this process has loaded (Linux): the embedded interpreter's own.
+
+    Inside the QGIS desktop, ``sys.exec_prefix`` is guessed by searching PATH for ``python3`` and can
+    name another Python altogether (pyenv, conda, /usr/local); the loaded library cannot lie.
+    """
+    prefixes: list[Path] = []
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+            for line in maps:
+                path = line.rsplit(" ", 1)[-1].strip()
+                if "/libpython3" in path and path.startswith("/"):
+                    lib = Path(path).parent
+                    while lib.name and lib.name != "lib":
+                        lib = lib.parent
+                    if lib.name == "lib":
+                        prefixes.append(lib.parent)
+    except OSError:  # not Linux
+        pass
+    return list(dict.fromkeys(prefixes))
+
+
 def python_candidates() -> list[str]:
     """Interpreters that may be the one QGIS runs, from the running interpreter, most specific first.
 
     In the QGIS desktop ``sys.executable`` is the qgis binary (or QGIS.app, or qgis-bin.exe); the Python
-    that QGIS embeds is then found next to its standard library (``sys.exec_prefix``), by version.
+    that QGIS embeds is then found by version next to the libpython it loaded, QGIS's prefix, or its
+    standard library (``sys.exec_prefix``).
     """
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     names = [f"python{version}", f"python{sys.version_info.major}", "python"]
@@ -147,22 +170,53 @@ def python_candidates() -> list[str]:
     for candidate in (sys.executable, getattr(sys, "_base_executable", "")):
         if candidate and Path(candidate).name.lower().startswith("python"):
             found.append(candidate)
-    for prefix in dict.fromkeys([sys.exec_prefix, sys.base_exec_prefix, sysconfig.get_config_var("BINDIR") or ""]):
-        if not prefix:
-            continue
-        for folder in (Path(prefix) / "bin", Path(prefix)):
+    prefixes = [*_loaded_python_prefixes(), *_qgis_prefixes()]
+    prefixes += [Path(p) for p in (sys.exec_prefix, sys.base_exec_prefix, sysconfig.get_config_var("BINDIR")) if p]
+    for prefix in dict.fromkeys(prefixes):
+        for folder in (prefix / "bin", prefix, prefix / "apps" / f"Python{version.replace('.', '')}"):
             for name in names:
                 found.extend(str(folder / f"{name}{suffix}") for suffix in ("", ".exe"))
     return [path for path in dict.fromkeys(found) if Path(path).is_file() and os.access(path, os.X_OK)]
 
 
+def _qgis_prefixes() -> list[Path]:
+    """QGIS's own install prefix and its parents (macOS bundle, OSGeo4W root), where its Python lives."""
+    from qgis.core import QgsApplication
+
+    prefix = QgsApplication.prefixPath()
+    if not prefix:
+        return []
+    path = Path(prefix)
+    return [path, path.parent, path.parent.parent]
+
+
+_CHECKED: dict[str, bool] = {}
+
+
+def _has_qgis(python: str) -> bool:
+    """Whether ``python`` imports qgis.core (asked once per interpreter and session, in a child)."""
+    if python not in _CHECKED:
+        try:
+            done = subprocess.run(
+                [python, "-c", "import qgis.core"],
+                capture_output=True,
+                timeout=60,
+                env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+            )
+            _CHECKED[python] = done.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _CHECKED[python] = False
+    return _CHECKED[python]
+
+
 def python_executable() -> str:
     """The Python of the running QGIS (never the first ``python3`` on PATH, which may lack qgis)."""
     candidates = python_candidates()
-    if not candidates:
-        raise LayerError(
-            tr("Cannot find the Python interpreter of this QGIS (looked next to {prefix}).").format(
-                prefix=sys.exec_prefix
-            )
+    for candidate in candidates:
+        if _has_qgis(candidate):
+            return candidate
+    raise LayerError(
+        tr("Cannot find the Python interpreter of this QGIS (looked next to {prefix}).").format(
+            prefix=", ".join(candidates) or sys.exec_prefix
         )
-    return candidates[0]
+    )

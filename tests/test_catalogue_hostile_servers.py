@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-
 MB = 1024**2
 SECRET = "GEHEIM-lokaal-bestand-7731"
 

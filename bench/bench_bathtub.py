@@ -52,20 +52,25 @@ print(json.dumps(info))
 """
 
 
-def make_dem(size: int) -> Path:
-    """The N x N benchmark DEM (cached under build/; deterministic, so the cache is always valid)."""
+def mirror_tile() -> tuple[np.ndarray, tuple, str]:
+    """The Delft sample DTM mirrored into a seamless 2 x 2 tile, with its geotransform and CRS (WKT)."""
     from osgeo import gdal
 
     gdal.UseExceptions()
-    path = WORK / f"delft_mirrored_{size}.tif"
-    if path.is_file():
-        return path
     WORK.mkdir(parents=True, exist_ok=True)
     ds = gdal.Open(str(SAMPLE_DTM))
     base = ds.GetRasterBand(1).ReadAsArray().astype(np.float32)
     gt, wkt = ds.GetGeoTransform(), ds.GetProjection()
     ds = None
-    tile = np.block([[base, base[:, ::-1]], [base[::-1, :], base[::-1, ::-1]]])  # seamless mirror tile
+    return np.block([[base, base[:, ::-1]], [base[::-1, :], base[::-1, ::-1]]]), gt, wkt
+
+
+def make_dem(size: int) -> Path:
+    """The N x N benchmark DEM (cached under build/; deterministic, so the cache is always valid)."""
+    path = WORK / f"delft_mirrored_{size}.tif"
+    if path.is_file():
+        return path
+    tile, gt, wkt = mirror_tile()
     reps = (size // tile.shape[0] + 1, size // tile.shape[1] + 1)
     dem = np.tile(tile, reps)[:size, :size].copy()
     dem += np.random.default_rng(20181).uniform(-0.01, 0.01, dem.shape).astype(np.float32)

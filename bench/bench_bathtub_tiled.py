@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_bathtub import ROOT, SAMPLE_DTM, WORK, _row, ensure_saga, measure, run_saga  # noqa: E402
+from bench_bathtub import ROOT, WORK, _row, ensure_saga, measure, mirror_tile, run_saga  # noqa: E402
 
 BARNES_CELLS_PER_S_CORE = 2.5e6
 BUDGET_100M_MB = 1536.0
@@ -55,16 +55,10 @@ def make_dem(size: int) -> Path:
     """The N x N benchmark DEM, written block by block (cached under build/, deterministic)."""
     from osgeo import gdal
 
-    gdal.UseExceptions()
     path = WORK / f"delft_mirrored_blocks_{size}.tif"
     if path.is_file():
         return path
-    WORK.mkdir(parents=True, exist_ok=True)
-    ds = gdal.Open(str(SAMPLE_DTM))
-    base = ds.GetRasterBand(1).ReadAsArray().astype(np.float32)
-    gt, wkt = ds.GetGeoTransform(), ds.GetProjection()
-    ds = None
-    tile = np.block([[base, base[:, ::-1]], [base[::-1, :], base[::-1, ::-1]]])
+    tile, gt, wkt = mirror_tile()
     tmp = path.with_suffix(".part.tif")
     out = gdal.GetDriverByName("GTiff").Create(
         str(tmp), size, size, 1, gdal.GDT_Float32, ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=YES"]

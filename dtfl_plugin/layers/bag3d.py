@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from qgis.core import (
@@ -25,7 +24,7 @@ from qgis.core import (
 from ..compat import WKB_MULTIPOLYGONZ
 from ..errors import LayerError
 from ..i18n import tr
-from .cityjson_layer import open_reader, record_fields, write_records
+from .cityjson_layer import gpkg_target, open_reader, record_fields, write_records
 
 LODS = ("1.2", "1.3", "2.2")
 # The tile index's ids ("143") are those of 3DBAG's tiled CityJSON downloads; {tile_id} is filled in.
@@ -102,14 +101,7 @@ def merge_tiles(
     paths: list[Path], destination: str | Path, extent, lod: str, feedback: QgsFeedback | None = None
 ) -> int:
     """Buildings of ``paths`` inside ``extent`` at ``lod`` into one GeoPackage (atomic); returns features written."""
-    target = Path(destination)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".gpkg", dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "GPKG"
-    options.layerName = "cityobjects"
+    target, tmp, options = gpkg_target(destination)
     fields = record_fields()
     unique = _Unique()
     cancelled = feedback.isCanceled if feedback is not None else (lambda: False)

@@ -114,11 +114,9 @@ def write_records(
     return written
 
 
-def cityjson_to_gpkg(
-    path: str | Path, destination: str | Path, *, extent=None, lod: str = "", crs: str = "", feedback=None
-) -> tuple[Path, int, CityJSONReader]:
-    """Convert a CityJSON(Seq) file into a GeoPackage layer, atomically (temp file + os.replace)."""
-    reader = open_reader(path, extent=extent, lod=lod, feedback=feedback)
+def gpkg_target(destination: str | Path) -> tuple[Path, str, QgsVectorFileWriter.SaveVectorOptions]:
+    """Where a city-object GeoPackage goes: the target, a free name beside it to write first (moved into place
+    with os.replace when complete), and the writer options (layer ``cityobjects``)."""
     target = Path(destination)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".gpkg", dir=target.parent)
@@ -127,6 +125,15 @@ def cityjson_to_gpkg(
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
     options.layerName = "cityobjects"
+    return target, tmp, options
+
+
+def cityjson_to_gpkg(
+    path: str | Path, destination: str | Path, *, extent=None, lod: str = "", crs: str = "", feedback=None
+) -> tuple[Path, int, CityJSONReader]:
+    """Convert a CityJSON(Seq) file into a GeoPackage layer, atomically (temp file + os.replace)."""
+    reader = open_reader(path, extent=extent, lod=lod, feedback=feedback)
+    target, tmp, options = gpkg_target(destination)
     fields = record_fields()
     # The file's own CRS wins over the default; an explicit ``crs`` (the user's answer) wins over both.
     target_crs = QgsCoordinateReferenceSystem(crs) if crs else file_crs(reader)

@@ -106,6 +106,17 @@ def read_geotiff_input(value, workdir: str) -> str:
     return path
 
 
+def rain_inputs(data: dict) -> tuple[str, float, float]:
+    """(event, rain mm, loss mm) of an execute request; the DEM must be there too."""
+    if "dem" not in data:
+        raise ProcessorExecuteError("dem is required")
+    event = str(data.get("event", "T100"))
+    if event != "custom" and event not in EVENTS:
+        raise ProcessorExecuteError(f"event: unknown event {event!r}")
+    rain = _number(data, "rain_mm", 70.0, 0, 1000) if event == "custom" else EVENTS[event]
+    return event, rain, _number(data, "loss_mm", 0.0, 0, 500)
+
+
 def _number(data: dict, key: str, default: float, low: float, high: float) -> float:
     try:
         value = float(data.get(key, default))
@@ -196,13 +207,7 @@ class Processor(BaseProcessor):
     def execute(self, data: dict, outputs=None):
         from osgeo import gdal
 
-        if "dem" not in data:
-            raise ProcessorExecuteError("dem is required")
-        event = str(data.get("event", "T100"))
-        if event != "custom" and event not in EVENTS:
-            raise ProcessorExecuteError(f"event: unknown event {event!r}")
-        rain = _number(data, "rain_mm", 70.0, 0, 1000) if event == "custom" else EVENTS[event]
-        loss = _number(data, "loss_mm", 0.0, 0, 500)
+        event, rain, loss = rain_inputs(data)
         with tempfile.TemporaryDirectory(prefix="bathtub-") as workdir:
             ds = gdal.Open(read_geotiff_input(data["dem"], workdir))
             if ds is None:

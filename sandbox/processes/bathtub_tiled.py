@@ -26,7 +26,7 @@ import threading
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from sandbox.processes import report_progress
-from sandbox.processes.bathtub import EVENTS, GEOTIFF, _number, depressions_collection, read_geotiff_input
+from sandbox.processes.bathtub import GEOTIFF, _number, depressions_collection, rain_inputs, read_geotiff_input
 from sandbox.processes.bathtub import PROCESS_METADATA as BATHTUB
 
 PROCESS_METADATA = {
@@ -92,13 +92,7 @@ class Processor(BaseProcessor):
         from dtfl_plugin.models.local.depressions import CancelledError
         from dtfl_plugin.models.tiled import engine
 
-        if "dem" not in data:
-            raise ProcessorExecuteError("dem is required")
-        event = str(data.get("event", "T100"))
-        if event != "custom" and event not in EVENTS:
-            raise ProcessorExecuteError(f"event: unknown event {event!r}")
-        rain = _number(data, "rain_mm", 70.0, 0, 1000) if event == "custom" else EVENTS[event]
-        loss = _number(data, "loss_mm", 0.0, 0, 500)
+        event, rain, loss = rain_inputs(data)
         tile = int(_number(data, "tile", 1024, 64, 8192))
         work = os.environ.get("DTFL_TILED_WORK") or os.path.join(tempfile.gettempdir(), "dtfl-tiled")
         os.makedirs(work, exist_ok=True)

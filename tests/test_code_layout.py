@@ -252,6 +252,17 @@ def test_create_instance_defined_once():
     )
 
 
+def test_algorithm_ids_are_file_names():
+    """The base names an algorithm after its file; a name() of its own could disagree with the file."""
+    found = [
+        f"{rel(path)}:{node.lineno}"
+        for path in sorted(PACKAGE.glob("**/algorithms/*.py"))
+        for node in ast.walk(parse(path))
+        if isinstance(node, ast.FunctionDef) and node.name == "name"
+    ]
+    assert not found, "algorithms take their id from their file name (DtflAlgorithm.name):\n" + "\n".join(found)
+
+
 def _hand_splits(tree: ast.AST, source: str = "") -> list[int]:
     """Lines that take a layer source apart by hand: x.split("|"...), x.rsplit("|"...), x.partition("|").
     A line that splits something else on "|" says so: ``# ... not a layer source``."""

@@ -42,9 +42,6 @@ class Load3DBAGAlgorithm(DtflAlgorithm):
         super().__init__()
         self._output = ""
 
-    def name(self) -> str:
-        return "load_3dbag"
-
     def displayName(self) -> str:
         return tr("Load 3DBAG buildings for an area")
 

@@ -39,9 +39,6 @@ class PublishWebAlgorithm(DtflAlgorithm):
         super().__init__()
         self._snap: ProjectSnap | None = None
 
-    def name(self) -> str:
-        return "publish_web"
-
     def displayName(self) -> str:
         return tr("Publish the twin as a web page")
 

@@ -26,6 +26,7 @@ from qgis.core import (
     QgsProperty,
     QgsRasterBandStats,
     QgsRasterFileWriter,
+    QgsStatisticalSummary,
     QgsUnitTypes,
     QgsWkbTypes,
 )
@@ -111,11 +112,14 @@ PROVIDER_DIRECTORIES = resolve(
 )
 RASTER_WRITER_OK = resolve((Qgis, "RasterFileWriterResult.Success"), (QgsRasterFileWriter, "WriterError.NoError"))
 RAMP_INTERPOLATED = resolve((Qgis, "ShaderInterpolationMethod.Linear"), (QgsColorRampShader, "Type.Interpolated"))
+RAMP_DISCRETE = resolve((Qgis, "ShaderInterpolationMethod.Discrete"), (QgsColorRampShader, "Type.Discrete"))
 
 # --- layouts and rasters --------------------------------------------------------------------------------------
 LAYOUT_MILLIMETERS = resolve((Qgis, "LayoutUnit.Millimeters"), (QgsUnitTypes, "LayoutUnit.LayoutMillimeters"))
 STAT_MIN = resolve((Qgis, "RasterBandStatistic.Min"), (QgsRasterBandStats, "Stats.Min"))
 STAT_MAX = resolve((Qgis, "RasterBandStatistic.Max"), (QgsRasterBandStats, "Stats.Max"))
+SUMMARY_MIN = resolve((Qgis, "Statistic.Min"), (QgsStatisticalSummary, "Statistic.Min"))
+SUMMARY_MAX = resolve((Qgis, "Statistic.Max"), (QgsStatisticalSummary, "Statistic.Max"))
 
 
 # --- 3D (qgis._3d is optional: headless builds may lack it) ----------------------------------------------------

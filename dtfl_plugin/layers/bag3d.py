@@ -115,7 +115,7 @@ def merge_tiles(
             QgsCoordinateTransformContext(),
             options,
         )
-        if writer.hasError() != QgsVectorFileWriter.NoError:
+        if writer.hasError() != QgsVectorFileWriter.WriterError.NoError:
             raise LayerError(tr("Cannot create {path}: {reason}").format(path=target, reason=writer.errorMessage()))
         for number, path in enumerate(paths):
             reader = open_reader(path, extent=extent, lod=lod)

@@ -170,10 +170,10 @@ def _cloud_range(layer) -> tuple[float, float] | None:
     if provider is None:  # .error() on a provider-less point cloud segfaults: never touch it
         return None
     try:
-        from qgis.core import QgsStatisticalSummary
+        from ..compat import SUMMARY_MAX, SUMMARY_MIN
 
-        low = provider.metadataStatistic("Z", QgsStatisticalSummary.Min)
-        high = provider.metadataStatistic("Z", QgsStatisticalSummary.Max)
+        low = provider.metadataStatistic("Z", SUMMARY_MIN)
+        high = provider.metadataStatistic("Z", SUMMARY_MAX)
         low, high = float(low), float(high)
     except (AttributeError, TypeError, ValueError):
         return None

@@ -41,8 +41,9 @@ def _label(low: float, high: float | None) -> str:
 
 
 def _discrete():
-    kind = getattr(QgsColorRampShader, "Type", None)
-    return kind.Discrete if kind is not None else QgsColorRampShader.Discrete
+    from ..compat import RAMP_DISCRETE
+
+    return RAMP_DISCRETE
 
 
 def style_water_depth(layer: QgsRasterLayer) -> None:

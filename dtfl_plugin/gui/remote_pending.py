@@ -56,6 +56,8 @@ class PendingJobs:
         window = self.iface.mainWindow() if self.iface is not None else None
         if window is not None:
             window.removeEventFilter(self.watcher)
+        self.watcher.setParent(None)  # no longer a child of the main window: unload leaves nothing behind
+        self.watcher.deleteLater()
 
 
 def watch_and_resume(iface) -> PendingJobs:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
-from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QByteArray, QEventLoop, QTimer
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
@@ -135,9 +134,11 @@ def exchange(
     if reply.error() != QNetworkReply.NetworkError.NoError and not (outcome.too_large or outcome.timed_out):
         outcome.error = reply.errorString() or "network error"
     headers_in()
-    # Delete now: deleteLater() would wait for an event loop that a QgsTask thread never runs (or, on the main
-    # thread, for a loop at this nesting level), so every reply would stay alive until QGIS quits.
-    sip.delete(reply)
+    # Never delete a reply synchronously (sip.delete): Qt and QGIS may still hold queued work for it, and QGIS 3.40
+    # crashed in the next exchange's event loop when we did. deleteLater() is run by the next event loop of this
+    # thread: the next exchange's local loop, or the thread's own when it ends (QThread processes deferred deletes
+    # on exit), so at most one finished reply waits per thread.
+    reply.deleteLater()
     return outcome
 
 

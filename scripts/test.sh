@@ -51,6 +51,26 @@ ensure_sandbox() {
   fi
 }
 
+# Tests marked `isolated` run in a second pytest process of their own: on QGIS 3.22, 3.40 and 3.44 a long session
+# (the suite's first ~280 tests) leaves PROJ unable to build EPSG:28992 -> OGC:CRS84 in map-render threads, and the
+# OAPIF drawing and recipe-snapshot tests then see an empty layer. The plugin turns that state into a clear error
+# (dtfl_plugin/transforms.py); its root cause is still open (see the closing note of issue 13).
+# With arguments of your own, pytest runs once, as given.
+run_pytest() {  # run_pytest <command prefix...> -- [pytest args]
+  local prefix=() r=0
+  while [[ $1 != -- ]]; do prefix+=("$1"); shift; done
+  shift
+  if [[ $# -gt 0 ]]; then
+    "${prefix[@]}" "$@" || r=$?
+    return $r
+  fi
+  "${prefix[@]}" -m "not isolated" || r=$?
+  local r2=0
+  "${prefix[@]}" -m isolated || r2=$?
+  [[ $r -ne 0 ]] && return $r
+  return $r2
+}
+
 record() {  # record <label> <exit code> <seconds>
   summary+=("$(printf '%-64s %s in %ss' "$1" "$([[ $2 -eq 0 ]] && echo passed || echo "FAILED (exit $2)")" "$3")")
   [[ $2 -eq 0 ]] || rc=1
@@ -62,7 +82,7 @@ if [[ "$mode" != --other-only ]]; then
   ensure_sandbox
   echo "=== $label ==="
   start=$SECONDS r=0
-  QT_QPA_PLATFORM=offscreen $PY -m pytest "$@" || r=$?
+  run_pytest env QT_QPA_PLATFORM=offscreen $PY -m pytest -- "$@" || r=$?
   record "$label" $r $((SECONDS - start))
 fi
 
@@ -80,7 +100,7 @@ if [[ "$mode" != --host-only ]]; then
     # chroot.sh builds the chroot when needed and prints its own banner with the chroot's QGIS version.
     ensure_sandbox
     start=$SECONDS r=0
-    DTFL_OTHER_SUITE=$suite scripts/chroot.sh test "$@" || r=$?
+    run_pytest env DTFL_OTHER_SUITE=$suite scripts/chroot.sh test -- "$@" || r=$?
     label=$(DTFL_OTHER_SUITE=$suite scripts/chroot.sh info 2>/dev/null | sed -n 's/^built: //p')
     record "${label:-QGIS of Debian $suite (chroot not built)}" $r $((SECONDS - start))
   done

@@ -10,7 +10,8 @@ import pytest
 
 from tests.fixtures.recipe import AREA_A, AREA_B
 
-pytestmark = pytest.mark.sandbox
+# isolated: scripts/test.sh runs these in a fresh pytest process (a long QGIS session can lose RD -> CRS84).
+pytestmark = [pytest.mark.sandbox, pytest.mark.isolated]
 
 
 @pytest.fixture(scope="module")

@@ -33,8 +33,14 @@ class DaskExecutor:
         if address:
             self.client = Client(address)
         else:
+            # One machine's cluster listens on loopback only: scheduler, workers and dashboard (":0" would be every
+            # interface, open to the network of whoever runs the model server).
             self.cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=":0"
+                n_workers=workers,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
             )
             self.client = Client(self.cluster)
 

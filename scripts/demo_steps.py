@@ -51,6 +51,7 @@ class Job:
     # --- catalogue ---
     def harvest(self) -> str:
         import processing
+
         from dtfl_plugin.catalogue.algorithms.catalogue_import import KINDS
 
         total = 0
@@ -65,6 +66,7 @@ class Job:
 
     def search(self, query: str, want_name: str, want_type: str):
         import processing
+
         from dtfl_plugin.catalogue.index import CatalogueIndex
 
         out = self.out / f"search-{want_name}.json"

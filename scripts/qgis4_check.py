@@ -97,9 +97,9 @@ def check_search(work: Path) -> str:
 
 @check("a recipe is packaged, verified and opened safely")
 def check_recipe(work: Path) -> str:
+    import processing
     from qgis.core import QgsProject, QgsVectorLayer
 
-    import processing
     from dtfl_plugin.recipe import open as recipe_open
 
     data = work / "points.geojson"

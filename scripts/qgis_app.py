@@ -65,9 +65,8 @@ if __name__ == "__main__":
     import json
 
     start(sys.argv[1])
-    from qgis.core import QgsProcessingException
-
     import processing
+    from qgis.core import QgsProcessingException
 
     try:
         results = processing.run(sys.argv[2], json.loads(sys.argv[3]))

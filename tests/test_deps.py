@@ -11,6 +11,9 @@ import sys
 
 import pytest
 
+# These tests take C extensions out of sys.modules: scripts/test.sh runs them in a process of their own.
+pytestmark = pytest.mark.own_process
+
 BATHTUB_NEEDS = ["numpy", "scipy", "osgeo"]
 
 

@@ -21,6 +21,9 @@ import pytest
 
 from tests.fixtures.recipe_hostile import forge, hostile_project
 
+# Takes cryptography out of sys.modules: scripts/test.sh runs this file in a process of its own.
+pytestmark = pytest.mark.own_process
+
 MINISIGN = shutil.which("minisign")
 
 # RFC 8032, section 7.1: (secret seed, public key, message, signature), hex.

@@ -5,8 +5,11 @@ drives a QNetworkReply itself: the reply's read buffer is bounded, each chunk go
 (a spooled buffer or a file), and the byte limit, the deadline and cancellation are checked as data
 arrives, not after. Redirects are never followed here; net.py decides on each one.
 
-Works on any thread: QgsNetworkAccessManager.instance() is per thread and a local QEventLoop runs the
-reply, as QgsBlockingNetworkRequest does.
+Works on any thread. In a worker thread a local QEventLoop runs the reply on that thread's own
+QgsNetworkAccessManager. On the main thread no event loop is ever nested: like QgsBlockingNetworkRequest,
+the exchange runs in a short-lived thread of its own while the main thread waits. A nested loop on the
+main thread delivers whatever else is queued (a layer's provider finishing a request after the layer was
+deleted, a deferred delete) in the middle of our call, and QGIS 3.40 crashed in exactly that loop.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import BinaryIO
 from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
 from qgis.PyQt.QtCore import QByteArray, QEventLoop, QTimer
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
+
+from .net_thread import on_main_thread, run_off_main_thread
 
 CHUNK = 256 * 1024
 _POLL_MS = 50
@@ -90,6 +95,38 @@ def exchange(
     ``have`` bytes are already in ``out`` when this continues a download with a Range request; an answer
     other than 206 then replaces them (the server sends the whole body again).
     """
+    if on_main_thread():
+        return run_off_main_thread(
+            lambda: _exchange_here(
+                request,
+                verb,
+                body,
+                out,
+                max_bytes=max_bytes,
+                deadline=deadline,
+                feedback=feedback,
+                authcfg=authcfg,
+                have=have,
+            )
+        )
+    return _exchange_here(
+        request, verb, body, out, max_bytes=max_bytes, deadline=deadline, feedback=feedback, authcfg=authcfg, have=have
+    )
+
+
+def _exchange_here(
+    request: QNetworkRequest,
+    verb: str,
+    body: bytes | None,
+    out: BinaryIO | None,
+    *,
+    max_bytes: int,
+    deadline: float,
+    feedback: QgsFeedback | None,
+    authcfg: str,
+    have: int,
+) -> Outcome:
+    """The exchange on the calling (worker) thread, its own event loop driving the reply."""
     outcome = Outcome()
     reply = _send(request, verb, body)
     if authcfg:
@@ -134,10 +171,9 @@ def exchange(
     if reply.error() != QNetworkReply.NetworkError.NoError and not (outcome.too_large or outcome.timed_out):
         outcome.error = reply.errorString() or "network error"
     headers_in()
-    # Never delete a reply synchronously (sip.delete): Qt and QGIS may still hold queued work for it, and QGIS 3.40
-    # crashed in the next exchange's event loop when we did. deleteLater() is run by the next event loop of this
-    # thread: the next exchange's local loop, or the thread's own when it ends (QThread processes deferred deletes
-    # on exit), so at most one finished reply waits per thread.
+    # Never delete a reply synchronously (sip.delete): Qt and QGIS may still hold queued work for it. deleteLater()
+    # is run by the next event loop of this thread, or when the thread ends (QThread processes deferred deletes on
+    # exit), so at most one finished reply waits per thread.
     reply.deleteLater()
     return outcome
 

@@ -96,14 +96,15 @@ def test_a_huge_answer_is_refused_while_read_with_flat_memory(qgis_app, front):
 
 
 def test_cancel_stops_a_slow_harvest(qgis_app, front):
+    import threading
+
     from qgis.core import QgsFeedback
-    from qgis.PyQt.QtCore import QTimer
 
     from dtfl_plugin.errors import CatalogueError
 
     front.add_rule(r"/items", size=10_000, drip=0.05)
     feedback = QgsFeedback()
-    QTimer.singleShot(400, feedback.cancel)
+    threading.Timer(0.4, feedback.cancel).start()
     t0 = time.monotonic()
     with pytest.raises(CatalogueError):
         _fetch("ogcapi-records", front.base + "/collections/md/items", feedback=feedback)

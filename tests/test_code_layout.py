@@ -373,7 +373,7 @@ def test_no_import_cycles():
 ARCHITECTURE_PAGE = ROOT / "docs" / "architecture.md"
 # Imported by every room, importing no room (processing.base: the algorithm base; provider.py is the top).
 FOUNDATIONS = (
-    "__about__", "errors", "i18n", "compat", "settings", "deps", "files", "net", "net_transfer", "safexml", "task",
+    "__about__", "errors", "i18n", "compat", "settings", "deps", "files", "net", "net_transfer", "net_thread", "safexml", "task",
     "transforms",
     "provenance",
 )  # fmt: skip

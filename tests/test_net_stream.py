@@ -109,15 +109,16 @@ def test_slow_drip_ends_at_the_deadline(qgis_app, front, tmp_path):
 
 
 def test_cancel_stops_an_endless_body(qgis_app, front, tmp_path):
+    import threading
+
     from qgis.core import QgsFeedback
-    from qgis.PyQt.QtCore import QTimer
 
     from dtfl_plugin import net
     from dtfl_plugin.errors import NetError
 
     front.add_rule(r"^/endless$", endless=True)
     feedback = QgsFeedback()
-    QTimer.singleShot(500, feedback.cancel)
+    threading.Timer(0.5, feedback.cancel).start()  # as a cancel button would, from another thread than the call
     t0 = time.monotonic()
     with pytest.raises(NetError) as err:
         net.download(front.base + "/endless", tmp_path / "c.bin", feedback=feedback, max_bytes=100 * GB)
@@ -225,3 +226,24 @@ def test_follow_link_only_web(qgis_app):
             net.follow_link(base, bad)
     with pytest.raises(NetError):
         net.request("file:///etc/hostname", allow_local=False)
+
+
+def test_a_main_thread_request_never_runs_the_main_event_loop(qgis_app, front):
+    """A request made on the main thread must not hand Qt the main thread's queued events mid-call: a queued
+    call, a deferred delete (a layer's provider, a finished reply) would run inside our caller. QGIS 3.40
+    crashed in such a nested loop. The request runs in a thread of its own; the main thread only waits."""
+    from qgis.PyQt.QtCore import QObject, QTimer
+
+    from dtfl_plugin import net
+
+    front.add_rule(r"^/slow$", size=20, drip=0.05)  # one byte each 50 ms: a second of waiting
+    fired: list[str] = []
+    QTimer.singleShot(0, lambda: fired.append("timer"))
+    doomed = QObject()
+    doomed.destroyed.connect(lambda *_: fired.append("deleted"))
+    doomed.deleteLater()
+    response = net.get(front.base + "/slow", timeout_s=30)
+    assert len(response.content) == 20
+    assert fired == [], f"the main event loop ran during the request: {fired}"
+    qgis_app.processEvents()
+    assert "timer" in fired

@@ -181,26 +181,33 @@ def run(quick: bool = False) -> list[dict]:
     med = statistics.median
     note = f"{rounds} cycles; server compute median {med(compute) * 1000:.0f} ms"
     return [
-        {
-            "benchmark": "remote",
-            "metric": "submit + status + results requests (client, excl. server compute)",
-            "ours": med(ours) * 1000,
-            "baseline": med(direct) * 1000,
-            "ratio": med(ours) / med(direct),
-            "unit": "ms",
-            "note": note
-            + f"; both wait {SETTLE_S} s for the job (subtracted); baseline: same requests via http.client",
-        },
-        {
-            "benchmark": "remote",
-            "metric": "whole cycle through the Processing algorithm",
-            "ours": med(alg_times) * 1000,
-            "baseline": med(direct_full) * 1000,
-            "ratio": med(alg_times) / med(direct_full),
-            "unit": "ms",
-            "note": "default poll schedule both sides; ours adds input encoding, atomic write, run record with sha256",
-        },
+        _median_row(
+            "submit + status + results requests (client, excl. server compute)",
+            ours,
+            direct,
+            note + f"; both wait {SETTLE_S} s for the job (subtracted); baseline: same requests via http.client",
+        ),
+        _median_row(
+            "whole cycle through the Processing algorithm",
+            alg_times,
+            direct_full,
+            "default poll schedule both sides; ours adds input encoding, atomic write, run record with sha256",
+        ),
     ]
+
+
+def _median_row(metric: str, ours: list[float], baseline: list[float], note: str) -> dict:
+    """A result row from the seconds of each round: medians in milliseconds."""
+    med = statistics.median
+    return {
+        "benchmark": "remote",
+        "metric": metric,
+        "ours": med(ours) * 1000,
+        "baseline": med(baseline) * 1000,
+        "ratio": med(ours) / med(baseline),
+        "unit": "ms",
+        "note": note,
+    }
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ by the main thread, and the worker blocks until it is).
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Callable, TypeVar
 
@@ -59,3 +60,15 @@ def run_off_main_thread(job: Callable[[], T]) -> T:
     if worker.error is not None:
         raise worker.error
     return worker.result  # type: ignore[return-value]
+
+
+def off_main_thread(function: Callable[..., T]) -> Callable[..., T]:
+    """Decorator: a call made on the main thread runs through ``run_off_main_thread``; elsewhere, in place."""
+
+    @functools.wraps(function)
+    def call(*args, **kwargs) -> T:
+        if on_main_thread():
+            return run_off_main_thread(lambda: function(*args, **kwargs))
+        return function(*args, **kwargs)
+
+    return call

@@ -22,7 +22,7 @@ from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
 from qgis.PyQt.QtCore import QByteArray, QEventLoop, QTimer
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
-from .net_thread import on_main_thread, run_off_main_thread
+from .net_thread import off_main_thread
 
 CHUNK = 256 * 1024
 _POLL_MS = 50
@@ -78,6 +78,7 @@ class _Sink:
         return True
 
 
+@off_main_thread
 def exchange(
     request: QNetworkRequest,
     verb: str,
@@ -93,40 +94,10 @@ def exchange(
     """Send ``request``; write the body of a non-redirect answer to ``out``; stop at the first limit hit.
 
     ``have`` bytes are already in ``out`` when this continues a download with a Range request; an answer
-    other than 206 then replaces them (the server sends the whole body again).
+    other than 206 then replaces them (the server sends the whole body again). The exchange runs on the
+    calling thread (a worker's, or one of its own when called on the main thread), its own event loop
+    driving the reply.
     """
-    if on_main_thread():
-        return run_off_main_thread(
-            lambda: _exchange_here(
-                request,
-                verb,
-                body,
-                out,
-                max_bytes=max_bytes,
-                deadline=deadline,
-                feedback=feedback,
-                authcfg=authcfg,
-                have=have,
-            )
-        )
-    return _exchange_here(
-        request, verb, body, out, max_bytes=max_bytes, deadline=deadline, feedback=feedback, authcfg=authcfg, have=have
-    )
-
-
-def _exchange_here(
-    request: QNetworkRequest,
-    verb: str,
-    body: bytes | None,
-    out: BinaryIO | None,
-    *,
-    max_bytes: int,
-    deadline: float,
-    feedback: QgsFeedback | None,
-    authcfg: str,
-    have: int,
-) -> Outcome:
-    """The exchange on the calling (worker) thread, its own event loop driving the reply."""
     outcome = Outcome()
     reply = _send(request, verb, body)
     if authcfg:

@@ -149,6 +149,15 @@ def serve(mapping: dict[str, Path], host: str = "127.0.0.1", port: int = 0) -> F
     return FileServer((host, port), mapping)
 
 
+def serve_until_interrupted(server) -> int:
+    """Serve until the process is interrupted; the exit status of a server script's main()."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
@@ -163,11 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         mapping[prefix] = Path(folder)
     server = serve(mapping, args.host, args.port)
     print(f"PORT {server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve_until_interrupted(server)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import mapscript
 
+from sandbox.fileserver import serve_until_interrupted
+
 _LOCK = threading.Lock()
 
 
@@ -85,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     mapscript.mapObj(args.mapfile)  # fail at start, with MapServer's message, when the mapfile is wrong
     server = _Server((args.host, args.port), args.mapfile)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve_until_interrupted(server)
 
 
 if __name__ == "__main__":

@@ -239,14 +239,19 @@ def test_rules_catch_what_they_should():
     assert import_cycles(graph) == [["a", "b", "c"]]
 
 
+def _defined(name: str, paths) -> list[str]:
+    """Where a function or method called ``name`` is defined, as path:line."""
+    return [
+        f"{rel(path)}:{node.lineno}"
+        for path in sorted(paths)
+        for node in ast.walk(parse(path))
+        if isinstance(node, ast.FunctionDef) and node.name == name
+    ]
+
+
 def test_create_instance_defined_once():
     """One base owns instance creation; an algorithm passes constructor arguments via instance_args()."""
-    found = [
-        f"{rel(path)}:{node.lineno}"
-        for path in sorted(PACKAGE.rglob("*.py"))
-        for node in ast.walk(parse(path))
-        if isinstance(node, ast.FunctionDef) and node.name == "createInstance"
-    ]
+    found = _defined("createInstance", PACKAGE.rglob("*.py"))
     assert len(found) == 1 and found[0].startswith("dtfl_plugin/processing/base.py:"), (
         "createInstance belongs to DtflAlgorithm only (subclass the DTFL base):\n" + "\n".join(found)
     )
@@ -254,12 +259,7 @@ def test_create_instance_defined_once():
 
 def test_algorithm_ids_are_file_names():
     """The base names an algorithm after its file; a name() of its own could disagree with the file."""
-    found = [
-        f"{rel(path)}:{node.lineno}"
-        for path in sorted(PACKAGE.glob("**/algorithms/*.py"))
-        for node in ast.walk(parse(path))
-        if isinstance(node, ast.FunctionDef) and node.name == "name"
-    ]
+    found = _defined("name", PACKAGE.glob("**/algorithms/*.py"))
     assert not found, "algorithms take their id from their file name (DtflAlgorithm.name):\n" + "\n".join(found)
 
 

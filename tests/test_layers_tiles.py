@@ -74,9 +74,20 @@ def test_vector_tiles_with_their_style(qgis_app, mvt_tiles):
     assert painted_pixels(layer, QgsRectangle(84800, 447400, 85100, 447700)) > 100
 
 
+def _load_in_background(item, project):
+    """Load ``item`` through the task manager, as the dock does; (layer, error) once the task reports back."""
+    results = []
+    task = LoadEntryTask(item, project, on_done=lambda layer, error: results.append((layer, error)))
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.monotonic() + 30
+    while not results and time.monotonic() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.02)
+    return results[0]
+
+
 def test_load_entry_task_adds_layer_on_main_thread(qgis_app, shared_data):
     project = QgsProject()
-    results = []
     item = Entry(
         id="file:ahn",
         title="AHN3 DTM",
@@ -85,13 +96,7 @@ def test_load_entry_task_adds_layer_on_main_thread(qgis_app, shared_data):
         name="ahn",
         licence="CC0 1.0",
     )
-    task = LoadEntryTask(item, project, on_done=lambda layer, error: results.append((layer, error)))
-    QgsApplication.taskManager().addTask(task)
-    deadline = time.monotonic() + 30
-    while not results and time.monotonic() < deadline:
-        QgsApplication.processEvents()
-        time.sleep(0.02)
-    layer, error = results[0]
+    layer, error = _load_in_background(item, project)
     assert error is None and layer.isValid()
     assert project.mapLayer(layer.id()) is layer and layer.thread() == QgsApplication.instance().thread()
     assert get_layer_source(layer).licence == "CC0 1.0"
@@ -99,7 +104,6 @@ def test_load_entry_task_adds_layer_on_main_thread(qgis_app, shared_data):
 
 def test_load_entry_task_reports_error_and_adds_nothing(qgis_app, free_port):
     project = QgsProject()
-    results = []
     item = Entry(
         id="dead",
         title="Dead WMS",
@@ -107,13 +111,7 @@ def test_load_entry_task_reports_error_and_adds_nothing(qgis_app, free_port):
         service_url=f"http://127.0.0.1:{free_port}/ows",
         name="x",
     )
-    task = LoadEntryTask(item, project, on_done=lambda layer, error: results.append((layer, error)))
-    QgsApplication.taskManager().addTask(task)
-    deadline = time.monotonic() + 30
-    while not results and time.monotonic() < deadline:
-        QgsApplication.processEvents()
-        time.sleep(0.02)
-    layer, error = results[0]
+    layer, error = _load_in_background(item, project)
     assert layer is None and isinstance(error, LayerError) and project.count() == 0
 
 

@@ -37,6 +37,22 @@ def _wait_for(predicate, timeout_s=20.0):
     return False
 
 
+def _settle(project, before):
+    """Wait for the buffer run to be recorded, then a little longer: the dtfl run must not be recorded too."""
+    from dtfl_plugin.provenance.store import load_runs
+
+    assert _wait_for(lambda: len(load_runs(project)) > before)
+    _wait_for(lambda: False, 0.5)
+
+
+def _only_the_buffer_run(project, before):
+    from dtfl_plugin.provenance.store import load_runs
+
+    runs = load_runs(project)[before:]
+    assert [r.algorithm_id for r in runs] == ["native:buffer"]
+    return runs[0]
+
+
 def test_qgis_322_processing_log_runs_are_recorded(processing_ready, shared_data, tmp_path):
     try:
         from processing.core.ProcessingLog import ProcessingLog
@@ -61,13 +77,10 @@ def test_qgis_322_processing_log_runs_are_recorded(processing_ready, shared_data
         processing.run("native:buffer", params)
         # our own algorithms record themselves and are not logged twice
         ProcessingLog.addToLog('processing.run("dtfl:remote_refresh", {"SERVER": ""})')
-        assert _wait_for(lambda: len(load_runs(project)) > before)
-        _wait_for(lambda: False, 0.5)  # time for the dtfl line to be (not) recorded too
+        _settle(project, before)
     finally:
         feature.unload()
-    runs = load_runs(project)[before:]
-    assert [r.algorithm_id for r in runs] == ["native:buffer"]
-    run = runs[0]
+    run = _only_the_buffer_run(project, before)
     assert run.status == "started" and "3.22" in run.error
     assert run.parameters["DISTANCE"] == 2.0 and run.parameters["OUTPUT"] == params["OUTPUT"]
     assert [(i.role, i.sha256) for i in run.inputs] == [("INPUT", sha256_file(params["INPUT"]))]
@@ -101,13 +114,10 @@ def test_history_registry_runs_are_recorded(processing_ready, shared_data, tmp_p
         registry.updateEntry(entry_id, {**details, "results": {"OUTPUT": results["OUTPUT"]}, "log": ""})
         own_id, _ = registry.addEntry("processing", {"algorithm_id": "dtfl:remote_refresh", "parameters": {}})
         registry.updateEntry(own_id, {"algorithm_id": "dtfl:remote_refresh", "parameters": {}, "results": {"COUNT": 0}})
-        assert _wait_for(lambda: len(load_runs(project)) > before)
-        _wait_for(lambda: False, 0.5)  # time for the dtfl entry to be (not) recorded too
+        _settle(project, before)
     finally:
         feature.unload()
-    runs = load_runs(project)[before:]
-    assert [r.algorithm_id for r in runs] == ["native:buffer"]
-    run = runs[0]
+    run = _only_the_buffer_run(project, before)
     assert run.status == "completed"
     assert [(i.role, i.sha256) for i in run.inputs] == [("INPUT", sha256_file(params["INPUT"]))]
     assert [(o.name, o.sha256) for o in run.outputs] == [("OUTPUT", sha256_file(params["OUTPUT"]))]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.models_remote import server_jobs, wait_until
+from tests.fixtures.models_remote import local_bathtub, server_jobs, wait_until
 
 pytestmark = pytest.mark.sandbox
 
@@ -46,7 +46,6 @@ def test_remote_bathtub_gives_the_local_model_numbers_and_is_recorded(remote_ser
     from osgeo import gdal
     from qgis.core import QgsProject, QgsVectorLayer
 
-    from dtfl_plugin.models.local.bathtub_core import run_bathtub
     from dtfl_plugin.provenance.record import sha256_file
     from dtfl_plugin.provenance.store import load_runs
 
@@ -60,11 +59,8 @@ def test_remote_bathtub_gives_the_local_model_numbers_and_is_recorded(remote_ser
     result = processing.run("dtfl:remote_sandbox_bathtub", {"dem": str(dem), "event": "T250", "loss_mm": 10, **out})
     assert result["JOB_URL"].startswith(remote_server.url + "/jobs/")
 
-    ds = gdal.Open(str(dem))
-    band = ds.GetRasterBand(1)
-    local = run_bathtub(band.ReadAsArray(), abs(ds.GetGeoTransform()[1]), 90.0, 10.0, nodata=band.GetNoDataValue())
     remote_depth = gdal.Open(out["depth"]).ReadAsArray()
-    expected = np.where(np.isnan(local.depth), -9999.0, local.depth)
+    local, expected = local_bathtub(dem, 90.0, 10.0)
     assert remote_depth.shape == expected.shape
     assert np.allclose(remote_depth, expected, atol=1e-6) and remote_depth.max() > 0.05
     layer = QgsVectorLayer(out["depressions"], "dep")

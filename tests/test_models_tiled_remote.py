@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.fixtures.models_remote import local_bathtub
+
 pytestmark = pytest.mark.sandbox
 
 
 def test_remote_tiled_on_dask_equals_local(remote_server, processing_ready, shared_data, tmp_path):
     import processing
     from osgeo import gdal
-
-    from dtfl_plugin.models.local.bathtub_core import run_bathtub
 
     dem = shared_data / "3d" / "derived" / "ahn3_delft_dtm_1m.tif"  # with nodata: canals and removed buildings
     processing.run("dtfl:remote_refresh", {"SERVER": "sandbox"})
@@ -25,11 +25,8 @@ def test_remote_tiled_on_dask_equals_local(remote_server, processing_ready, shar
         "dtfl:remote_sandbox_bathtub_tiled", {"dem": str(dem), "event": "T100", "loss_mm": 10, "tile": 64, **out}
     )
     assert result["JOB_URL"].startswith(remote_server.url + "/jobs/")
-    ds = gdal.Open(str(dem))
-    band = ds.GetRasterBand(1)
-    local = run_bathtub(band.ReadAsArray(), abs(ds.GetGeoTransform()[1]), 70.0, 10.0, nodata=band.GetNoDataValue())
     remote = gdal.Open(out["depth"]).ReadAsArray()
-    expected = np.where(np.isnan(local.depth), -9999.0, local.depth)
+    local, expected = local_bathtub(dem, 70.0, 10.0)
     assert np.abs(remote - expected).max() <= 0.001 and remote.max() > 0.05
     summary = json.loads(Path(out["summary"]).read_text())
     assert summary["tiles"] == 20  # 230 x 265 cells in tiles of 64: the run really was tiled

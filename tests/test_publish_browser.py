@@ -33,7 +33,9 @@ def _rich(png: bytes, min_colours: int = 24) -> bool:
     return len(colours) >= min_colours
 
 
-def _only_loopback(page) -> None:
+def _no_errors_and_only_loopback(page) -> None:
+    """Nothing on the console, and no request to any host but the loopback server."""
+    assert page.errors == []
     hosts = {url.split("/")[2] for url in page.requests if url.startswith(("http://", "https://"))}
     assert hosts and all(h.startswith("127.0.0.1:") for h in hosts), hosts
     assert not [u for u in page.requests if u.startswith(("ws:", "wss:", "ftp:"))]
@@ -64,8 +66,7 @@ def test_map(browser_page):
     legend = page.page.inner_text(".legend")
     assert "Waterdiepte T100" in legend and "0.15 m" in legend
     assert not page.page.is_visible("text=Waterdiepte T1000 (screening)")
-    assert page.errors == []
-    _only_loopback(page)
+    _no_errors_and_only_loopback(page)
 
 
 def test_scenario_switch_and_building(browser_page, publish_twin):
@@ -103,8 +104,7 @@ def test_scenario_switch_and_building(browser_page, publish_twin):
     layer = QgsVectorLayer(str(publish_twin.folder / "runs" / "T1000" / "gebouwen_nat.gpkg"), "t1000", "ogr")
     assert any(abs((f["facade_depth_m"] or 0) - depth) < 1e-3 for f in layer.getFeatures())
     (SHOTS / "3d.png").write_bytes(p.screenshot())
-    assert page.errors == []
-    _only_loopback(page)
+    _no_errors_and_only_loopback(page)
 
 
 def test_provenance_panel(browser_page, publish_twin):
@@ -172,5 +172,4 @@ def test_phone(site_browser):
     assert p.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert _rich(p.locator("#scene").screenshot())
     (SHOTS / "phone-3d.png").write_bytes(p.screenshot())
-    assert page.errors == []
-    _only_loopback(page)
+    _no_errors_and_only_loopback(page)

@@ -53,18 +53,17 @@ def _count(path) -> int:
     return ds.GetLayer(0).GetFeatureCount()
 
 
-def test_service_entries_and_snapshot(service_project, recipe_key, tmp_path, sandbox):
+def _pack_west_with_snapshots(service_project, recipe_key, output):
+    """The service project packed for area A, its services embedded as snapshots clipped to the area."""
     from dtfl_plugin.recipe.pack import PackOptions, pack
 
-    result = pack(
-        PackOptions(
-            project=service_project,
-            output=tmp_path / "s.dtfl.zip",
-            secret_key=recipe_key,
-            area=AREA_A,
-            embed_services=True,
-        )
+    return pack(
+        PackOptions(project=service_project, output=output, secret_key=recipe_key, area=AREA_A, embed_services=True)
     )
+
+
+def test_service_entries_and_snapshot(service_project, recipe_key, tmp_path, sandbox):
+    result = _pack_west_with_snapshots(service_project, recipe_key, tmp_path / "s.dtfl.zip")
     with zipfile.ZipFile(result.output) as zf:
         zf.extractall(tmp_path / "x")
     graph = {e["@id"]: e for e in json.loads((tmp_path / "x/ro-crate-metadata.json").read_text())["@graph"]}
@@ -104,17 +103,8 @@ def test_service_entries_and_snapshot(service_project, recipe_key, tmp_path, san
 
 def test_recook_reads_the_service_again(service_project, recipe_key, trust, tmp_path, sandbox, processing_ready):
     from dtfl_plugin.recipe.cook import cook
-    from dtfl_plugin.recipe.pack import PackOptions, pack
 
-    west = pack(
-        PackOptions(
-            project=service_project,
-            output=tmp_path / "w.dtfl.zip",
-            secret_key=recipe_key,
-            area=AREA_A,
-            embed_services=True,
-        )
-    )
+    west = _pack_west_with_snapshots(service_project, recipe_key, tmp_path / "w.dtfl.zip")
     east = cook(
         west.output,
         AREA_B,

@@ -11,17 +11,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.fixtures.sandbox import NS, iso_records_url, online_resources
+
 pytestmark = pytest.mark.sandbox
 
-NS = {
-    "csw": "http://www.opengis.net/cat/csw/2.0.2",
-    "gmd": "http://www.isotc211.org/2005/gmd",
-    "gco": "http://www.isotc211.org/2005/gco",
-    "gmx": "http://www.isotc211.org/2005/gmx",
-    "wms": "http://www.opengis.net/wms",
-    "xlink": "http://www.w3.org/1999/xlink",
-    "wfs": "http://www.opengis.net/wfs",
-}
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -33,16 +26,11 @@ def _get(url: str, method: str = "GET") -> bytes:
 @pytest.fixture(scope="module")
 def csw_datasets(sandbox) -> dict[str, dict]:
     """uuid -> {title, licence, use, online: [(protocol, url, name)]} of the sandbox's dataset records."""
-    url = (f"{sandbox['csw']}?service=CSW&version=2.0.2&request=GetRecords&typeNames=csw:Record&resultType=results"
-           "&elementSetName=full&outputSchema=http://www.isotc211.org/2005/gmd&maxRecords=100")  # fmt: skip
     out = {}
-    for md in ET.fromstring(_get(url)).iterfind(".//gmd:MD_Metadata", NS):
+    for md in ET.fromstring(_get(iso_records_url(sandbox["csw"]))).iterfind(".//gmd:MD_Metadata", NS):
         if md.find(".//gmd:MD_DataIdentification", NS) is None:
             continue
-        online = [(o.findtext("gmd:protocol/gco:CharacterString", namespaces=NS),
-                   o.findtext("gmd:linkage/gmd:URL", namespaces=NS),
-                   o.findtext("gmd:name/gco:CharacterString", namespaces=NS))
-                  for o in md.iterfind(".//gmd:onLine/gmd:CI_OnlineResource", NS)]  # fmt: skip
+        online = online_resources(md)
         if not any(url and url.startswith("http://127.0.0.1:") for _, url, _ in online):
             continue  # a real NGR record: points at PDOK
         uid = md.findtext("gmd:fileIdentifier/gco:CharacterString", namespaces=NS)

@@ -14,16 +14,10 @@ import pytest
 from sandbox.datasets import DATASETS
 from sandbox.endpoints import SERVERS
 from sandbox.paths import PIDS
+from tests.fixtures.sandbox import NS, iso_records_url, online_resources
 
 pytestmark = pytest.mark.sandbox
 
-NS = {
-    "csw": "http://www.opengis.net/cat/csw/2.0.2",
-    "gmd": "http://www.isotc211.org/2005/gmd",
-    "gco": "http://www.isotc211.org/2005/gco",
-    "gmx": "http://www.isotc211.org/2005/gmx",
-}
-ISO = "http://www.isotc211.org/2005/gmd"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -98,9 +92,7 @@ def test_nothing_listens_beyond_loopback(sandbox):
 
 
 def test_csw_getrecords_iso_holds_ngr_and_generated_records(sandbox, shared_data):
-    url = (f"{sandbox['csw']}?service=CSW&version=2.0.2&request=GetRecords&typeNames=csw:Record"
-           f"&resultType=results&elementSetName=full&outputSchema={ISO}&maxRecords=100")  # fmt: skip
-    with fetch(url) as resp:
+    with fetch(iso_records_url(sandbox["csw"])) as resp:
         root = ET.fromstring(resp.read())
     assert root.tag == f"{{{NS['csw']}}}GetRecordsResponse"
     ids = {n.text.strip() for n in root.iterfind(".//gmd:MD_Metadata/gmd:fileIdentifier/gco:CharacterString", NS)}
@@ -109,10 +101,7 @@ def test_csw_getrecords_iso_holds_ngr_and_generated_records(sandbox, shared_data
     # a generated record publishes the layer under each protocol with the right URL and name
     pand = next(m for m in root.iterfind(".//gmd:MD_Metadata", NS)
                 if m.findtext("gmd:fileIdentifier/gco:CharacterString", namespaces=NS) == DATASETS[0].uuid)  # fmt: skip
-    online = {(o.findtext("gmd:protocol/gco:CharacterString", namespaces=NS),
-               o.findtext("gmd:linkage/gmd:URL", namespaces=NS),
-               o.findtext("gmd:name/gco:CharacterString", namespaces=NS))
-              for o in pand.iterfind(".//gmd:onLine/gmd:CI_OnlineResource", NS)}  # fmt: skip
+    online = set(online_resources(pand))
     assert ("OGC:WMS", sandbox["wms"], "bgt_pand") in online
     assert ("OGC:WFS", sandbox["wfs"], "bgt_pand") in online
     assert ("OGC:API features", sandbox["ogcapi"], "bgt_pand") in online
@@ -121,7 +110,7 @@ def test_csw_getrecords_iso_holds_ngr_and_generated_records(sandbox, shared_data
 def test_csw_getrecordbyid_and_download_links(sandbox):
     dtm = next(d for d in DATASETS if d.key == "ahn_dtm")
     url = (f"{sandbox['csw']}?service=CSW&version=2.0.2&request=GetRecordById&id={dtm.uuid}"
-           f"&outputSchema={ISO}&elementSetName=full")  # fmt: skip
+           f"&outputSchema={NS['gmd']}&elementSetName=full")  # fmt: skip
     with fetch(url) as resp:
         root = ET.fromstring(resp.read())
     links = {o.findtext("gmd:protocol/gco:CharacterString", namespaces=NS): o.findtext("gmd:linkage/gmd:URL", namespaces=NS)

@@ -4,7 +4,8 @@ It owns what every algorithm used to write out by hand:
 - instance creation (``createInstance`` makes ``type(self)(*self.instance_args())``);
 - the group, from the class attribute ``GROUP_ID`` (its translated name comes from one table here);
 - the run-capture lifecycle: ``processAlgorithm`` starts a ``RunCapture``, calls ``process()``, finishes the
-  record when ``process()`` did not, and ``postProcessAlgorithm`` (main thread) stores it in the project;
+  record when ``process()`` did not, and ``postProcessAlgorithm`` (main thread) stores it in the project
+  (not for the groups in ``RUN_LOG_ONLY_GROUPS``);
 - one error path: a room error (``DtflError``) or a ``QgsProcessingException`` (parameter errors too) raised
   in ``process()`` is recorded as a failed run, then reaches Processing as a ``QgsProcessingException``
   with the same message. Any other exception (a bug) is recorded too and keeps its traceback.
@@ -38,13 +39,15 @@ def group_names() -> dict[str, str]:
     }
 
 
+# Groups whose runs go to the profile's run log only, not into the project: packaging a recipe or publishing
+# the twin is not a step of the twin (a re-cook must not replay it) and must not change the project.
+RUN_LOG_ONLY_GROUPS = frozenset({"recipes", "publish"})
+
+
 class DtflAlgorithm(QgsProcessingAlgorithm):
     GROUP_ID = ""
     # Parameters whose values never enter a run record (recorded as "").
     SECRET_PARAMETERS: tuple[str, ...] = ("PASSPHRASE",)
-    # False: the run goes to the profile's run log only, not into the project (recipe algorithms: packaging is
-    # not a step of the twin, a re-cook must not replay it, and packaging must not change the project).
-    STORE_IN_PROJECT = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,6 +120,6 @@ class DtflAlgorithm(QgsProcessingAlgorithm):
         return self.fail(message or tr("Cancelled."), status="cancelled")
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - QGIS API
-        if self._capture is not None and self.STORE_IN_PROJECT:
+        if self._capture is not None and self.GROUP_ID not in RUN_LOG_ONLY_GROUPS:
             self._capture.store(context)
         return {}  # a non-empty map here would replace processAlgorithm's results

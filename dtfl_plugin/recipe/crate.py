@@ -176,6 +176,14 @@ class CrateBuilder:
         self._add({"@id": ident, "@type": "Organization", "name": name})
         return ident
 
+    def _credit(self, entity: dict, licence: str, organisation: str, role: str) -> None:
+        """Link an entity to its licence and organisation (``role``: copyrightHolder of a file, publisher of a
+        service), when they are known."""
+        if licence:
+            entity["license"] = {"@id": self._licence(licence)}
+        if organisation:
+            entity[role] = {"@id": self._org(organisation)}
+
     def _person(self, user: str) -> str:
         ident = f"#person-{slug(user or 'unknown')}"
         self._add({"@id": ident, "@type": "Person", "name": user or "unknown"})
@@ -192,10 +200,7 @@ class CrateBuilder:
         }
         if entry.description:
             entity["description"] = entry.description
-        if entry.licence:
-            entity["license"] = {"@id": self._licence(entry.licence)}
-        if entry.organisation:
-            entity["copyrightHolder"] = {"@id": self._org(entry.organisation)}
+        self._credit(entity, entry.licence, entry.organisation, "copyrightHolder")
         if entry.source:
             entity["isBasedOn"] = entry.source if "://" not in entry.source else {"@id": entry.source}
         if entry.kind == "model":
@@ -247,10 +252,7 @@ class CrateBuilder:
             entity["identifier"] = service.layer_name
         if service.version:
             entity["version"] = service.version
-        if service.licence:
-            entity["license"] = {"@id": self._licence(service.licence)}
-        if service.organisation:
-            entity["publisher"] = {"@id": self._org(service.organisation)}
+        self._credit(entity, service.licence, service.organisation, "publisher")
         self._add(entity)
         self.root["hasPart"].append({"@id": service.url})
 

@@ -109,14 +109,15 @@ def custom_property(element: ET.Element, key: str) -> str:
     return ""
 
 
+def _child(parent: ET.Element, tag: str, attrib: dict[str, str] | None = None) -> ET.Element:
+    """The first ``tag`` child of ``parent``, made (with ``attrib``) when there is none."""
+    found = parent.find(tag)
+    return found if found is not None else ET.SubElement(parent, tag, attrib or {})
+
+
 def set_custom_property(element: ET.Element, key: str, value: str) -> None:
     """Set a layer custom property in the 3.20+ layout (<customproperties><Option type="Map">)."""
-    props = element.find("customproperties")
-    if props is None:
-        props = ET.SubElement(element, "customproperties")
-    option_map = props.find("Option")
-    if option_map is None:
-        option_map = ET.SubElement(props, "Option", {"type": "Map"})
+    option_map = _child(_child(element, "customproperties"), "Option", {"type": "Map"})
     for option in option_map.findall("Option"):
         if option.get("name") == key:
             option.set("value", value)
@@ -159,28 +160,12 @@ def read_entry(tree: ET.ElementTree, scope: str, key: str) -> str:
 
 
 def write_entry(tree: ET.ElementTree, scope: str, key: str, value: str) -> None:
-    props = tree.getroot().find("properties")
-    if props is None:
-        props = ET.SubElement(tree.getroot(), "properties")
-    scope_el = props.find(scope)
-    if scope_el is None:
-        scope_el = ET.SubElement(props, scope)
-    node = scope_el.find(key.strip("/"))
-    if node is None:
-        node = ET.SubElement(scope_el, key.strip("/"), {"type": "QString"})
+    node = _child(_child(_child(tree.getroot(), "properties"), scope), key.strip("/"), {"type": "QString"})
     node.text = value
 
 
 def set_relative_paths(tree: ET.ElementTree) -> None:
-    props = tree.getroot().find("properties")
-    if props is None:
-        props = ET.SubElement(tree.getroot(), "properties")
-    paths = props.find("Paths")
-    if paths is None:
-        paths = ET.SubElement(props, "Paths")
-    absolute = paths.find("Absolute")
-    if absolute is None:
-        absolute = ET.SubElement(paths, "Absolute", {"type": "bool"})
+    absolute = _child(_child(_child(tree.getroot(), "properties"), "Paths"), "Absolute", {"type": "bool"})
     absolute.text = "false"
     home = tree.getroot().find("homePath")
     if home is not None:

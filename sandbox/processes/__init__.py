@@ -3,8 +3,9 @@
 Contract for a process module ``sandbox/processes/<name>.py`` (no registration needed anywhere else):
 
 * it defines ``PROCESS_METADATA``: a pygeoapi process metadata dict (``id``, ``version``, ``title``,
-  ``description``, ``jobControlOptions`` (include ``"async-execute"`` for asynchronous jobs), ``inputs``,
-  ``outputs``, ``example``); its ``"id"`` is the process id in the API (``/processes/<id>``);
+  ``description``, ``jobControlOptions`` (include ``"async-execute"`` for asynchronous jobs), ``inputs``
+  (each made with :func:`process_input`), ``outputs``, ``example``); its ``"id"`` is the process id in the
+  API (``/processes/<id>``);
 * it defines a class named ``Processor``, a subclass of ``pygeoapi.process.base.BaseProcessor`` whose
   ``__init__(self, processor_def)`` calls ``super().__init__(processor_def, PROCESS_METADATA)`` and whose
   ``execute(self, data, outputs=None)`` returns ``(mimetype, outputs)``; raise
@@ -79,6 +80,15 @@ def _process_id(path: Path) -> str:
             f"{path}: a process module needs PROCESS_METADATA (a dict with a literal 'id') and class Processor"
         )
     return pid
+
+
+def process_input(title, schema: dict, *, required: bool = False, description=None) -> dict:
+    """One input of a process description (``PROCESS_METADATA["inputs"]``): a single value, optional unless
+    ``required``; ``title``/``description`` a text or a {language: text} map."""
+    spec = {"title": title}
+    if description is not None:
+        spec["description"] = description
+    return {**spec, "schema": schema, "minOccurs": 1 if required else 0, "maxOccurs": 1}
 
 
 def data_path(*parts: str) -> Path:

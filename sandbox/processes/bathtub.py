@@ -22,6 +22,7 @@ from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from dtfl_plugin.models.local.bathtub_core import run_bathtub
 from dtfl_plugin.models.local.events import EVENTS as RAIN_EVENTS
+from sandbox.processes import process_input
 
 GEOTIFF = "image/tiff; application=geotiff"
 MAX_INPUT_BYTES = 256 * 1024 * 1024
@@ -40,32 +41,23 @@ PROCESS_METADATA = {
     "keywords": ["flooding", "stress test", "bathtub", "screening"],
     "links": [],
     "inputs": {
-        "dem": {
-            "title": "DEM",
-            "description": "Terrain model (GeoTIFF, metres, square cells in a projected CRS).",
-            "schema": {"type": "string", "contentEncoding": "binary", "contentMediaType": GEOTIFF},
-            "minOccurs": 1,
-            "maxOccurs": 1,
-        },
-        "event": {
-            "title": "Rain event",
-            "description": "STOWA/RIONED stress-test event, or custom to use rain_mm.",
-            "schema": {"type": "string", "enum": [*EVENTS, "custom"], "default": "T100"},
-            "minOccurs": 0,
-            "maxOccurs": 1,
-        },
-        "rain_mm": {
-            "title": "Rain depth (mm, custom event)",
-            "schema": {"type": "number", "minimum": 0, "maximum": 1000, "default": 70},
-            "minOccurs": 0,
-            "maxOccurs": 1,
-        },
-        "loss_mm": {
-            "title": "Loss: sewer + infiltration (mm)",
-            "schema": {"type": "number", "minimum": 0, "maximum": 500, "default": 0},
-            "minOccurs": 0,
-            "maxOccurs": 1,
-        },
+        "dem": process_input(
+            "DEM",
+            {"type": "string", "contentEncoding": "binary", "contentMediaType": GEOTIFF},
+            required=True,
+            description="Terrain model (GeoTIFF, metres, square cells in a projected CRS).",
+        ),
+        "event": process_input(
+            "Rain event",
+            {"type": "string", "enum": [*EVENTS, "custom"], "default": "T100"},
+            description="STOWA/RIONED stress-test event, or custom to use rain_mm.",
+        ),
+        "rain_mm": process_input(
+            "Rain depth (mm, custom event)", {"type": "number", "minimum": 0, "maximum": 1000, "default": 70}
+        ),
+        "loss_mm": process_input(
+            "Loss: sewer + infiltration (mm)", {"type": "number", "minimum": 0, "maximum": 500, "default": 0}
+        ),
     },
     "outputs": {
         "depth": {
@@ -200,6 +192,27 @@ def _wkb_to_geojson(wkb: bytes) -> str:
     return ogr.CreateGeometryFromWkb(wkb).ExportToJson()
 
 
+def flood_outputs(rain: tuple[str, float, float], result, depth: bytes, depressions: dict, **summary) -> tuple:
+    """(mimetype, outputs) of a bathtub run: the depth GeoTIFF (base64), the depressions (GeoJSON) and a
+    summary of the event, rain and loss (``rain``: what :func:`rain_inputs` read) and the volumes."""
+    event, rain_mm, loss_mm = rain
+    summary = {
+        "event": event,
+        "rain_mm": rain_mm,
+        "loss_mm": loss_mm,
+        "total_runoff_m3": float(result.total_runoff_m3),
+        "stored_m3": float(result.stored_m3),
+        "spilled_out_m3": float(result.spilled_out_m3),
+        "depressions": len(result.table),
+        **summary,
+    }
+    return "application/json", {
+        "depth": {"value": base64.b64encode(depth).decode("ascii"), "encoding": "base64", "mediaType": GEOTIFF},
+        "depressions": {"value": depressions, "mediaType": "application/geo+json"},
+        "summary": summary,
+    }
+
+
 class Processor(BaseProcessor):
     def __init__(self, processor_def: dict) -> None:
         super().__init__(processor_def, PROCESS_METADATA)
@@ -220,20 +233,7 @@ class Processor(BaseProcessor):
             depth = _depth_tiff(result.depth, ds, workdir)
             depressions = _depressions_geojson(result.depressions, result.table, ds, workdir)
             ds = None
-        summary = {
-            "event": event,
-            "rain_mm": rain,
-            "loss_mm": loss,
-            "total_runoff_m3": float(result.total_runoff_m3),
-            "stored_m3": float(result.stored_m3),
-            "spilled_out_m3": float(result.spilled_out_m3),
-            "depressions": len(result.table),
-        }
-        return "application/json", {
-            "depth": {"value": base64.b64encode(depth).decode("ascii"), "encoding": "base64", "mediaType": GEOTIFF},
-            "depressions": {"value": depressions, "mediaType": "application/geo+json"},
-            "summary": summary,
-        }
+        return flood_outputs((event, rain, loss), result, depth, depressions)
 
     def __repr__(self) -> str:
         return "<BathtubProcessor>"

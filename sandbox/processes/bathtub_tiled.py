@@ -18,16 +18,16 @@ A job dismissed by the client stops at the next tile; the same inputs again resu
 
 from __future__ import annotations
 
-import base64
 import os
 import tempfile
 import threading
 
-from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
+from pygeoapi.process.base import ProcessorExecuteError
 
-from sandbox.processes import report_progress
-from sandbox.processes.bathtub import GEOTIFF, _number, depressions_collection, rain_inputs, read_geotiff_input
+from sandbox.processes import process_input, report_progress
+from sandbox.processes._jobs import JobProcessor
 from sandbox.processes.bathtub import PROCESS_METADATA as BATHTUB
+from sandbox.processes.bathtub import _number, depressions_collection, flood_outputs, rain_inputs, read_geotiff_input
 
 PROCESS_METADATA = {
     **BATHTUB,
@@ -39,12 +39,9 @@ PROCESS_METADATA = {
     ),
     "inputs": {
         **BATHTUB["inputs"],
-        "tile": {
-            "title": "Tile size (cells)",
-            "schema": {"type": "integer", "minimum": 64, "maximum": 8192, "default": 1024},
-            "minOccurs": 0,
-            "maxOccurs": 1,
-        },
+        "tile": process_input(
+            "Tile size (cells)", {"type": "integer", "minimum": 64, "maximum": 8192, "default": 1024}
+        ),
     },
 }
 
@@ -65,13 +62,9 @@ def executor():
         return _EXECUTOR
 
 
-class Processor(BaseProcessor):
+class Processor(JobProcessor):
     def __init__(self, processor_def: dict) -> None:
         super().__init__(processor_def, PROCESS_METADATA)
-        self.job_id = None
-
-    def set_job_id(self, job_id: str) -> None:
-        self.job_id = job_id
 
     def _dismissed(self) -> bool:
         db = os.environ.get("DTFL_SANDBOX_JOBS_DB")
@@ -121,21 +114,7 @@ class Processor(BaseProcessor):
             with open(depth_path, "rb") as handle:
                 depth = handle.read()
             depressions = depressions_collection(result.depressions_path, result.table, spec.wkt)
-        summary = {
-            "event": event,
-            "rain_mm": rain,
-            "loss_mm": loss,
-            "total_runoff_m3": result.total_runoff_m3,
-            "stored_m3": result.stored_m3,
-            "spilled_out_m3": result.spilled_out_m3,
-            "depressions": len(result.table),
-            "tiles": result.tiles,
-        }
-        return "application/json", {
-            "depth": {"value": base64.b64encode(depth).decode("ascii"), "encoding": "base64", "mediaType": GEOTIFF},
-            "depressions": {"value": depressions, "mediaType": "application/geo+json"},
-            "summary": summary,
-        }
+        return flood_outputs((event, rain, loss), result, depth, depressions, tiles=result.tiles)
 
     def __repr__(self) -> str:
         return "<BathtubTiledProcessor>"

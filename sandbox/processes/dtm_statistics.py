@@ -13,7 +13,7 @@ import numpy as np
 from osgeo import gdal, osr
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
-from sandbox.processes import data_path
+from sandbox.processes import data_path, process_input
 
 gdal.UseExceptions()
 
@@ -33,26 +33,20 @@ PROCESS_METADATA = {
     "keywords": ["AHN", "DTM", "hoogte", "statistiek"],
     "links": [],
     "inputs": {
-        "bbox": {
-            "title": "Bounding box",
-            "description": "minx, miny, maxx, maxy in bbox_crs",
-            "schema": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
-            "minOccurs": 1,
-            "maxOccurs": 1,
-        },
-        "bbox_crs": {
-            "title": "CRS of the bbox",
-            "description": "EPSG code such as EPSG:28992 (default) or EPSG:4326 (lon/lat order)",
-            "schema": {"type": "string", "default": "EPSG:28992"},
-            "minOccurs": 0,
-            "maxOccurs": 1,
-        },
-        "percentiles": {
-            "title": "Percentiles",
-            "schema": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 100}},
-            "minOccurs": 0,
-            "maxOccurs": 1,
-        },
+        "bbox": process_input(
+            "Bounding box",
+            {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+            required=True,
+            description="minx, miny, maxx, maxy in bbox_crs",
+        ),
+        "bbox_crs": process_input(
+            "CRS of the bbox",
+            {"type": "string", "default": "EPSG:28992"},
+            description="EPSG code such as EPSG:28992 (default) or EPSG:4326 (lon/lat order)",
+        ),
+        "percentiles": process_input(
+            "Percentiles", {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 100}}
+        ),
     },
     "outputs": {
         "statistics": {

@@ -19,9 +19,11 @@ import threading
 import time
 
 import numpy as np
-from pygeoapi.process.base import BaseProcessor, JobNotFoundError, ProcessorExecuteError
+from pygeoapi.process.base import JobNotFoundError, ProcessorExecuteError
 
 from dtfl_plugin.models.local.bathtub_core import analyse_depressions, run_bathtub
+from sandbox.processes import process_input
+from sandbox.processes._jobs import JobProcessor
 
 PROCESS_METADATA = {
     "version": "1.0.0",
@@ -35,25 +37,15 @@ PROCESS_METADATA = {
     "keywords": ["test", "progress"],
     "links": [],
     "inputs": {
-        "steps": {
-            "title": "Steps",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
-            "minOccurs": 0,
-            "maxOccurs": 1,
-        },
-        "step_seconds": {
-            "title": "Seconds per step",
-            "schema": {"type": "number", "minimum": 0, "maximum": 10, "default": 1.0},
-            "minOccurs": 0,
-            "maxOccurs": 1,
-        },
-        "fail_at": {
-            "title": "Fail at step (0: never)",
-            "description": "Make the job fail at this step, to test how failures are reported.",
-            "schema": {"type": "integer", "minimum": 0, "maximum": 100, "default": 0},
-            "minOccurs": 0,
-            "maxOccurs": 1,
-        },
+        "steps": process_input("Steps", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}),
+        "step_seconds": process_input(
+            "Seconds per step", {"type": "number", "minimum": 0, "maximum": 10, "default": 1.0}
+        ),
+        "fail_at": process_input(
+            "Fail at step (0: never)",
+            {"type": "integer", "minimum": 0, "maximum": 100, "default": 0},
+            description="Make the job fail at this step, to test how failures are reported.",
+        ),
     },
     "outputs": {
         "sweep": {
@@ -90,13 +82,9 @@ def two_basins(size: int = 60) -> np.ndarray:
     return z
 
 
-class Processor(BaseProcessor):
+class Processor(JobProcessor):
     def __init__(self, processor_def: dict) -> None:
         super().__init__(processor_def, PROCESS_METADATA)
-        self.job_id = None
-
-    def set_job_id(self, job_id: str) -> None:
-        self.job_id = job_id
 
     def _update(self, progress: int, message: str) -> None:
         if self.job_id is None:

@@ -258,18 +258,15 @@ class FilterBar(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.service_types = QgsCheckableComboBox(self)
-        self.service_types.setObjectName("dtflFilterServiceType")
-        self.service_types.setDefaultText(tr("All service types"))
-        self.service_types.setToolTip(tr("Show only these service types"))
-        self.organisations = QgsCheckableComboBox(self)
-        self.organisations.setObjectName("dtflFilterOrganisation")
-        self.organisations.setDefaultText(tr("All organisations"))
-        self.organisations.setToolTip(tr("Show only data from these organisations"))
-        self.themes = QgsCheckableComboBox(self)
-        self.themes.setObjectName("dtflFilterTheme")
-        self.themes.setDefaultText(tr("All themes and keywords"))
-        self.themes.setToolTip(tr("Show only records with these themes or keywords"))
+        self.service_types = self._multi_choice(
+            "dtflFilterServiceType", tr("All service types"), tr("Show only these service types")
+        )
+        self.organisations = self._multi_choice(
+            "dtflFilterOrganisation", tr("All organisations"), tr("Show only data from these organisations")
+        )
+        self.themes = self._multi_choice(
+            "dtflFilterTheme", tr("All themes and keywords"), tr("Show only records with these themes or keywords")
+        )
         self.dimension = QComboBox(self)
         self.dimension.setObjectName("dtflFilterDimension")
         self.dimension.addItems([tr("2D and 3D"), tr("2D only"), tr("3D only")])
@@ -296,6 +293,14 @@ class FilterBar(QWidget):
         self.dimension.currentIndexChanged.connect(self.changed)
         self.in_extent.toggled.connect(self.changed)
         self.favourites_only.toggled.connect(self.changed)
+
+    def _multi_choice(self, object_name: str, all_text: str, tooltip: str) -> QgsCheckableComboBox:
+        """A multi-choice filter: shows ``all_text`` while nothing is checked (nothing checked: no filter)."""
+        combo = QgsCheckableComboBox(self)
+        combo.setObjectName(object_name)
+        combo.setDefaultText(all_text)
+        combo.setToolTip(tooltip)
+        return combo
 
     def set_facets(self, facets: dict) -> None:
         """Fill the choices from index.facets(), keeping what the user had checked."""

@@ -32,8 +32,6 @@ class PublishWebAlgorithm(DtflAlgorithm):
     LANGUAGE = "LANGUAGE"
     RECIPE = "RECIPE"
     OUTPUT = "OUTPUT"
-    # Publishing is not a step of the twin: a re-cooked recipe must not replay it.
-    STORE_IN_PROJECT = False
 
     def __init__(self) -> None:
         super().__init__()

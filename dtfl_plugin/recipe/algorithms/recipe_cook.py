@@ -22,7 +22,6 @@ from ._common import advanced, allow_untrusted_input, area, progress, recipe_inp
 
 class RecipeCookAlgorithm(DtflAlgorithm):
     GROUP_ID = "recipes"
-    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     RECIPE = "RECIPE"
     EXTENT = "EXTENT"
     OUTPUT = "OUTPUT"

@@ -21,7 +21,6 @@ from ._common import advanced, hidden
 
 class RecipeKeygenAlgorithm(DtflAlgorithm):
     GROUP_ID = "recipes"
-    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     OUTPUT_PRIVATE = "OUTPUT_PRIVATE"
     OUTPUT_PUBLIC = "OUTPUT_PUBLIC"
     PASSPHRASE = "PASSPHRASE"

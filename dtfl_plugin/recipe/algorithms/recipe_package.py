@@ -26,7 +26,6 @@ from ._common import advanced, area, hidden, progress, recipe_output, signing_ke
 
 class RecipePackageAlgorithm(DtflAlgorithm):
     GROUP_ID = "recipes"
-    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     PROJECT = "PROJECT"
     OUTPUT = "OUTPUT"
     SIGNING_KEY = "SIGNING_KEY"

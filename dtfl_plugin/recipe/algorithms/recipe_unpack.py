@@ -19,7 +19,6 @@ from ._common import allow_untrusted_input, progress, recipe_input
 
 class RecipeUnpackAlgorithm(DtflAlgorithm):
     GROUP_ID = "recipes"
-    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     RECIPE = "RECIPE"
     FOLDER = "FOLDER"
     ALLOW_UNTRUSTED = "ALLOW_UNTRUSTED"

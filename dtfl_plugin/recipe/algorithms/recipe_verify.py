@@ -20,7 +20,6 @@ from ._common import progress, recipe_input
 
 class RecipeVerifyAlgorithm(DtflAlgorithm):
     GROUP_ID = "recipes"
-    STORE_IN_PROJECT = False  # recipe runs go to the run log only (see DtflAlgorithm)
     RECIPE = "RECIPE"
     TRUSTED_KEYS = "TRUSTED_KEYS"
     OUTPUT = "OUTPUT"

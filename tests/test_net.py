@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import http.server
 import socket
-import threading
 import time
 
 import pytest
+
+from tests.loopback import reply, serving
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -16,38 +17,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/ok":
-            body = b'{"hello": "wereld"}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, 200, b'{"hello": "wereld"}', "application/json")
         elif self.path == "/slow":
             time.sleep(3)
             self.send_response(200)
             self.end_headers()
         elif self.path == "/busy":
-            self.send_response(429)
-            self.send_header("Retry-After", "2")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            reply(self, 429, Retry_After="2")
         elif self.path == "/broken":
-            self.send_response(500)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            reply(self, 500)
         else:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            reply(self, 404)
 
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(_Handler) as httpd:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 def test_get_json(qgis_app, server):

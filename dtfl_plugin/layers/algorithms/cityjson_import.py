@@ -37,10 +37,7 @@ class CityJSONImportAlgorithm(DtflAlgorithm):
     OUTPUT = "OUTPUT"
     FEATURES = "FEATURES"
     OBJECTS = "OBJECTS"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._dest_id = ""
+    _dest_id = ""  # the output layer, styled in postProcessAlgorithm (each run has an instance of its own)
 
     def displayName(self) -> str:
         return tr("Import CityJSON (3D city model)")

@@ -37,10 +37,7 @@ class Load3DBAGAlgorithm(DtflAlgorithm):
     OUTPUT = "OUTPUT"
     FEATURES = "FEATURES"
     TILES = "TILES"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._output = ""
+    _output = ""  # the GeoPackage written, styled in postProcessAlgorithm (each run has an instance of its own)
 
     def displayName(self) -> str:
         return tr("Load 3DBAG buildings for an area")

@@ -32,10 +32,7 @@ class PublishWebAlgorithm(DtflAlgorithm):
     LANGUAGE = "LANGUAGE"
     RECIPE = "RECIPE"
     OUTPUT = "OUTPUT"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._snap: ProjectSnap | None = None
+    _snap: ProjectSnap | None = None  # the project as prepareAlgorithm read it (each run has an instance of its own)
 
     def displayName(self) -> str:
         return tr("Publish the twin as a web page")

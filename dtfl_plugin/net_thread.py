@@ -51,6 +51,9 @@ class _Worker(QThread):
 
 def run_off_main_thread(job: Callable[[], T]) -> T:
     """Run ``job`` (which drives its own event loop) in a new thread and return its result on this one."""
+    # The worker's network manager links itself to the main thread's at creation; without one (a script
+    # that has not touched the network yet) it links to nothing and crashes on its first signal.
+    QgsNetworkAccessManager.instance()
     worker = _Worker(job)
     worker.start()
     while not worker.done.wait(_POLL_S):

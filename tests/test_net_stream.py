@@ -247,3 +247,36 @@ def test_a_main_thread_request_never_runs_the_main_event_loop(qgis_app, front):
     assert fired == [], f"the main event loop ran during the request: {fired}"
     qgis_app.processEvents()
     assert "timer" in fired
+
+
+def test_a_script_whose_first_network_call_is_ours_does_not_crash(tmp_path):
+    """A fresh process (qgis_process, a bench, a user's script) may make our request before anything touched
+    QGIS's network manager on the main thread; the request's own thread then has no main manager to link to
+    unless we create it first (bench_remote crashed that way)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "first_call.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path[:0] = [{str(root)!r}, {str(root / 'tests')!r}]\n"
+        "from qgis.core import QgsApplication\n"
+        "app = QgsApplication([], False)\n"  # not initialised: as bench_remote had it
+        "import http.server\n"
+        "from loopback import reply, serving\n"
+        "class Handler(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        reply(self, 200, b'{\"ok\": true}', 'application/json')\n"
+        "    def log_message(self, *args):\n"
+        "        pass\n"
+        "from dtfl_plugin import net\n"
+        "with serving(Handler) as server:\n"
+        "    print(net.get(f'http://127.0.0.1:{server.server_address[1]}/x').json())\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "{'ok': True}" in proc.stdout
+    assert "invalid nullptr parameter" not in proc.stderr

@@ -77,5 +77,22 @@ def test_job_running_at_close_is_fetched_and_recorded_at_next_start(remote_serve
     record = read_log()[-1]
     assert record.status == "completed" and record.job_url == entry["job_url"] and record.outputs[0].sha256
     assert record.id == entry["record"]["id"]  # the same run, now finished
+    assert [r.id for r in read_log()].count(record.id) == 1  # one entry whose state changed, not two
     assert len(load_runs(QgsProject.instance())) == runs_before + 1
     assert not files[0].exists()
+
+
+def test_run_log_keeps_one_entry_per_run_in_its_latest_state(qgis_app):
+    from dtfl_plugin.provenance.record import RunRecord
+    from dtfl_plugin.provenance.store import append_log, read_log
+
+    first = RunRecord("dtfl:remote_sandbox_scenario_slow", "1", status="failed", error="QGIS closed")
+    other = RunRecord("dtfl:bathtub_flooding", "1", status="completed")
+    append_log(first)
+    append_log(other)
+    first.status, first.error = "completed", ""
+    append_log(first)  # picked up and finished at the next start: same id
+    runs = read_log()
+    assert [r.id for r in runs].count(first.id) == 1
+    assert runs[-1].id == first.id and runs[-1].status == "completed" and not runs[-1].error
+    assert runs[-2].id == other.id

@@ -43,15 +43,20 @@ def append_log(record: RunRecord) -> None:
 
 
 def read_log() -> list[RunRecord]:
+    """The runs of the log, oldest first. The log is append-only: a run written again under the same id (a remote
+    job stopped when QGIS closed, then finished at the next start) is one run in its latest state, in the place of
+    its latest write."""
     from ..settings import data_dir
 
     path = data_dir() / "runs.jsonl"
     if not path.is_file():
         return []
-    runs = []
+    runs: dict[str, RunRecord] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            runs.append(RunRecord.from_dict(json.loads(line)))
+            record = RunRecord.from_dict(json.loads(line))
         except (ValueError, TypeError):
             continue
-    return runs
+        runs.pop(record.id, None)
+        runs[record.id] = record
+    return list(runs.values())

@@ -32,18 +32,22 @@ class MergeTree:
     b_end: np.ndarray
     w_top: np.ndarray  # float64 level at which the node is full (its sill with the sibling, or the spill level)
     cap_cells: np.ndarray  # float64 sum of (w_top - z) over the node's cells below w_top (x area = m3)
-    start: np.ndarray  # int64 first position of the node's leaves in ``leaf_order``
-    size: np.ndarray  # int64 number of leaves
+    start: np.ndarray  # int32 first position of the node's leaves in ``leaf_order``
+    size: np.ndarray  # int32 number of leaves
     leaf_order: np.ndarray  # int32 leaves in depth-first order: a node's leaves are contiguous
     root: np.ndarray  # int32 root node per depression (indexed by the leaf id of its top basin), -1 elsewhere
     leaf_of: np.ndarray | None = None  # int32 leaf id (1..) of every basin id, 0 outside the depressions handled
     basins: np.ndarray | None = None  # basin id of every leaf 1.. (leaf 0: outside)
 
 
-def _packed(values: np.ndarray, code: str = "q") -> array:
-    """A compact Python array (8 bytes an item, not ~36 as a list) that Python loops index as fast as a list."""
+_DTYPES = {"i": np.intc, "q": np.int64, "d": np.float64}  # np.intc is the C int of array("i"): 4 bytes
+
+
+def _packed(values: np.ndarray, code: str = "i") -> array:
+    """A compact Python array (4 bytes an int item, 8 a float, not ~36 as a list) that Python loops index as fast
+    as a list. Node, leaf and position numbers fit a C int (2^31 basins would be ~5 * 10^10 cells)."""
     out = array(code)
-    out.frombytes(np.ascontiguousarray(values, dtype=np.int64 if code == "q" else np.float64).tobytes())
+    out.frombytes(np.ascontiguousarray(values, dtype=_DTYPES[code]).tobytes())
     return out
 
 
@@ -70,7 +74,7 @@ def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
     member = np.zeros(fr.level.size, dtype=bool)
     member[deps] = True
     members = np.flatnonzero(member[fr.top])
-    members = members[members > 0]
+    members = members[members > 0].astype(np.int32)
     leaf_of = np.zeros(fr.level.size, dtype=np.int32)
     leaf_of[members] = np.arange(1, members.size + 1, dtype=np.int32)
     n = members.size + 1
@@ -128,8 +132,8 @@ def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
         b_end=np.asarray(b_end, dtype=np.int32),
         w_top=w_top,
         cap_cells=np.zeros(total),
-        start=np.zeros(total, dtype=np.int64),
-        size=np.zeros(total, dtype=np.int64),
+        start=np.zeros(total, dtype=np.int32),
+        size=np.zeros(total, dtype=np.int32),
         leaf_order=np.zeros(n, dtype=np.int32),
         root=root,
         leaf_of=leaf_of,
@@ -154,8 +158,8 @@ def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray) -> None
         s = start[n + i]
         start[left[i]] = s
         start[right[i]] = s + size[left[i]]
-    tree.size = np.asarray(size, dtype=np.int64)
-    tree.start = np.asarray(start, dtype=np.int64)
+    tree.size = np.asarray(size, dtype=np.int32)
+    tree.start = np.asarray(start, dtype=np.int32)
     tree.leaf_order[tree.start[leaves]] = leaves
 
 
@@ -211,9 +215,10 @@ class Climber:
 
 def set_capacities(tree: MergeTree, count: np.ndarray, zsum: np.ndarray) -> None:
     """Capacity of every node from the per-node cell sums of :meth:`Climber.sums` (summed up the tree)."""
-    cnt, zs = _subtree_sums(tree, count), _subtree_sums(tree, zsum)
-    cap = cnt * np.where(np.isfinite(tree.w_top), tree.w_top, 0.0) - zs
-    tree.cap_cells = np.maximum(cap, 0.0)
+    cap = _subtree_sums(tree, count)
+    cap *= np.where(np.isfinite(tree.w_top), tree.w_top, 0.0)
+    cap -= _subtree_sums(tree, zsum)
+    tree.cap_cells = np.maximum(cap, 0.0, out=cap)
 
 
 def _subtree_sums(tree: MergeTree, values: np.ndarray) -> np.ndarray:
@@ -229,7 +234,11 @@ def _subtree_sums(tree: MergeTree, values: np.ndarray) -> np.ndarray:
     leaf_cum = np.concatenate([[0.0], np.cumsum(leaf_part)])
     split_cum = np.concatenate([[0.0], np.cumsum(split_part)])
     first, end = tree.start, tree.start + tree.size
-    return leaf_cum[end] - leaf_cum[first] + split_cum[end] - split_cum[np.minimum(first + 1, end)]
+    out = leaf_cum[end]  # in place from here: a few node-sized temporaries, not six
+    out -= leaf_cum[first]
+    out += split_cum[end]
+    out -= split_cum[np.minimum(first + 1, end)]
+    return out
 
 
 def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, float], area: float):

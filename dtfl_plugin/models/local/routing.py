@@ -7,9 +7,12 @@ is anything with the basin-level fields of a ``FillResult``: level, top, parent,
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
+
+from .fill_spill import _packed
 
 
 @dataclass
@@ -32,16 +35,17 @@ def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray) -> Routing:
     roots = np.flatnonzero((top == np.arange(n)) & (np.arange(n) > 0))
     order = roots[np.argsort(-graph.level[roots], kind="stable")]
     entry = parent[order]
-    # Python lists only over depressions (not basins), in routing order: d -> its position.
+    # Compact arrays (8 bytes an item, not a Python object each) only over depressions, in routing order.
     position = np.full(n, -1, dtype=np.int64)
     position[order] = np.arange(order.size)
-    dest = np.where(entry == 0, -1, position[top[entry]]).tolist()
-    inflow_l = inflow[order].tolist()
-    cap_l = capacity[order].tolist()
-    kept_l = [0.0] * order.size
-    spill_l = [0.0] * order.size
+    dest = _packed(np.where(entry == 0, -1, position[top[entry]]), "q")
+    del position
+    inflow_l = _packed(inflow[order], "d")
+    cap_l = _packed(capacity[order], "d")
+    kept_l = _packed(np.zeros(order.size), "d")
+    spill_l = _packed(np.zeros(order.size), "d")
     spilled_out = 0.0
-    spill_entry, spill_volume = [], []
+    spill_entry, spill_volume = array("q"), array("d")
     for i in range(order.size):
         v, c = inflow_l[i], cap_l[i]
         if v > c:
@@ -56,13 +60,14 @@ def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray) -> Routing:
                 spill_volume.append(v - c)
         else:
             kept_l[i] = v
+    del dest, cap_l
     stored = np.zeros(n)
     spilled = np.zeros(n)
-    stored[order] = kept_l
-    spilled[order] = spill_l
-    inflow[order] = inflow_l
+    stored[order] = np.frombuffer(kept_l, dtype=np.float64)
+    spilled[order] = np.frombuffer(spill_l, dtype=np.float64)
+    inflow[order] = np.frombuffer(inflow_l, dtype=np.float64)
     leaf_water = basin_runoff.copy()  # + what upstream depressions spill into each basin
-    np.add.at(leaf_water, entry[np.asarray(spill_entry, dtype=np.int64)], np.asarray(spill_volume))
+    np.add.at(leaf_water, entry[np.frombuffer(spill_entry, dtype=np.int64)], np.frombuffer(spill_volume))
     full = (capacity > 0) & (stored >= capacity * (1.0 - 1e-9))
     return Routing(order, inflow, stored, spilled, spilled_out, leaf_water, capacity, full)
 

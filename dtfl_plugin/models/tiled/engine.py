@@ -28,7 +28,7 @@ from osgeo import gdal
 from ..local import routing
 from ..local.depressions import CancelledError
 from ..local.fill_spill import distribute, merge_tree_graph, set_capacities
-from . import inputs, merge, phases
+from . import heap, inputs, merge, phases
 from .executors import LocalExecutor
 from .layout import Layout, add_sparse, load_json, save_json
 
@@ -142,6 +142,7 @@ class _Run:
         return results
 
     def mark(self, step: str) -> None:
+        heap.trim()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         self.log(f"{step} (global) done (peak memory so far {peak:.0f} MB)")
 
@@ -160,6 +161,7 @@ def run_tiled(
     log: Callable[[str], None] | None = None,
 ) -> TiledResult:
     """Run the screening of ``spec`` and write the depth and depression-id GeoTIFFs."""
+    heap.large_arrays_unmapped()
     run = _Run(executor, progress, is_cancelled, log)
     phases.forget(spec)  # this process's copies of an earlier run's global arrays
     lay = spec.layout
@@ -176,7 +178,9 @@ def run_tiled(
     area = spec.cell_size**2
     capacity *= area
     capacity[0] = 0.0
+    total_runoff = float(basin_runoff.sum())
     r = routing.route(g, basin_runoff, capacity)
+    del basin_runoff  # routing keeps its copy with the upstream spills (leaf_water)
     run.mark("routing")
     run.check()
     leaf_level = _partial(run, spec, tiles, g, r, area)
@@ -196,7 +200,7 @@ def run_tiled(
         depth_path=depth_path,
         depressions_path=depressions_path,
         table=routing.table(g, r, keep, leaf_level, cells.astype(np.int64), area),
-        total_runoff_m3=float(basin_runoff.sum()),
+        total_runoff_m3=total_runoff,
         stored_m3=float(r.stored.sum()),
         spilled_out_m3=r.spilled_out,
         facade=facade,
@@ -234,9 +238,8 @@ def _graph(run: _Run, spec: Spec, tiles: list[int]):
     for p in parts:
         add_sparse(basin_runoff, p.pop("runoff_ids"), p.pop("runoff"))
     pit_z = phases.shared(spec, "nodes")["pit_z"]
-    if not spec.layout.done("graph", None, "npz"):
-        arrays = merge.graph(parts, pit_z, spec.n_basins)
-        spec.layout.save_parts("graph", None, **arrays)
+    if not spec.layout.done("graph", None, "npz"):  # published: this process keeps these arrays, not a reloaded copy
+        phases.publish(spec, "graph", **merge.graph(parts, pit_z, spec.n_basins))
     del parts
     run.mark("spill tree")
     g = merge.Graph(phases.shared(spec, "graph"))
@@ -261,6 +264,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float) -> np.n
         add_sparse(zsum, part["ids"], part["zsum"])
     phases.forget(spec, "climber")  # its lifting tables are the largest global arrays: gone before distribute
     set_capacities(tree, count, zsum)
+    del count, zsum
     kept = {int(d): float(r.stored[d]) for d in deps.tolist()}
     pool_of_leaf, pool_vol, _ = distribute(tree, r.leaf_water, kept, area)
     run.mark(f"merge tree of {deps.size} partly filled depressions")

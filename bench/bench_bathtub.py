@@ -102,6 +102,14 @@ def ensure_saga() -> tuple[str | None, str]:
 
 def measure(cmd: list[str]) -> tuple[float, float, str]:
     """(wall seconds, peak RSS in MB, stdout) of one child process, reaped with os.wait4 for its own rusage."""
+    child = measure_child(cmd)
+    if child["rc"]:
+        raise RuntimeError(f"{cmd[0]} failed ({child['rc']}): {child['stderr'].strip()[-500:]}")
+    return child["wall"], child["peak_mb"], child["stdout"]
+
+
+def measure_child(cmd: list[str]) -> dict:
+    """Wall and CPU seconds, peak RSS (MB), exit code, stdout and stderr of one child process (never raises)."""
     import tempfile
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -109,13 +117,10 @@ def measure(cmd: list[str]) -> tuple[float, float, str]:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if proc.returncode:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {stderr.strip()[-500:]}")
-    return wall, usage.ru_maxrss / 1024.0, stdout
+        return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024.0,
+                "rc": os.waitstatus_to_exitcode(status), "stdout": out.read(), "stderr": err.read()}  # fmt: skip
 
 
 def run_ours(mode: str, src: Path, dst: Path) -> tuple[float, float, dict]:

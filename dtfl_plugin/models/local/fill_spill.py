@@ -216,7 +216,7 @@ class Climber:
 def set_capacities(tree: MergeTree, count: np.ndarray, zsum: np.ndarray) -> None:
     """Capacity of every node from the per-node cell sums of :meth:`Climber.sums` (summed up the tree)."""
     cap = _subtree_sums(tree, count)
-    cap *= np.where(np.isfinite(tree.w_top), tree.w_top, 0.0)
+    cap *= np.nan_to_num(tree.w_top, neginf=0.0, posinf=0.0)
     cap -= _subtree_sums(tree, zsum)
     tree.cap_cells = np.maximum(cap, 0.0, out=cap)
 
@@ -233,11 +233,15 @@ def _subtree_sums(tree: MergeTree, values: np.ndarray) -> np.ndarray:
     split_part = np.bincount(tree.start[tree.right], weights=values[n:], minlength=n + 1)
     leaf_cum = np.concatenate([[0.0], np.cumsum(leaf_part)])
     split_cum = np.concatenate([[0.0], np.cumsum(split_part)])
-    first, end = tree.start, tree.start + tree.size
-    out = leaf_cum[end]  # in place from here: a few node-sized temporaries, not six
-    out -= leaf_cum[first]
-    out += split_cum[end]
-    out -= split_cum[np.minimum(first + 1, end)]
+    out = np.empty(tree.start.size)
+    for s in range(0, out.size, _CELL_CHUNK):  # in blocks of nodes: the temporaries stay small
+        first = tree.start[s : s + _CELL_CHUNK]
+        end = first + tree.size[s : s + _CELL_CHUNK]
+        part = leaf_cum[end]
+        part -= leaf_cum[first]
+        part += split_cum[end]
+        part -= split_cum[np.minimum(first + 1, end)]
+        out[s : s + _CELL_CHUNK] = part
     return out
 
 
@@ -258,7 +262,7 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     a_end, b_end = _packed(tree.a_end), _packed(tree.b_end)
     pool_vol = np.zeros(total)
     pool_full = np.zeros(total, dtype=bool)
-    terminals: list[int] = []
+    terminals = array("i")  # pool nodes: up to one per leaf, so 4 bytes each, not a Python int
     # Water spilled into a node enters at a basin: kept as (leaf positions, volumes), sorted by position, so the
     # part inside the left child (whose leaves come first) is a prefix found by bisection.
     stack = [(int(tree.root[tree.leaf_of[t]]), float(v), [], []) for t, v in dep_water.items()]

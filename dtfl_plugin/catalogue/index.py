@@ -1,9 +1,12 @@
 """The local catalogue index: SQLite FTS5 in the user's profile, offline-first.
 
-Text is prepared in Python (text.py: folding, stems, compound parts) and FTS5 ranks with BM25
-and field weights (title > name > keywords > organisation > abstract/URL). Queries are
-expanded with the thesaurus and corrected for one typo (query.py). Writes of one harvest
-happen in one transaction (store.py), so a failed harvest leaves the previous index intact.
+Text is prepared in Python (text.py: folding, stems, compound parts); a contentless FTS5 table
+finds candidates and ranking.py scores them with BM25F and field weights (title > name >
+keywords > organisation > abstract/URL) on the prepared text kept once, compressed, in the entry
+row (schema.py). Queries are expanded with the thesaurus and corrected for typos (query.py).
+Writes of one harvest happen in one transaction (store.py), so a failed harvest leaves the
+previous index intact. An index of the previous layout is carried over when opened (its entries
+re-indexed, harvests and change log kept); an older one is rebuilt (it is a cache).
 
 One SQLite connection per thread: the locator filter searches from its own thread, harvest
 tasks write from theirs. WAL mode lets searches run while a harvest writes.
@@ -29,7 +32,9 @@ from .schema import (  # noqa: F401 - re-exported: the index's public names
     SearchFilters,
     SearchHit,
     SearchResult,
+    doc_columns,
     entry_from_row,
+    key_hash,
     url_key,
 )
 from .text import CompoundSplitter
@@ -50,7 +55,11 @@ class CatalogueIndex:
         self._splitter = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._key = str(self.path.resolve())
+        self._carried: list[Entry] = []
         self._connect()  # create the schema now, so errors surface where the index is opened
+        if self._carried:  # entries of an index written by the previous version, kept through the upgrade
+            store.restore(self, self._carried)
+            self._carried = []
 
     # -- connections ---------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -62,7 +71,9 @@ class CatalogueIndex:
             conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
-                if version:  # an index of an older plugin version: it is a cache, rebuild it
+                if version == 8:  # the previous layout: its entries are re-indexed in the new one
+                    self._carried = _carry_v8(conn)
+                elif version:  # an index of an older plugin version: it is a cache, rebuild it
                     _drop_all(conn)
                 conn.execute("PRAGMA journal_mode=WAL")  # persistent: set once with the schema
                 conn.executescript(SCHEMA)
@@ -136,38 +147,58 @@ class CatalogueIndex:
 
     def _compute_statistics(self) -> dict:
         rows = self.count()
-        sample = self.conn.execute(f"SELECT {', '.join(FTS_COLUMNS)} FROM fts LIMIT 5000").fetchall()
-        avg = [
-            sum(len(set((r[i] or "").split())) for r in sample) / max(1, len(sample)) for i in range(len(FTS_COLUMNS))
-        ]
+        sample = [doc_columns(d) for (d,) in self.conn.execute("SELECT doc FROM entries LIMIT 5000")]
+        # The prepared columns hold each term once: terms per column = words in it.
+        avg = [sum(len(r[i].split()) for r in sample) / max(1, len(sample)) for i in range(len(FTS_COLUMNS))]
         return {"rows": rows, "avg": avg, "df": self.vocabulary().counts}
+
+    def zdicts(self) -> dict[int, bytes]:
+        """The compression dictionaries of the entries' JSON (store.build_zdict), by id."""
+        return self._cached("zdicts", lambda: dict(self.conn.execute("SELECT id, zdict FROM zdicts")))
+
+    def entry(self, row, zdicts: dict | None = None) -> Entry:
+        """An Entry from the ENTRY_COLUMNS of one row (``zdicts``: self.zdicts(), when already at hand)."""
+        return entry_from_row(*row, self.zdicts() if zdicts is None else zdicts)
+
+    def _entries(self, rows) -> list[Entry]:
+        zdicts = self.zdicts()
+        return [entry_from_row(*r, zdicts) for r in rows]
+
+    def stored(self, rowid: int) -> Entry:
+        """The entry stored at ``rowid`` (inside a harvest's transaction too: it reads the dictionaries afresh)."""
+        data, source, harvested_at, zd = self.conn.execute(
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE rowid = ?", (rowid,)
+        ).fetchone()
+        zdicts = dict(self.conn.execute("SELECT id, zdict FROM zdicts WHERE id = ?", (zd,))) if zd else {}
+        return entry_from_row(data, source, harvested_at, zd, zdicts)
 
     # -- reading -------------------------------------------------------------------------------
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM entries").fetchone()[0])
 
     def get(self, entry_id: str) -> Entry | None:
-        row = self.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries WHERE id = ?", (entry_id,)).fetchone()
-        return entry_from_row(*row) if row else None
+        rows = self.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries WHERE idh = ?", (key_hash(entry_id),))
+        return next((e for e in self._entries(rows) if e.id == entry_id), None)
 
     def entries(self, source: str | None = None) -> list[Entry]:
         sql = f"SELECT {ENTRY_COLUMNS} FROM entries" + (" WHERE source = ?" if source else "") + " ORDER BY rowid"
-        return [entry_from_row(*r) for r in self.conn.execute(sql, (source,) if source else ())]
+        return self._entries(self.conn.execute(sql, (source,) if source else ()))
 
     def by_dataset(self, dataset_id: str) -> list[Entry]:
         rows = self.conn.execute(
             f"SELECT {ENTRY_COLUMNS} FROM entries WHERE dataset_id = ? ORDER BY rowid", (dataset_id,)
         )
-        return [entry_from_row(*r) for r in rows]
+        return self._entries(rows)
 
     def by_service(self, service_url: str, name: str | None = None) -> list[Entry]:
         key = url_key(service_url)
-        sql = f"SELECT {ENTRY_COLUMNS} FROM entries WHERE url_key = ?"
+        sql = f"SELECT {ENTRY_COLUMNS} FROM entries WHERE url = ?"
         if name is None:
-            rows = self.conn.execute(sql, (key,))
+            rows = self.conn.execute(sql + " ORDER BY rowid", (key_hash(key),))
         else:
-            rows = self.conn.execute(sql + " AND name = ?", (key, name))
-        return [entry_from_row(*r) for r in rows]
+            rows = self.conn.execute(sql + " AND nameh = ? ORDER BY rowid", (key_hash(key), key_hash(name)))
+        # The keys are hashes: keep only what really is at that URL (and name).
+        return [e for e in self._entries(rows) if url_key(e.service_url) == key and (name is None or e.name == name)]
 
     def parse_query(self, query: str, phrases: bool = True) -> ParsedQuery | None:
         thesaurus = self.query_thesaurus() if MECHANISMS["acronyms"] else self.thesaurus
@@ -248,6 +279,17 @@ def _drop_all(conn: sqlite3.Connection) -> None:
     for kind, name in list(names):
         if not name.startswith("fts_"):  # fts shadow tables go with their virtual table
             conn.execute(f'DROP {"VIEW" if kind == "view" else "TABLE"} IF EXISTS "{name}"')
+
+
+def _carry_v8(conn: sqlite3.Connection) -> list[Entry]:
+    """The entries of a version-8 index (harvests, change log and abbreviations keep their tables); its
+    entry and text tables are dropped, to be created anew and refilled (store.restore)."""
+    carried = [
+        entry_from_row(*r) for r in conn.execute("SELECT data, source, harvested_at FROM entries ORDER BY rowid")
+    ]
+    for table in ("fts_vocab", "fts", "entry_themes", "entries"):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    return carried
 
 
 def _harvest_dict(row) -> dict:

@@ -25,11 +25,12 @@ import math
 import sqlite3
 import threading
 import time
+from zlib import decompress as inflate
 
 from ..errors import CatalogueError
 from ..i18n import tr
 from .query import MECHANISMS, Group, ParsedQuery, group_expression
-from .schema import ENTRY_COLUMNS, WEIGHTS, SearchHit, SearchResult, entry_from_row, service_rank
+from .schema import DOC_SEPARATOR, ENTRY_COLUMNS, WEIGHTS, SearchHit, SearchResult, service_rank
 from .text import stem
 
 YIELD_EVERY = 50  # candidates scored between two offers of the interpreter to the GUI thread
@@ -41,7 +42,6 @@ TYPED, SAME, SYNONYM, CORRECTION = 1.0, 0.9, 0.7, 0.6
 # A completion of a word still being typed; less when the word is already complete on its own.
 PREFIX, PREFIX_OF_WORD = 0.8, 0.5
 _EXPRESSION = object()  # where the tier's MATCH expression goes among the SQL arguments
-COLUMNS = "fts.title, fts.name, fts.keywords, fts.organisation, fts.abstract, fts.url"
 
 
 def _is_correction(group: Group, alt: tuple[str, ...]) -> bool:
@@ -78,16 +78,16 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
     parsed = index.parse_query(query or "")
     if parsed is None:
         sql = f"SELECT {ENTRY_COLUMNS} FROM entries e{' WHERE ' + where if where else ''} ORDER BY e.title LIMIT ?"
-        return SearchResult([SearchHit(entry_from_row(*r), 0.0, []) for r in conn.execute(sql, (*args, limit))])
+        return SearchResult([SearchHit(e, 0.0, []) for e in index._entries(conn.execute(sql, (*args, limit)))])
     wanted = sorted(parsed.service_types)
     # Whether the layer has a service of the type the query named, whichever of its services matched the words.
     has_wanted = (
-        f"EXISTS(SELECT 1 FROM entries x WHERE x.layer_key = e.layer_key AND x.service_type IN ({','.join('?' * len(wanted))}))"
+        f"EXISTS(SELECT 1 FROM entries x WHERE x.layer = e.layer AND x.service_type IN ({','.join('?' * len(wanted))}))"
         if wanted
         else "0"
     )
     sql = (
-        f"SELECT fts.rowid, e.layer_key, {has_wanted}, {COLUMNS} FROM fts JOIN entries e ON e.rowid = fts.rowid "
+        f"SELECT e.rowid, e.layer, {has_wanted}, e.doc FROM fts JOIN entries e ON e.rowid = fts.rowid "
         f"WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
     )
     collector = _Collector(conn, sql, [*wanted, _EXPRESSION, *args], set(wanted), limit)
@@ -104,7 +104,7 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
         raise CatalogueError(
             tr("The search could not be run: {reason}").format(reason=err), detail=parsed.expression
         ) from err
-    hits = _layer_hits(conn, collector.ranked(), collector.wanted, where, args)
+    hits = _layer_hits(index, collector.ranked(), collector.wanted, where, args)
     unmatched = _unmatched(conn, parsed) if relaxed else []
     return SearchResult(hits, unmatched, parsed.suggestion() if relaxed or unmatched else "", relaxed)
 
@@ -126,7 +126,7 @@ class _Collector:
             # Rows an earlier tier scored come again and are skipped: they must not use up this tier's budget.
             args = [expression if a is _EXPRESSION else a for a in self.args]
             rows = self.conn.execute(self.sql, (*args, MAX_CANDIDATES + len(self.seen)))
-            for n, (rowid, key, has_wanted, *columns) in enumerate(rows):
+            for n, (rowid, key, has_wanted, doc) in enumerate(rows):
                 if polite and n % YIELD_EVERY == YIELD_EVERY - 1:
                     time.sleep(0)
                 if rowid in self.seen:
@@ -134,7 +134,7 @@ class _Collector:
                 if not MECHANISMS["layers"]:
                     key = f"#{rowid}"
                 self.seen.add(rowid)
-                score, matched, coverage = scorer.score(columns)
+                score, matched, coverage = scorer.score(inflate(doc, -15).decode())
                 rank = (-round(coverage, 3), self.tier, -score)
                 best = self.layers.get(key)
                 if best is None or rank < best[0]:
@@ -151,23 +151,24 @@ class _Collector:
         return order[: self.limit]
 
 
-def _layer_hits(conn, order: list, wanted: set, where: str, args: list) -> list[SearchHit]:
+def _layer_hits(index, order: list, wanted: set, where: str, args: list) -> list[SearchHit]:
     """One SearchHit per layer: all its services (within the filters), the preferred one first."""
     if not order:
         return []
+    conn, zdicts = index.conn, index.zdicts()
     if not MECHANISMS["layers"]:  # ablation: every service its own row
         out = []
         for _key, (rank, rowid, matched, coverage, _typed) in order:
             row = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries WHERE rowid = ?", (rowid,)).fetchone()
-            entry = entry_from_row(*row)
+            entry = index.entry(row, zdicts)
             out.append(SearchHit(entry, -rank[2], matched, [entry], coverage))
         return out
     keys = [k for k, _v in order]
     marks = ",".join("?" * len(keys))
-    sql = f"SELECT e.layer_key, e.rowid, e.{ENTRY_COLUMNS.replace(', ', ', e.')} FROM entries e WHERE e.layer_key IN ({marks})"
-    members: dict[str, list] = {}
+    sql = f"SELECT e.layer, e.rowid, e.{ENTRY_COLUMNS.replace(', ', ', e.')} FROM entries e WHERE e.layer IN ({marks})"
+    members: dict[int, list] = {}
     for key, rowid, *row in conn.execute(sql + (f" AND {where}" if where else ""), (*keys, *args)):
-        members.setdefault(key, []).append((rowid, entry_from_row(*row)))
+        members.setdefault(key, []).append((rowid, index.entry(row, zdicts)))
     hits = []
     for key, (rank, best_rowid, matched, coverage, _typed) in order:
         found = members.get(key) or []
@@ -194,9 +195,11 @@ def _unmatched(conn, parsed: ParsedQuery) -> list[str]:
 class _Scorer:
     """BM25F over the prepared columns of one candidate row.
 
-    The columns hold space-separated terms; each query word becomes two term sets, its exact forms
-    (word, stem) and, when it may be incomplete, the index's words it starts (from the vocabulary).
-    A row is split into sets once and every test is a set intersection, in C.
+    The columns hold space-separated terms, each once, with a space before and after; each query word
+    becomes its exact forms (word, stem) and, when it may be incomplete, a test for any term it starts
+    (" word" in a column: the index's completions of it, however many). Every test is a substring
+    search in C: a term found in the row gets a bit mask of the columns holding it, and only the ways of
+    matching (options) those terms belong to are scored.
     """
 
     def __init__(self, parsed: ParsedQuery, stats: dict, vocabulary) -> None:
@@ -218,7 +221,32 @@ class _Scorer:
         idfs = [max(n[2] for n in options[0][2]) for options in self.groups]
         self.group_idf = idfs
         self.total_idf = sum(idfs) or 1.0
-        self.terms = frozenset(t for options in self.groups for o in options for n in o[2] for t in n[0] | n[1])
+        self.terms = frozenset(t for options in self.groups for o in options for n in o[2] for t in n[0])
+        self.patterns = [(t, f" {t} ") for t in sorted(self.terms)]
+        self._index_needles()
+
+    def _index_needles(self) -> None:
+        """Needles by id; exact term -> needle ids; the needles that take completions; per group its options."""
+        self.needles: list[tuple] = []
+        self.exact_of: dict[str, list[int]] = {}
+        self.prefixed: list[tuple[int, str]] = []  # needle id, " word": a term starting with the word
+        self.plan: list[list[tuple]] = []
+        self.option_of: list[tuple[int, int]] = []  # needle id -> (group, option)
+        for g, options in enumerate(self.groups):
+            rows = []
+            for o, (words, weight, needles) in enumerate(options):
+                ids = []
+                for needle in needles:
+                    nid = len(self.needles)
+                    self.needles.append(needle)
+                    self.option_of.append((g, o))
+                    ids.append(nid)
+                    for term in needle[0]:
+                        self.exact_of.setdefault(term, []).append(nid)
+                    if needle[1]:
+                        self.prefixed.append((nid, needle[1]))
+                rows.append((words, weight, ids))
+            self.plan.append(rows)
 
     def _option(self, words: tuple[str, ...], weight: float, prefix: bool) -> tuple:
         needles = []
@@ -233,52 +261,92 @@ class _Scorer:
                 idf = self.idf(self.df.get(s, self.df.get(word, 1)))
             else:  # only completions: as rare as all of them together
                 idf = self.idf(sum(self.df.get(t, 0) for t in starts) or 1)
-            needles.append((exact, starts, idf, PREFIX_OF_WORD if complete else PREFIX))
+            needles.append((exact, f" {word}" if starts else "", idf, PREFIX_OF_WORD if complete else PREFIX))
         return (words, weight, needles)
 
     def idf(self, df: int) -> float:
         return math.log(1.0 + (self.total - df + 0.5) / (df + 0.5))
 
-    def score(self, columns) -> tuple[float, list[str], float]:
-        sets = [set(text.split()) if text else _EMPTY for text in columns]
-        found = self.terms.intersection(set().union(*sets))
-        if not found:
+    def score(self, doc: str) -> tuple[float, list[str], float]:
+        """(BM25F score, matched words, share of the query covered) of one candidate's prepared text."""
+        found = [(t, p) for t, p in self.patterns if p in doc]
+        started = [(nid, p) for nid, p in self.prefixed if p in doc]
+        if not (found or started):
             return 0.0, [], 0.0
-        norms = [1.0 - B + B * (len(c) / self.avg[i] if self.avg[i] else 1.0) for i, c in enumerate(sets)]
-        total = covered = 0.0
+        columns = doc.split(DOC_SEPARATOR)
+        whole, part = self._masks(found, started, columns)
+        weights = self._weights(columns)
+        tfs: dict = {}
+        best = [0.0] * len(self.plan)
         matched: list[str] = []
-        for g, options in enumerate(self.groups):
-            best = 0.0
-            for o, (words, weight, needles) in enumerate(options):
-                value = _option_score(needles, sets, norms, found)
-                if not value:
-                    continue
-                if o and len(words) > 1:  # a many-word synonym must not outweigh the word it stands for
-                    value /= len(words)
-                matched.extend(w for w in words if w not in matched)
-                best = max(best, value * weight)
-            if best:
-                covered += self.group_idf[g]
-            total += best
-        return total, matched, covered / self.total_idf
-
-
-_EMPTY: set = set()
-COMPLETIONS = 2000  # words a prefix may stand for; beyond this it is too short to mean much
-
-
-def _option_score(needles, sets, norms, found) -> float:
-    value = 0.0
-    for exact, starts, idf, prefix_weight in needles:
-        if exact.isdisjoint(found) and starts.isdisjoint(found):
-            return 0.0
-        tf = 0.0
-        for i, terms in enumerate(sets):
-            if not terms:
+        # Only the options one of whose words the row holds; in query order, so "matched" reads as typed.
+        for g, o in sorted({self.option_of[nid] for nid in whole} | {self.option_of[nid] for nid in part}):
+            words, weight, ids = self.plan[g][o]
+            value = 0.0
+            for nid in ids:
+                exact_mask = whole.get(nid, 0)
+                start_mask = part.get(nid, 0) & ~exact_mask
+                if not (exact_mask or start_mask):
+                    value = 0.0
+                    break
+                idf, prefix_weight = self.needles[nid][2:]
+                key = (exact_mask, start_mask, prefix_weight)
+                tf = tfs.get(key)
+                if tf is None:
+                    tf = tfs[key] = _tf(exact_mask, start_mask, prefix_weight, weights)
+                value += idf * tf * (K1 + 1.0) / (tf + K1)
+            if not value:
                 continue
-            if not exact.isdisjoint(terms):
-                tf += WEIGHTS[i] / norms[i]
-            elif starts and not starts.isdisjoint(terms):
-                tf += prefix_weight * WEIGHTS[i] / norms[i]
-        value += idf * tf * (K1 + 1.0) / (tf + K1)
-    return value
+            if o and len(words) > 1:  # a many-word synonym must not outweigh the word it stands for
+                value /= len(words)
+            matched.extend(w for w in words if w not in matched)
+            best[g] = max(best[g], value * weight)
+        covered = sum(idf for idf, b in zip(self.group_idf, best) if b)
+        return sum(best), matched, covered / self.total_idf
+
+    def _masks(self, found: list, started: list, columns: list[str]) -> tuple[dict, dict]:
+        """Needle id -> columns (bit mask) holding one of its exact forms / a term the word starts."""
+        c0, c1, c2, c3, c4, c5 = columns
+        whole: dict[int, int] = {}
+        for term, pattern in found:
+            mask = (
+                (pattern in c0)
+                | (pattern in c1) << 1
+                | (pattern in c2) << 2
+                | (pattern in c3) << 3
+                | (pattern in c4) << 4
+                | (pattern in c5) << 5
+            )
+            for nid in self.exact_of[term]:
+                whole[nid] = whole.get(nid, 0) | mask
+        part = {
+            nid: (p in c0) | (p in c1) << 1 | (p in c2) << 2 | (p in c3) << 3 | (p in c4) << 4 | (p in c5) << 5
+            for nid, p in started
+        }
+        return whole, part
+
+    def _weights(self, columns: list[str]) -> list[float]:
+        """Field weight over BM25 length normalisation per column; a padded column " a b c " holds each
+        term once, so its length is its number of spaces less one."""
+        avg = self.avg
+        return [
+            WEIGHTS[i] / (1.0 - B + B * ((c.count(" ") - 1) / avg[i] if avg[i] else 1.0)) if c else 0.0
+            for i, c in enumerate(columns)
+        ]
+
+
+COMPLETIONS = 2000  # words a prefix may stand for; beyond this it is too short to mean much
+_MASKS = tuple(1 << i for i in range(len(WEIGHTS)))
+_BITS = tuple(enumerate(_MASKS))
+
+
+def _tf(exact_mask: int, start_mask: int, prefix_weight: float, weights: list[float]) -> float:
+    """Weighted term frequency over the columns: a column with the word counts fully, one with only a
+    completion of it counts ``prefix_weight``."""
+    tf = 0.0
+    for i, bit in _BITS:
+        if exact_mask & bit:
+            tf += weights[i]
+        elif start_mask & bit:
+            tf += prefix_weight * weights[i]
+    return tf

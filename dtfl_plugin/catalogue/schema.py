@@ -7,6 +7,7 @@ level without importing one another.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zlib
@@ -14,22 +15,30 @@ from dataclasses import dataclass, field
 
 from .entry import Entry, ServiceType
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # bm25 weights, in FTS column order: title, name, keywords, organisation, abstract, url
 WEIGHTS = (10.0, 6.0, 4.0, 2.0, 1.0, 1.5)
 FTS_COLUMNS = ("title", "name", "keywords", "organisation", "abstract", "url")
+DOC_SEPARATOR = "\x1f"  # between the prepared FTS columns in entries.doc (str.split() treats it as a space)
 
+# Size: the prepared text is stored once, compressed, in entries.doc, and the FTS table is contentless
+# (content=''): FTS5 only finds rows, ranking reads entries.doc (one row read, not FTS5's per-column
+# content look-ups). Keys that are only compared (entry id, layer, service URL, content hash) are 64-bit
+# hashes; the texts they stand for live in the entry's JSON (entries.data, compressed with a dictionary
+# built from the catalogue's own records: zdicts).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS entries(
-    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL, hash TEXT NOT NULL,
-    title TEXT, name TEXT, service_type TEXT, service_url TEXT, url_key TEXT, organisation TEXT,
-    dataset_id TEXT, is_3d INTEGER NOT NULL DEFAULT 0, layer_key TEXT,
-    minx REAL, miny REAL, maxx REAL, maxy REAL, harvested_at TEXT, data BLOB NOT NULL);
+    rowid INTEGER PRIMARY KEY, idh INTEGER NOT NULL, source TEXT NOT NULL, hash INTEGER NOT NULL,
+    title TEXT, service_type TEXT, organisation TEXT, dataset_id TEXT, is_3d INTEGER NOT NULL DEFAULT 0,
+    layer INTEGER NOT NULL, url INTEGER NOT NULL, nameh INTEGER NOT NULL,
+    minx REAL, miny REAL, maxx REAL, maxy REAL, harvested_at TEXT, zd INTEGER, data BLOB NOT NULL, doc BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS entries_id ON entries(idh);
 CREATE INDEX IF NOT EXISTS entries_source ON entries(source);
 CREATE INDEX IF NOT EXISTS entries_dataset ON entries(dataset_id);
-CREATE INDEX IF NOT EXISTS entries_url ON entries(url_key, name);
-CREATE INDEX IF NOT EXISTS entries_layer ON entries(layer_key);
+CREATE INDEX IF NOT EXISTS entries_url ON entries(url, nameh);
+CREATE INDEX IF NOT EXISTS entries_layer ON entries(layer);
+CREATE TABLE IF NOT EXISTS zdicts(id INTEGER PRIMARY KEY, zdict BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS acronyms(source TEXT NOT NULL, acronym TEXT NOT NULL, phrase TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS acronyms_source ON acronyms(source);
 CREATE TABLE IF NOT EXISTS entry_themes(entry INTEGER NOT NULL, theme TEXT NOT NULL);
@@ -37,7 +46,7 @@ CREATE INDEX IF NOT EXISTS entry_themes_theme ON entry_themes(theme, entry);
 CREATE INDEX IF NOT EXISTS entry_themes_entry ON entry_themes(entry);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     title, name, keywords, organisation, abstract, url,
-    tokenize = 'unicode61 remove_diacritics 0', detail = column);
+    tokenize = 'unicode61 remove_diacritics 0', detail = column, content = '', columnsize = 0);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, row);
 CREATE TABLE IF NOT EXISTS harvests(
     id INTEGER PRIMARY KEY, time TEXT NOT NULL, source TEXT NOT NULL, kind TEXT, url TEXT,
@@ -49,7 +58,7 @@ CREATE TABLE IF NOT EXISTS changes(
 CREATE INDEX IF NOT EXISTS changes_old_url ON changes(old_url_key, name);
 """
 
-ENTRY_COLUMNS = "data, source, harvested_at"
+ENTRY_COLUMNS = "data, source, harvested_at, zd"
 
 # Analysis-ready first: features for vectors, coverages/files for rasters, then the pictures.
 SERVICE_PREFERENCE = (
@@ -94,14 +103,52 @@ def service_rank(service_type: str, wanted: frozenset | set = frozenset()) -> tu
     return (0 if service_type in wanted else 1, pref)
 
 
-def pack(data_json: str) -> bytes:
-    """The stored form of an entry's JSON: zlib-compressed (the index's biggest column, a third the size)."""
-    return zlib.compress(data_json.encode("utf-8"), 6)
+def key_hash(text: str) -> int:
+    """A 64-bit key for a text the index only compares (entry id, layer key, service URL, layer name)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
-def entry_from_row(data: bytes | str, source: str, harvested_at: str | None) -> Entry:
+_PACKER: list = [b"", None]  # the last dictionary and a compressor primed with it (priming costs ~80 us)
+
+
+def pack(data_json: str, zdict: bytes | None = None) -> bytes:
+    """The stored form of an entry's JSON: zlib-compressed, with the harvest's dictionary when it has one
+    (short records compress poorly alone; with strings common to the catalogue, to a third of that)."""
+    if not zdict:
+        return zlib.compress(data_json.encode("utf-8"), 6)
+    if _PACKER[0] != zdict:
+        _PACKER[:] = [zdict, zlib.compressobj(6, zdict=zdict)]
+    packer = _PACKER[1].copy()
+    return packer.compress(data_json.encode("utf-8")) + packer.flush()
+
+
+def pack_doc(columns) -> bytes:
+    """The prepared FTS columns of an entry as stored in entries.doc: each column with a space before and
+    after its terms (so `" term " in column` is a test for the term), raw deflate, no dictionary (ranking
+    inflates a few hundred per search: a dictionary would triple that cost)."""
+    text = DOC_SEPARATOR.join(f" {c} " if c else "" for c in columns)
+    return zlib.compress(text.encode("utf-8"), 6, wbits=-15)
+
+
+def unpack_doc(doc: bytes) -> str:
+    """entries.doc as ranking reads it (columns padded with spaces, DOC_SEPARATOR between them)."""
+    return zlib.decompress(doc, -15).decode("utf-8")
+
+
+def doc_columns(doc: bytes) -> list[str]:
+    """The FTS columns an entry was indexed with, as given to FTS5."""
+    return [c.strip() for c in unpack_doc(doc).split(DOC_SEPARATOR)]
+
+
+def entry_from_row(
+    data: bytes | str, source: str, harvested_at: str | None, zd: int | None = None, zdicts: dict | None = None
+) -> Entry:
     if isinstance(data, bytes):
-        data = zlib.decompress(data).decode("utf-8")
+        if zd:
+            data = zlib.decompressobj(zdict=zdicts[zd]).decompress(data)
+        else:
+            data = zlib.decompress(data)
+        data = data.decode("utf-8")
     entry = Entry.from_dict(json.loads(data))
     entry.source = source
     entry.harvested_at = harvested_at or ""

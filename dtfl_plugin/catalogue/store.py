@@ -16,7 +16,7 @@ from ..errors import CatalogueError
 from ..i18n import tr
 from .cooccurrence import acronyms
 from .entry import Entry
-from .schema import layer_key, pack, url_key
+from .schema import doc_columns, key_hash, layer_key, pack, pack_doc, url_key
 from .text import CompoundSplitter, index_text, url_text, words
 
 MAX_CHANGE_ROWS = 5000  # per harvest: a change log is for people, not a second index
@@ -49,8 +49,9 @@ def entry_json(entry: Entry) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def entry_hash(entry: Entry, data_json: str | None = None) -> str:
-    return hashlib.sha1((data_json or entry_json(entry)).encode("utf-8")).hexdigest()
+def entry_hash(entry: Entry, data_json: str | None = None) -> int:
+    digest = hashlib.sha1((data_json or entry_json(entry)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def fts_row(entry: Entry, splitter) -> tuple[str, ...]:
@@ -66,30 +67,46 @@ def fts_row(entry: Entry, splitter) -> tuple[str, ...]:
     )
 
 
-def _entry_row(rowid: int, entry: Entry, source: str, digest: str, data_json: str) -> tuple:
+def _entry_row(rowid: int, entry: Entry, digest: int, data_json: str, source: str, zdict: tuple, doc) -> tuple:
     bbox = entry.bbox or (None, None, None, None)
+    zd, zbytes = zdict
     return (
-        rowid, entry.id, source, digest, entry.title, entry.name, entry.service_type, entry.service_url,
-        url_key(entry.service_url), entry.organisation, entry.dataset_id, 1 if entry.is_3d else 0,
-        layer_key(entry), *bbox, entry.harvested_at, pack(data_json),
+        rowid, key_hash(entry.id), source, digest, entry.title, entry.service_type, entry.organisation,
+        entry.dataset_id, 1 if entry.is_3d else 0, key_hash(layer_key(entry)), key_hash(url_key(entry.service_url)),
+        key_hash(entry.name or ""), *bbox, entry.harvested_at, zd, pack(data_json, zbytes), pack_doc(doc),
     )  # fmt: skip
 
 
 _INSERT = (
-    "INSERT OR REPLACE INTO entries(rowid, id, source, hash, title, name, service_type, service_url, url_key, "
-    "organisation, dataset_id, is_3d, layer_key, minx, miny, maxx, maxy, harvested_at, data) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "INSERT OR REPLACE INTO entries(rowid, idh, source, hash, title, service_type, organisation, dataset_id, is_3d, "
+    "layer, url, nameh, minx, miny, maxx, maxy, harvested_at, zd, data, doc) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+ZDICT_MIN = 200  # entries written at once from which a compression dictionary pays for itself
+ZDICT_SIZE = 32768  # zlib's window: a longer dictionary is not used
+
+
+def build_zdict(jsons: list[str]) -> bytes:
+    """A zlib dictionary from records spread over the harvest: the strings its records share (keys, hosts,
+    organisations, the boilerplate of an abstract) cost a back-reference instead of their letters."""
+    step = max(1, len(jsons) // 200)
+    out = bytearray()
+    for data_json in jsons[::step]:
+        raw = data_json.encode("utf-8")
+        if len(out) + len(raw) > ZDICT_SIZE:
+            break
+        out += raw
+    return bytes(out)
 
 
 @dataclass
 class HarvestPlan:
     """What one harvest will do to the index, decided without touching it (``plan_harvest``)."""
 
-    write: list[tuple[int, Entry, str, str]] = field(default_factory=list)  # rowid, entry, hash, json
+    write: list[tuple[int, Entry, int, str]] = field(default_factory=list)  # rowid, entry, hash, json
     replaced: list[int] = field(default_factory=list)  # rowids whose text rows are rewritten
     adopted: list[int] = field(default_factory=list)  # rowids of unchanged entries taken over from a source
-    removed: dict[str, tuple] = field(default_factory=dict)  # id -> (rowid, hash, url, title, name, dataset)
+    removed: dict[int, tuple] = field(default_factory=dict)  # id hash -> (rowid, content hash)
     log: list[tuple[str, Entry, str, str]] = field(default_factory=list)  # kind, entry, old url, new url
     new: int = 0
     changed: int = 0
@@ -98,20 +115,27 @@ class HarvestPlan:
 
 
 def plan_harvest(
-    incoming: dict[str, Entry], existing: dict[str, tuple], others: dict[str, tuple], next_rowid: int, partial: bool
+    incoming: dict[str, Entry],
+    existing: dict[int, tuple],
+    others: dict[int, tuple],
+    next_rowid: int,
+    partial: bool,
+    previous=None,
 ) -> HarvestPlan:
-    """Diff a source's entries against what it gave last time (``existing``: id -> (rowid, hash, url,
-    title, name, dataset_id)) and against entries other sources list under the same ids (``others``:
-    id -> (rowid, hash)). A source that had no entries yet changes nothing: all its entries are new,
-    and entries it shares with another source are merged, not "changed"."""
+    """Diff a source's entries against what it gave last time (``existing``: id hash -> (rowid, content
+    hash)) and against entries other sources list under the same ids (``others``: the same shape).
+    ``previous(rowid)``: the Entry stored there, read only for the change log (changed and removed
+    entries). A source that had no entries yet changes nothing: all its entries are new, and entries it
+    shares with another source are merged, not "changed"."""
     plan = HarvestPlan()
     existing = dict(existing)
     first_harvest = not existing
     for entry in incoming.values():
         data_json = entry_json(entry)
         digest = entry_hash(entry, data_json)
-        mine = existing.pop(entry.id, None)
-        old = mine or others.get(entry.id)
+        idh = key_hash(entry.id)
+        mine = existing.pop(idh, None)
+        old = mine or others.get(idh)
         if old is not None and old[1] == digest:
             plan.unchanged += 1
             if mine is None:
@@ -130,14 +154,13 @@ def plan_harvest(
                 plan.merged += 1
             else:
                 plan.changed += 1
-                plan.log.append(("changed", entry, mine[2], entry.service_url))
+                plan.log.append(("changed", entry, previous(mine[0]).service_url, entry.service_url))
         plan.write.append((rowid, entry, digest, data_json))
     if not partial:
         plan.removed = existing
-    for entry_id, (_rowid, _digest, old_url, title, name, dataset_id) in plan.removed.items():
-        gone = Entry(id=entry_id, title=title or "", service_type="", service_url=old_url or "", name=name or "")
-        gone.dataset_id = dataset_id or ""
-        plan.log.append(("removed", gone, old_url, ""))
+    for rowid, _digest in plan.removed.values():
+        gone = previous(rowid)
+        plan.log.append(("removed", gone, gone.service_url, ""))
     return plan
 
 
@@ -183,18 +206,16 @@ def apply_harvest(
     try:
         conn.execute("BEGIN IMMEDIATE")
         existing = {
-            row[0]: row[1:]
-            for row in conn.execute(
-                "SELECT id, rowid, hash, service_url, title, name, dataset_id FROM entries WHERE source = ?", (source,)
-            )
+            row[0]: row[1:] for row in conn.execute("SELECT idh, rowid, hash FROM entries WHERE source = ?", (source,))
         }
+        keys = {key_hash(i) for i in incoming}
         others = {
             row[0]: row[1:]
-            for row in conn.execute("SELECT id, rowid, hash FROM entries WHERE source != ?", (source,))
-            if row[0] in incoming
+            for row in conn.execute("SELECT idh, rowid, hash FROM entries WHERE source != ?", (source,))
+            if row[0] in keys
         }
         next_rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM entries").fetchone()[0]) + 1
-        plan = plan_harvest(incoming, existing, others, next_rowid, partial)
+        plan = plan_harvest(incoming, existing, others, next_rowid, partial, index.stored)
         harvest_id = _write(conn, plan, source, splitter, (time, source, kind, url, skipped, len(incoming), note))
         _write_acronyms(conn, source, incoming.values(), partial)
         conn.execute("COMMIT")
@@ -222,20 +243,12 @@ def _write(conn, plan: HarvestPlan, source: str, splitter, harvest_row: tuple) -
     )
     harvest_id = int(cur.lastrowid)
     time = harvest_row[0]
-    conn.executemany("UPDATE entries SET source = ? WHERE rowid = ?", [(source, r) for r in plan.adopted])
-    _delete_text(conn, plan.replaced)
-    conn.executemany(_INSERT, [_entry_row(r, e, source, d, j) for r, e, d, j in plan.write])
-    conn.executemany(
-        "INSERT INTO fts(rowid, title, name, keywords, organisation, abstract, url) VALUES (?,?,?,?,?,?,?)",
-        [(r, *fts_row(e, splitter)) for r, e, _d, _j in plan.write],
-    )
-    conn.executemany(
-        "INSERT INTO entry_themes(entry, theme) VALUES (?, ?)",
-        [(r, t) for r, e, _d, _j in plan.write for t in sorted({t.strip() for t in e.themes if t and t.strip()})],
-    )
+    _write_entries(conn, plan, source, splitter)
     gone = [v[0] for v in plan.removed.values()]
     _delete_text(conn, gone)
     conn.executemany("DELETE FROM entries WHERE rowid = ?", [(r,) for r in gone])
+    if plan.replaced or gone:
+        conn.execute("DELETE FROM zdicts WHERE id NOT IN (SELECT DISTINCT zd FROM entries WHERE zd IS NOT NULL)")
     conn.executemany(
         "INSERT INTO changes(harvest, time, source, kind, entry_id, title, name, dataset_id, old_url, new_url, "
         "old_url_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -247,11 +260,52 @@ def _write(conn, plan: HarvestPlan, source: str, splitter, harvest_row: tuple) -
     conn.execute(
         "DELETE FROM changes WHERE harvest NOT IN (SELECT id FROM harvests ORDER BY id DESC LIMIT ?)", (KEEP_HARVESTS,)
     )
+    _bump_generation(conn)
+    return harvest_id
+
+
+def _bump_generation(conn) -> None:
     conn.execute(
         "INSERT INTO meta(key, value) VALUES('generation', '1') "
         "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
     )
-    return harvest_id
+
+
+def _write_entries(conn, plan: HarvestPlan, source: str, splitter) -> None:
+    """The entry, text and theme rows of ``plan`` (its removals are the caller's)."""
+    conn.executemany("UPDATE entries SET source = ? WHERE rowid = ?", [(source, r) for r in plan.adopted])
+    _delete_text(conn, plan.replaced)
+    zdict = _new_zdict(conn, [j for _r, _e, _d, j in plan.write])
+    docs = [fts_row(e, splitter) for _r, e, _d, _j in plan.write]
+    conn.executemany(_INSERT, [_entry_row(*w, source=source, zdict=zdict, doc=t) for w, t in zip(plan.write, docs)])
+    conn.executemany(
+        "INSERT INTO fts(rowid, title, name, keywords, organisation, abstract, url) VALUES (?,?,?,?,?,?,?)",
+        [(w[0], *t) for w, t in zip(plan.write, docs)],
+    )
+    conn.executemany(
+        "INSERT INTO entry_themes(entry, theme) VALUES (?, ?)",
+        [(r, t) for r, e, _d, _j in plan.write for t in sorted({t.strip() for t in e.themes if t and t.strip()})],
+    )
+
+
+def restore(index, entries: list[Entry]) -> None:
+    """Re-index entries carried over from an index of the previous layout, as they were: no harvest row,
+    no change-log rows (nothing changed), their sources and harvest times kept."""
+    by_source: dict[str, dict[str, Entry]] = {}
+    for entry in entries:
+        by_source.setdefault(entry.source, {})[entry.id] = entry
+    conn = index.conn
+    splitter = harvest_splitter(index, entries)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for source, incoming in by_source.items():
+            next_rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM entries").fetchone()[0]) + 1
+            _write_entries(conn, plan_harvest(incoming, {}, {}, next_rowid, True), source, splitter)
+        _bump_generation(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _write_acronyms(conn, source: str, entries, partial: bool) -> None:
@@ -265,6 +319,23 @@ def _write_acronyms(conn, source: str, entries, partial: bool) -> None:
     )
 
 
+def _new_zdict(conn, jsons: list[str]) -> tuple[int | None, bytes | None]:
+    """(id, bytes) of the compression dictionary for the entries written now; (None, None) for a few."""
+    if len(jsons) < ZDICT_MIN:
+        return (None, None)
+    zdict = build_zdict(jsons)
+    return (int(conn.execute("INSERT INTO zdicts(zdict) VALUES (?)", (zdict,)).lastrowid), zdict)
+
+
 def _delete_text(conn, rowids: list[int]) -> None:
-    conn.executemany("DELETE FROM fts WHERE rowid = ?", [(r,) for r in rowids])
+    """The FTS table is contentless: a row is deleted by giving FTS5 the text it was indexed with."""
+    rows = []
+    for rowid in rowids:
+        found = conn.execute("SELECT doc FROM entries WHERE rowid = ?", (rowid,)).fetchone()
+        if found is not None:
+            rows.append((rowid, *doc_columns(found[0])))
+    conn.executemany(
+        "INSERT INTO fts(fts, rowid, title, name, keywords, organisation, abstract, url) VALUES ('delete',?,?,?,?,?,?,?)",
+        rows,
+    )
     conn.executemany("DELETE FROM entry_themes WHERE entry = ?", [(r,) for r in rowids])

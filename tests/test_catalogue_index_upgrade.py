@@ -116,6 +116,7 @@ def test_changed_and_removed_entries_leave_the_text_index(qgis_app, tmp_path):
                               Entry("b", "Kwelkaart", "WMS", "https://example.org/b/wms")])  # fmt: skip
     assert index.conn.execute("SELECT count(*) FROM zdicts").fetchone()[0] == 1
     assert index.get("e7").title == "Grondwaterstand meetpunt 7"
+    assert [h.entry.id for h in index.search("zandwinplassen")] == ["a"]  # its text is now in the ranking's cache
     result = index.apply_harvest("s", [*many, Entry("a", "Slibdepots", "WMS", "https://example.org/a/wms")])
     assert (result.changed, result.removed) == (1, 1)
     assert not index.search("zandwinplassen") and not index.search("kwelkaart")

@@ -152,6 +152,10 @@ class CatalogueIndex:
         avg = [sum(len(r[i].split()) for r in sample) / max(1, len(sample)) for i in range(len(FTS_COLUMNS))]
         return {"rows": rows, "avg": avg, "df": self.vocabulary().counts}
 
+    def doc_cache(self) -> dict[int, str]:
+        """rowid -> prepared text (entries.doc inflated) for ranking, shared until the next write."""
+        return self._cached("docs", dict)
+
     def zdicts(self) -> dict[int, bytes]:
         """The compression dictionaries of the entries' JSON (store.build_zdict), by id."""
         return self._cached("zdicts", lambda: dict(self.conn.execute("SELECT id, zdict FROM zdicts")))

@@ -126,11 +126,9 @@ def _quote(term: str) -> str:
 
 def _word_expression(word: str, prefix: bool) -> str:
     s = stem(word)
-    options = [_quote(s)]
-    if s != word:
-        options.append(_quote(word))
-    if prefix and len(word) >= MIN_PREFIX:
-        options.append(_quote(word) + "*")
+    options = [_quote(s)] if s != word else []
+    # "word"* holds "word" itself: FTS5 would read the word's postings twice.
+    options.append(_quote(word) + "*" if prefix and len(word) >= MIN_PREFIX else _quote(word))
     return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
 
 

@@ -35,6 +35,7 @@ from .text import stem
 
 YIELD_EVERY = 50  # candidates scored between two offers of the interpreter to the GUI thread
 RELAX_BELOW = 3  # full matches below which partial ones are added after them
+DOC_CACHE = 10000  # prepared texts kept between keystrokes (~10 MB): typing on refines the same candidates
 MAX_CANDIDATES = 500  # scored per tier: the best of a common word's thousands at 100,000 records are among them
 K1 = 1.2
 B = 0.75
@@ -91,6 +92,7 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
         f"WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
     )
     collector = _Collector(conn, sql, [*wanted, _EXPRESSION, *args], set(wanted), limit)
+    collector.docs = index.doc_cache()
     try:
         collector.run(_tiers(parsed), _Scorer(parsed, index.statistics(), index.vocabulary()))
         relaxed = not collector.layers
@@ -117,6 +119,7 @@ class _Collector:
         self.layers: dict[str, list] = {}  # layer_key -> [sort key, rowid, matched, coverage, has a wanted type]
         self.seen: set[int] = set()
         self.tier = 0
+        self.docs: dict[int, str] = {}  # rowid -> prepared text, shared by the searches on one index generation
 
     def run(self, expressions: list[str], scorer: _Scorer) -> None:
         # Off the main thread (the dock's and the locator's workers), hand the interpreter to the GUI thread
@@ -134,7 +137,13 @@ class _Collector:
                 if not MECHANISMS["layers"]:
                     key = f"#{rowid}"
                 self.seen.add(rowid)
-                score, matched, coverage = scorer.score(inflate(doc, -15).decode())
+                text = self.docs.get(rowid)
+                if text is None:
+                    text = inflate(doc, -15).decode()
+                    if len(self.docs) >= DOC_CACHE:  # bounded: start again rather than track what is oldest
+                        self.docs.clear()
+                    self.docs[rowid] = text
+                score, matched, coverage = scorer.score(text)
                 rank = (-round(coverage, 3), self.tier, -score)
                 best = self.layers.get(key)
                 if best is None or rank < best[0]:

@@ -284,12 +284,13 @@ class _Scorer:
             return 0.0, [], 0.0
         columns = doc.split(DOC_SEPARATOR)
         whole, part = self._masks(found, started, columns)
-        weights = self._weights(columns)
+        weights = _Weights(columns, self.avg)
         tfs: dict = {}
         best = [0.0] * len(self.plan)
         matched: list[str] = []
+        option_of = self.option_of
         # Only the options one of whose words the row holds; in query order, so "matched" reads as typed.
-        for g, o in sorted({self.option_of[nid] for nid in whole} | {self.option_of[nid] for nid in part}):
+        for g, o in sorted({option_of[nid] for nid in whole} | {option_of[nid] for nid in part}):
             words, weight, ids = self.plan[g][o]
             value = 0.0
             for nid in ids:
@@ -308,8 +309,12 @@ class _Scorer:
                 continue
             if o and len(words) > 1:  # a many-word synonym must not outweigh the word it stands for
                 value /= len(words)
-            matched.extend(w for w in words if w not in matched)
-            best[g] = max(best[g], value * weight)
+            for w in words:
+                if w not in matched:
+                    matched.append(w)
+            value *= weight
+            if value > best[g]:
+                best[g] = value
         covered = sum(idf for idf, b in zip(self.group_idf, best) if b)
         return sum(best), matched, covered / self.total_idf
 
@@ -334,14 +339,22 @@ class _Scorer:
         }
         return whole, part
 
-    def _weights(self, columns: list[str]) -> list[float]:
-        """Field weight over BM25 length normalisation per column; a padded column " a b c " holds each
-        term once, so its length is its number of spaces less one."""
-        avg = self.avg
-        return [
-            WEIGHTS[i] / (1.0 - B + B * ((c.count(" ") - 1) / avg[i] if avg[i] else 1.0)) if c else 0.0
-            for i, c in enumerate(columns)
-        ]
+
+class _Weights(dict):
+    """Column -> field weight over BM25 length normalisation, worked out for the columns a query word is
+    in only. A padded column " a b c " holds each term once, so its length is its number of spaces less one."""
+
+    __slots__ = ("columns", "avg")
+
+    def __init__(self, columns: list[str], avg: list[float]) -> None:
+        super().__init__()
+        self.columns, self.avg = columns, avg
+
+    def __missing__(self, i: int) -> float:
+        c, avg = self.columns[i], self.avg[i]
+        weight = WEIGHTS[i] / (1.0 - B + B * ((c.count(" ") - 1) / avg if avg else 1.0)) if c else 0.0
+        self[i] = weight
+        return weight
 
 
 COMPLETIONS = 2000  # words a prefix may stand for; beyond this it is too short to mean much

@@ -74,8 +74,11 @@ def resolve(parts: list[dict]) -> dict:
 
 
 def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int) -> dict:
-    """The spill tree of all basins from the per-tile passes, as in depressions.analyse_depressions."""
-    key, w = _min_per_key(np.concatenate([p["key"] for p in edge_parts]), np.concatenate([p["w"] for p in edge_parts]))
+    """The spill tree of all basins from the per-tile passes (their key and w are consumed), as in
+    depressions.analyse_depressions."""
+    # popped: each tile's arrays are freed once joined, before the spanning tree's temporaries are made
+    key = np.concatenate([p.pop("key") for p in edge_parts])
+    key, w = _min_per_key(key, np.concatenate([p.pop("w") for p in edge_parts]))
     lo, hi = key // (n_basins + 1), key % (n_basins + 1)
     parent, level, top, edge_w = _tree_levels(lo, hi, w, n_basins)
     dep_bottom = np.full(level.size, np.inf)

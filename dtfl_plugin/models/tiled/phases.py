@@ -154,7 +154,7 @@ def label(spec, t: int) -> dict:
     parts = {
         "n_pits": np.array(n_pits),
         "pit_gidx": (r0 + fr).astype(np.int64) * lay.cols + (c0 + fc),
-        "pit_z": zt.ravel()[first_idx].astype(np.float64),
+        "pit_z": zt.ravel()[first_idx].astype(np.float32),  # exact: z is float32
         "exit_target": (r0 + tr[er, ec]).astype(np.int64) * lay.cols + (c0 + tc[er, ec]),
     }
     parts.update(_seams(lay, r0, c0, h, w, pit_label, ring_pits))

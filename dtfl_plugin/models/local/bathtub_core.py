@@ -229,12 +229,20 @@ def _water_levels(z, pool_cell, tree, pool_vol, area) -> np.ndarray:
     return wl
 
 
-def pool_cells(z, pool_cell, level, partial) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cells that can be wet in partly filled pools: (compact pool index, z, pool ids of the compact index)."""
+def pool_index(level, partial) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(compact index per pool node, level as float32, ids of the partial pools): what ``pool_cells`` looks up."""
     ids = np.flatnonzero(partial)
     compact = np.full(level.size, -1, dtype=np.int32)
     compact[ids] = np.arange(ids.size, dtype=np.int32)
-    mask = z < level.astype(np.float32)[pool_cell]  # pass heights are float32 values: exact
+    return compact, level.astype(np.float32), ids  # pass heights are float32 values: exact
+
+
+def pool_cells(z, pool_cell, level, partial, index=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cells that can be wet in partly filled pools: (compact pool index, z, pool ids of the compact index).
+
+    ``index``: ``pool_index(level, partial)`` made once, when called per tile."""
+    compact, level32, ids = index if index is not None else pool_index(level, partial)
+    mask = z < level32[pool_cell]
     mask &= partial[pool_cell]
     return compact[pool_cell[mask]], z[mask], ids
 

@@ -191,26 +191,30 @@ class Climber:
 
     def sums(self, leaves: np.ndarray, zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cell count and sum of z per node for flooded cells (basin ``leaves``, elevations ``zc``)."""
-        parent, jump, w32, total = self.parent, self.jump, self.w32, self.total
-        count = np.zeros(total)
-        zsum = np.zeros(total)
+        count = np.zeros(self.total)
+        zsum = np.zeros(self.total)
         for s in range(0, leaves.size, _CELL_CHUNK):
-            node = leaves[s : s + _CELL_CHUNK].astype(np.int32)
-            zz = zc[s : s + _CELL_CHUNK]
-            climb = np.flatnonzero(w32[node] <= zz)  # cells above their own basin's sill climb the tree
-            cur, zl = node[climb], zz[climb]
-            idx, v, z = np.arange(cur.size), cur.copy(), zl
-            while idx.size:  # working arrays shrink as cells arrive; each is written back once
-                p = parent[v]
-                go = (p != v) & (w32[p] <= z)
-                cur[idx[~go]] = v[~go]
-                idx, v, z, p = idx[go], v[go], z[go], p[go]
-                j = jump[v]
-                v = np.where(w32[j] <= z, j, p)  # the far jump when it stays under z, else one step
-            node[climb] = parent[cur]
-            count += np.bincount(node, minlength=total)
-            zsum += np.bincount(node, weights=zz, minlength=total)
+            node = self.nodes(leaves[s : s + _CELL_CHUNK], zc[s : s + _CELL_CHUNK])
+            count += np.bincount(node, minlength=self.total)
+            zsum += np.bincount(node, weights=zc[s : s + _CELL_CHUNK], minlength=self.total)
         return count, zsum
+
+    def nodes(self, leaves: np.ndarray, zz: np.ndarray) -> np.ndarray:
+        """The node each flooded cell counts in: the lowest node full above it (one chunk of cells)."""
+        parent, jump, w32 = self.parent, self.jump, self.w32
+        node = leaves.astype(np.int32)
+        climb = np.flatnonzero(w32[node] <= zz)  # cells above their own basin's sill climb the tree
+        cur, zl = node[climb], zz[climb]
+        idx, v, z = np.arange(cur.size), cur.copy(), zl
+        while idx.size:  # working arrays shrink as cells arrive; each is written back once
+            p = parent[v]
+            go = (p != v) & (w32[p] <= z)
+            cur[idx[~go]] = v[~go]
+            idx, v, z, p = idx[go], v[go], z[go], p[go]
+            j = jump[v]
+            v = np.where(w32[j] <= z, j, p)  # the far jump when it stays under z, else one step
+        node[climb] = parent[cur]
+        return node
 
 
 def set_capacities(tree: MergeTree, count: np.ndarray, zsum: np.ndarray) -> None:

@@ -186,7 +186,7 @@ def run_tiled(
     leaf_level = _partial(run, spec, tiles, g, r, area)
     keep, new_id = routing.depression_ids(g, capacity, spec.min_depth)
     phases.publish(spec, "final", leaf_level=leaf_level, new_id=new_id)
-    phases.forget(spec, "tree", "pools", "climber")
+    phases.forget(spec, "tree", "pools", "climber", "pool_index")
     cells = np.zeros(keep.size + 1)
     facade = np.zeros(spec.n_buildings + 1)
     for part in run.map("output", phases.output, spec, tiles):

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..local import walls
-from ..local.bathtub_core import below_sums, facade_max_depth, pool_cells, runoff_depth_m
+from ..local.bathtub_core import below_sums, facade_max_depth, pool_cells, pool_index, runoff_depth_m
 from ..local.depressions import _OFFSETS, _PAIRS, _min_per_key, d8_directions, spanning_edges
 from ..local.fill_spill import Climber, MergeTree
 from ..local.walls import pocket_cells
@@ -20,6 +20,7 @@ _DR = np.array([o[0] for o in _OFFSETS] + [0], dtype=np.int32)
 _DC = np.array([o[1] for o in _OFFSETS] + [0], dtype=np.int32)
 _EIGHT = np.ones((3, 3), dtype=bool)
 _CACHE: dict = {}
+_CHUNK = 1 << 21
 
 
 def shared(spec, name: str) -> dict:
@@ -261,9 +262,14 @@ def climb(spec, t: int) -> dict:
         stub = MergeTree(0, tree["parent"], None, None, None, None, tree["w_top"], None, None, None, None, None)
         _CACHE[key] = Climber(stub)
     flooded = (filled > z) & tree["member"][g["top"][bw]]
-    count, zsum = _CACHE[key].sums(tree["leaf_of"][bw[flooded]], z[flooded])
-    ids = np.flatnonzero(count)
-    return {"ids": ids, "count": count[ids], "zsum": zsum[ids]}
+    leaves, zc = tree["leaf_of"][bw[flooded]], z[flooded]
+    # sparse per tile: arrays over all tree nodes per tile made this phase grow as (tiles x nodes)
+    node = np.concatenate(
+        [_CACHE[key].nodes(leaves[s : s + _CHUNK], zc[s : s + _CHUNK]) for s in range(0, max(leaves.size, 1), _CHUNK)]
+    )
+    ids, count = sparse_sum(node)
+    _, zsum = sparse_sum(node, zc)
+    return {"ids": ids, "count": count, "zsum": zsum}
 
 
 def collect_pools(spec, t: int) -> int:
@@ -271,7 +277,10 @@ def collect_pools(spec, t: int) -> int:
     bw, z, _, _, _ = _tile_state(spec, t)
     pools = shared(spec, "pools")
     pool_cell = pools["pool_of_leaf"][bw.ravel()]
-    g, zc, _ = pool_cells(z.ravel(), pool_cell, pools["w_top"], pools["partial"])
+    key = (spec.layout.folder, "pool_index")
+    if key not in _CACHE:  # once per process: it is as large as the merge tree
+        _CACHE[key] = pool_index(pools["w_top"], pools["partial"])
+    g, zc, _ = pool_cells(z.ravel(), pool_cell, pools["w_top"], pools["partial"], _CACHE[key])
     spec.layout.save_parts("pc", t, g=g, zc=zc)
     return int(g.size)
 
@@ -289,7 +298,7 @@ def output(spec, t: int) -> dict:
     r0, r1, c0, c1 = lay.bounds(t)
     bw, z, valid, filled, g = _tile_state(spec, t, halo=1)
     final = shared(spec, "final")
-    depth = final["leaf_level"].astype(np.float32)[bw]
+    depth = final["leaf_level"][bw].astype(np.float32)  # per cell: not a copy of all basins per tile
     depth -= z
     depth[~(depth >= spec.min_depth)] = 0.0
     depth[~valid] = np.nan

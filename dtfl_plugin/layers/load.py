@@ -29,6 +29,7 @@ from ..catalogue.entry import Entry, ServiceType
 from ..errors import DtflError, LayerError, NetError
 from ..i18n import tr
 from ..task import DtflTask
+from . import builder
 from . import capabilities as caps_mod
 from .metadata import apply_entry
 from .uri import LayerSpec, is_remote, local_path, spec_for
@@ -191,11 +192,16 @@ class LoadEntryTask(DtflTask):
         self._project_crs = self.project.crs().authid() or "EPSG:28992"  # read here, on the main thread
 
     def work(self, feedback: QgsFeedback) -> QgsMapLayer:
-        layer = create_layer(self.entry, project_crs=self._project_crs, feedback=feedback)
-        # Layers created in a worker thread must live in the main thread before they join the project.
-        layer.moveToThread(QCoreApplication.instance().thread())
-        self.layer = layer
-        return layer
+        spec = resolve_spec(self.entry, project_crs=self._project_crs, feedback=feedback)  # the network, here
+
+        def construct() -> QgsMapLayer:
+            layer = create_layer(spec, feedback=feedback)
+            # It must live in the main thread before it joins the project.
+            layer.moveToThread(QCoreApplication.instance().thread())
+            return layer
+
+        self.layer = builder.build(construct)  # not on this pooled thread: see layers/builder.py
+        return self.layer
 
     def on_finished(self, ok: bool) -> None:
         if ok and self.layer is not None:

@@ -122,6 +122,11 @@ def test_changed_and_removed_entries_leave_the_text_index(qgis_app, tmp_path):
     assert not index.search("zandwinplassen") and not index.search("kwelkaart")
     assert [h.entry.id for h in index.search("slibdepots")] == ["a"]
     assert {c["kind"]: c["title"] for c in index.changes()} == {"changed": "Slibdepots", "removed": "Kwelkaart"}
+    # A harvest that commits between reading the dictionaries and reading its entries: still readable.
+    stale = CatalogueIndex(index.path)
+    stale.zdicts = dict
+    assert len(stale.entries()) == 251 and stale.search("grondwaterstand meetpunt 7")[0].entry.id == "e7"
+    stale.close()
     vocab = dict(
         index.conn.execute("SELECT term, doc FROM fts_vocab WHERE term IN ('zandwinplassen', 'grondwaterstand')")
     )

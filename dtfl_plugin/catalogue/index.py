@@ -162,11 +162,15 @@ class CatalogueIndex:
 
     def entry(self, row, zdicts: dict | None = None) -> Entry:
         """An Entry from the ENTRY_COLUMNS of one row (``zdicts``: self.zdicts(), when already at hand)."""
-        return entry_from_row(*row, self.zdicts() if zdicts is None else zdicts)
+        zdicts = self.zdicts() if zdicts is None else zdicts
+        try:
+            return entry_from_row(*row, zdicts)
+        except KeyError:  # written by a harvest that committed after the dictionaries were read
+            return entry_from_row(*row, dict(self.conn.execute("SELECT id, zdict FROM zdicts")))
 
     def _entries(self, rows) -> list[Entry]:
         zdicts = self.zdicts()
-        return [entry_from_row(*r, zdicts) for r in rows]
+        return [self.entry(r, zdicts) for r in rows]
 
     def stored(self, rowid: int) -> Entry:
         """The entry stored at ``rowid`` (inside a harvest's transaction too: it reads the dictionaries afresh)."""

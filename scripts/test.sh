@@ -51,10 +51,9 @@ ensure_sandbox() {
   fi
 }
 
-# Tests marked `isolated` run in a second pytest process of their own: on QGIS 3.22, 3.40 and 3.44 a long session
-# (the suite's first ~280 tests) leaves PROJ unable to build EPSG:28992 -> OGC:CRS84 in map-render threads, and the
-# OAPIF drawing and recipe-snapshot tests then see an empty layer. The plugin turns that state into a clear error
-# (dtfl_plugin/transforms.py); its root cause is still open (see the closing note of issue 13).
+# The drawing and recipe-snapshot tests once ran in a process of their own: late in a long session an OGC API
+# Features layer drew nothing. Cause found: the layer had been built on a load task's pooled thread, which QGIS
+# ends after 30 s idle (now dtfl_plugin/layers/builder.py; tests/test_layers_builder.py). They run with the rest.
 # Tests marked `own_process` change process-wide state on purpose (they take numpy, scipy, GDAL, lxml or
 # cryptography out of sys.modules to prove the missing-library messages); re-importing C extensions afterwards
 # corrupts native state (seen: the long-session PROJ failure and a 3.40 segfault in a later test), so they run last,
@@ -68,7 +67,7 @@ run_pytest() {  # run_pytest <command prefix...> -- [pytest args]
     return $r
   fi
   local group r2
-  for group in "not isolated and not own_process" "isolated" "own_process"; do
+  for group in "not own_process" "own_process"; do
     r2=0
     "${prefix[@]}" -m "$group" || r2=$?
     [[ $r2 -eq 5 ]] && r2=0  # no test in this group

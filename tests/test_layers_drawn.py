@@ -16,8 +16,7 @@ from qgis.PyQt.QtGui import QColor
 
 from dtfl_plugin.catalogue.entry import Entry, ServiceType
 
-# isolated: scripts/test.sh runs these in a fresh pytest process (a long QGIS session can lose RD -> CRS84).
-pytestmark = [pytest.mark.sandbox, pytest.mark.isolated]
+pytestmark = pytest.mark.sandbox
 WATER = QColor(30, 90, 220)
 AREA = (84590.0, 447360.0, 85170.0, 447800.0)  # RD New, around the BGT water sample in Delft
 

@@ -10,8 +10,7 @@ import pytest
 
 from tests.fixtures.recipe import AREA_A, AREA_B
 
-# isolated: scripts/test.sh runs these in a fresh pytest process (a long QGIS session can lose RD -> CRS84).
-pytestmark = [pytest.mark.sandbox, pytest.mark.isolated]
+pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-# isolated: scripts/test.sh runs these in a fresh pytest process (a long QGIS session can lose RD -> CRS84).
-pytestmark = pytest.mark.isolated
-
 
 class _FirstInvalid:
     """Wraps QgsCoordinateTransform: the first transform built is invalid, as a poisoned cache entry is."""

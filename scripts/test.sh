@@ -55,9 +55,10 @@ ensure_sandbox() {
 # Features layer drew nothing. Cause found: the layer had been built on a load task's pooled thread, which QGIS
 # ends after 30 s idle (now dtfl_plugin/layers/builder.py; tests/test_layers_builder.py). They run with the rest.
 # Tests marked `own_process` change process-wide state on purpose (they take numpy, scipy, GDAL, lxml or
-# cryptography out of sys.modules to prove the missing-library messages); re-importing C extensions afterwards
-# corrupts native state (seen: the long-session PROJ failure and a 3.40 segfault in a later test), so they run last,
-# in a process of their own. With arguments of your own, pytest runs once, as given.
+# cryptography out of sys.modules to prove the missing-library messages); C extensions such as numpy do not support
+# being imported a second time in one process, so these run last, in a process of their own. (The failures once
+# blamed on them were the pooled-thread layers above and a nested event loop in net_transfer.py, both fixed.)
+# With arguments of your own, pytest runs once, as given.
 run_pytest() {  # run_pytest <command prefix...> -- [pytest args]
   local prefix=() r=0
   while [[ $1 != -- ]]; do prefix+=("$1"); shift; done

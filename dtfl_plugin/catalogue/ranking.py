@@ -37,6 +37,7 @@ YIELD_EVERY = 50  # candidates scored between two offers of the interpreter to t
 RELAX_BELOW = 3  # full matches below which partial ones are added after them
 DOC_CACHE = 10000  # prepared texts kept between keystrokes (~10 MB): typing on refines the same candidates
 MAX_CANDIDATES = 500  # scored per tier: the best of a common word's thousands at 100,000 records are among them
+LONG_COLUMN, SET_FROM_TERMS = 400, 6  # abstract length / query terms from which a term set beats scanning
 K1 = 1.2
 B = 0.75
 TYPED, SAME, SYNONYM, CORRECTION = 1.0, 0.9, 0.7, 0.6
@@ -232,7 +233,13 @@ class _Scorer:
         self.total_idf = sum(idfs) or 1.0
         self.terms = frozenset(t for options in self.groups for o in options for n in o[2] for t in n[0])
         self.patterns = [(t, f" {t} ") for t in sorted(self.terms)]
+        # Set membership equals the padded-substring test only for terms that are one word; with few
+        # terms scanning is cheaper than building the set.
+        self.by_set = len(self.patterns) >= SET_FROM_TERMS and all(
+            t and " " not in t and DOC_SEPARATOR not in t for t in self.terms
+        )
         self._index_needles()
+        self.memo: dict[tuple, tuple] = {}  # row signature -> score (bounded by the candidates of one search)
 
     def _index_needles(self) -> None:
         """Needles by id; exact term -> needle ids; the needles that take completions; per group its options."""
@@ -278,13 +285,19 @@ class _Scorer:
 
     def score(self, doc: str) -> tuple[float, list[str], float]:
         """(BM25F score, matched words, share of the query covered) of one candidate's prepared text."""
-        found = [(t, p) for t, p in self.patterns if p in doc]
-        started = [(nid, p) for nid, p in self.prefixed if p in doc]
-        if not (found or started):
-            return 0.0, [], 0.0
         columns = doc.split(DOC_SEPARATOR)
-        whole, part = self._masks(found, started, columns)
-        weights = _Weights(columns, self.avg)
+        whole, part = self._masks(doc, columns)
+        if not (whole or part):
+            return 0.0, [], 0.0
+        # The score is a function of which columns hold each needle and of the columns' lengths: rows that
+        # agree on those (the layers of one service, the variants of one dataset) are scored once a query.
+        key = (tuple(whole.items()), tuple(part.items()), tuple(c.count(" ") for c in columns))
+        done = self.memo.get(key)
+        if done is None:
+            done = self.memo[key] = self._bm25f(whole, part, _Weights(columns, self.avg, key[2]))
+        return done[0], list(done[1]), done[2]
+
+    def _bm25f(self, whole: dict, part: dict, weights: _Weights) -> tuple[float, list[str], float]:
         tfs: dict = {}
         best = [0.0] * len(self.plan)
         matched: list[str] = []
@@ -318,24 +331,41 @@ class _Scorer:
         covered = sum(idf for idf, b in zip(self.group_idf, best) if b)
         return sum(best), matched, covered / self.total_idf
 
-    def _masks(self, found: list, started: list, columns: list[str]) -> tuple[dict, dict]:
+    def _masks(self, doc: str, columns: list[str]) -> tuple[dict, dict]:
         """Needle id -> columns (bit mask) holding one of its exact forms / a term the word starts."""
         c0, c1, c2, c3, c4, c5 = columns
         whole: dict[int, int] = {}
-        for term, pattern in found:
-            mask = (
-                (pattern in c0)
-                | (pattern in c1) << 1
-                | (pattern in c2) << 2
-                | (pattern in c3) << 3
-                | (pattern in c4) << 4
-                | (pattern in c5) << 5
-            )
-            for nid in self.exact_of[term]:
-                whole[nid] = whole.get(nid, 0) | mask
+        exact_of = self.exact_of
+        if self.by_set and len(c4) >= LONG_COLUMN:
+            # A long abstract: one set of its terms instead of a scan of it per query term (a padded column
+            # holds " term " exactly when the term is one of its space-separated words).
+            abstract = set(c4.split(" "))
+            rest = DOC_SEPARATOR.join((c0, c1, c2, c3, c5))
+            for term, pattern in self.patterns:
+                mask = (term in abstract) << 4
+                if pattern in rest:
+                    mask |= (pattern in c0) | (pattern in c1) << 1 | (pattern in c2) << 2 | (pattern in c3) << 3
+                    mask |= (pattern in c5) << 5
+                if mask:
+                    for nid in exact_of[term]:
+                        whole[nid] = whole.get(nid, 0) | mask
+        else:
+            for term, pattern in self.patterns:
+                if pattern in doc:
+                    mask = (
+                        (pattern in c0)
+                        | (pattern in c1) << 1
+                        | (pattern in c2) << 2
+                        | (pattern in c3) << 3
+                        | (pattern in c4) << 4
+                        | (pattern in c5) << 5
+                    )
+                    for nid in exact_of[term]:
+                        whole[nid] = whole.get(nid, 0) | mask
         part = {
             nid: (p in c0) | (p in c1) << 1 | (p in c2) << 2 | (p in c3) << 3 | (p in c4) << 4 | (p in c5) << 5
-            for nid, p in started
+            for nid, p in self.prefixed
+            if p in doc
         }
         return whole, part
 
@@ -344,15 +374,15 @@ class _Weights(dict):
     """Column -> field weight over BM25 length normalisation, worked out for the columns a query word is
     in only. A padded column " a b c " holds each term once, so its length is its number of spaces less one."""
 
-    __slots__ = ("columns", "avg")
+    __slots__ = ("columns", "avg", "spaces")
 
-    def __init__(self, columns: list[str], avg: list[float]) -> None:
+    def __init__(self, columns: list[str], avg: list[float], spaces: tuple[int, ...]) -> None:
         super().__init__()
-        self.columns, self.avg = columns, avg
+        self.columns, self.avg, self.spaces = columns, avg, spaces  # spaces: c.count(" ") per column
 
     def __missing__(self, i: int) -> float:
         c, avg = self.columns[i], self.avg[i]
-        weight = WEIGHTS[i] / (1.0 - B + B * ((c.count(" ") - 1) / avg if avg else 1.0)) if c else 0.0
+        weight = WEIGHTS[i] / (1.0 - B + B * ((self.spaces[i] - 1) / avg if avg else 1.0)) if c else 0.0
         self[i] = weight
         return weight
 

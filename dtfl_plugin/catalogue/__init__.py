@@ -5,7 +5,7 @@
                 configured_sources() from settings; HarvestTask (tasks.py) runs it in the background
     index.py    CatalogueIndex: SQLite FTS5 in the profile; search(), get(), facets(), changes(),
                 last_harvest(), replacement_for(); default_index() seeds from the bundled snapshot
-    text.py, thesaurus.py, query.py, ranking.py   Dutch-aware terms, synonyms, typo tolerance, BM25F
+    text.py, thesaurus.py, query.py, ranking.py, scoring.py   Dutch-aware terms, synonyms, typo tolerance, BM25F
     stale.py    project layers whose service moved or retired, and their replacement
     xmlsafe.py  hardened XML parsing for everything a catalogue sends
 

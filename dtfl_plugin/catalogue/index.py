@@ -152,9 +152,9 @@ class CatalogueIndex:
         avg = [sum(len(r[i].split()) for r in sample) / max(1, len(sample)) for i in range(len(FTS_COLUMNS))]
         return {"rows": rows, "avg": avg, "df": self.vocabulary().counts}
 
-    def doc_cache(self) -> dict[int, str]:
+    def doc_cache(self) -> ranking.DocCache:
         """rowid -> prepared text (entries.doc inflated) for ranking, shared until the next write."""
-        return self._cached("docs", dict)
+        return self._cached("docs", ranking.DocCache)
 
     def zdicts(self) -> dict[int, bytes]:
         """The compression dictionaries of the entries' JSON (store.build_zdict), by id."""

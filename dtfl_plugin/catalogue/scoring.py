@@ -66,6 +66,7 @@ class Scorer:
         )
         self._index_needles()
         self.tests = [(t, p, tuple(self.exact_of[t])) for t, p in self.patterns]
+        self.termset = frozenset(self.terms)
         self.memo: dict[tuple, tuple] = {}  # row signature -> score (bounded by the candidates of one search)
 
     def _index_needles(self) -> None:
@@ -164,12 +165,12 @@ class Scorer:
         whole: dict[int, int] = {}
         get = whole.get
         if self.by_set and len(c4) >= LONG_COLUMN:
-            # A long abstract: one set of its terms instead of a scan of it per query term (a padded column
-            # holds " term " exactly when the term is one of its space-separated words).
-            abstract = set(c4.split(" "))
-            rest = DOC_SEPARATOR.join((c0, c1, c2, c3, c5))
+            # A long abstract: the query terms among its words (one pass in C) instead of a scan of it per
+            # query term; a padded column holds " term " exactly when the term is one of its words.
+            abstract = self.termset.intersection(c4.split(" "))
+            short = self.termset.intersection((c0 + c1 + c2 + c3 + c5).split(" "))
             for term, pattern, nids in self.tests:
-                if pattern in rest:
+                if term in short:
                     mask = (
                         (pattern in c0)
                         | (pattern in c1) << 1

@@ -16,7 +16,7 @@ from .query import Group, ParsedQuery
 from .schema import DOC_SEPARATOR, WEIGHTS
 from .text import stem
 
-LONG_COLUMN, SET_FROM_TERMS = 400, 6  # abstract length / query terms from which a term set beats scanning
+LONG_COLUMN, SET_FROM_TERMS = 120, 6  # abstract length / query terms from which finding terms by set beats scanning
 K1 = 1.2
 B = 0.75
 TYPED, SAME, SYNONYM, CORRECTION = 1.0, 0.9, 0.7, 0.6

@@ -133,8 +133,9 @@ def _sandbox():
 def run(quick: bool = False) -> list[dict]:
     from qgis.core import QgsApplication
 
-    app = QgsApplication.instance() or QgsApplication([], False)
-    if not QgsApplication.instance().platform():
+    app = QgsApplication.instance()
+    if app is None:  # platform() is "external" before initQgis too: only a missing app says we must start one
+        app = QgsApplication([], False)
         app.initQgis()
     sys.path.append("/usr/share/qgis/python/plugins")
     from processing.core.Processing import Processing

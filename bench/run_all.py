@@ -60,10 +60,13 @@ def run_one(path: Path, quick: bool, timeout: float) -> tuple[list[dict], str | 
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(path)] + (["--quick"] if quick else [])
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False, cwd=ROOT)
-    except subprocess.TimeoutExpired:
-        return [], f"timed out after {timeout:.0f} s", time.perf_counter() - start
+    # A profile of its own per benchmark: a bench never writes a person's QGIS settings or Processing folders.
+    with tempfile.TemporaryDirectory(prefix="dtfl-bench-profile-") as profile:
+        env.update(QGIS_CUSTOM_CONFIG_PATH=profile, XDG_CONFIG_HOME=str(Path(profile) / "xdg"))
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False, cwd=ROOT)
+        except subprocess.TimeoutExpired:
+            return [], f"timed out after {timeout:.0f} s", time.perf_counter() - start
     seconds = time.perf_counter() - start
     marked = [line for line in proc.stdout.splitlines() if line.startswith(ROWS_MARK)]
     if proc.returncode == 0 and marked:

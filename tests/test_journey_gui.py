@@ -71,6 +71,8 @@ def test_journey_in_qgis_desktop(sandbox, tmp_path):
          str(key_path), str(plugin_dir), PASSPHRASE],
         check=True, capture_output=True, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )  # fmt: skip
+    home = OUT / "home"  # kept for post-mortem like the profile: the user's recipes land here
+    home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("QGIS_CUSTOM_CONFIG_PATH", "XDG_CONFIG_HOME")}
     env.update(
         QT_QPA_PLATFORM="xcb",
@@ -79,7 +81,8 @@ def test_journey_in_qgis_desktop(sandbox, tmp_path):
         DTFL_JOURNEY_KEY=str(key_path),
         DTFL_JOURNEY_PASSPHRASE=PASSPHRASE,
         DTFL_JOURNEY_MASTER=MASTER,
-        HOME=str(tmp_path),
+        # a user's home, not under /tmp: QGIS takes any layer under /tmp for temporary and asks about it at exit
+        HOME=str(home),
     )
     cmd = [*XVFB, "qgis", "--profiles-path", str(profiles), "--nologo", "--noversioncheck",
            "--code", str(ROOT / "tests/gui_journey/journey.py")]  # fmt: skip
@@ -93,6 +96,7 @@ def test_journey_in_qgis_desktop(sandbox, tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         log = "QGIS did not finish the journey in 600 s: " + (proc.communicate()[0] or "")
     (OUT / "qgis.log").write_text(log, encoding="utf-8")
+    sys.stdout.write(f"QGIS exit code: {proc.returncode}\n")
     report_path = OUT / "journey-report.json"
     assert report_path.is_file(), f"no journey report; QGIS log tail:\n{log[-3000:]}"
     report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -103,6 +107,8 @@ def test_journey_in_qgis_desktop(sandbox, tmp_path):
     shots = [p for s in report["steps"] for p in s["screenshots"]]
     sys.stdout.write(f"journey on QGIS {report['qgis']}: {len(report['steps'])} steps, {len(shots)} screenshots\n")
     assert not failed, "journey checks failed:\n" + "\n".join(failed)
+    # the journey's last step quits the way a user does (Project > Exit): QGIS must end by itself, cleanly
+    assert proc.returncode == 0, f"QGIS exited with code {proc.returncode} after Project > Exit:\n{log[-3000:]}"
     assert [s["name"] for s in report["steps"]] == [
         "start",
         "search",
@@ -114,6 +120,7 @@ def test_journey_in_qgis_desktop(sandbox, tmp_path):
         "open_recipe",
         "provenance",
         "keygen_auth",
+        "quit",
     ]
     assert all(Path(p).stat().st_size > 10_000 for p in shots)
     # the passphrase and the master password typed in the journey are nowhere in the profile: not in a log, the

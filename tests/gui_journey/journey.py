@@ -340,6 +340,34 @@ sys.path.insert(0, os.environ["DTFL_JOURNEY_DIR"])
 import recipe_steps  # noqa: E402,F401
 
 
+@step
+def quit():  # noqa: A001 - the step's name in the report
+    """Project > Exit, as a user quits QGIS after the work. Nothing of ours may hold it up: no task left running, no
+    dialog, no layer QGIS takes for temporary (the opened recipe lives in the user's folder). A question that comes
+    anyway is recorded and answered as a user would; QGIS must then exit by itself with code 0 (the test checks)."""
+    from qgis.PyQt.QtWidgets import QMessageBox
+
+    asked: list = []
+    check("QGIS quits without asking anything", True)
+    temporary = [lyr.name() for lyr in QgsProject.instance().mapLayers().values() if lyr.isTemporary()]
+    check("no layer of the opened recipe is temporary", not temporary, str(temporary))
+    write_report()  # QGIS may be gone any moment from now on: the report so far is on disk
+    later(iface.actionExit().trigger)
+    for _ in range(5):
+        yield (lambda: modal() is not None, 30, "QGIS to exit (or a question from it)")
+        box = modal()
+        texts = [box.windowTitle()] + ([box.text(), box.informativeText()] if isinstance(box, QMessageBox) else [])
+        asked.append({"class": type(box).__name__, "text": texts, "buttons": [b.text() for b in box.findChildren(QPushButton)]})  # fmt: skip
+        REPORT["steps"][-1]["checks"][0].update(ok=False, detail=json.dumps(asked, ensure_ascii=False))
+        screenshot(f"exit-question-{len(asked)}", box)
+        write_report()
+        answer = None  # the user does not save and lets temporary layers go: QGIS must still exit cleanly
+        if isinstance(box, QMessageBox):
+            for wanted in (QMessageBox.StandardButton.Discard, QMessageBox.StandardButton.Yes):
+                answer = answer or box.button(wanted)
+        answer.click() if answer is not None else box.reject()
+
+
 # --- driver ----------------------------------------------------------------------------------------
 def _record_exception(kind, value, tb) -> None:
     """Exceptions raised in Qt slots: recorded in the report (the test fails on them) instead of QGIS's popup,
@@ -357,7 +385,7 @@ qgis.utils.showException = _record_shown_exception
 qgis.utils.open_stack_dialog = _record_shown_exception
 
 
-def finish(code: int = 0) -> None:
+def write_report() -> None:
     REPORT["async_errors"] = STATE.get("async_errors", [])
     REPORT["ok"] = (
         not REPORT["async_errors"]
@@ -365,12 +393,17 @@ def finish(code: int = 0) -> None:
         and all(not s.get("error") for s in REPORT["steps"])
     )
     (OUT / "journey-report.json").write_text(json.dumps(REPORT, indent=2), encoding="utf-8")
+
+
+def finish(code: int = 1) -> None:
+    """A failed journey: report, then leave the event loop (not the user's exit; the test fails on the report)."""
+    write_report()
     QApplication.instance().exit(code)
 
 
 def run(index: int = 0) -> None:
-    if index >= len(STEPS):
-        finish(0)
+    if index >= len(STEPS):  # the last step, quit, ends QGIS the user's way; reaching here means it did not
+        finish(1)
         return
     func = STEPS[index]
     REPORT["steps"].append({"name": func.__name__, "doc": func.__doc__, "checks": [], "screenshots": []})

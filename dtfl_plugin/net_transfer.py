@@ -22,6 +22,8 @@ from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
 from qgis.PyQt.QtCore import QByteArray, QEventLoop, QTimer
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
+from .errors import NetError
+from .i18n import tr
 from .net_thread import off_main_thread
 
 CHUNK = 256 * 1024
@@ -138,7 +140,11 @@ def exchange(
             outcome.timed_out = True
             reply.abort()
 
-    _run_to_end(reply, headers_in, drain, watch)
+    failures: list[BaseException] = []
+    _run_to_end(reply, *(_guarded(slot, reply, failures) for slot in (headers_in, drain, watch)))
+    if failures:
+        reply.deleteLater()
+        _raise(failures[0], request)
     if reply.error() != QNetworkReply.NetworkError.NoError and not (outcome.too_large or outcome.timed_out):
         outcome.error = reply.errorString() or "network error"
     headers_in()
@@ -147,6 +153,35 @@ def exchange(
     # exit), so at most one finished reply waits per thread.
     reply.deleteLater()
     return outcome
+
+
+def _guarded(slot, reply: QNetworkReply, failures: list[BaseException]):
+    """``slot`` as a Qt slot may run it: a Python exception must never leave a Qt slot (PyQt then aborts the
+    process, QGIS with it). A failing sink (a full disk) or any other error stops the transfer instead and is
+    kept in ``failures``, to be raised on the caller's side."""
+
+    def call() -> None:
+        if failures:
+            return
+        try:
+            slot()
+        except BaseException as exc:  # noqa: BLE001 - raised again after the loop
+            failures.append(exc)
+            reply.abort()
+
+    return call
+
+
+def _raise(exc: BaseException, request: QNetworkRequest) -> None:
+    if isinstance(exc, OSError):
+        raise NetError(
+            tr(
+                "What {host} sent could not be written: {reason}. Check the free disk space (and that the folder can "
+                "be written) and try again."
+            ).format(host=request.url().host(), reason=exc.strerror or exc),
+            detail=request.url().toString(),
+        ) from exc
+    raise exc
 
 
 def _run_to_end(reply: QNetworkReply, headers_in, drain, watch) -> None:

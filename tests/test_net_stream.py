@@ -249,34 +249,62 @@ def test_a_main_thread_request_never_runs_the_main_event_loop(qgis_app, front):
     assert "timer" in fired
 
 
-def test_a_script_whose_first_network_call_is_ours_does_not_crash(tmp_path):
-    """A fresh process (qgis_process, a bench, a user's script) may make our request before anything touched
-    QGIS's network manager on the main thread; the request's own thread then has no main manager to link to
-    unless we create it first (bench_remote crashed that way)."""
+def _in_a_fresh_qgis(tmp_path: Path, body: str, content_type: str, code: str, init: bool = True):
+    """Run ``code`` in a new Python process with QGIS (initialised or not) and a loopback server answering
+    every GET with ``body`` (a Python expression); ``server`` is in scope. A crash there cannot take the test session down."""
     import os
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    script = tmp_path / "first_call.py"
+    script = tmp_path / "fresh_qgis.py"
     script.write_text(
-        "import sys\n"
+        "import sys, time, http.server\n"
         f"sys.path[:0] = [{str(root)!r}, {str(root / 'tests')!r}]\n"
         "from qgis.core import QgsApplication\n"
-        "app = QgsApplication([], False)\n"  # not initialised: as bench_remote had it
-        "import http.server\n"
-        "from loopback import reply, serving\n"
+        "app = QgsApplication([], False)\n"
+        + ("app.initQgis()\n" if init else "")
+        + "from loopback import reply, serving\n"
         "class Handler(http.server.BaseHTTPRequestHandler):\n"
         "    def do_GET(self):\n"
-        "        reply(self, 200, b'{\"ok\": true}', 'application/json')\n"
+        f"        reply(self, 200, {body}, {content_type!r})\n"
         "    def log_message(self, *args):\n"
         "        pass\n"
-        "from dtfl_plugin import net\n"
-        "with serving(Handler) as server:\n"
-        "    print(net.get(f'http://127.0.0.1:{server.server_address[1]}/x').json())\n"
+        "with serving(Handler) as server:\n" + "".join(f"    {line}\n" for line in code.splitlines())
     )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_a_script_whose_first_network_call_is_ours_does_not_crash(tmp_path):
+    """A fresh process (qgis_process, a bench, a user's script) may make our request before anything touched
+    QGIS's network manager on the main thread; the request's own thread then has no main manager to link to
+    unless we create it first (bench_remote crashed that way, with a QgsApplication never initialised)."""
+    proc = _in_a_fresh_qgis(
+        tmp_path,
+        """b'{"ok": true}'""",
+        "application/json",
+        "from dtfl_plugin import net\nprint(net.get(f'http://127.0.0.1:{server.server_address[1]}/x').json())",
+        init=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "{'ok': True}" in proc.stdout
     assert "invalid nullptr parameter" not in proc.stderr
+
+
+def test_a_full_disk_during_a_download_is_a_message_not_a_crash(tmp_path):
+    """The sink's OSError (here /dev/full: no space left) used to escape from a Qt slot, and PyQt aborts the
+    process on that: QGIS would close with the user's unsaved work. Now it is a clear error for the caller."""
+    code = """from dtfl_plugin import net, net_transfer
+from dtfl_plugin.errors import NetError
+request = net._build(f'http://127.0.0.1:{server.server_address[1]}/x', None, '')
+try:
+    with open('/dev/full', 'wb', buffering=0) as full:
+        net_transfer.exchange(request, 'GET', None, full, max_bytes=10**9, deadline=time.monotonic() + 30,
+                              feedback=None)
+    print('NO ERROR')
+except NetError as err:
+    print('MESSAGE', err)"""
+    proc = _in_a_fresh_qgis(tmp_path, "b'x' * 2_000_000", "application/octet-stream", code)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "MESSAGE" in proc.stdout and "disk space" in proc.stdout, proc.stdout + proc.stderr[-2000:]

@@ -65,3 +65,30 @@ def processing_ready(qgis_app):
         _KEEP.append(DtflProvider())  # the registry keeps only the C++ side alive
         registry.addProvider(_KEEP[-1])
     return registry
+
+
+@pytest.fixture(autouse=True)
+def _no_task_outlives_its_test():
+    """Let QGIS tasks a test started (its own, or QGIS's, such as a point cloud's statistics) end before the next.
+
+    A task still running when the next test tears down or replaces what it reads works on in a native thread
+    behind that test; on QGIS 3.40 that ended in segfaults far from their cause. Waiting costs nothing when no
+    task runs; a task that does not end in time is reported, not waited for forever.
+    """
+    yield
+    if "qgis.core" not in sys.modules:
+        return
+    import time
+
+    from qgis.core import QgsApplication
+
+    manager = QgsApplication.taskManager() if QgsApplication.instance() is not None else None
+    if manager is None or not manager.countActiveTasks():
+        return
+    deadline = time.monotonic() + 30.0
+    while manager.countActiveTasks() and time.monotonic() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.005)
+    left = [t.description() for t in manager.activeTasks()]
+    if left:
+        sys.stderr.write(f"\n[conftest] QGIS tasks still running after the test: {left}\n")

@@ -15,6 +15,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtTest import QTest
 
 from tests.fixtures.catalogue_gui import search, wait_until
+from tests.fixtures.layers import settle_point_cloud
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.gui]
 SOURCE = "sandbox-layers"
@@ -290,6 +291,7 @@ def test_3d_filter_and_loading_a_point_cloud(qgis_iface, sandbox, project, clean
         dock.results.setCurrentIndex(dock.model.index(dock.model.entries().index(ept)))
         dock.load_button.click()
         layer = _wait_for_layer(project, ept.id, qgis_iface)
+        settle_point_cloud(layer)
     finally:
         dock.runner.shutdown()
         dock.close()

@@ -22,6 +22,7 @@ from dtfl_plugin.layers import capabilities
 from dtfl_plugin.layers.load import add_to_project, create_layer, resolve_spec
 from dtfl_plugin.layers.metadata import layer_attribution
 from dtfl_plugin.provenance.layer_props import KEY, get_layer_source
+from tests.fixtures.layers import settle_point_cloud
 
 pytestmark = pytest.mark.sandbox
 DELFT = QgsRectangle(84808.0, 447412.0, 85073.0, 447642.0)
@@ -119,6 +120,7 @@ def test_ept_over_http_with_ahn_classes(qgis_app, sandbox):
     assert layer.providerType() == "ept" and layer.pointCount() == 208432
     labels = {c.value(): c.label() for c in layer.renderer().categories()}
     assert labels[6] == "Building" and labels[2] == "Ground" and labels[26] == "Civil structure"
+    settle_point_cloud(layer)
 
 
 def test_layer_carries_source_metadata_and_attribution(qgis_app, sandbox):

@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.fixtures.layers import settle_point_cloud
+
 pytestmark = pytest.mark.sandbox
 
 PAND_FILL = (0xF0, 0xD8, 0xCC)  # the BGT-like fill of bgt_pand in the served QGIS project
@@ -119,6 +121,7 @@ def test_ept_point_cloud_is_valid(qgis_app, sandbox):
     assert layer.dataProvider() is not None
     assert layer.isValid()
     assert layer.pointCount() == 208_000 or layer.pointCount() > 100_000
+    settle_point_cloud(layer)
 
 
 def test_wcs_coverage_matches_the_dtm(qgis_app, sandbox, shared_data):

@@ -41,11 +41,19 @@ class Expansion:
 
 class Thesaurus:
     def __init__(self, concepts: list[dict]) -> None:
-        self.concepts: list[tuple[tuple[str, ...], ...]] = []
+        self.concepts: list | tuple = []  # of concepts, each a tuple of terms, each a tuple of words
         self.inspire: dict[str, int] = {}
-        self._by_key: dict[tuple[str, ...], list[int]] = {}
+        self._by_key: dict[tuple[str, ...], list[int] | tuple[int, ...]] = {}
         self.exact: set[int] = set()  # concepts that pair one term with its translation (GEMET, INSPIRE, ...)
         self._add(concepts)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Lists become tuples once built. Why: Python's cyclic garbage collector never stops walking a list,
+        but it drops tuples of plain strings and numbers from its walk; every full collection holds the
+        interpreter (and with it QGIS's GUI thread) for as long as its walk, and a thesaurus is long-lived."""
+        self.concepts = tuple(self.concepts)
+        self._by_key = {k: tuple(v) for k, v in self._by_key.items()}
 
     def _add(self, concepts: list[dict]) -> None:
         for raw in concepts:
@@ -81,6 +89,7 @@ class Thesaurus:
         other._by_key = {k: list(v) for k, v in self._by_key.items()}
         other.exact = set(self.exact)
         other._add(concepts)
+        other._settle()
         return other
 
     def vocabulary(self) -> set[str]:

@@ -50,14 +50,16 @@ class Vocabulary:
 
     def __init__(self, counts: dict[str, int]) -> None:
         self.counts = counts
-        self._sorted: list[str] | None = None
-        self._grams: dict[str, list[int]] | None = None
-        self._terms: list[str] = []
+        # Tuples, not lists: the garbage collector stops walking a tuple of strings or numbers, never a list,
+        # and its full collections hold the interpreter, so QGIS's GUI thread, for as long as they walk.
+        self._sorted: tuple[str, ...] | None = None
+        self._grams: dict[str, tuple[int, ...]] | None = None
+        self._terms: tuple[str, ...] = ()
 
     @property
-    def sorted(self) -> list[str]:
+    def sorted(self) -> tuple[str, ...]:
         if self._sorted is None:  # only prefix checks need it: build on first use
-            self._sorted = sorted(self.counts)
+            self._sorted = tuple(sorted(self.counts))
         return self._sorted
 
     def __contains__(self, term: str) -> bool:
@@ -78,14 +80,14 @@ class Vocabulary:
             i += 1
         return out
 
-    def _gram_index(self) -> dict[str, list[int]]:
+    def _gram_index(self) -> dict[str, tuple[int, ...]]:
         if self._grams is None:
-            self._terms = [t for t in self.counts if len(t) >= 3 and t.isalpha()]
+            self._terms = tuple(t for t in self.counts if len(t) >= 3 and t.isalpha())
             grams: dict[str, list[int]] = {}
             for i, term in enumerate(self._terms):
                 for g in set(_grams(term)):
                     grams.setdefault(g, []).append(i)
-            self._grams = grams
+            self._grams = {g: tuple(ids) for g, ids in grams.items()}
         return self._grams
 
     def near(self, word: str, edits: int | None = None, prefix: bool = False) -> list[str]:

@@ -78,11 +78,15 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
         if wanted
         else "0"
     )
-    sql = (
-        f"SELECT e.rowid, e.layer, {has_wanted}, e.doc FROM fts JOIN entries e ON e.rowid = fts.rowid "
-        f"WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
-    )
+    if where or wanted:
+        sql = (
+            f"SELECT e.rowid, e.layer, {has_wanted}, e.doc FROM fts JOIN entries e ON e.rowid = fts.rowid "
+            f"WHERE fts MATCH ?{' AND ' + where if where else ''} LIMIT ?"
+        )
+    else:  # nothing but the words: FTS5 alone finds the rows; the entries table is read for rows not cached
+        sql = "SELECT rowid FROM fts WHERE fts MATCH ? LIMIT ?"
     collector = _Collector(conn, sql, [*wanted, _EXPRESSION, *args], set(wanted), limit)
+    collector.fts_only = not (where or wanted)
     collector.docs = index.doc_cache()
     try:
         collector.run(_tiers(parsed), Scorer(parsed, index.statistics(), index.vocabulary()))
@@ -103,23 +107,28 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
 
 
 class DocCache(dict):
-    """rowid -> prepared text, bounded by its characters: when full, the older half goes (insertion order),
-    so the candidates of the last few queries stay."""
+    """rowid -> prepared text (and, in ``layers``, its layer key), bounded by its characters: when full, the
+    older half goes (insertion order), so the candidates of the last few queries stay."""
 
     def __init__(self) -> None:
         super().__init__()
         self.chars = 0
+        self.layers: dict[int, int] = {}
 
-    def add(self, rowid: int, text: str) -> str:
+    def add(self, rowid: int, text: str, layer: int | None = None) -> str:
         if self.chars + len(text) > DOC_CACHE_CHARS:
             for old in list(itertools.islice(self, (len(self) + 1) // 2)):
                 self.chars -= len(self.pop(old))
+                self.layers.pop(old, None)
         self[rowid] = text
         self.chars += len(text)
+        if layer is not None:
+            self.layers[rowid] = layer
         return text
 
     def clear(self) -> None:
         super().clear()
+        self.layers.clear()
         self.chars = 0
 
 
@@ -132,6 +141,7 @@ class _Collector:
         self.seen: set[int] = set()
         self.tier = 0
         self.docs = DocCache()  # rowid -> prepared text, shared by the searches on one index generation
+        self.fts_only = False  # the statement reads FTS5 alone: rowids, the rest from the cache or entries
 
     def run(self, expressions: list[str], scorer: Scorer) -> None:
         # Off the main thread (the dock's and the locator's workers), hand the interpreter to the GUI thread
@@ -141,6 +151,8 @@ class _Collector:
             # Rows an earlier tier scored come again and are skipped: they must not use up this tier's budget.
             args = [expression if a is _EXPRESSION else a for a in self.args]
             rows = self.conn.execute(self.sql, (*args, MAX_CANDIDATES + len(self.seen)))
+            if self.fts_only:  # no filters, no service type named: FTS5 gave rowids only
+                rows = self._rows([r for (r,) in rows])
             for n, (rowid, key, has_wanted, doc) in enumerate(rows):
                 if polite and n % YIELD_EVERY == YIELD_EVERY - 1:
                     time.sleep(0)
@@ -151,7 +163,7 @@ class _Collector:
                 self.seen.add(rowid)
                 text = self.docs.get(rowid)
                 if text is None:
-                    text = self.docs.add(rowid, inflate(doc, -15).decode())
+                    text = self.docs.add(rowid, inflate(doc, -15).decode(), key)
                 score, matched, coverage = scorer.score(text)
                 rank = (-round(coverage, 3), self.tier, -score)
                 best = self.layers.get(key)
@@ -161,6 +173,28 @@ class _Collector:
             self.tier += 1
             if len(self.layers) >= self.limit:
                 break
+
+    def _rows(self, rowids: list[int]) -> list[tuple]:
+        """(rowid, layer key, 0, stored text or None) in FTS5's order; the entries table is read only for rows
+        whose prepared text and layer are not cached (one statement for all of them)."""
+        layers = self.docs.layers
+        missing = [r for r in rowids if r not in layers and r not in self.seen]
+        stored: dict[int, tuple] = {}
+        for start in range(0, len(missing), 900):  # within SQLite's smallest limit on bound parameters
+            chunk = missing[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT rowid, layer, doc FROM entries WHERE rowid IN ({marks})"
+            stored.update((rowid, (layer, doc)) for rowid, layer, doc in self.conn.execute(sql, chunk))
+        out = []
+        for rowid in rowids:
+            if rowid in stored:
+                layer, doc = stored[rowid]
+            elif rowid in layers or rowid in self.seen:
+                layer, doc = layers.get(rowid), None
+            else:
+                continue  # an FTS5 row without an entry (never written so): nothing to show
+            out.append((rowid, layer, 0, doc))
+        return out
 
     def ranked(self) -> list:
         """(layer key, [rank, rowid, matched, coverage, typed]) best first: the service type the query

@@ -117,12 +117,22 @@ class Scorer:
         whole, part = self._masks(doc, columns)
         if not (whole or part):
             return 0.0, [], 0.0
-        # The score is a function of which columns hold each needle and of the columns' lengths: rows that
-        # agree on those (the layers of one service, the variants of one dataset) are scored once a query.
-        key = (tuple(whole.items()), tuple(part.items()), tuple(map(str.count, columns, _SPACES)))
+        # The score is a function of which columns hold each needle and of the lengths of those columns only:
+        # rows that agree on those (the layers of one service, the variants of one dataset) are scored once
+        # a query, however long their other columns are.
+        used = 0
+        for mask in whole.values():
+            used |= mask
+        for mask in part.values():
+            used |= mask
+        held = _HELD[used]
+        key = (tuple(whole.items()), tuple(part.items()), held, tuple([columns[i].count(" ") for i in held]))
         done = self.memo.get(key)
         if done is None:
-            done = self.memo[key] = self._bm25f(whole, part, _Weights(columns, self.avg, key[2]))
+            spaces = [0] * len(columns)
+            for i, n in zip(held, key[3]):
+                spaces[i] = n
+            done = self.memo[key] = self._bm25f(whole, part, _Weights(columns, self.avg, spaces))
         return done[0], list(done[1]), done[2]
 
     def _bm25f(self, whole: dict, part: dict, weights: _Weights) -> tuple[float, list[str], float]:
@@ -212,9 +222,9 @@ class _Weights(dict):
 
     __slots__ = ("columns", "avg", "spaces")
 
-    def __init__(self, columns: list[str], avg: list[float], spaces: tuple[int, ...]) -> None:
+    def __init__(self, columns: list[str], avg: list[float], spaces: list[int]) -> None:
         super().__init__()
-        self.columns, self.avg, self.spaces = columns, avg, spaces  # spaces: c.count(" ") per column
+        self.columns, self.avg, self.spaces = columns, avg, spaces  # c.count(" ") of the columns the query uses
 
     def __missing__(self, i: int) -> float:
         c, avg = self.columns[i], self.avg[i]
@@ -226,7 +236,7 @@ class _Weights(dict):
 COMPLETIONS = 2000  # words a prefix may stand for; beyond this it is too short to mean much
 _MASKS = tuple(1 << i for i in range(len(WEIGHTS)))
 _BITS = tuple(enumerate(_MASKS))
-_SPACES = (" ",) * len(WEIGHTS)
+_HELD = tuple(tuple(i for i in range(len(WEIGHTS)) if used >> i & 1) for used in range(1 << len(WEIGHTS)))
 
 
 def _tf(exact_mask: int, start_mask: int, prefix_weight: float, weights: list[float]) -> float:

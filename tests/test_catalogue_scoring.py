@@ -106,3 +106,30 @@ def test_prepared_texts_kept_are_bounded_by_size(monkeypatch):
     assert 29 in cache and 28 in cache and 0 not in cache  # the newest stay, the oldest went
     cache.clear()
     assert cache.chars == 0 and not cache
+
+
+def test_an_option_holding_another_is_absorbed_with_the_same_rows_in_the_same_order():
+    """An OR option that holds all the parts of another adds no row: it is left out of the FTS5 expression,
+    and FTS5 returns the same rows in the same order as with it (fails when the option is kept)."""
+    import sqlite3
+
+    from dtfl_plugin.catalogue.query import Group, group_expression
+
+    group = Group(("brt",), [("brt", "topografie"), ("top10nl",), ("top10nl", "brt", "kaart"), ("brt", "brt")])
+    expression = group_expression(group)
+    assert "topografie" not in expression and "kaart" not in expression
+    full = '("brt" OR ("brt" AND "topografie") OR "top10nl" OR ("top10nl" AND "brt" AND "kaart") OR "brt")'
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(a, b)")
+    words = ["brt", "brtkaart", "topografie", "top10nl", "kaart", "luchtfoto", "ahn"]
+    rows = [(" ".join(words[(i * k) % 7] for k in (1, 3, 5)), words[(i * 2) % 7]) for i in range(60)]
+    conn.executemany("INSERT INTO t(a, b) VALUES (?, ?)", rows)
+    for limit in (5, 20, 100):
+        sql = "SELECT rowid FROM t WHERE t MATCH ? LIMIT ?"
+        want = conn.execute(sql, (full, limit)).fetchall()
+        assert want and conn.execute(sql, (expression, limit)).fetchall() == want
+        sql = "SELECT rowid FROM t WHERE t MATCH ? LIMIT ?"
+        assert (
+            conn.execute(sql, ("{b} : " + expression, limit)).fetchall()
+            == conn.execute(sql, ("{b} : " + full, limit)).fetchall()
+        )

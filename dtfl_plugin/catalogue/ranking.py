@@ -164,12 +164,15 @@ class _Collector:
                 text = self.docs.get(rowid)
                 if text is None:
                     text = self.docs.add(rowid, inflate(doc, -15).decode(), key)
-                score, matched, coverage = scorer.score(text)
-                rank = (-round(coverage, 3), self.tier, -score)
+                score, matched, coverage, covered = scorer.scored(text)
+                rank = (covered, self.tier, -score)
                 best = self.layers.get(key)
-                if best is None or rank < best[0]:
-                    self.layers[key] = [rank, rowid, matched, coverage, bool(best and best[4])]
-                self.layers[key][4] = bool(has_wanted)
+                if best is None:
+                    self.layers[key] = [rank, rowid, list(matched), coverage, bool(has_wanted)]
+                else:
+                    if rank < best[0]:
+                        best[:4] = rank, rowid, list(matched), coverage
+                    best[4] = bool(has_wanted)
             self.tier += 1
             if len(self.layers) >= self.limit:
                 break

@@ -113,10 +113,15 @@ class Scorer:
 
     def score(self, doc: str) -> tuple[float, list[str], float]:
         """(BM25F score, matched words, share of the query covered) of one candidate's prepared text."""
+        done = self.scored(doc)
+        return done[0], list(done[1]), done[2]
+
+    def scored(self, doc: str) -> tuple:
+        """(score, matched words, coverage, rank key part) of a row, shared by the rows alike: not to be changed."""
         columns = doc.split(DOC_SEPARATOR)
         whole, part = self._masks(doc, columns)
         if not (whole or part):
-            return 0.0, [], 0.0
+            return _NOTHING
         # The score is a function of which columns hold each needle and of the lengths of those columns only:
         # rows that agree on those (the layers of one service, the variants of one dataset) are scored once
         # a query, however long their other columns are.
@@ -132,8 +137,9 @@ class Scorer:
             spaces = [0] * len(columns)
             for i, n in zip(held, key[3]):
                 spaces[i] = n
-            done = self.memo[key] = self._bm25f(whole, part, _Weights(columns, self.avg, spaces))
-        return done[0], list(done[1]), done[2]
+            score, matched, coverage = self._bm25f(whole, part, _Weights(columns, self.avg, spaces))
+            done = self.memo[key] = (score, tuple(matched), coverage, -round(coverage, 3))
+        return done
 
     def _bm25f(self, whole: dict, part: dict, weights: _Weights) -> tuple[float, list[str], float]:
         tfs: dict = {}
@@ -233,6 +239,7 @@ class _Weights(dict):
         return weight
 
 
+_NOTHING = (0.0, (), 0.0, 0.0)
 COMPLETIONS = 2000  # words a prefix may stand for; beyond this it is too short to mean much
 _MASKS = tuple(1 << i for i in range(len(WEIGHTS)))
 _BITS = tuple(enumerate(_MASKS))

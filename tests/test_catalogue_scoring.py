@@ -133,3 +133,38 @@ def test_an_option_holding_another_is_absorbed_with_the_same_rows_in_the_same_or
             conn.execute(sql, ("{b} : " + expression, limit)).fetchall()
             == conn.execute(sql, ("{b} : " + full, limit)).fetchall()
         )
+
+
+def test_rows_read_from_the_cache_or_the_table_rank_alike(index, monkeypatch):
+    """Without filters FTS5 alone finds the rows and the entries table is read only for rows not cached: the
+    answer is the same from an empty cache, a full one, one holding every other row, and through the join that
+    a filter uses."""
+    from dtfl_plugin.catalogue.schema import SearchFilters
+
+    def answer(q: str) -> list:
+        return [(h.entry.id, h.score, list(h.matched), h.coverage, [s.id for s in h.services]) for h in index.search(q)]
+
+    for q in QUERIES:
+        cache = index.doc_cache()
+        cache.clear()
+        cold = answer(q)
+        assert cache and set(cache.layers) == set(cache)  # every row read was kept with its layer
+        warm = answer(q)
+        for rowid in list(cache)[::2]:
+            cache.chars -= len(cache.pop(rowid))
+            cache.layers.pop(rowid)
+        half = answer(q)
+        joined = [(h.entry.id, h.score, list(h.matched), h.coverage, [s.id for s in h.services])
+                  for h in index.search(q, filters=SearchFilters(service_types={"WMS"}))]  # fmt: skip
+        assert cold and cold == warm == half == joined, q
+
+
+def test_a_column_without_query_words_does_not_split_the_rows_alike(index):
+    scorer = scoring.Scorer(index.parse_query("spoorwegen"), index.statistics(), index.vocabulary())
+    short = " spoorwegen \x1f spoorwegen_1 \x1f \x1f \x1f het net \x1f "
+    longer = " spoorwegen \x1f spoorwegen_1 \x1f \x1f \x1f het net met stations en emplacementen \x1f "
+    assert scorer.score(short) == scorer.score(longer) and len(scorer.memo) == 1
+    held = " spoorwegen \x1f spoorwegen_1 \x1f \x1f \x1f de spoorwegen met stations \x1f "
+    longer_held = " spoorwegen \x1f spoorwegen_1 \x1f \x1f \x1f de spoorwegen met stations en emplacementen \x1f "
+    assert scorer.score(held)[0] > scorer.score(longer_held)[0] > scorer.score(short)[0]  # the abstract's length counts
+    assert len(scorer.memo) == 3

@@ -17,6 +17,7 @@ case "${1:-}" in
 esac
 
 summary=()
+crashes=()
 rc=0
 started_sandbox=0
 
@@ -71,6 +72,14 @@ run_pytest() {  # run_pytest <command prefix...> -- [pytest args]
   for group in "not own_process" "own_process"; do
     r2=0
     "${prefix[@]}" -m "$group" || r2=$?
+    if ((r2 >= 128)); then
+      # The process died of a signal (a segfault in a native thread of QGIS, not a failed assertion): said loudly,
+      # kept in the summary, and the group is run once more; a crash that comes back fails the run.
+      crashes+=("$(printf '%s: the group "%s" died (exit %s, signal %s); run again' "${crash_label:-?}" "$group" "$r2" $((r2 - 128)))")
+      echo "[test] CRASH: the group \"$group\" died (exit $r2); running it once more" >&2
+      r2=0
+      "${prefix[@]}" -m "$group" || r2=$?
+    fi
     [[ $r2 -eq 5 ]] && r2=0  # no test in this group
     [[ $r -eq 0 ]] && r=$r2
   done
@@ -87,6 +96,7 @@ if [[ "$mode" != --other-only ]]; then
   label="QGIS $host_qgis (this machine, Debian $(cat /etc/debian_version))"
   ensure_sandbox
   echo "=== $label ==="
+  crash_label=$label
   start=$SECONDS r=0
   run_pytest env QT_QPA_PLATFORM=offscreen $PY -m pytest -- "$@" || r=$?
   record "$label" $r $((SECONDS - start))
@@ -105,6 +115,7 @@ if [[ "$mode" != --host-only ]]; then
   for suite in $suites; do
     # chroot.sh builds the chroot when needed and prints its own banner with the chroot's QGIS version.
     ensure_sandbox
+    crash_label="QGIS of Debian $suite"
     start=$SECONDS r=0
     run_pytest env DTFL_OTHER_SUITE=$suite scripts/chroot.sh test -- "$@" || r=$?
     label=$(DTFL_OTHER_SUITE=$suite scripts/chroot.sh info 2>/dev/null | sed -n 's/^built: //p')
@@ -115,4 +126,8 @@ fi
 stop_sandbox
 echo "=== summary ==="
 printf '  %s\n' "${summary[@]}"
+if ((${#crashes[@]})); then
+  echo "=== crashes (each group that died was run once more; see above for where) ==="
+  printf '  %s\n' "${crashes[@]}"
+fi
 exit $rc

@@ -189,11 +189,14 @@ def test_long_lived_search_data_is_not_walked_by_the_garbage_collector():
     assert thesaurus.synonyms(("proefwoord",))
     walked()
     assert not any(gc.is_tracked(x) for x in (thesaurus.concepts, *thesaurus._by_key.values()))
-    assert not gc.is_tracked(thesaurus._by_key)
     base = walked()
     small = vocabulary(10_000)
     with_small = walked() - base
     large = vocabulary(90_000)
     with_both = walked() - base - with_small
-    assert with_both < 1_000, f"90,000 words more add {with_both} references to every full collection's walk"
-    assert small and large
+    assert not any(gc.is_tracked(x) for x in (large.sorted, large._terms, *large._grams.values()))
+    # Python 3.14 walks every dict (older versions drop dicts of plain values too): two references an entry
+    # of the vocabulary's own dicts is the floor; lists added about six a word more.
+    floor = 2 * (len(large.counts) + len(large._grams))
+    assert with_both < floor + 1_000, f"90,000 words add {with_both} references to every full collection's walk"
+    assert small

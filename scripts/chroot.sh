@@ -323,7 +323,11 @@ case "$cmd" in
     for old in "$ROOTFS"/var/tmp/dtfl-pytest-*; do
       [[ -d $old ]] && ! kill -0 "${old##*-}" 2>/dev/null && rm -rf "$old"
     done
-    run_inside "$VENV/bin/python" -m pytest --basetemp="/var/tmp/dtfl-pytest-$$" "$@" || rc=$?
+    # DTFL_GROUP_TIMEOUT (seconds, set by scripts/test.sh): a run that stalls is aborted with SIGABRT, so Python's
+    # fault handler prints every thread's stack (a deadlock on the GIL is beyond pytest-timeout's reach).
+    stall=()
+    [[ -n ${DTFL_GROUP_TIMEOUT:-} ]] && stall=(/usr/bin/timeout -s ABRT "$DTFL_GROUP_TIMEOUT")
+    run_inside "${stall[@]}" "$VENV/bin/python" -m pytest --basetemp="/var/tmp/dtfl-pytest-$$" "$@" || rc=$?
     [[ -n ${DTFL_KEEP_TMP:-} ]] || rm -rf "$ROOTFS/var/tmp/dtfl-pytest-$$"
     echo "=== end of $banner: $([[ $rc -eq 0 ]] && echo passed || echo "FAILED (exit $rc)") ==="
     exit $rc

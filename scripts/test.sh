@@ -18,6 +18,9 @@ esac
 
 summary=()
 crashes=()
+# A test group normally takes 4-6 minutes; one that takes this long has stalled (a deadlock between the GIL and a
+# Qt lock cannot be interrupted from Python): it is aborted with SIGABRT, which prints every thread's stack.
+export DTFL_GROUP_TIMEOUT=${DTFL_GROUP_TIMEOUT:-900}
 rc=0
 started_sandbox=0
 
@@ -72,11 +75,12 @@ run_pytest() {  # run_pytest <command prefix...> -- [pytest args]
   for group in "not own_process" "own_process"; do
     r2=0
     "${prefix[@]}" -m "$group" || r2=$?
-    if ((r2 >= 128)); then
-      # The process died of a signal (a segfault in a native thread of QGIS, not a failed assertion): said loudly,
-      # kept in the summary, and the group is run once more; a crash that comes back fails the run.
-      crashes+=("$(printf '%s: the group "%s" died (exit %s, signal %s); run again' "${crash_label:-?}" "$group" "$r2" $((r2 - 128)))")
-      echo "[test] CRASH: the group \"$group\" died (exit $r2); running it once more" >&2
+    if ((r2 >= 128 || r2 == 124)); then
+      # The process died of a signal (a segfault in a native thread of QGIS) or stalled past DTFL_GROUP_TIMEOUT
+      # (exit 124: a deadlock, aborted so that every thread's stack is printed), not a failed assertion: said
+      # loudly, kept in the summary, and the group is run once more; a crash or stall that comes back fails the run.
+      crashes+=("$(printf '%s: the group "%s" died or stalled (exit %s); run again' "${crash_label:-?}" "$group" "$r2")")
+      echo "[test] CRASH: the group \"$group\" died or stalled (exit $r2); running it once more" >&2
       r2=0
       "${prefix[@]}" -m "$group" || r2=$?
     fi
@@ -98,7 +102,7 @@ if [[ "$mode" != --other-only ]]; then
   echo "=== $label ==="
   crash_label=$label
   start=$SECONDS r=0
-  run_pytest env QT_QPA_PLATFORM=offscreen $PY -m pytest -- "$@" || r=$?
+  run_pytest env QT_QPA_PLATFORM=offscreen timeout -s ABRT "$DTFL_GROUP_TIMEOUT" $PY -m pytest -- "$@" || r=$?
   record "$label" $r $((SECONDS - start))
 fi
 

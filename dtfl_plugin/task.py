@@ -14,11 +14,33 @@ import traceback
 from typing import Any, Callable
 
 from qgis.core import Qgis, QgsFeedback, QgsMessageLog, QgsTask
+from qgis.PyQt.QtCore import QMetaMethod, QObject
 
 from .errors import DtflError
 from .i18n import tr
 
 _RUNNING: set = set()  # Python owns QgsTask subclasses: keep each alive until its finished() ran
+
+
+def detach(sender: QObject) -> None:
+    """Undo, here and now, every connection from the signals ``sender`` declares beyond QObject's.
+
+    Call it on the main thread, from Python, for a QObject made in Python (a feedback) before QGIS deletes
+    what it is connected to (a finished task). Otherwise Qt's ~QObject of that receiver, run by QGIS's event
+    loop without the GIL, calls the sender's disconnectNotify while holding one of Qt's signal-slot mutexes,
+    and sip needs the GIL there to look for a Python override: a worker thread holding the GIL while it waits
+    for that same mutex (any PyQt call that connects, e.g. a network request) hangs QGIS for good. An explicit
+    disconnect calls disconnectNotify with no mutex held. ``destroyed`` stays connected: PyQt relies on it.
+    """
+    meta = sender.metaObject()
+    for index in range(QObject.staticMetaObject.methodCount(), meta.methodCount()):
+        method = meta.method(index)
+        if method.methodType() != QMetaMethod.MethodType.Signal:
+            continue
+        try:
+            getattr(sender, bytes(method.name()).decode()).disconnect()
+        except (AttributeError, TypeError, RuntimeError):
+            pass  # nothing connected to it, or a signal Python cannot name
 
 
 class DtflTask(QgsTask):
@@ -71,4 +93,5 @@ class DtflTask(QgsTask):
         try:
             self.on_finished(result)
         finally:
+            detach(self.feedback)  # before QGIS deletes this task (see detach)
             _RUNNING.discard(self)

@@ -9,16 +9,10 @@ from __future__ import annotations
 
 import json
 
-from qgis.core import (
-    Qgis,
-    QgsApplication,
-    QgsProcessingAlgRunnerTask,
-    QgsProcessingContext,
-    QgsProcessingFeedback,
-    QgsProject,
-)
+from qgis.core import Qgis, QgsApplication, QgsProcessingFeedback
 
 from ..i18n import tr
+from .background import run_in_background
 
 
 class RemoteModelsFeature:
@@ -26,7 +20,7 @@ class RemoteModelsFeature:
         self.iface = iface
         self.plugin = plugin
         self.action = None
-        self._running: tuple | None = None  # (task, context, feedback) kept alive while the task runs
+        self._running = None  # the task while one runs: one refresh at a time
 
     def init_gui(self) -> None:
         self.action = self.plugin.add_action(
@@ -42,16 +36,9 @@ class RemoteModelsFeature:
         alg = QgsApplication.processingRegistry().createAlgorithmById("dtfl:remote_refresh")
         if alg is None:
             return
-        context = QgsProcessingContext()
-        context.setProject(QgsProject.instance())
-        feedback = QgsProcessingFeedback()
-        task = QgsProcessingAlgRunnerTask(alg, {}, context, feedback)
-        task.executed.connect(self._finished)
-        self._running = (task, context, feedback, alg)
-        QgsApplication.taskManager().addTask(task)
+        self._running = run_in_background(alg, {}, self._finished)
 
-    def _finished(self, ok: bool, results: dict) -> None:
-        feedback = self._running[2] if self._running else None
+    def _finished(self, ok: bool, results: dict, feedback: QgsProcessingFeedback, _task) -> None:
         self._running = None
         bar = self.iface.messageBar() if self.iface is not None else None
         if bar is None:
@@ -65,7 +52,7 @@ class RemoteModelsFeature:
                 5,
             )
         else:
-            log = feedback.textLog().strip().splitlines() if feedback is not None else []
+            log = feedback.textLog().strip().splitlines()
             bar.pushMessage(
                 tr("Remote models"), log[-1] if log else tr("Refreshing failed."), Qgis.MessageLevel.Warning, 10
             )

@@ -232,14 +232,9 @@ class View3DFeature:
         import os
         import tempfile
 
-        from qgis.core import (
-            QgsApplication,
-            QgsCoordinateReferenceSystem,
-            QgsCoordinateTransform,
-            QgsProcessingAlgRunnerTask,
-            QgsProcessingContext,
-            QgsProcessingFeedback,
-        )
+        from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsCoordinateTransform
+
+        from .background import run_in_background
 
         project = QgsProject.instance()
         canvas = self.iface.mapCanvas()
@@ -270,19 +265,19 @@ class View3DFeature:
             value = QgsSettings().value(key, "")
             if value:  # a mirror or a local copy the organisation set up; else 3DBAG's own addresses
                 parameters[name] = str(value)
-        context = QgsProcessingContext()
-        context.setProject(project)
-        feedback = QgsProcessingFeedback()
-        task = QgsProcessingAlgRunnerTask(algorithm, parameters, context, feedback)
-        task.setDescription(tr("3DBAG for this map area"))
-        task.executed.connect(lambda ok, results: self._3dbag_done(ok, results, context, feedback, task))
-        self.tasks.append((task, context, feedback, algorithm))
-        QgsApplication.taskManager().addTask(task)
+        task = run_in_background(
+            algorithm,
+            parameters,
+            self._3dbag_done,
+            description=tr("3DBAG for this map area"),
+            project=project,
+        )
+        self.tasks.append(task)
 
-    def _3dbag_done(self, ok: bool, results: dict, context, feedback, task) -> None:
+    def _3dbag_done(self, ok: bool, results: dict, feedback, task) -> None:
         from ..layers.cityjson_layer import cityjson_layer
 
-        self.tasks = [entry for entry in self.tasks if entry[0] is not task]
+        self.tasks = [running for running in self.tasks if running is not task]
         if not ok or not results.get("OUTPUT"):
             if not feedback.isCanceled():
                 self.iface.messageBar().pushWarning(tr("3DBAG"), tr("3DBAG could not be loaded; see the log."))

@@ -20,6 +20,7 @@ from ...i18n import tr
 from ...provenance.record import RunRecord, file_output, now_iso
 from ...provenance.store import append_log, append_run
 from ...settings import data_dir
+from ...task import detach
 
 _CLOSING = {"flag": False}
 
@@ -132,6 +133,7 @@ class ResumeTask(QgsTask):
         return True
 
     def finished(self, ok: bool) -> None:  # main thread
+        detach(self.feedback)  # before QGIS deletes this task
         for record in self.records:
             if record.status == "completed":
                 append_run(QgsProject.instance(), record)

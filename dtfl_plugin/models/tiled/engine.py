@@ -6,7 +6,8 @@ Barnes-style, in passes over the tiles with a small global step between them:
    global: exits are followed across seams, pit regions joined across seams -> global basins (merge.resolve);
 3. edges: lowest pass between neighbouring basins, runoff per basin; global: the spill tree (merge.graph);
 4. capacity per depression; global: water routed between depressions (routing.route);
-5. only for partly filled depressions: merge-tree capacities (climb), pools, Newton passes for their levels;
+5. only for partly filled depressions: those wholly inside a tile are solved in that tile's task (inside.py); for
+   the others (over a seam) merge-tree capacities (climb), pools, Newton passes over the tiles for their levels;
 6. output: depth and depression extent per tile (GeoTIFF tiles, mosaicked), facade depth of the buildings.
 Each tile's results are saved in the work folder as they finish: a stopped run resumes from its finished tiles.
 Tiles run one after another here, or as dask.distributed tasks (executors.py) on any cluster.
@@ -28,7 +29,7 @@ from osgeo import gdal
 from ..local import routing
 from ..local.depressions import CancelledError
 from ..local.fill_spill import distribute, merge_tree_graph, set_capacities
-from . import heap, inputs, merge, phases
+from . import heap, inputs, inside, merge, phases
 from .executors import LocalExecutor
 from .layout import Layout, add_sparse, load_json, save_json
 
@@ -117,7 +118,15 @@ def _sha256(path: str) -> str:
 class _Run:
     """Progress over the phases (percent of the whole run), cancel checks, resume counts."""
 
-    PHASES = (("prepare", 15), ("label", 20), ("edges", 20), ("capacity", 10), ("partial", 15), ("output", 20))
+    PHASES = (
+        ("prepare", 15),
+        ("label", 20),
+        ("edges", 20),
+        ("capacity", 10),
+        ("inside", 5),
+        ("partial", 10),
+        ("output", 20),
+    )
 
     def __init__(self, executor, progress, is_cancelled, log):
         self.executor = executor or LocalExecutor()
@@ -171,7 +180,7 @@ def run_tiled(
         run.log(f"resuming: {resumed} of {len(tiles)} tiles already finished")
     spec = _prepare(run, spec, tiles)
     spec = _resolve(run, spec, tiles)
-    g, basin_runoff = _graph(run, spec, tiles)
+    g, basin_runoff, home = _graph(run, spec, tiles)
     capacity = np.zeros(g.level.size)
     for part in run.map("capacity", phases.capacity, spec, tiles):
         add_sparse(capacity, part["ids"], part["sums"])
@@ -183,7 +192,7 @@ def run_tiled(
     del basin_runoff  # routing keeps its copy with the upstream spills (leaf_water)
     run.mark("routing")
     run.check()
-    leaf_level = _partial(run, spec, tiles, g, r, area)
+    leaf_level = _partial(run, spec, tiles, g, r, area, home)
     keep, new_id = routing.depression_ids(g, capacity, spec.min_depth)
     phases.publish(spec, "final", leaf_level=leaf_level, new_id=new_id)
     phases.forget(spec, "tree", "pools", "climber", "pool_index")
@@ -235,8 +244,11 @@ def _resolve(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
 def _graph(run: _Run, spec: Spec, tiles: list[int]):
     parts = run.map("edges", phases.edges, spec, tiles)
     basin_runoff = np.zeros(spec.n_basins + 1)
-    for p in parts:
-        add_sparse(basin_runoff, p.pop("runoff_ids"), p.pop("runoff"))
+    seen = [p.pop("runoff_ids") for p in parts]
+    for ids, p in zip(seen, parts):
+        add_sparse(basin_runoff, ids, p.pop("runoff"))
+    home = inside.home_tiles(seen, spec.n_basins + 1)
+    del seen
     pit_z = phases.shared(spec, "nodes")["pit_z"]
     if not spec.layout.done("graph", None, "npz"):  # published: this process keeps these arrays, not a reloaded copy
         phases.publish(spec, "graph", **merge.graph(parts, pit_z, spec.n_basins))
@@ -245,13 +257,20 @@ def _graph(run: _Run, spec: Spec, tiles: list[int]):
     g = merge.Graph(phases.shared(spec, "graph"))
     basin_runoff *= spec.cell_size**2
     basin_runoff[0] = 0.0
-    return g, basin_runoff
+    return g, basin_runoff, home
 
 
-def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float) -> np.ndarray:
-    """Levels in partly filled depressions: merge-tree capacities, pools, then Newton passes over the tiles."""
+def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: np.ndarray) -> np.ndarray:
+    """Levels in partly filled depressions: those inside one tile per tile; the others with merge-tree
+    capacities, pools, then Newton passes over the tiles."""
     leaf_level = routing.full_leaf_levels(g, r)
-    deps = routing.partial_depressions(r)
+    deps, own, own_home = inside.split_partial(g, routing.partial_depressions(r), home)
+    del home
+    phases.publish(spec, "inside_deps", deps=own, home=own_home, stored=r.stored[own], leaf_water=r.leaf_water)
+    for part in run.map("inside", phases.inside_levels, spec, tiles):
+        leaf_level[part["ids"]] = part["level"]
+    phases.forget(spec, "inside_deps")
+    run.mark(f"{own.size} partly filled depressions inside a tile")
     if not deps.size:
         run.base += dict(run.PHASES)["partial"]
         return leaf_level

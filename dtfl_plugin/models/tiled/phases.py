@@ -13,7 +13,7 @@ from ..local.bathtub_core import below_sums, facade_max_depth, pool_cells, pool_
 from ..local.depressions import _OFFSETS, _PAIRS, _min_per_key, d8_directions, spanning_edges
 from ..local.fill_spill import Climber, MergeTree
 from ..local.walls import pocket_cells
-from . import inputs
+from . import inputs, inside
 from .layout import sparse_sum
 
 _DR = np.array([o[0] for o in _OFFSETS] + [0], dtype=np.int32)
@@ -270,6 +270,11 @@ def climb(spec, t: int) -> dict:
     ids, count = sparse_sum(node)
     _, zsum = sparse_sum(node, zc)
     return {"ids": ids, "count": count, "zsum": zsum}
+
+
+def inside_levels(spec, t: int) -> dict:
+    """Levels in the partly filled depressions wholly inside the tile (inside.py)."""
+    return inside.levels(spec, t, shared, basins, terrain)
 
 
 def collect_pools(spec, t: int) -> int:

@@ -236,7 +236,8 @@ def _prepare(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
 def _resolve(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
     parts = run.map("label", phases.label, spec, tiles)
     if not spec.layout.done("nodes", None, "npz"):
-        spec.layout.save_parts("nodes", None, **merge.resolve(parts))
+        lay = spec.layout
+        spec.layout.save_parts("nodes", None, **merge.resolve(parts, lay.tile_cols, lay.tile * lay.cols))
     del parts
     return replace(spec, n_basins=int(phases.shared(spec, "nodes")["n_basins"]))
 

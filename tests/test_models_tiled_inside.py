@@ -77,3 +77,15 @@ def test_home_tiles_and_split_by_hand():
     seam_deps, own, own_home = inside.split_partial(g, np.array([5, 4, 1]), home)
     assert seam_deps.tolist() == [4]
     assert own.tolist() == [1, 5] and own_home.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("tile", [5, 8])
+def test_flat_pits_over_tile_corners_and_long_exit_chains(tmp_path, tile):
+    """Tiny tiles: flat pit regions over two and four tiles (corners), flow crossing many tiles before its pit;
+    the resolve joins only the seams' pits and follows only the exits, numbering the rest a row at a time."""
+    rng = np.random.default_rng(5)
+    dem = (ndimage.gaussian_filter(rng.normal(0, 1, (46, 53)), 3) * 6).astype(np.float32)
+    dem = np.round(dem)  # wide terraces: flat pits much larger than a tile
+    dem[10:12, 30:36] = -9999.0
+    ref, res = _run_both(tmp_path, dem, tile, rain=90.0, loss=0.0)
+    _assert_equal(ref, res)

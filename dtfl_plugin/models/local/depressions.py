@@ -154,6 +154,8 @@ def _spill_edges(z: np.ndarray, valid: np.ndarray, basin: np.ndarray, n_basins: 
 
 
 def _min_per_key(key: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not key.size:  # a tile and its ring inside one basin: no pair in some direction
+        return key, w
     order = np.argsort(key, kind="stable")
     key = key[order]
     w = w[order]

@@ -150,7 +150,8 @@ def label(spec, t: int) -> dict:
     lab = own.ravel()[root].reshape(h, w)
     lab[~vt] = 0
     lay.save("label", t, lab)
-    first_idx = np.unique(pit_label.ravel(), return_index=True)[1][1:]
+    uniq, first_idx = np.unique(pit_label.ravel(), return_index=True)
+    first_idx = first_idx[uniq > 0]  # a tile wholly inside one flat pit region has no label 0
     fr, fc = np.divmod(first_idx, w)
     parts = {
         "n_pits": np.array(n_pits),

@@ -6,8 +6,9 @@ Stages, deterministically, the hang that stalled a CI run: QGIS's event loop (he
 GIL) deletes a finished task; Qt's ~QObject holds the task's signal-slot mutex and calls disconnectNotify on
 a feedback made in Python, where sip needs the GIL; a worker thread holds the GIL and makes a PyQt call that
 connects to an object sharing that mutex (Qt hashes objects onto 131 mutexes: the object is picked to share
-it). ``__dtor__`` (sip calls it as the C++ task goes) wakes the worker at the right moment; ``sum(range())``
-keeps the GIL in C code, where Python does not hand it over. Prints "survived" and exits 0, or hangs.
+it). ``__dtor__`` (sip calls it as the C++ task goes) wakes the worker at the right moment, and each thread
+keeps the GIL in one long bytecode where Python does not hand it over (hold_gil_in_c). Prints "survived" and
+exits 0, or hangs.
 ``--no-detach`` replaces ``dtfl_plugin.task.detach`` with a no-op: the control, which must hang.
 """
 
@@ -28,10 +29,16 @@ app = QgsApplication([], False)
 app.initQgis()
 go = threading.Event()
 KEEP: list = []
+BASE, EXPONENT = 7, 4_000_000
+# A thread waiting for the GIL asks for it after this long: longer than the few bytecodes each thread runs
+# between taking the GIL and holding it, even on a busy machine; shorter than a hold.
+sys.setswitchinterval(0.5)
 
 
-def hold_gil_in_c(steps: int = 20_000_000) -> None:
-    sum(range(steps))  # ~0.1 s: the other thread is waiting for the GIL, and has asked for it, by the end
+def hold_gil_in_c() -> None:
+    # A power of big integers is one bytecode (BINARY_OP) that runs for ~1 s in C: the interpreter cannot hand
+    # the GIL over in it, nor (unlike after a call) right after it.
+    _ = BASE**EXPONENT
 
 
 def twin_of(obj) -> QStringListModel:
@@ -88,10 +95,11 @@ def main(kind: str, detach: bool) -> None:
     task = dtfl_task() if kind == "dtfl_task" else runner_task()
     twin = twin_of(task)
 
+    proxy = QSortFilterProxyModel()
+
     def worker() -> None:
         go.wait()
         hold_gil_in_c()  # the main thread is in ~QObject by now, holding the task's mutex, asking for the GIL
-        proxy = QSortFilterProxyModel()
         proxy.setSourceModel(twin)  # connects to the twin under the shared mutex, GIL held
 
     thread = threading.Thread(target=worker, daemon=True)

@@ -177,17 +177,16 @@ def spanning_edges(lo: np.ndarray, hi: np.ndarray, w: np.ndarray, n: int | None 
     del key
     rank = np.empty(lo.size)
     rank[order] = np.arange(1, lo.size + 1, dtype=np.float64)  # distinct weights: one minimum spanning forest
-    del order
     if n is None:
         nodes, inverse = np.unique(np.concatenate([lo, hi]), return_inverse=True)
         a, b, size = inverse[: lo.size], inverse[lo.size :], nodes.size
     else:
         a, b, size = lo, hi, n
-    forest = minimum_spanning_tree(coo_matrix((rank, (a, b)), shape=(size, size)).tocsr()).tocoo()
-    keep = np.sort(forest.data).astype(np.int64) - 1
-    by_rank = np.empty(lo.size, dtype=np.int64)
-    by_rank[rank.astype(np.int64) - 1] = np.arange(lo.size)
-    idx = by_rank[keep]
+    graph = coo_matrix((rank, (a, b)), shape=(size, size)).tocsr()
+    del rank, a, b
+    forest = minimum_spanning_tree(graph)
+    del graph
+    idx = order[np.sort(forest.data).astype(np.int64) - 1]  # the edge of rank r is order[r - 1]
     return lo[idx], hi[idx], w[idx]
 
 

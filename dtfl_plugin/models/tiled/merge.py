@@ -146,7 +146,8 @@ def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int) -> dict:
     # popped: each tile's arrays are freed once joined, before the spanning tree's temporaries are made
     key = np.concatenate([p.pop("key") for p in edge_parts])
     key, w = _min_per_key(key, np.concatenate([p.pop("w") for p in edge_parts]))
-    lo, hi = key // (n_basins + 1), key % (n_basins + 1)
+    lo, hi = (key // (n_basins + 1)).astype(np.int32), (key % (n_basins + 1)).astype(np.int32)  # ids < 2^31
+    del key
     parent, level, top, edge_w = _tree_levels(lo, hi, w, n_basins)
     dep_bottom = np.full(level.size, np.inf)
     np.minimum.at(dep_bottom, top[1:], pit_z[1:])

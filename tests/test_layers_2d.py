@@ -120,6 +120,8 @@ def test_ept_over_http_with_ahn_classes(qgis_app, sandbox):
     assert layer.providerType() == "ept" and layer.pointCount() == 208432
     labels = {c.value(): c.label() for c in layer.renderer().categories()}
     assert labels[6] == "Building" and labels[2] == "Ground" and labels[26] == "Civil structure"
+    if hasattr(layer, "statisticsCalculationState"):  # QGIS >= 3.26: built off the main thread, so no statistics task
+        assert layer.statisticsCalculationState() == type(layer).PointCloudStatisticsCalculationState.NotStarted
     settle_point_cloud(layer)
 
 

@@ -72,6 +72,17 @@ def create_layer(
     return layer
 
 
+def _point_cloud_options() -> QgsPointCloudLayer.LayerOptions:
+    """No statistics task: QGIS >= 3.26 starts one from the layer's constructor, and this layer is built on a
+    worker thread and then moved to the main thread. Clean-clone CI runs crashed in that task's result handling
+    of such a layer (QGIS 3.40: segfault; 3.44: bus error, twice in one run, in the statistics code). DTFL's
+    point cloud styles (classes, 3D symbol) need no statistics."""
+    options = QgsPointCloudLayer.LayerOptions()
+    if hasattr(options, "skipStatisticsCalculation"):  # QGIS 3.22 has no statistics task
+        options.skipStatisticsCalculation = True
+    return options
+
+
 def _open(spec: LayerSpec) -> QgsMapLayer:
     if spec.kind == "raster":
         layer = QgsRasterLayer(spec.uri, spec.name, spec.provider)
@@ -84,7 +95,7 @@ def _open(spec: LayerSpec) -> QgsMapLayer:
             message, ok = layer.loadDefaultStyle()
             spec.notes.append("style applied" if ok else f"style not applied: {message}")
     elif spec.kind == "pointcloud":
-        layer = QgsPointCloudLayer(spec.uri, spec.name, spec.provider)
+        layer = QgsPointCloudLayer(spec.uri, spec.name, spec.provider, _point_cloud_options())
     elif spec.kind == "tiledscene":
         from qgis.core import QgsTiledSceneLayer  # QGIS >= 3.34; uri.py refused older versions
 

@@ -38,6 +38,8 @@ class MergeTree:
     root: np.ndarray  # int32 root node per depression (indexed by the leaf id of its top basin), -1 elsewhere
     leaf_of: np.ndarray | None = None  # int32 leaf id (1..) of every basin id, 0 outside the depressions handled
     basins: np.ndarray | None = None  # basin id of every leaf 1.. (leaf 0: outside)
+    a_pos: np.ndarray | None = None  # position (in leaf_order) of a_end / b_end when not start[a_end]: the sill's
+    b_pos: np.ndarray | None = None  # basin lies inside a leaf standing for a collapsed sub-tree (tiled/seams.py)
 
 
 _DTYPES = {"i": np.intc, "q": np.int64, "d": np.float64}  # np.intc is the C int of array("i"): 4 bytes
@@ -82,14 +84,25 @@ def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
     inside &= fr.parent[members] != 0
     edges_b = members[inside]
     edges_b = edges_b[np.argsort(fr.edge_w[edges_b], kind="stable")]
-    edges = leaf_of[edges_b]
-    basins = np.arange(1, n, dtype=np.int64)
+    deps = np.asarray(deps, dtype=np.int64)
+    tree = kruskal_tree(
+        n, leaf_of[edges_b], leaf_of[fr.parent[edges_b]], fr.edge_w[edges_b], leaf_of[deps], fr.level[deps]
+    )
+    tree.leaf_of, tree.basins = leaf_of, members
+    return tree, member
+
+
+def kruskal_tree(n: int, child, par, lvl, tops, top_level, leaf_size=None) -> MergeTree:
+    """The merge tree of leaves 1..n-1 joined by the edges (child, par, lvl) in the given order (Kruskal);
+    ``tops``: one leaf per depression, whose root gets ``top_level``. ``leaf_size``: positions a leaf takes in
+    ``leaf_order`` (1 each; more for a leaf standing for a collapsed sub-tree, models/tiled/seams.py)."""
+    edges = np.asarray(child, dtype=np.int32)
     m = edges.size
     uf = _packed(np.arange(n))
     node_of = _packed(np.arange(n))
     parent = _packed(np.full(n + m, -1))
     left, right = _packed(np.zeros(m)), _packed(np.zeros(m))
-    for i, (x, p) in enumerate(zip(_packed(edges), _packed(leaf_of[fr.parent[edges_b]]))):
+    for i, (x, p) in enumerate(zip(_packed(edges), _packed(par))):
         ra = x
         while uf[ra] != ra:
             uf[ra] = uf[uf[ra]]
@@ -106,12 +119,11 @@ def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
         parent[nb] = node
         uf[ra] = rb
         node_of[rb] = node
-    a_end, b_end, lvl = edges, leaf_of[fr.parent[edges_b]], fr.edge_w[edges_b]
     total = n + m
     parent_a = np.asarray(parent, dtype=np.int32)
     lvl_a = np.asarray(lvl, dtype=np.float64)
     root = np.full(n, -1, dtype=np.int32)
-    tops = leaf_of[np.asarray(deps, dtype=np.int64)]
+    tops = np.asarray(tops, dtype=np.int64)
     for t in tops.tolist():
         r = t
         while uf[r] != r:
@@ -121,31 +133,29 @@ def merge_tree_graph(fr, deps: np.ndarray) -> tuple[MergeTree, np.ndarray]:
     has_parent = parent_a >= 0
     w_top[has_parent] = lvl_a[parent_a[has_parent] - n]
     roots = root[tops]
-    w_top[roots] = fr.level[np.asarray(deps, dtype=np.int64)]
+    w_top[roots] = top_level
     w_top[0] = -np.inf
     tree = MergeTree(
         n_leaves=n,
         parent=parent_a,
         left=np.asarray(left, dtype=np.int32),
         right=np.asarray(right, dtype=np.int32),
-        a_end=np.asarray(a_end, dtype=np.int32),
-        b_end=np.asarray(b_end, dtype=np.int32),
+        a_end=edges,
+        b_end=np.asarray(par, dtype=np.int32),
         w_top=w_top,
         cap_cells=np.zeros(total),
         start=np.zeros(total, dtype=np.int32),
         size=np.zeros(total, dtype=np.int32),
         leaf_order=np.zeros(n, dtype=np.int32),
         root=root,
-        leaf_of=leaf_of,
-        basins=members,
     )
-    _leaf_ranges(tree, roots, basins)
-    return tree, member
+    _leaf_ranges(tree, roots, np.arange(1, n, dtype=np.int64), leaf_size)
+    return tree
 
 
-def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray) -> None:
+def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray, leaf_size=None) -> None:
     n = tree.n_leaves
-    size = _packed(np.concatenate([np.ones(n), np.zeros(tree.left.size)]))
+    size = _packed(np.concatenate([np.ones(n) if leaf_size is None else leaf_size, np.zeros(tree.left.size)]))
     left, right = _packed(tree.left), _packed(tree.right)
     for i in range(tree.left.size):  # children are created before their parent: ids ascend bottom-up
         size[n + i] = size[left[i]] + size[right[i]]
@@ -160,6 +170,8 @@ def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray) -> None
         start[right[i]] = s + size[left[i]]
     tree.size = np.asarray(size, dtype=np.int32)
     tree.start = np.asarray(start, dtype=np.int32)
+    if offset > tree.leaf_order.size:  # leaves taking several positions: the others stay 0 (outside)
+        tree.leaf_order = np.zeros(offset, dtype=np.int32)
     tree.leaf_order[tree.start[leaves]] = leaves
 
 
@@ -232,9 +244,10 @@ def _subtree_sums(tree: MergeTree, values: np.ndarray) -> np.ndarray:
     split point, the first position of its right child, strictly inside that range. Two cumulative sums answer all.
     """
     n = tree.n_leaves
-    leaf_part = np.bincount(tree.start[:n], weights=values[:n], minlength=n + 1)
+    m = tree.leaf_order.size + 1  # positions (n + 1 unless leaves take several, tiled/seams.py)
+    leaf_part = np.bincount(tree.start[:n], weights=values[:n], minlength=m)
     leaf_part[0] = 0.0  # position 0: basins outside the depressions handled here
-    split_part = np.bincount(tree.start[tree.right], weights=values[n:], minlength=n + 1)
+    split_part = np.bincount(tree.start[tree.right], weights=values[n:], minlength=m)
     leaf_cum = np.concatenate([[0.0], np.cumsum(leaf_part)])
     split_cum = np.concatenate([[0.0], np.cumsum(split_part)])
     out = np.empty(tree.start.size)
@@ -249,27 +262,47 @@ def _subtree_sums(tree: MergeTree, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, float], area: float):
+def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, float], area: float, **resume):
     """Pools after filling: (pool node per basin, water per pool node in m3, full flag per pool node).
 
     ``leaf_water``: m3 entering each basin (its runoff plus inflow from upstream depressions);
     ``dep_water``: the water each depression keeps (top basin id -> m3, at most its capacity).
+    ``resume``: ``stack`` = [(node, m3, entry positions, entry m3)] to start from instead of the depressions'
+    roots; ``entries`` = a dict receiving (m3, positions, m3 list) of each leaf reached (tiled/seams.py).
     """
     n = tree.n_leaves
     total = tree.parent.size
     water = np.zeros(total)
     water[1:n] = leaf_water[tree.basins]
     own = _packed(_subtree_sums(tree, water), "d")
-    left, right = _packed(tree.left), _packed(tree.right)
-    cap = _packed(tree.cap_cells * area, "d")
-    start, size = _packed(tree.start), _packed(tree.size)
-    a_end, b_end = _packed(tree.a_end), _packed(tree.b_end)
     pool_vol = np.zeros(total)
     pool_full = np.zeros(total, dtype=bool)
+    stack = resume.get("stack")
+    if stack is None:
+        stack = [(int(tree.root[tree.leaf_of[t]]), float(v), [], []) for t, v in dep_water.items()]
+    terminals = _descend(tree, own, area, stack, pool_vol, pool_full, resume.get("entries"))
+    start, size = tree.start, tree.size
+    pool_of_leaf = np.zeros(n, dtype=np.int32)
+    order = tree.leaf_order
+    for node in terminals:
+        s = start[node]
+        pool_of_leaf[order[s : s + size[node]]] = node
+    pool_of_basin = np.zeros(tree.leaf_of.size, dtype=np.int32)
+    pool_of_basin[tree.basins] = pool_of_leaf[1:]
+    return pool_of_basin, pool_vol, pool_full
+
+
+def _descend(tree: MergeTree, own, area: float, stack: list, pool_vol, pool_full, entries) -> array:
+    """The distribution loop of :func:`distribute`: pool nodes (terminals), ``pool_vol`` and ``pool_full`` set."""
+    n = tree.n_leaves
+    left, right = _packed(tree.left), _packed(tree.right)
+    cap = _packed(tree.cap_cells * area, "d")
+    start = _packed(tree.start)
+    a_pos = _packed(tree.start[tree.a_end] if tree.a_pos is None else tree.a_pos)
+    b_pos = _packed(tree.start[tree.b_end] if tree.b_pos is None else tree.b_pos)
     terminals = array("i")  # pool nodes: up to one per leaf, so 4 bytes each, not a Python int
     # Water spilled into a node enters at a basin: kept as (leaf positions, volumes), sorted by position, so the
     # part inside the left child (whose leaves come first) is a prefix found by bisection.
-    stack = [(int(tree.root[tree.leaf_of[t]]), float(v), [], []) for t, v in dep_water.items()]
     while stack:
         node, water, pos, vol = stack.pop()
         eps = 1e-9 * max(cap[node], 1e-9)
@@ -277,6 +310,8 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
             pool_vol[node] = min(water, cap[node])
             pool_full[node] = water >= cap[node] - eps
             terminals.append(node)
+            if entries is not None and node < n:
+                entries[node] = (water, pos, vol)
             continue
         i = node - n
         a, b = left[i], right[i]
@@ -293,25 +328,18 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
         elif surplus_a > 0:  # the left child is full and spills into the right one at the sill
             stack.append((a, cap[a], [], []))
             pos_b, vol_b = pos[k:], vol[k:]
-            j = bisect_left(pos_b, start[b_end[i]])
-            pos_b.insert(j, start[b_end[i]])
+            j = bisect_left(pos_b, b_pos[i])
+            pos_b.insert(j, b_pos[i])
             vol_b.insert(j, surplus_a)
             stack.append((b, in_b + surplus_a, pos_b, vol_b))
         elif surplus_b > 0:
             stack.append((b, cap[b], [], []))
             pos_a, vol_a = pos[:k], vol[:k]
-            j = bisect_left(pos_a, start[a_end[i]])
-            pos_a.insert(j, start[a_end[i]])
+            j = bisect_left(pos_a, a_pos[i])
+            pos_a.insert(j, a_pos[i])
             vol_a.insert(j, surplus_b)
             stack.append((a, in_a + surplus_b, pos_a, vol_a))
         else:
             stack.append((a, in_a, pos[:k], vol[:k]))
             stack.append((b, in_b, pos[k:], vol[k:]))
-    pool_of_leaf = np.zeros(n, dtype=np.int32)
-    order = tree.leaf_order
-    for node in terminals:
-        s = start[node]
-        pool_of_leaf[order[s : s + size[node]]] = node
-    pool_of_basin = np.zeros(tree.leaf_of.size, dtype=np.int32)
-    pool_of_basin[tree.basins] = pool_of_leaf[1:]
-    return pool_of_basin, pool_vol, pool_full
+    return terminals

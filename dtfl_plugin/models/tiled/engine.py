@@ -28,8 +28,7 @@ from osgeo import gdal
 
 from ..local import routing
 from ..local.depressions import CancelledError
-from ..local.fill_spill import distribute, merge_tree_graph, set_capacities
-from . import heap, inputs, inside, merge, phases
+from . import heap, inputs, inside, merge, phases, seams
 from .executors import LocalExecutor
 from .layout import Layout, add_sparse, load_json, save_json
 
@@ -124,7 +123,9 @@ class _Run:
         ("edges", 20),
         ("capacity", 10),
         ("inside", 5),
-        ("partial", 10),
+        ("collapse", 3),
+        ("partial", 5),
+        ("open", 2),
         ("output", 20),
     )
 
@@ -195,7 +196,7 @@ def run_tiled(
     leaf_level = _partial(run, spec, tiles, g, r, area, home)
     keep, new_id = routing.depression_ids(g, capacity, spec.min_depth)
     phases.publish(spec, "final", leaf_level=leaf_level, new_id=new_id)
-    phases.forget(spec, "tree", "pools", "climber", "pool_index")
+    phases.forget(spec, "pools", "pool_index")
     cells = np.zeros(keep.size + 1)
     facade = np.zeros(spec.n_buildings + 1)
     for part in run.map("output", phases.output, spec, tiles):
@@ -262,56 +263,63 @@ def _graph(run: _Run, spec: Spec, tiles: list[int]):
 
 
 def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: np.ndarray) -> np.ndarray:
-    """Levels in partly filled depressions: those inside one tile per tile; the others with merge-tree
-    capacities, pools, then Newton passes over the tiles."""
+    """Levels in partly filled depressions: those inside one tile per tile; the others over seams in a global
+    merge tree of their seam basins and the tiles' collapsed interior sub-trees (seams.py), Newton passes over
+    the tiles for the global pools, and per tile inside the partly filled collapsed sub-trees."""
     leaf_level = routing.full_leaf_levels(g, r)
     deps, own, own_home = inside.split_partial(g, routing.partial_depressions(r), home)
-    del home
     phases.publish(spec, "inside_deps", deps=own, home=own_home, stored=r.stored[own], leaf_water=r.leaf_water)
     for part in run.map("inside", phases.inside_levels, spec, tiles):
         leaf_level[part["ids"]] = part["level"]
     phases.forget(spec, "inside_deps")
     run.mark(f"{own.size} partly filled depressions inside a tile")
     if not deps.size:
-        run.base += dict(run.PHASES)["partial"]
+        run.base += sum(dict(run.PHASES)[p] for p in ("collapse", "partial", "open"))
         return leaf_level
-    tree, member = merge_tree_graph(g, deps)
-    phases.publish(spec, "tree", parent=tree.parent, w_top=tree.w_top, member=member, leaf_of=tree.leaf_of)
-    total = tree.parent.size
-    count, zsum = np.zeros(total), np.zeros(total)
-    for part in run.map("partial", phases.climb, spec, tiles):
-        add_sparse(count, part["ids"], part["count"])
-        add_sparse(zsum, part["ids"], part["zsum"])
-    phases.forget(spec, "climber")  # its lifting tables are the largest global arrays: gone before distribute
-    set_capacities(tree, count, zsum)
-    del count, zsum
-    kept = {int(d): float(r.stored[d]) for d in deps.tolist()}
-    pool_of_leaf, pool_vol, _ = distribute(tree, r.leaf_water, kept, area)
-    run.mark(f"merge tree of {deps.size} partly filled depressions")
-    wl, partial = routing.pool_targets(tree, pool_vol, area)
+    phases.publish(spec, "seam_plan", **seams.plan(g, deps, home, r.leaf_water))
+    del home
+    parts = run.map("collapse", phases.seam_collapse, spec, tiles)
+    st = seams.SeamTree(g, phases.shared(spec, "seam_plan"), parts, deps)
+    del parts
+    phases.publish(spec, "seam_tree", **st.shared())
+    for part in run.map("partial", phases.seam_climb, spec, tiles):
+        add_sparse(st.count, part["ids"], part["count"])
+        add_sparse(st.zsum, part["ids"], part["zsum"])
+    phases.forget(spec, "seam_climber")
+    pool_of, pool_vol, wl, partial, opened = st.solve(r.leaf_water, r.stored, area)
+    run.mark(f"merge tree of {deps.size} partly filled depressions over seams ({st.n} leaves)")
+    pool_of_basin = pool_of[st.gleaf]
     if partial.any():
-        phases.publish(spec, "pools", pool_of_leaf=pool_of_leaf, w_top=tree.w_top, partial=partial)
-        run.executor.map(phases.collect_pools, spec, tiles, (), None, run.is_cancelled)
-        ids = np.flatnonzero(partial)
-        target = pool_vol[ids] / area
-        h = tree.w_top[ids].astype(np.float64)
-        for _ in range(200):
-            run.check()
-            count, zsum = np.zeros(ids.size), np.zeros(ids.size)
-            for c, s in run.executor.map(phases.newton, spec, tiles, (h,), None, run.is_cancelled):
-                count += c
-                zsum += s
-            h, converged = routing.newton_update(h, target, count, zsum)
-            if converged:
-                break
-        wl[ids] = h
-        run.mark(f"water levels of {ids.size} pools")
-    n = g.level.size
-    in_partial = np.zeros(n, dtype=bool)
-    in_partial[deps] = True
-    in_partial = in_partial[g.top]
-    leaf_level[in_partial] = wl[pool_of_leaf[in_partial]]
+        wl = _newton(run, spec, tiles, pool_of_basin, st.tree.w_top, partial, pool_vol, wl, area)
+    member = st.gleaf > 0
+    leaf_level[member] = wl[pool_of_basin[member]]
+    del member, pool_of_basin
+    phases.publish(spec, "seam_open", **opened)
+    for part in run.map("open", phases.seam_levels, spec, tiles):
+        leaf_level[part["ids"]] = part["level"]
+    phases.forget(spec, "seam_plan", "seam_tree", "seam_open")
     return leaf_level
+
+
+def _newton(run: _Run, spec: Spec, tiles, pool_of_basin, w_top, partial, pool_vol, wl, area: float) -> np.ndarray:
+    """Levels of the partly filled global pools: Newton passes over the tiles (the pools' cells per tile)."""
+    phases.publish(spec, "pools", pool_of_leaf=pool_of_basin, w_top=w_top, partial=partial)
+    run.executor.map(phases.collect_pools, spec, tiles, (), None, run.is_cancelled)
+    ids = np.flatnonzero(partial)
+    target = pool_vol[ids] / area
+    h = w_top[ids].astype(np.float64)
+    for _ in range(200):
+        run.check()
+        count, zsum = np.zeros(ids.size), np.zeros(ids.size)
+        for c, s in run.executor.map(phases.newton, spec, tiles, (h,), None, run.is_cancelled):
+            count += c
+            zsum += s
+        h, converged = routing.newton_update(h, target, count, zsum)
+        if converged:
+            break
+    wl[ids] = h
+    run.mark(f"water levels of {ids.size} pools")
+    return wl
 
 
 def status(work_root: str) -> dict | None:

@@ -11,9 +11,8 @@ from scipy import ndimage
 from ..local import walls
 from ..local.bathtub_core import below_sums, facade_max_depth, pool_cells, pool_index, runoff_depth_m
 from ..local.depressions import _OFFSETS, _PAIRS, _min_per_key, d8_directions, spanning_edges
-from ..local.fill_spill import Climber, MergeTree
 from ..local.walls import pocket_cells
-from . import inputs, inside
+from . import inputs, inside, seams
 from .layout import sparse_sum
 
 _DR = np.array([o[0] for o in _OFFSETS] + [0], dtype=np.int32)
@@ -254,23 +253,26 @@ def capacity(spec, t: int) -> dict:
     return {"ids": ids, "sums": sums}
 
 
-def climb(spec, t: int) -> dict:
-    """Cell count and sum of z per merge-tree node for the flooded cells of partly filled depressions."""
-    bw, z, _, filled, g = _tile_state(spec, t)
-    tree = shared(spec, "tree")
-    key = (spec.layout.folder, "climber")
-    if key not in _CACHE:
-        stub = MergeTree(0, tree["parent"], None, None, None, None, tree["w_top"], None, None, None, None, None)
-        _CACHE[key] = Climber(stub)
-    flooded = (filled > z) & tree["member"][g["top"][bw]]
-    leaves, zc = tree["leaf_of"][bw[flooded]], z[flooded]
-    # sparse per tile: arrays over all tree nodes per tile made this phase grow as (tiles x nodes)
-    node = np.concatenate(
-        [_CACHE[key].nodes(leaves[s : s + _CHUNK], zc[s : s + _CHUNK]) for s in range(0, max(leaves.size, 1), _CHUNK)]
-    )
-    ids, count = sparse_sum(node)
-    _, zsum = sparse_sum(node, zc)
-    return {"ids": ids, "count": count, "zsum": zsum}
+def seam_collapse(spec, t: int) -> dict:
+    """The tile's interior sub-trees of the partly filled depressions over seams (seams.py)."""
+    return seams.collapse(spec, t, shared, basins, terrain)
+
+
+def seam_climb(spec, t: int) -> dict:
+    """Cell count and sum of z per node of the global seam tree (seams.py)."""
+
+    def get_climber():
+        key = (spec.layout.folder, "seam_climber")
+        if key not in _CACHE:  # once per process: jump pointers over the global tree
+            _CACHE[key] = seams.climber(shared(spec, "seam_tree"))
+        return _CACHE[key]
+
+    return seams.climb(spec, t, shared, basins, terrain, get_climber)
+
+
+def seam_levels(spec, t: int) -> dict:
+    """Levels inside the tile's partly filled super-leaves (seams.py)."""
+    return seams.levels(spec, t, shared, basins, terrain)
 
 
 def inside_levels(spec, t: int) -> dict:

@@ -1,0 +1,355 @@
+"""Partly filled depressions over a seam: only what touches a tile edge goes into the global merge tree.
+
+A basin whose cells all lie in one tile is "interior" to it. Per tile, the merge-tree edges between its interior
+basins are joined in the global order (pass height, then child basin id) as long as neither side has met a
+basin outside the tile's interior: such a component's sub-tree is the very sub-tree of the in-memory merge tree
+(Kruskal joins it the same way before anything else reaches it). The first edge towards anything else "freezes"
+the component: it becomes one leaf of the global tree (a super-leaf) with its capacity, water and cell sums
+summed in the tile (Barnes, Callaghan & Wickert 2021, the perimeter trees of Fill-Spill-Merge). The global tree
+then holds the basins over seams, the super-leaves and the edges between them: perimeter-sized.
+
+Steps: ``plan`` (global) -> ``collapse`` (per tile) -> ``build`` (global Kruskal over the rest) -> ``climb``
+(per tile: cells of seam basins and cells above their super-leaf's sill) -> capacities and distribution
+(global) -> ``levels`` (per tile: the distribution continues inside the super-leaves that are partly filled,
+from the water and entry points the global step hands over, and their pools' levels are solved on the tile).
+Same tree shapes, ties and operation order as in memory; only sums run in another order (float last bits).
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+from ..local import routing
+from ..local.bathtub_core import _water_levels
+from ..local.fill_spill import (
+    Climber,
+    MergeTree,
+    _packed,
+    _subtree_sums,
+    distribute,
+    kruskal_tree,
+    merge_tree_graph,
+    set_capacities,
+)
+from .inside import _local
+from .layout import sparse_sum
+
+
+def plan(g, deps: np.ndarray, home: np.ndarray, leaf_water: np.ndarray) -> dict:
+    """What the tiles need: their interior basins of ``deps`` (sorted by home tile), the edges entering a tile's
+    interior from outside it (by that tile), the edges between two seam basins, and the seam basins."""
+    member = np.zeros(g.level.size, dtype=bool)
+    member[deps] = True
+    members = np.flatnonzero(member[g.top])
+    del member
+    members = members[members > 0].astype(np.int32)
+    h = home[members]
+    interior = members[h >= 0]
+    ih = h[h >= 0]
+    order = np.argsort(ih, kind="stable")
+    p = g.parent[members]
+    internal = (p != 0) & (g.top[p] == g.top[members])
+    c, p = members[internal], p[internal]
+    hc, hp = home[c], home[p]
+    into = (hp >= 0) & (hc != hp)
+    x_order = np.argsort(hp[into], kind="stable")
+    return {
+        "interior": interior[order],
+        "home": ih[order],
+        "x_child": c[into][x_order],
+        "x_home": hp[into][x_order],
+        "both_seam": c[(hc < 0) & (hp < 0)],
+        "seam": members[h < 0],
+        "leaf_water": leaf_water[interior[order]],
+    }
+
+
+class _Forest:
+    """The tile's interior basins as a basin graph (local ids 1..k in global id order): only the locally joined
+    edges are kept, each frozen component is a "depression" whose level is its freezing sill."""
+
+    def __init__(self, k: int, comp: np.ndarray, parent: np.ndarray, edge_w: np.ndarray, freeze_w: np.ndarray):
+        self.top = np.concatenate([[0], comp + 1]).astype(np.int32)
+        self.parent = np.concatenate([[0], parent]).astype(np.int32)
+        self.edge_w = np.concatenate([[-np.inf], edge_w])
+        self.level = np.full(k + 1, -np.inf)
+        self.level[1:][comp == np.arange(k)] = freeze_w[comp == np.arange(k)]
+
+
+def _join(ci: np.ndarray, pi: np.ndarray, w: np.ndarray, k: int):
+    """Kruskal with freezing over edges in order (local child / parent index, -1 = not interior here):
+    (joined flag per edge, component root per basin, freezing sill per root)."""
+    uf = _packed(np.arange(k))
+    frozen = bytearray(k)
+    freeze_w = _packed(np.full(k, np.nan), "d")
+    joined = bytearray(ci.size)
+    for i, (a, b, wi) in enumerate(zip(_packed(ci), _packed(pi), _packed(w, "d"))):
+        ra = a
+        while ra >= 0 and uf[ra] != ra:
+            uf[ra] = uf[uf[ra]]
+            ra = uf[ra]
+        rb = b
+        while rb >= 0 and uf[rb] != rb:
+            uf[rb] = uf[uf[rb]]
+            rb = uf[rb]
+        if ra >= 0 and rb >= 0 and not frozen[ra] and not frozen[rb]:
+            uf[ra] = rb
+            joined[i] = 1
+            continue
+        for r in (ra, rb):  # the edge reaches beyond the interior: the component becomes a global leaf
+            if r >= 0 and not frozen[r]:
+                frozen[r] = 1
+                freeze_w[r] = wi
+    root = np.asarray(uf, dtype=np.int64)
+    for _ in range(64):
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    if not all(frozen[r] for r in np.unique(root).tolist()):
+        raise RuntimeError("an interior component of a seam depression never meets the rest of it")
+    return np.frombuffer(joined, dtype=np.uint8).astype(bool), root, np.asarray(freeze_w, dtype=np.float64)
+
+
+def collapse(spec, t: int, shared, basins, terrain) -> dict:
+    """The tile's interior sub-trees of the seam depressions: local trees saved, super-leaves returned."""
+    lay = spec.layout
+    if lay.done("seam", t, "npz"):
+        return lay.load_parts("seam", t)
+    pl = shared(spec, "seam_plan")
+    lo, hi = np.searchsorted(pl["home"], [t, t + 1])
+    interior = pl["interior"][lo:hi].astype(np.int64)
+    if not interior.size:
+        out = _empty()
+        lay.save_parts("sesc", t, comp=np.zeros(0, dtype=np.int32), z=np.zeros(0, dtype=np.float32))
+        lay.save_parts("seam", t, **out)
+        return out
+    x0, x1 = np.searchsorted(pl["x_home"], [t, t + 1])
+    g = shared(spec, "graph")
+    top, parent, edge_w = g["top"], g["parent"], g["edge_w"]
+    p = parent[interior]
+    internal = (p != 0) & (top[p] == top[interior])
+    child = np.concatenate([interior[internal], pl["x_child"][x0:x1]]).astype(np.int64)
+    w = edge_w[child]
+    order = np.lexsort((child, w))  # the global Kruskal order: pass height, then child basin id
+    child, w = child[order], w[order]
+    ci, pi = _local(interior, child) - 1, _local(interior, parent[child]) - 1
+    joined, comp, freeze_w = _join(ci, pi, w, interior.size)
+    k = interior.size
+    par_local = np.zeros(k, dtype=np.int64)
+    par_local[ci[joined]] = pi[joined] + 1
+    roots, comp_idx = np.unique(comp, return_inverse=True)
+    tree, _ = merge_tree_graph(_Forest(k, comp, par_local, edge_w[interior], freeze_w), roots + 1)
+    count, zsum, esc = _cells(spec, t, tree, interior, g, basins, terrain)
+    set_capacities(tree, count, zsum)
+    root_node = tree.root[roots + 1]
+    ends = np.unique(np.concatenate([ci[~joined], pi[~joined]]))
+    ends = ends[ends >= 0]
+    comp_of_node = np.full(tree.parent.size, -1, dtype=np.int32)
+    comp_of_node[root_node] = np.arange(roots.size, dtype=np.int32)
+    lay.save_parts("sesc", t, comp=comp_of_node[esc[0]], z=esc[1])
+    _save_tree(lay, t, tree, root_node, interior)
+    out = {
+        "comp_w": freeze_w[roots],
+        "comp_size": tree.size[root_node].astype(np.int64),
+        "comp_count": _subtree_sums(tree, count)[root_node],
+        "comp_zsum": _subtree_sums(tree, zsum)[root_node],
+        "comp_cap": tree.cap_cells[root_node],
+        "comp_water": np.bincount(comp_idx, weights=pl["leaf_water"][lo:hi], minlength=roots.size),
+        "basin": interior,
+        "basin_comp": comp_idx.astype(np.int32),
+        "ends": interior[ends],
+        "ends_rel": (tree.start[ends + 1] - tree.start[root_node[comp_idx[ends]]]).astype(np.int64),
+        "edges": child[~joined],
+    }
+    lay.save_parts("seam", t, **out)
+    return out
+
+
+def _empty() -> dict:
+    f, i = np.zeros(0), np.zeros(0, dtype=np.int64)
+    return {"comp_w": f, "comp_size": i, "comp_count": f, "comp_zsum": f, "comp_cap": f, "comp_water": f,
+            "basin": i, "basin_comp": np.zeros(0, dtype=np.int32), "ends": i, "ends_rel": i, "edges": i}  # fmt: skip
+
+
+def _cells(spec, t, tree, interior, g, basins, terrain):
+    """Flooded cells of the interior basins climbed in the local tree: (count, sum of z) per local node, and the
+    cells above their component's freezing sill as (component root node, z): they climb on in the global tree."""
+    r0, r1, c0, c1 = spec.layout.bounds(t)
+    bw = basins(spec, r0, r1, c0, c1).ravel()
+    z, valid = terrain(spec, r0, r1, c0, c1)
+    z = z.ravel()
+    filled = np.maximum(z, g["level"][bw].astype(np.float32))
+    lb = _local(interior, bw)
+    flooded = (filled > z) & valid.ravel() & (lb > 0)
+    climber = Climber(tree)
+    leaves, zc = tree.leaf_of[lb[flooded]], z[flooded]
+    node = climber.nodes(leaves, zc)
+    up = (tree.parent[node] < 0) & (climber.w32[node] <= zc)  # above the root's sill: not in this sub-tree
+    count = np.bincount(node[~up], minlength=tree.parent.size).astype(np.float64)
+    zsum = np.bincount(node[~up], weights=zc[~up], minlength=tree.parent.size)
+    return count, zsum, (node[up], zc[up])
+
+
+def _save_tree(lay, t, tree, root_node, interior) -> None:
+    keep = ("parent", "left", "right", "a_end", "b_end", "w_top", "cap_cells", "start", "size", "leaf_order", "root")
+    lay.save_parts("stree", t, roots=root_node, interior=interior, **{k: getattr(tree, k) for k in keep})
+
+
+class SeamTree:
+    """The global merge tree over seam basins and super-leaves (``build``), and what the tiles need of it."""
+
+    def __init__(self, g, pl: dict, parts: list[dict], deps: np.ndarray) -> None:
+        seam = pl["seam"]
+        k0 = seam.size
+        ncomp = np.array([p["comp_w"].size for p in parts], dtype=np.int64)
+        self.base = k0 + 1 + np.concatenate([[0], np.cumsum(ncomp)])  # super-leaf ids of tile t: base[t]..
+        n = int(self.base[-1])
+        self.k0, self.n = k0, n
+        gleaf = np.zeros(g.level.size, dtype=np.int32)
+        gleaf[seam] = np.arange(1, k0 + 1, dtype=np.int32)
+        for t, p in enumerate(parts):
+            gleaf[p["basin"]] = self.base[t] + p["basin_comp"]
+        edges = np.unique(np.concatenate([pl["both_seam"]] + [p["edges"] for p in parts]).astype(np.int64))
+        edges = edges[np.lexsort((edges, g.edge_w[edges]))]
+        leaf_size = np.ones(n, dtype=np.int64)
+        leaf_size[k0 + 1 :] = _cat(parts, "comp_size")
+        tree = kruskal_tree(n, gleaf[edges], gleaf[g.parent[edges]], g.edge_w[edges], gleaf[deps], g.level[deps],
+                            leaf_size)  # fmt: skip
+        tree.leaf_of, tree.basins = np.arange(n, dtype=np.int32), np.arange(1, n, dtype=np.int32)
+        tree.w_top[k0 + 1 : n] = _cat(parts, "comp_w")  # a super-leaf is full at its freezing sill
+        rel = _lookup(_cat(parts, "ends"), _cat(parts, "ends_rel"))
+        tree.a_pos = (tree.start[tree.a_end] + rel(edges)).astype(np.int32)
+        tree.b_pos = (tree.start[tree.b_end] + rel(g.parent[edges])).astype(np.int32)
+        self.tree, self.gleaf, self.deps, self.seam = tree, gleaf, deps, seam
+        self.count, self.zsum = np.zeros(tree.parent.size), np.zeros(tree.parent.size)
+        self.count[k0 + 1 : n] = _cat(parts, "comp_count")
+        self.zsum[k0 + 1 : n] = _cat(parts, "comp_zsum")
+        self.water = np.zeros(n)
+        self.water[k0 + 1 :] = _cat(parts, "comp_water")
+
+    def shared(self) -> dict:
+        """For the tiles' climb: the tree's parent and sills, the global leaf per basin, super-leaf ids per tile."""
+        return {"parent": self.tree.parent, "w_top": self.tree.w_top, "gleaf": self.gleaf, "base": self.base,
+                "k0": np.array(self.k0)}  # fmt: skip
+
+    def solve(self, leaf_water: np.ndarray, stored: np.ndarray, area: float):
+        """Capacities and distribution: (pool node per global leaf, pool volumes, pool levels where known (full),
+        partial pool mask for the Newton passes, and the open super-leaves handed to the tiles)."""
+        tree, k0 = self.tree, self.k0
+        set_capacities(tree, self.count, self.zsum)
+        self.count = self.zsum = None
+        self.water[1 : k0 + 1] = leaf_water[self.seam]
+        entries: dict = {}
+        kept = {int(self.gleaf[d]): float(stored[d]) for d in self.deps.tolist()}
+        pool_of, pool_vol, pool_full = distribute(tree, self.water, kept, area, entries=entries)
+        opened = np.array(sorted(k for k in entries if k > k0 and not pool_full[k]), dtype=np.int64)
+        wl, partial = routing.pool_targets(tree, pool_vol, area)
+        partial[opened] = False  # their water is spread inside the super-leaf, by its tile
+        return pool_of, pool_vol, wl, partial, _open_parts(opened, entries, tree.start)
+
+
+def _cat(parts: list[dict], key: str) -> np.ndarray:
+    return np.concatenate([p[key] for p in parts]) if parts else np.zeros(0)
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray):
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+
+    def rel(x: np.ndarray) -> np.ndarray:
+        if not keys.size:
+            return np.zeros(x.size, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(keys, x), keys.size - 1)
+        return np.where(keys[pos] == x, values[pos], 0)
+
+    return rel
+
+
+def _open_parts(opened: np.ndarray, entries: dict, start: np.ndarray) -> dict:
+    """The partly filled super-leaves: water, and entry points relative to the super-leaf's first position."""
+    water = np.array([entries[k][0] for k in opened.tolist()], dtype=np.float64)
+    counts = np.array([len(entries[k][1]) for k in opened.tolist()], dtype=np.int64)
+    pos = array("q")
+    vol = array("d")
+    for k in opened.tolist():
+        pos.extend(p - int(start[k]) for p in entries[k][1])
+        vol.extend(entries[k][2])
+    return {"node": opened, "water": water, "count": counts, "pos": np.frombuffer(pos, dtype=np.int64),
+            "vol": np.frombuffer(vol, dtype=np.float64)}  # fmt: skip
+
+
+def climber(st: dict) -> Climber:
+    """The global tree's climber (made once per process by the caller)."""
+    return Climber(_Stub(st["parent"], st["w_top"]))
+
+
+def climb(spec, t: int, shared, basins, terrain, get_climber) -> dict:
+    """Cell count and sum of z per global node: flooded cells of the tile's seam basins, and its interior cells
+    above their super-leaf's sill (saved by ``collapse``)."""
+    st = shared(spec, "seam_tree")
+    g = shared(spec, "graph")
+    r0, r1, c0, c1 = spec.layout.bounds(t)
+    bw = basins(spec, r0, r1, c0, c1).ravel()
+    z, valid = terrain(spec, r0, r1, c0, c1)
+    z = z.ravel()
+    leaf = st["gleaf"][bw]
+    flooded = (np.maximum(z, g["level"][bw].astype(np.float32)) > z) & valid.ravel()
+    flooded &= (leaf > 0) & (leaf <= int(st["k0"]))
+    esc = spec.layout.load_parts("sesc", t)
+    leaves = np.concatenate([leaf[flooded], st["base"][t] + esc["comp"]]).astype(np.int32)
+    zc = np.concatenate([z[flooded], esc["z"]]).astype(np.float32)
+    node = get_climber().nodes(leaves, zc) if leaves.size else np.zeros(0, dtype=np.int32)
+    ids, count = sparse_sum(node)
+    _, zsum = sparse_sum(node, zc)
+    return {"ids": ids, "count": count, "zsum": zsum}
+
+
+class _Stub:
+    def __init__(self, parent, w_top) -> None:
+        self.parent, self.w_top = parent, w_top
+
+
+def levels(spec, t: int, shared, basins, terrain) -> dict:
+    """Levels of the basins inside the tile's partly filled super-leaves: the distribution goes on in the local
+    tree from the water and entry points of the global step, then the pools' levels over the tile's cells."""
+    lay = spec.layout
+    st, op = shared(spec, "seam_tree"), shared(spec, "seam_open")
+    lo, hi = np.searchsorted(op["node"], [st["base"][t], st["base"][t + 1]])
+    if lo == hi:
+        return {"ids": np.zeros(0, dtype=np.int64), "level": np.zeros(0)}
+    saved = lay.load_parts("stree", t)
+    interior = saved["interior"]
+    tree = _tree(saved, interior.size)
+    first = np.concatenate([[0], np.cumsum(op["count"])])
+    stack = []
+    for j in range(lo, hi):
+        root = int(saved["roots"][int(op["node"][j] - st["base"][t])])
+        s = int(tree.start[root])
+        pos = [s + int(p) for p in op["pos"][first[j] : first[j + 1]]]
+        stack.append((root, float(op["water"][j]), pos, op["vol"][first[j] : first[j + 1]].tolist()))
+    lw = np.concatenate([[0.0], shared(spec, "seam_plan")["leaf_water"][_range(shared(spec, "seam_plan"), t)]])
+    area = spec.cell_size**2
+    pool_of, pool_vol, _ = distribute(tree, lw, {}, area, stack=stack)
+    r0, r1, c0, c1 = lay.bounds(t)
+    z, valid = terrain(spec, r0, r1, c0, c1)
+    z[~valid] = np.nan  # never wet, as the global path's NaN filled surface
+    lb = _local(interior, basins(spec, r0, r1, c0, c1).ravel())
+    level = _water_levels(z.ravel(), pool_of[lb], tree, pool_vol, area)
+    wet = np.flatnonzero(pool_of[1:] > 0)
+    return {"ids": interior[wet].astype(np.int64), "level": level[pool_of[1:][wet]]}
+
+
+def _range(pl: dict, t: int) -> slice:
+    lo, hi = np.searchsorted(pl["home"], [t, t + 1])
+    return slice(int(lo), int(hi))
+
+
+def _tree(saved: dict, k: int) -> MergeTree:
+    keep = ("parent", "left", "right", "a_end", "b_end", "w_top", "cap_cells", "start", "size", "leaf_order", "root")
+    tree = MergeTree(k + 1, *(saved[name] for name in keep))
+    tree.leaf_of = np.arange(k + 1, dtype=np.int32)
+    tree.basins = np.arange(1, k + 1, dtype=np.int32)
+    return tree

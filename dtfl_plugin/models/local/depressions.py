@@ -29,6 +29,7 @@ _INV_DIST = tuple(1.0 / np.hypot(dr, dc) for dr, dc in _OFFSETS)
 # Each unordered neighbour pair once: E, S, SE, SW.
 _PAIRS = ((0, 1), (1, 0), (1, 1), (1, -1))
 _BLOCK_ROWS = 1024
+_JUMP_BLOCK = 1 << 20
 
 
 class CancelledError(Exception):
@@ -207,18 +208,33 @@ def _tree_levels(lo, hi, w, n_basins: int):
     child = np.where(parent[lo] == hi, lo, hi)
     edge_w[child] = w.astype(np.float64)
 
-    best_w = edge_w.copy()
-    best_node = np.arange(n, dtype=np.int32)
-    jump = parent.copy()
-    active = np.flatnonzero(jump != 0)
-    while active.size:  # pointer jumping with a (max, nearest-to-sea) accumulator
-        j = jump[active]
-        take = best_w[j] >= best_w[active]
-        best_w[active] = np.where(take, best_w[j], best_w[active])
-        best_node[active] = np.where(take, best_node[j], best_node[active])
-        jump[active] = jump[j]
-        active = active[jump[active] != 0]
+    best_w, best_node = _max_to_sea(edge_w, parent)
     return parent, best_w, best_node, edge_w
+
+
+def _max_to_sea(edge_w: np.ndarray, parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per node the highest pass on its way to the sea (ties: the one nearest the sea) and its node.
+
+    Pointer jumping in blocks of nodes, so the temporaries stay small whatever the number of basins. A block
+    reads a node's (pass, node, jump) before writing any of them, so each read is one consistent state of a path
+    segment; joining segments keeps the highest pass and, on ties, the farther one: the result does not depend on
+    which states were joined (the operation is associative), only the number of rounds may shrink.
+    """
+    best_w = edge_w.copy()
+    best_node = np.arange(parent.size, dtype=np.int32)
+    jump = parent.copy()
+    active = np.flatnonzero(jump != 0).astype(np.int32)
+    while active.size:
+        for s in range(0, active.size, _JUMP_BLOCK):
+            a = active[s : s + _JUMP_BLOCK]
+            j = jump[a]
+            wj = best_w[j]
+            take = wj >= best_w[a]
+            best_node[a[take]] = best_node[j[take]]
+            best_w[a[take]] = wj[take]
+            jump[a] = jump[j]
+        active = active[jump[active] != 0]
+    return best_w, best_node
 
 
 def analyse_depressions(

@@ -268,7 +268,8 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     ``leaf_water``: m3 entering each basin (its runoff plus inflow from upstream depressions);
     ``dep_water``: the water each depression keeps (top basin id -> m3, at most its capacity).
     ``resume``: ``stack`` = [(node, m3, entry positions, entry m3)] to start from instead of the depressions'
-    roots; ``entries`` = a dict receiving (m3, positions, m3 list) of each leaf reached (tiled/seams.py).
+    roots; ``entries`` = a dict receiving (m3, positions, m3 list) of each partly filled leaf reached whose id is
+    at least ``entries_from`` (tiled/seams.py).
     """
     n = tree.n_leaves
     total = tree.parent.size
@@ -280,7 +281,8 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     stack = resume.get("stack")
     if stack is None:
         stack = [(int(tree.root[tree.leaf_of[t]]), float(v), [], []) for t, v in dep_water.items()]
-    terminals = _descend(tree, own, area, stack, pool_vol, pool_full, resume.get("entries"))
+    entries = (resume.get("entries"), resume.get("entries_from", 0))
+    terminals = _descend(tree, own, area, stack, pool_vol, pool_full, entries)
     start, size = tree.start, tree.size
     pool_of_leaf = np.zeros(n, dtype=np.int32)
     order = tree.leaf_order
@@ -295,6 +297,7 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
 def _descend(tree: MergeTree, own, area: float, stack: list, pool_vol, pool_full, entries) -> array:
     """The distribution loop of :func:`distribute`: pool nodes (terminals), ``pool_vol`` and ``pool_full`` set."""
     n = tree.n_leaves
+    entries, entries_from = entries
     left, right = _packed(tree.left), _packed(tree.right)
     cap = _packed(tree.cap_cells * area, "d")
     start = _packed(tree.start)
@@ -310,8 +313,8 @@ def _descend(tree: MergeTree, own, area: float, stack: list, pool_vol, pool_full
             pool_vol[node] = min(water, cap[node])
             pool_full[node] = water >= cap[node] - eps
             terminals.append(node)
-            if entries is not None and node < n:
-                entries[node] = (water, pos, vol)
+            if entries is not None and entries_from <= node < n and not pool_full[node]:
+                entries[node] = (water, pos, vol)  # only the partly filled leaves asked for: one tuple each
             continue
         i = node - n
         a, b = left[i], right[i]

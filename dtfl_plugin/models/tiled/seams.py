@@ -244,8 +244,8 @@ class SeamTree:
         self.water[1 : k0 + 1] = leaf_water[self.seam]
         entries: dict = {}
         kept = {int(self.gleaf[d]): float(stored[d]) for d in self.deps.tolist()}
-        pool_of, pool_vol, pool_full = distribute(tree, self.water, kept, area, entries=entries)
-        opened = np.array(sorted(k for k in entries if k > k0 and not pool_full[k]), dtype=np.int64)
+        pool_of, pool_vol, _ = distribute(tree, self.water, kept, area, entries=entries, entries_from=k0 + 1)
+        opened = np.array(sorted(entries), dtype=np.int64)
         wl, partial = routing.pool_targets(tree, pool_vol, area)
         partial[opened] = False  # their water is spread inside the super-leaf, by its tile
         return pool_of, pool_vol, wl, partial, _open_parts(opened, entries, tree.start)

@@ -72,6 +72,38 @@ def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray) -> Routing:
     return Routing(order, inflow, stored, spilled, spilled_out, leaf_water, capacity, full)
 
 
+class PerTop:
+    """Values at depression tops only, read like a per-basin array (0 / False at other basins).
+
+    The tiled engine keeps its routing results like this: 4 bytes a basin for the shared slot index plus the
+    values of the depressions, instead of 8 bytes a basin for each array (the in-memory path keeps plain arrays).
+    """
+
+    def __init__(self, slot: np.ndarray, values: np.ndarray) -> None:
+        self.slot, self.values = slot, values
+
+    def __getitem__(self, idx):
+        s = self.slot[idx]
+        return np.where(s >= 0, self.values[np.maximum(s, 0)], self.values.dtype.type(0))
+
+    def sum(self):
+        return self.values.sum()
+
+
+def compact(r: Routing, n: int) -> tuple[Routing, np.ndarray]:
+    """``r`` with its per-depression arrays kept at the depression tops only, and the slot index (basin -> top
+    position, -1 elsewhere) they share. ``leaf_water`` stays per basin (a basin's own inflow)."""
+    slot = np.full(n, -1, dtype=np.int32)
+    slot[r.order] = np.arange(r.order.size, dtype=np.int32)
+
+    def at_tops(values: np.ndarray) -> PerTop:
+        return PerTop(slot, values[r.order])
+
+    kept = (at_tops(a) for a in (r.inflow, r.stored, r.spilled, r.capacity, r.full))
+    inflow, stored, spilled, capacity, full = kept
+    return Routing(r.order, inflow, stored, spilled, r.spilled_out, r.leaf_water, capacity, full), slot
+
+
 def partial_depressions(r: Routing) -> np.ndarray:
     """Depressions holding some water but not full: their sub-depressions fill and spill (fill_spill.py)."""
     return r.order[(r.stored[r.order] > 0) & ~r.full[r.order]]
@@ -116,11 +148,17 @@ def per_depression(graph, leaf_level: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return water_level, water_depth
 
 
-def depression_ids(graph, capacity: np.ndarray, min_depth: float) -> tuple[np.ndarray, np.ndarray]:
-    """Depressions that can hold at least ``min_depth``, largest first: (kept top ids, output id per top id)."""
+def depression_ids(graph, capacity, min_depth: float, tops=None) -> tuple[np.ndarray, np.ndarray]:
+    """Depressions that can hold at least ``min_depth``, largest first: (kept top ids, output id per top id).
+
+    ``tops``: the depression tops in increasing order, when ``capacity`` and ``dep_bottom`` are kept at the
+    tops only (``PerTop``); any other basin has no capacity, so the kept ones and their order are the same."""
     n = graph.level.size
-    max_depth = graph.level - graph.dep_bottom
-    keep = np.flatnonzero((capacity > 0) & (max_depth >= min_depth))
+    if tops is None:
+        max_depth = graph.level - graph.dep_bottom
+        keep = np.flatnonzero((capacity > 0) & (max_depth >= min_depth))
+    else:
+        keep = tops[(capacity[tops] > 0) & (graph.level[tops] - graph.dep_bottom[tops] >= min_depth)]
     keep = keep[np.argsort(-capacity[keep], kind="stable")]  # id 1 = largest
     new_id = np.zeros(n, dtype=np.int32)
     new_id[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
@@ -130,7 +168,6 @@ def depression_ids(graph, capacity: np.ndarray, min_depth: float) -> tuple[np.nd
 def table(graph, r: Routing, keep: np.ndarray, leaf_level: np.ndarray, cells: np.ndarray, area: float) -> list:
     """One row per kept depression (id = position in ``keep`` + 1); ``cells``: extent in cells per id."""
     water_level, water_depth = per_depression(graph, leaf_level)
-    max_depth = graph.level - graph.dep_bottom
     rows = []
     for i, d in enumerate(keep.tolist(), start=1):
         cap = float(r.capacity[d])
@@ -143,7 +180,7 @@ def table(graph, r: Routing, keep: np.ndarray, leaf_level: np.ndarray, cells: np
                 "stored_m3": float(r.stored[d]),
                 "fill_fraction": float(r.stored[d] / cap) if cap > 0 else 0.0,
                 "spilled_m3": float(r.spilled[d]),
-                "max_depth": float(max_depth[d]),
+                "max_depth": float(graph.level[d] - graph.dep_bottom[d]),
                 "water_depth": float(max(water_depth[d], 0.0)),
                 "water_level": wl if np.isfinite(wl) else None,
                 "spill_level": float(graph.level[d]),

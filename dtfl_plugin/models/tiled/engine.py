@@ -190,11 +190,14 @@ def run_tiled(
     capacity[0] = 0.0
     total_runoff = float(basin_runoff.sum())
     r = routing.route(g, basin_runoff, capacity)
-    del basin_runoff  # routing keeps its copy with the upstream spills (leaf_water)
+    del basin_runoff, capacity  # routing keeps its copy with the upstream spills (leaf_water)
+    r, slot = routing.compact(r, g.level.size)  # per-depression results at the tops only
+    g.dep_bottom = _dep_bottom(g, slot, r.order.size)
     run.mark("routing")
     run.check()
     leaf_level = _partial(run, spec, tiles, g, r, area, home)
-    keep, new_id = routing.depression_ids(g, capacity, spec.min_depth)
+    r.leaf_water = None  # used up by the partly filled depressions
+    keep, new_id = routing.depression_ids(g, r.capacity, spec.min_depth, tops=np.sort(r.order))
     phases.publish(spec, "final", leaf_level=leaf_level, new_id=new_id)
     phases.forget(spec, "pools", "pool_index")
     cells = np.zeros(keep.size + 1)
@@ -217,6 +220,13 @@ def run_tiled(
         tiles=len(tiles),
         resumed_tiles=resumed,
     )
+
+
+def _dep_bottom(g, slot: np.ndarray, n_tops: int) -> routing.PerTop:
+    """Lowest pit of each depression, kept at the tops only (the in-memory path's per-basin dep_bottom)."""
+    bottom = np.full(n_tops, np.inf)
+    np.minimum.at(bottom, slot[g.top[1:]], g.pit_z[1:])
+    return routing.PerTop(slot, bottom)
 
 
 def _prepare(run: _Run, spec: Spec, tiles: list[int]) -> Spec:

@@ -149,9 +149,7 @@ def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int) -> dict:
     lo, hi = (key // (n_basins + 1)).astype(np.int32), (key % (n_basins + 1)).astype(np.int32)  # ids < 2^31
     del key
     parent, level, top, edge_w = _tree_levels(lo, hi, w, n_basins)
-    dep_bottom = np.full(level.size, np.inf)
-    np.minimum.at(dep_bottom, top[1:], pit_z[1:])
-    return {"parent": parent, "level": level, "top": top, "edge_w": edge_w, "pit_z": pit_z, "dep_bottom": dep_bottom}
+    return {"parent": parent, "level": level, "top": top, "edge_w": edge_w, "pit_z": pit_z}  # dep_bottom: engine
 
 
 class Graph:

@@ -282,9 +282,17 @@ def _speed_rows(base, n: int, repeat: int, queries: list[str]) -> list[dict]:
         rows.append(row("catalogue index size", f"{n} records", size, Path(tmp, "like.sqlite").stat().st_size / 1e6, "MB",
                         f"baseline: LIKE table; layer list JSON {list_path.stat().st_size / 1e6:.1f} MB"))  # fmt: skip
 
+        # What the harvest task does after a harvest, off the GUI thread: vocabulary, statistics, forward index.
+        start, start_cpu = time.perf_counter(), time.process_time()
+        index.warm()
+        rows.append(row("catalogue search", "warm-up after a harvest", time.perf_counter() - start, None, "s",
+                        f"CPU {time.process_time() - start_cpu:.2f} s; in the harvest task, searches go on meanwhile"))  # fmt: skip
+        forward = index.forward()
+        rows.append(row("catalogue search", "forward index in memory", forward.nbytes / 1e6, None, "MB",
+                        f"{forward.ids.size} terms of {len(forward.lens)} rows, 4 bytes a term"))  # fmt: skip
         # Search latency per query (limit 20), the first call per connection warms caches as in the dock.
         start = time.perf_counter()
-        index.search("warm up", 20)  # loads vocabulary and statistics (HarvestTask does this in the background)
+        index.search("warm up", 20)
         rows.append(row("catalogue search", "first search, cold caches", (time.perf_counter() - start) * 1000, None,
                         "ms", "once per harvest; done by the harvest task"))  # fmt: skip
         ours_cpu: list[float] = []
@@ -320,21 +328,21 @@ def _speed_rows(base, n: int, repeat: int, queries: list[str]) -> list[dict]:
 
 
 def _cold_rows(index, queries: list[str]) -> list[dict]:
-    """Search with no prepared text kept from earlier searches (the ranking keeps them between keystrokes):
-    what a query costs the first time its candidates are read."""
+    """Search before the forward index is ready (right after a harvest, while the task builds it): candidates
+    scored one by one from their prepared text, none kept from earlier searches."""
+    from dtfl_plugin.catalogue import ranking
+
     cold_cpu: list[float] = []
-    cold_ms = timed(lambda q: (index.doc_cache().clear(), index.search(q, 20)), queries, 1, cold_cpu)
+    ranking.FORWARD = False
+    try:
+        cold_ms = timed(lambda q: (index.doc_cache().clear(), index.search(q, 20)), queries, 1, cold_cpu)
+    finally:
+        ranking.FORWARD = True
+    note = "before the forward index is ready; nothing cached"
     return [
-        row(
-            "catalogue search",
-            "p95, nothing cached",
-            p95(cold_ms),
-            None,
-            "ms",
-            f"{len(queries)} queries once; aim < 10 ms",
-        ),
-        row("catalogue search", "CPU p95, nothing cached", p95(cold_cpu), None, "ms", "thread CPU time"),
-        row("catalogue search", "median, nothing cached", statistics.median(cold_ms), None, "ms", ""),
+        row("catalogue search", "p95, text path", p95(cold_ms), None, "ms", f"{len(queries)} queries once; {note}"),
+        row("catalogue search", "CPU p95, text path", p95(cold_cpu), None, "ms", "thread CPU time"),
+        row("catalogue search", "median, text path", statistics.median(cold_ms), None, "ms", note),
     ]
 
 

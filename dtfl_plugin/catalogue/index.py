@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import CatalogueError
 from ..i18n import tr
@@ -40,6 +41,9 @@ from .schema import (  # noqa: F401 - re-exported: the index's public names
 from .text import CompoundSplitter
 from .thesaurus import Thesaurus, default_thesaurus
 from .vocabulary import Vocabulary
+
+if TYPE_CHECKING:  # numpy, which it needs, is optional for the catalogue
+    from .forward import ForwardIndex
 
 _CACHE: dict[tuple[str, str], tuple[int, object]] = {}
 _CACHE_LOCK = threading.Lock()
@@ -136,10 +140,34 @@ class CatalogueIndex:
         )
 
     def warm(self) -> None:
-        """Load the vocabulary and ranking statistics now (after a harvest, in the worker), so the
-        first keystroke in the dock does not pay for it. Shared by every CatalogueIndex on this file."""
+        """Load the vocabulary, ranking statistics and forward index now (after a harvest, in the worker), so
+        the first keystroke in the dock does not pay for it. Shared by every CatalogueIndex on this file."""
         self.statistics()
         self.query_thesaurus()
+        self.build_forward()
+
+    def build_forward(self) -> ForwardIndex | None:
+        """The forward index of this generation (forward.py), built now if it is not yet; None when a write
+        came while building (the next warm builds it)."""
+        ready = self.forward()
+        if ready is not None:
+            return ready
+        try:
+            from .forward import ForwardIndex
+        except ImportError:  # numpy: every QGIS installer has it; without it searches rank from the text
+            return None
+        gen = self.generation()
+        built = ForwardIndex.build(self.conn, cancelled=lambda: self.generation() != gen)
+        if built is not None and self.generation() == gen:
+            with _CACHE_LOCK:
+                _CACHE[(self._key, "forward")] = (gen, built)
+        return built
+
+    def forward(self) -> ForwardIndex | None:
+        """The forward index if it is ready for this generation; searches never wait for it."""
+        with _CACHE_LOCK:
+            cached = _CACHE.get((self._key, "forward"))
+        return cached[1] if cached is not None and cached[0] == self.generation() else None
 
     def statistics(self) -> dict:
         """What BM25F needs (ranking.py): row count, average terms per FTS column, document frequencies."""

@@ -5,8 +5,10 @@ walking the phrase's whole document list, so a common word at 100,000 records co
 phrase per keystroke, and a query expanded with synonyms has many phrases. Instead FTS5 only
 *finds* and we score every candidate with BM25F (scoring.py): per-field weights (title > name >
 keywords > organisation > abstract/URL), length normalisation per field, IDF from the index
-vocabulary (cached per index generation). The prepared text stored with each entry is read back
-(and kept between keystrokes, DocCache): nothing is tokenised at query time.
+vocabulary (cached per index generation). Once the index is warm (forward.py: every row's terms as ids in
+memory, built per generation by the harvest task) a tier's candidates are scored together in a few numpy
+passes; until then each is scored from the prepared text stored with its entry (kept between keystrokes,
+DocCache). Both give the same scores; nothing is tokenised at query time.
 
 A word as typed counts fully; a completion of a word still being typed, a thesaurus synonym, a
 compound part or a typo correction counts less (they are guesses).
@@ -37,6 +39,7 @@ YIELD_EVERY = 50  # candidates scored between two offers of the interpreter to t
 RELAX_BELOW = 3  # full matches below which partial ones are added after them
 DOC_CACHE_CHARS = 16_000_000  # prepared text kept between keystrokes (~16 MB): typing refines the same candidates
 MAX_CANDIDATES = 500  # scored per tier: the best of a common word's thousands at 100,000 records are among them
+FORWARD = True  # score from the forward index when it is ready (off: the text path, to compare them)
 _EXPRESSION = object()  # where the tier's MATCH expression goes among the SQL arguments
 
 
@@ -88,6 +91,7 @@ def search(index, query: str, limit: int = 20, filters=None) -> SearchResult:
     collector = _Collector(conn, sql, [*wanted, _EXPRESSION, *args], set(wanted), limit)
     collector.fts_only = not (where or wanted)
     collector.docs = index.doc_cache()
+    collector.forward = index.forward() if FORWARD else None
     try:
         collector.run(_tiers(parsed), Scorer(parsed, index.statistics(), index.vocabulary()))
         relaxed = not collector.layers
@@ -142,40 +146,59 @@ class _Collector:
         self.tier = 0
         self.docs = DocCache()  # rowid -> prepared text, shared by the searches on one index generation
         self.fts_only = False  # the statement reads FTS5 alone: rowids, the rest from the cache or entries
+        self.forward = None  # the index's ForwardIndex when ready: candidates scored together
 
     def run(self, expressions: list[str], scorer: Scorer) -> None:
-        # Off the main thread (the dock's and the locator's workers), hand the interpreter to the GUI thread
-        # now and then: scoring holds it, and QGIS must keep painting while someone types.
-        polite = threading.current_thread() is not threading.main_thread()
         for expression in expressions:
             # Rows an earlier tier scored come again and are skipped: they must not use up this tier's budget.
             args = [expression if a is _EXPRESSION else a for a in self.args]
-            rows = self.conn.execute(self.sql, (*args, MAX_CANDIDATES + len(self.seen)))
-            if self.fts_only:  # no filters, no service type named: FTS5 gave rowids only
-                rows = self._rows([r for (r,) in rows])
-            for n, (rowid, key, has_wanted, doc) in enumerate(rows):
-                if polite and n % YIELD_EVERY == YIELD_EVERY - 1:
-                    time.sleep(0)
-                if rowid in self.seen:
-                    continue
-                if not MECHANISMS["layers"]:
-                    key = f"#{rowid}"
-                self.seen.add(rowid)
-                text = self.docs.get(rowid)
-                if text is None:
-                    text = self.docs.add(rowid, inflate(doc, -15).decode(), key)
-                score, matched, coverage, covered = scorer.scored(text)
-                rank = (covered, self.tier, -score)
-                best = self.layers.get(key)
-                if best is None:
-                    self.layers[key] = [rank, rowid, list(matched), coverage, bool(has_wanted)]
-                else:
-                    if rank < best[0]:
-                        best[:4] = rank, rowid, list(matched), coverage
-                    best[4] = bool(has_wanted)
+            rows = self.conn.execute(self.sql, (*args, MAX_CANDIDATES + len(self.seen))).fetchall()
+            fresh = [r for r in rows if r[0] not in self.seen]
+            forward = self.forward
+            if forward is not None and all(forward.covers(r[0]) for r in fresh):
+                self._together(fresh, scorer, forward)
+            else:
+                self._one_by_one(self._rows([r for (r,) in fresh]) if self.fts_only else fresh, scorer)
             self.tier += 1
             if len(self.layers) >= self.limit:
                 break
+
+    def _together(self, rows: list[tuple], scorer: Scorer, forward) -> None:
+        """The tier's candidates scored at once from the forward index (forward.py)."""
+        rowids = [r[0] for r in rows]
+        scored, layers = forward.score(scorer, rowids)
+        for row, key, done in zip(rows, layers, scored):
+            self._keep(row[0], key, row[2] if len(row) > 2 else 0, done)
+
+    def _one_by_one(self, rows, scorer: Scorer) -> None:
+        """The candidates scored from their prepared text (before the forward index is ready)."""
+        # Off the main thread (the dock's and the locator's workers), hand the interpreter to the GUI thread
+        # now and then: scoring holds it, and QGIS must keep painting while someone types.
+        polite = threading.current_thread() is not threading.main_thread()
+        for n, (rowid, key, has_wanted, doc) in enumerate(rows):
+            if polite and n % YIELD_EVERY == YIELD_EVERY - 1:
+                time.sleep(0)
+            if rowid in self.seen:
+                continue
+            text = self.docs.get(rowid)
+            if text is None:
+                text = self.docs.add(rowid, inflate(doc, -15).decode(), key)
+            self._keep(rowid, key, has_wanted, scorer.scored(text))
+
+    def _keep(self, rowid: int, key, has_wanted, done: tuple) -> None:
+        """The row as its layer's best service, if it is."""
+        if not MECHANISMS["layers"]:
+            key = f"#{rowid}"
+        self.seen.add(rowid)
+        score, matched, coverage, covered = done
+        rank = (covered, self.tier, -score)
+        best = self.layers.get(key)
+        if best is None:
+            self.layers[key] = [rank, rowid, list(matched), coverage, bool(has_wanted)]
+        else:
+            if rank < best[0]:
+                best[:4] = rank, rowid, list(matched), coverage
+            best[4] = bool(has_wanted)
 
     def _rows(self, rowids: list[int]) -> list[tuple]:
         """(rowid, layer key, 0, stored text or None) in FTS5's order; the entries table is read only for rows

@@ -122,22 +122,26 @@ class Scorer:
         whole, part = self._masks(doc, columns)
         if not (whole or part):
             return _NOTHING
+        held = _held(whole, part)
+        return self._memoised(whole, part, held, tuple([columns[i].count(" ") for i in held]))
+
+    def signed(self, whole: dict, part: dict, spaces: list[int]) -> tuple:
+        """``scored`` of a row whose needle masks are known (forward.py), ``spaces`` its columns' lengths as
+        the text path measures them (the spaces of a padded column: terms + 1, 0 when empty)."""
+        held = _held(whole, part)
+        return self._memoised(whole, part, held, tuple([spaces[i] for i in held]))
+
+    def _memoised(self, whole: dict, part: dict, held: tuple, lengths: tuple) -> tuple:
         # The score is a function of which columns hold each needle and of the lengths of those columns only:
         # rows that agree on those (the layers of one service, the variants of one dataset) are scored once
         # a query, however long their other columns are.
-        used = 0
-        for mask in whole.values():
-            used |= mask
-        for mask in part.values():
-            used |= mask
-        held = _HELD[used]
-        key = (tuple(whole.items()), tuple(part.items()), held, tuple([columns[i].count(" ") for i in held]))
+        key = (tuple(whole.items()), tuple(part.items()), held, lengths)
         done = self.memo.get(key)
         if done is None:
-            spaces = [0] * len(columns)
-            for i, n in zip(held, key[3]):
+            spaces = [0] * len(WEIGHTS)
+            for i, n in zip(held, lengths):
                 spaces[i] = n
-            score, matched, coverage = self._bm25f(whole, part, _Weights(columns, self.avg, spaces))
+            score, matched, coverage = self._bm25f(whole, part, _Weights(self.avg, spaces))
             done = self.memo[key] = (score, tuple(matched), coverage, -round(coverage, 3))
         return done
 
@@ -226,15 +230,15 @@ class _Weights(dict):
     """Column -> field weight over BM25 length normalisation, worked out for the columns a query word is
     in only. A padded column " a b c " holds each term once, so its length is its number of spaces less one."""
 
-    __slots__ = ("columns", "avg", "spaces")
+    __slots__ = ("avg", "spaces")
 
-    def __init__(self, columns: list[str], avg: list[float], spaces: list[int]) -> None:
+    def __init__(self, avg: list[float], spaces: list[int]) -> None:
         super().__init__()
-        self.columns, self.avg, self.spaces = columns, avg, spaces  # c.count(" ") of the columns the query uses
+        self.avg, self.spaces = avg, spaces  # c.count(" ") of the columns the query uses (0: empty)
 
     def __missing__(self, i: int) -> float:
-        c, avg = self.columns[i], self.avg[i]
-        weight = WEIGHTS[i] / (1.0 - B + B * ((self.spaces[i] - 1) / avg if avg else 1.0)) if c else 0.0
+        avg, spaces = self.avg[i], self.spaces[i]
+        weight = WEIGHTS[i] / (1.0 - B + B * ((spaces - 1) / avg if avg else 1.0)) if spaces else 0.0
         self[i] = weight
         return weight
 
@@ -244,6 +248,16 @@ COMPLETIONS = 2000  # words a prefix may stand for; beyond this it is too short 
 _MASKS = tuple(1 << i for i in range(len(WEIGHTS)))
 _BITS = tuple(enumerate(_MASKS))
 _HELD = tuple(tuple(i for i in range(len(WEIGHTS)) if used >> i & 1) for used in range(1 << len(WEIGHTS)))
+
+
+def _held(whole: dict, part: dict) -> tuple[int, ...]:
+    """The columns holding any needle of the row."""
+    used = 0
+    for mask in whole.values():
+        used |= mask
+    for mask in part.values():
+        used |= mask
+    return _HELD[used]
 
 
 def _tf(exact_mask: int, start_mask: int, prefix_weight: float, weights: list[float]) -> float:

@@ -15,6 +15,7 @@ a row (the prepared columns hold each term once), about 36 MB at 100,000 records
 from __future__ import annotations
 
 import bisect
+from array import array
 from zlib import decompress as inflate
 
 import numpy as np
@@ -51,16 +52,15 @@ class ForwardIndex:
     def build(cls, conn, cancelled=lambda: False) -> ForwardIndex | None:
         """From entries.doc (None when ``cancelled`` says stop: a harvest wrote meanwhile)."""
         ids = _Ids()
-        term_ids = bytearray()
-        lens: list[int] = []
-        rowids: list[int] = []
-        layers: list[int] = []
+        term_ids = bytearray()  # int32s: a compact buffer while reading (a list of ints would take ~8 times more)
+        lens = array("i")
+        rowids = array("q")
+        layers = array("q")
         flat = np.dtype(np.int32)
         for n, (rowid, layer, doc) in enumerate(conn.execute("SELECT rowid, layer, doc FROM entries ORDER BY rowid")):
             if n % 4096 == 4095 and cancelled():
                 return None
-            columns = inflate(doc, -15).decode().split(DOC_SEPARATOR)
-            for column in columns:
+            for column in inflate(doc, -15).decode().split(DOC_SEPARATOR):
                 words = column.split()
                 lens.append(len(words))
                 term_ids += np.fromiter(map(ids.__getitem__, words), flat, len(words)).tobytes()
@@ -69,13 +69,14 @@ class ForwardIndex:
         terms = sorted(ids)
         order = np.empty(len(ids), dtype=np.int32)  # id as met -> id in sorted order
         order[np.fromiter((ids[t] for t in terms), np.int64, len(terms))] = np.arange(len(terms), dtype=np.int32)
-        flat_ids = order[np.frombuffer(bytes(term_ids), dtype=np.int32)] if term_ids else np.zeros(0, np.int32)
+        flat_ids = order[np.frombuffer(term_ids, dtype=np.int32)] if term_ids else np.zeros(0, np.int32)
+        del term_ids
         return cls(
             terms,
             flat_ids,
-            np.asarray(lens, dtype=np.int32).reshape(-1, _COLUMNS),
-            np.asarray(rowids, dtype=np.int64),
-            np.asarray(layers, dtype=np.int64),
+            np.frombuffer(lens, dtype=np.int32).reshape(-1, _COLUMNS).copy(),
+            np.frombuffer(rowids, dtype=np.int64).copy(),
+            np.frombuffer(layers, dtype=np.int64).copy(),
         )
 
     def covers(self, rowid: int) -> bool:

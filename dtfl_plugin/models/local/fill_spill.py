@@ -244,22 +244,37 @@ def _subtree_sums(tree: MergeTree, values: np.ndarray) -> np.ndarray:
     split point, the first position of its right child, strictly inside that range. Two cumulative sums answer all.
     """
     n = tree.n_leaves
-    m = tree.leaf_order.size + 1  # positions (n + 1 unless leaves take several, tiled/seams.py)
-    leaf_part = np.bincount(tree.start[:n], weights=values[:n], minlength=m)
+    rank = _position_rank(tree)
+    leaf_part = np.bincount(rank(tree.start[:n]), weights=values[:n], minlength=n + 1)
     leaf_part[0] = 0.0  # position 0: basins outside the depressions handled here
-    split_part = np.bincount(tree.start[tree.right], weights=values[n:], minlength=m)
+    split_part = np.bincount(rank(tree.start[tree.right]), weights=values[n:], minlength=n + 1)
     leaf_cum = np.concatenate([[0.0], np.cumsum(leaf_part)])
     split_cum = np.concatenate([[0.0], np.cumsum(split_part)])
     out = np.empty(tree.start.size)
     for s in range(0, out.size, _CELL_CHUNK):  # in blocks of nodes: the temporaries stay small
-        first = tree.start[s : s + _CELL_CHUNK]
-        end = first + tree.size[s : s + _CELL_CHUNK]
+        first = rank(tree.start[s : s + _CELL_CHUNK])
+        end = rank(tree.start[s : s + _CELL_CHUNK] + tree.size[s : s + _CELL_CHUNK])
         part = leaf_cum[end]
         part -= leaf_cum[first]
         part += split_cum[end]
         part -= split_cum[np.minimum(first + 1, end)]
         out[s : s + _CELL_CHUNK] = part
     return out
+
+
+def _position_rank(tree: MergeTree):
+    """Positions -> leaf ranks (1.. in position order, 0 for position 0) when leaves take several positions
+    (tiled/seams.py): the cumulative sums then run over leaves, not positions. The positions in between hold
+    no values, so the sums are the same numbers; with one position per leaf the rank is the position."""
+    n = tree.n_leaves
+    if tree.leaf_order.size <= n:
+        return lambda p: p
+    starts = np.sort(tree.start[1:n])
+
+    def rank(p: np.ndarray) -> np.ndarray:
+        return np.where(p > 0, np.searchsorted(starts, p) + 1, 0)
+
+    return rank
 
 
 def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, float], area: float, **resume):

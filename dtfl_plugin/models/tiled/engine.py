@@ -288,6 +288,8 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
         return leaf_level
     phases.publish(spec, "seam_plan", **seams.plan(g, deps, home, r.leaf_water))
     del home
+    seam_water = r.leaf_water[phases.shared(spec, "seam_plan")["seam"]]
+    r.leaf_water = None  # what is left of it: the plan's interior basins and the seam basins
     parts = run.map("collapse", phases.seam_collapse, spec, tiles)
     st = seams.SeamTree(g, phases.shared(spec, "seam_plan"), parts, deps)
     del parts
@@ -296,7 +298,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
         add_sparse(st.count, part["ids"], part["count"])
         add_sparse(st.zsum, part["ids"], part["zsum"])
     phases.forget(spec, "seam_climber")
-    pool_of, pool_vol, wl, partial, opened = st.solve(r.leaf_water, r.stored, area)
+    pool_of, pool_vol, wl, partial, opened = st.solve(seam_water, r.stored, area)
     run.mark(f"merge tree of {deps.size} partly filled depressions over seams ({st.n} leaves)")
     pool_of_basin = pool_of[st.gleaf]
     if partial.any():

@@ -38,7 +38,7 @@ def resolve(parts: list[dict], tile_cols: int, row_cells: int) -> dict:
     seam_z = _pit_values(parts, offset, seam_nodes, "pit_z")
     node_basin = np.zeros(int(counts.sum()) + 1, dtype=np.int32)
     n_basins = sum(int(p["n_pits"]) for p in parts) - k + first.size
-    basin_z = np.full(n_basins + 1, np.inf)
+    basin_z = np.full(n_basins + 1, np.inf, dtype=np.float32)  # z is float32: exact
     comp_basin = _number_regions(parts, offset, seam_nodes, first, node_basin, basin_z, (tile_cols, row_cells))
     node_basin[seam_nodes] = comp_basin[comp]
     basin_z[node_basin[seam_nodes]] = seam_z
@@ -149,6 +149,7 @@ def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int) -> dict:
     lo, hi = (key // (n_basins + 1)).astype(np.int32), (key % (n_basins + 1)).astype(np.int32)  # ids < 2^31
     del key
     parent, level, top, edge_w = _tree_levels(lo, hi, w, n_basins)
+    edge_w = edge_w.astype(np.float32)  # pass heights are float32 z values (or -inf): exact, 4 bytes a basin
     return {"parent": parent, "level": level, "top": top, "edge_w": edge_w, "pit_z": pit_z}  # dep_bottom: engine
 
 

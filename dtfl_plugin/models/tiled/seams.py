@@ -158,7 +158,7 @@ def collapse(spec, t: int, shared, basins, terrain) -> dict:
         "comp_zsum": _subtree_sums(tree, zsum)[root_node],
         "comp_cap": tree.cap_cells[root_node],
         "comp_water": np.bincount(comp_idx, weights=pl["leaf_water"][lo:hi], minlength=roots.size),
-        "basin": interior,
+        "basin": interior.astype(np.int32),  # 4 bytes an interior basin while the parts are gathered
         "basin_comp": comp_idx.astype(np.int32),
         "ends": interior[ends],
         "ends_rel": (tree.start[ends + 1] - tree.start[root_node[comp_idx[ends]]]).astype(np.int64),
@@ -235,13 +235,13 @@ class SeamTree:
         return {"parent": self.tree.parent, "w_top": self.tree.w_top, "gleaf": self.gleaf, "base": self.base,
                 "k0": np.array(self.k0)}  # fmt: skip
 
-    def solve(self, leaf_water: np.ndarray, stored: np.ndarray, area: float):
+    def solve(self, seam_water: np.ndarray, stored, area: float):
         """Capacities and distribution: (pool node per global leaf, pool volumes, pool levels where known (full),
         partial pool mask for the Newton passes, and the open super-leaves handed to the tiles)."""
         tree, k0 = self.tree, self.k0
         set_capacities(tree, self.count, self.zsum)
         self.count = self.zsum = None
-        self.water[1 : k0 + 1] = leaf_water[self.seam]
+        self.water[1 : k0 + 1] = seam_water  # per seam basin, in the order of their leaf ids
         entries: dict = {}
         kept = {int(self.gleaf[d]): float(stored[d]) for d in self.deps.tolist()}
         pool_of, pool_vol, _ = distribute(tree, self.water, kept, area, entries=entries, entries_from=k0 + 1)

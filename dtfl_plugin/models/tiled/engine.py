@@ -121,12 +121,13 @@ class _Run:
         ("prepare", 15),
         ("label", 20),
         ("edges", 20),
+        ("hang", 2),
         ("capacity", 10),
         ("inside", 5),
         ("collapse", 3),
         ("partial", 5),
         ("open", 2),
-        ("output", 20),
+        ("output", 18),
     )
 
     def __init__(self, executor, progress, is_cancelled, log):
@@ -263,13 +264,31 @@ def _graph(run: _Run, spec: Spec, tiles: list[int]):
     del seen
     pit_z = phases.shared(spec, "nodes")["pit_z"]
     if not spec.layout.done("graph", None, "npz"):  # published: this process keeps these arrays, not a reloaded copy
-        phases.publish(spec, "graph", **merge.graph(parts, pit_z, spec.n_basins))
+        arrays = merge.graph(parts, pit_z, spec.n_basins)  # the parts' arrays are popped: empty dicts left
+        run.mark(f"spill tree of {arrays['spine'].size} basins on the tiles' Steiner edges")
+        _hang(run, spec, tiles, arrays)
+        phases.publish(spec, "graph", **arrays)
+        del arrays
     del parts
     run.mark("spill tree")
     g = merge.Graph(phases.shared(spec, "graph"))
     basin_runoff *= spec.cell_size**2
     basin_runoff[0] = 0.0
     return g, basin_runoff, home
+
+
+def _hang(run: _Run, spec: Spec, tiles: list[int], arrays: dict) -> None:
+    """The basins hanging off each tile's boundary basins: their part of the spill tree, from their tile."""
+    phases.publish(spec, "spine", level=arrays["level"], top=arrays["top"])
+    seen = arrays.pop("spine").size
+    for part in run.map("hang", phases.hang, spec, tiles):
+        ids = part["ids"]
+        arrays["parent"][ids], arrays["edge_w"][ids] = part["parent"], part["edge_w"]
+        arrays["level"][ids], arrays["top"][ids] = part["level"], part["top"]
+        seen += ids.size
+    phases.forget(spec, "spine")
+    if seen != spec.n_basins + 1:
+        raise RuntimeError(f"the spill tree reached {seen} of {spec.n_basins + 1} basins")
 
 
 def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: np.ndarray) -> np.ndarray:

@@ -141,16 +141,24 @@ def _follow_exits(exits: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int) -> dict:
-    """The spill tree of all basins from the per-tile passes (their key and w are consumed), as in
-    depressions.analyse_depressions."""
+    """The spill tree over the basins on the tiles' Steiner edges (their key and w are consumed; hanging.py),
+    as in depressions.analyse_depressions, written into per-basin arrays; the hanging basins are filled in by
+    the tiles afterwards (the "hang" phase)."""
     # popped: each tile's arrays are freed once joined, before the spanning tree's temporaries are made
     key = np.concatenate([p.pop("key") for p in edge_parts])
     key, w = _min_per_key(key, np.concatenate([p.pop("w") for p in edge_parts]))
     lo, hi = (key // (n_basins + 1)).astype(np.int32), (key % (n_basins + 1)).astype(np.int32)  # ids < 2^31
     del key
-    parent, level, top, edge_w = _tree_levels(lo, hi, w, n_basins)
-    edge_w = edge_w.astype(np.float32)  # pass heights are float32 z values (or -inf): exact, 4 bytes a basin
-    return {"parent": parent, "level": level, "top": top, "edge_w": edge_w, "pit_z": pit_z}  # dep_bottom: engine
+    nodes = np.union1d(np.union1d(lo, hi), [0]).astype(np.int32)  # increasing: the same tie order as by id
+    lo, hi = np.searchsorted(nodes, lo).astype(np.int32), np.searchsorted(nodes, hi).astype(np.int32)
+    parent_c, level_c, top_c, edge_w_c = _tree_levels(lo, hi, w, nodes.size - 1)
+    del lo, hi, w
+    n = n_basins + 1
+    parent, top = np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32)
+    level, edge_w = np.full(n, -np.inf), np.full(n, -np.inf, dtype=np.float32)  # pass heights: float32 z, exact
+    parent[nodes], top[nodes] = nodes[parent_c], nodes[top_c]
+    level[nodes], edge_w[nodes] = level_c, edge_w_c
+    return {"parent": parent, "level": level, "top": top, "edge_w": edge_w, "pit_z": pit_z, "spine": nodes}
 
 
 class Graph:

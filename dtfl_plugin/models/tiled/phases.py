@@ -12,7 +12,7 @@ from ..local import walls
 from ..local.bathtub_core import below_sums, facade_max_depth, pool_cells, pool_index, runoff_depth_m
 from ..local.depressions import _OFFSETS, _PAIRS, _min_per_key, d8_directions, spanning_edges
 from ..local.walls import pocket_cells
-from . import inputs, inside, seams
+from . import hanging, inputs, inside, seams
 from .layout import sparse_sum
 
 _DR = np.array([o[0] for o in _OFFSETS] + [0], dtype=np.int32)
@@ -203,7 +203,7 @@ def edges(spec, t: int) -> dict:
     """Lowest pass between every pair of neighbouring basins seen from the tile; runoff per basin."""
     lay = spec.layout
     if lay.done("edge", t, "npz"):
-        return lay.load_parts("edge", t)
+        return _steiner_part(lay.load_parts("edge", t))
     r0, r1, c0, c1 = lay.bounds(t)
     h, w = r1 - r0, c1 - c0
     bw = basins(spec, r0 - 2, r1 + 2, c0 - 2, c1 + 2)
@@ -222,7 +222,8 @@ def edges(spec, t: int) -> dict:
         weights.append(wgt)
     key, wgt = _min_per_key(np.concatenate(keys), np.concatenate(weights))
     lo, hi, wgt = spanning_edges(key // n, key % n, wgt)  # only the tile's own spanning forest can be in the tree
-    key = lo * n + hi
+    (hang_child, hang_parent, hang_w), steiner = hanging.peel(lo, hi, wgt, hanging.boundary_basins(bw))
+    key, wgt = lo[steiner] * n + hi[steiner], wgt[steiner]  # only these go into the global Kruskal
     tile_basin, tile_valid = bw[2:-2, 2:-2], valid[2:-2, 2:-2]
     if spec.landcover:
         runoff = runoff_depth_m(spec.rain_mm, spec.loss_mm, lay.load("coeff", t))
@@ -231,8 +232,20 @@ def edges(spec, t: int) -> dict:
         ids, sums = sparse_sum(tile_basin.ravel())
         sums *= float(runoff_depth_m(spec.rain_mm, spec.loss_mm, 1.0))
     parts = {"key": key, "w": wgt, "runoff_ids": ids, "runoff": sums}
-    lay.save_parts("edge", t, **parts)
+    lay.save_parts("edge", t, hang_child=hang_child, hang_parent=hang_parent, hang_w=hang_w, **parts)
     return parts
+
+
+def _steiner_part(parts: dict) -> dict:
+    """What the engine gathers of a tile's edges: the hanging ones stay in the work folder (hanging.py)."""
+    return {k: v for k, v in parts.items() if not k.startswith("hang_")}
+
+
+def hang(spec, t: int) -> dict:
+    """Parent, pass, level and top of the basins hanging off the tile's boundary basins (hanging.py)."""
+    parts = spec.layout.load_parts("edge", t)
+    spine = shared(spec, "spine")
+    return hanging.hang_levels(parts["hang_child"], parts["hang_parent"], parts["hang_w"], spine["level"], spine["top"])
 
 
 def _tile_state(spec, t: int, halo: int = 0):

@@ -27,8 +27,11 @@ class Routing:
     full: np.ndarray  # bool per depression
 
 
-def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray) -> Routing:
-    """Route from high spill levels to low: a depression always spills into one with a lower spill level."""
+def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray, compact: bool = False):
+    """Route from high spill levels to low: a depression always spills into one with a lower spill level.
+
+    ``compact`` (the tiled engine): the per-depression results are kept at the depression tops only
+    (``PerTop``) and ``basin_runoff`` becomes ``leaf_water`` in place; returns (Routing, slot index per basin)."""
     top, parent = graph.top, graph.parent
     n = graph.level.size
     inflow = np.bincount(top[1:], weights=basin_runoff[1:], minlength=n)
@@ -36,10 +39,9 @@ def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray) -> Routing:
     order = roots[np.argsort(-graph.level[roots], kind="stable")]
     entry = parent[order]
     # Compact arrays (8 bytes an item, not a Python object each) only over depressions, in routing order.
-    position = np.full(n, -1, dtype=np.int64)
+    position = np.full(n, -1, dtype=np.int32)
     position[order] = np.arange(order.size)
     dest = _packed(np.where(entry == 0, -1, position[top[entry]]), "q")
-    del position
     inflow_l = _packed(inflow[order], "d")
     cap_l = _packed(capacity[order], "d")
     kept_l = _packed(np.zeros(order.size), "d")
@@ -61,6 +63,9 @@ def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray) -> Routing:
         else:
             kept_l[i] = v
     del dest, cap_l
+    if compact:
+        return _compact(graph, order, position, (inflow_l, kept_l, spill_l), spilled_out, basin_runoff, capacity)
+    del position
     stored = np.zeros(n)
     spilled = np.zeros(n)
     stored[order] = np.frombuffer(kept_l, dtype=np.float64)
@@ -70,6 +75,19 @@ def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray) -> Routing:
     np.add.at(leaf_water, entry[np.frombuffer(spill_entry, dtype=np.int64)], np.frombuffer(spill_volume))
     full = (capacity > 0) & (stored >= capacity * (1.0 - 1e-9))
     return Routing(order, inflow, stored, spilled, spilled_out, leaf_water, capacity, full)
+
+
+def _compact(graph, order, slot, packed, spilled_out, leaf_water, capacity):
+    """``route``'s results at the depression tops: (Routing of PerTop arrays, slot index)."""
+    inflow, stored, spilled = (np.frombuffer(a, dtype=np.float64) for a in packed)
+    entry = graph.parent[order]
+    spills = np.flatnonzero(spilled > 0)
+    spills = spills[entry[spills] != 0]
+    np.add.at(leaf_water, entry[spills], spilled[spills])  # basin_runoff, in place: + spills from upstream
+    cap = capacity[order]
+    full = (cap > 0) & (stored >= cap * (1.0 - 1e-9))
+    per_top = [PerTop(slot, a) for a in (inflow, stored, spilled, cap, full)]
+    return Routing(order, per_top[0], per_top[1], per_top[2], spilled_out, leaf_water, per_top[3], per_top[4]), slot
 
 
 class PerTop:
@@ -88,20 +106,6 @@ class PerTop:
 
     def sum(self):
         return self.values.sum()
-
-
-def compact(r: Routing, n: int) -> tuple[Routing, np.ndarray]:
-    """``r`` with its per-depression arrays kept at the depression tops only, and the slot index (basin -> top
-    position, -1 elsewhere) they share. ``leaf_water`` stays per basin (a basin's own inflow)."""
-    slot = np.full(n, -1, dtype=np.int32)
-    slot[r.order] = np.arange(r.order.size, dtype=np.int32)
-
-    def at_tops(values: np.ndarray) -> PerTop:
-        return PerTop(slot, values[r.order])
-
-    kept = (at_tops(a) for a in (r.inflow, r.stored, r.spilled, r.capacity, r.full))
-    inflow, stored, spilled, capacity, full = kept
-    return Routing(r.order, inflow, stored, spilled, r.spilled_out, r.leaf_water, capacity, full), slot
 
 
 def partial_depressions(r: Routing) -> np.ndarray:

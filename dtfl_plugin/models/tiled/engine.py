@@ -190,9 +190,8 @@ def run_tiled(
     capacity *= area
     capacity[0] = 0.0
     total_runoff = float(basin_runoff.sum())
-    r = routing.route(g, basin_runoff, capacity)
-    del basin_runoff, capacity  # routing keeps its copy with the upstream spills (leaf_water)
-    r, slot = routing.compact(r, g.level.size)  # per-depression results at the tops only
+    r, slot = routing.route(g, basin_runoff, capacity, compact=True)  # per-depression results at the tops only
+    del basin_runoff, capacity  # the runoff is now r.leaf_water (+ the upstream spills), in place
     g.dep_bottom = _dep_bottom(g, slot, r.order.size)
     run.mark("routing")
     run.check()

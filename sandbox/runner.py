@@ -212,6 +212,19 @@ def _wait(spec, rec: dict, deadline: float, abort: threading.Event) -> str | Non
     return f"no proper answer within {START_TIMEOUT:.0f} s ({why})"
 
 
+def _launch_all(server_specs: list, wait: bool) -> tuple[dict, list]:
+    """Launch every server; with ``wait``, the (spec, why) of those that did not come up."""
+    recs = {s.name: _launch(s) for s in server_specs}
+    if not wait:
+        return recs, []
+    deadline = time.monotonic() + START_TIMEOUT
+    abort = threading.Event()
+    with ThreadPoolExecutor(max_workers=len(server_specs)) as pool:
+        results = dict(zip([s.name for s in server_specs],
+                           pool.map(lambda s: _wait(s, recs[s.name], deadline, abort), server_specs)))  # fmt: skip
+    return recs, [(s, results[s.name]) for s in server_specs if results[s.name] not in (None, _ABORTED)]
+
+
 def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:  # noqa: F811 - owner: who starts
     """Start every server (or reuse a healthy running sandbox); returns the endpoints dict.
 
@@ -254,21 +267,21 @@ def start(wait: bool = True, quiet: bool = True, owner: str = "cli") -> dict:  #
             raise SandboxError(f"preparing the sandbox data failed: {exc}") from exc
         built = time.monotonic()
         server_specs = specs(endpoints, ports, art)
-        recs = {s.name: _launch(s) for s in server_specs}
         write_atomic(OWNER, json.dumps({"pid": os.getpid(), "kind": owner}))
-        if wait:
-            deadline = time.monotonic() + START_TIMEOUT
-            abort = threading.Event()
-            with ThreadPoolExecutor(max_workers=len(server_specs)) as pool:
-                results = dict(zip([s.name for s in server_specs],
-                                   pool.map(lambda s: _wait(s, recs[s.name], deadline, abort), server_specs)))  # fmt: skip
-            failed = [(s, results[s.name]) for s in server_specs if results[s.name] not in (None, _ABORTED)]
-            if failed:
-                _event(f"start failed: {', '.join(s.name for s, _ in failed)}")
-                _stop_locked(quiet=True)
-                lines = [f"sandbox server {s.name!r} failed to start: {why}; log: {s.log}\n{_tail(s.log)}"
-                         for s, why in failed]  # fmt: skip
-                raise SandboxError("\n".join(lines))
+        recs, failed = _launch_all(server_specs, wait)
+        if failed and all(why == "the process exited" for _s, why in failed):
+            # A server that died at once (seen on a loaded machine right after another sandbox stopped, with
+            # nothing in its log): once more, before failing the whole test session.
+            _event(f"start retried: {', '.join(s.name for s, _ in failed)} exited at once")
+            _stop_locked(quiet=True)
+            write_atomic(OWNER, json.dumps({"pid": os.getpid(), "kind": owner}))
+            recs, failed = _launch_all(server_specs, wait)
+        if failed:
+            _event(f"start failed: {', '.join(s.name for s, _ in failed)}")
+            _stop_locked(quiet=True)
+            lines = [f"sandbox server {s.name!r} failed to start: {why}; log: {s.log}\n{_tail(s.log)}"
+                     for s, why in failed]  # fmt: skip
+            raise SandboxError("\n".join(lines))
         write_atomic(ENDPOINTS, json.dumps(endpoints, indent=2))
         write_atomic(FINGERPRINT, code_fingerprint())
         _event(f"started ({owner}) in {time.monotonic() - t0:.1f} s: {json.dumps(ports)}")

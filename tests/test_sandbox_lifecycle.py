@@ -58,6 +58,8 @@ def test_failing_server_names_itself_and_stops_the_rest(sandbox, tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "'qgis' failed to start" in proc.stderr
     assert str(state / "logs" / "qgis.log") in proc.stderr
+    # A server that exits at once is launched once more before the start fails.
+    assert (state / "logs" / "qgis.log").read_text().count("\n=== ") == 2
     assert not list((state / "pids").glob("*.json"))
     assert not (state / "endpoints.json").exists()
     assert _processes_mentioning(f"DTFL_SANDBOX_DIR={state}") == []

@@ -165,8 +165,12 @@ class _Collector:
 
     def _together(self, rows: list[tuple], scorer: Scorer, forward) -> None:
         """The tier's candidates scored at once from the forward index (forward.py)."""
-        rowids = [r[0] for r in rows]
-        scored, layers = forward.score(scorer, rowids)
+        polite = threading.current_thread() is not threading.main_thread()
+        if polite:  # a few ms in numpy next, holding the interpreter: let the GUI thread have it first
+            time.sleep(0)
+        scored, layers = forward.score(scorer, [r[0] for r in rows])
+        if polite:
+            time.sleep(0)
         for row, key, done in zip(rows, layers, scored):
             self._keep(row[0], key, row[2] if len(row) > 2 else 0, done)
 

@@ -44,7 +44,7 @@ class ForwardIndex:
         self.lens = lens  # (rows, 6) int32: terms per column
         self.starts = np.concatenate(([0], np.cumsum(lens.sum(axis=1))[:-1])).astype(np.int64)
         self.layers = layers  # layer key per row (entries.layer)
-        self.position = np.full(int(rowids.max()) + 1 if len(rowids) else 0, -1, dtype=np.int64)
+        self.position = np.full(int(rowids.max()) + 1 if len(rowids) else 0, -1, dtype=np.int32)  # rowids are dense
         self.position[rowids] = np.arange(len(rowids))
         self.nbytes = sum(a.nbytes for a in (ids, lens, self.starts, self.position, layers))
 

@@ -311,6 +311,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     parts = run.map("collapse", phases.seam_collapse, spec, tiles)
     st = seams.SeamTree(g, phases.shared(spec, "seam_plan"), parts, deps)
     del parts
+    phases.forget(spec, "seam_plan")  # the tiles saved their part of it with their local trees
     phases.publish(spec, "seam_tree", **st.shared())
     for part in run.map("partial", phases.seam_climb, spec, tiles):
         add_sparse(st.count, part["ids"], part["count"])
@@ -327,7 +328,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     phases.publish(spec, "seam_open", **opened)
     for part in run.map("open", phases.seam_levels, spec, tiles):
         leaf_level[part["ids"]] = part["level"]
-    phases.forget(spec, "seam_plan", "seam_tree", "seam_open")
+    phases.forget(spec, "seam_tree", "seam_open")
     return leaf_level
 
 

@@ -150,7 +150,7 @@ def collapse(spec, t: int, shared, basins, terrain) -> dict:
     comp_of_node = np.full(tree.parent.size, -1, dtype=np.int32)
     comp_of_node[root_node] = np.arange(roots.size, dtype=np.int32)
     lay.save_parts("sesc", t, comp=comp_of_node[esc[0]], z=esc[1])
-    _save_tree(lay, t, tree, root_node, interior)
+    _save_tree(lay, t, tree, root_node, interior, pl["leaf_water"][lo:hi])
     out = {
         "comp_w": freeze_w[roots],
         "comp_size": tree.size[root_node].astype(np.int64),
@@ -193,9 +193,11 @@ def _cells(spec, t, tree, interior, g, basins, terrain):
     return count, zsum, (node[up], zc[up])
 
 
-def _save_tree(lay, t, tree, root_node, interior) -> None:
+def _save_tree(lay, t, tree, root_node, interior, leaf_water) -> None:
+    """The local tree and its basins' water, for ``levels``: the global plan is dropped after the collapse."""
     keep = ("parent", "left", "right", "a_end", "b_end", "w_top", "cap_cells", "start", "size", "leaf_order", "root")
-    lay.save_parts("stree", t, roots=root_node, interior=interior, **{k: getattr(tree, k) for k in keep})
+    arrays = {k: getattr(tree, k) for k in keep}
+    lay.save_parts("stree", t, roots=root_node, interior=interior, leaf_water=leaf_water, **arrays)
 
 
 class SeamTree:
@@ -330,7 +332,7 @@ def levels(spec, t: int, shared, basins, terrain) -> dict:
         s = int(tree.start[root])
         pos = [s + int(p) for p in op["pos"][first[j] : first[j + 1]]]
         stack.append((root, float(op["water"][j]), pos, op["vol"][first[j] : first[j + 1]].tolist()))
-    lw = np.concatenate([[0.0], shared(spec, "seam_plan")["leaf_water"][_range(shared(spec, "seam_plan"), t)]])
+    lw = np.concatenate([[0.0], saved["leaf_water"]])
     area = spec.cell_size**2
     pool_of, pool_vol, _ = distribute(tree, lw, {}, area, stack=stack)
     r0, r1, c0, c1 = lay.bounds(t)
@@ -340,11 +342,6 @@ def levels(spec, t: int, shared, basins, terrain) -> dict:
     level = _water_levels(z.ravel(), pool_of[lb], tree, pool_vol, area)
     wet = np.flatnonzero(pool_of[1:] > 0)
     return {"ids": interior[wet].astype(np.int64), "level": level[pool_of[1:][wet]]}
-
-
-def _range(pl: dict, t: int) -> slice:
-    lo, hi = np.searchsorted(pl["home"], [t, t + 1])
-    return slice(int(lo), int(hi))
 
 
 def _tree(saved: dict, k: int) -> MergeTree:

@@ -70,7 +70,7 @@ def test_many_small_depressions_inside_small_tiles(tmp_path):
 
 def test_home_tiles_and_split_by_hand():
     # basins 1..5; tile 0 sees 1, 2, 3; tile 1 sees 3, 4, 5: basin 3 lies over the seam
-    home = inside.home_tiles([np.array([1, 2, 3]), np.array([3, 4, 5])], 6)
+    home = inside.home_tiles([np.array([1, 2, 3]), np.array([3, 4, 5])], np.full(6, -2, dtype=np.int32))
     assert home.tolist() == [-1, 0, 0, -1, 1, 1]
     # depressions: {1, 2} (top 1) inside tile 0; {3, 4} (top 4) over the seam; {5} inside tile 1
     g = Graph({"level": np.zeros(6), "top": np.array([0, 1, 1, 4, 4, 5])})

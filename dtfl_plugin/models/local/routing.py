@@ -14,6 +14,8 @@ import numpy as np
 
 from .fill_spill import _packed
 
+_BLOCK = 1 << 22  # basins per block when a whole per-basin array is walked
+
 
 @dataclass
 class Routing:
@@ -27,23 +29,44 @@ class Routing:
     full: np.ndarray  # bool per depression
 
 
-def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray, compact: bool = False):
+def route(graph, basin_runoff, capacity, compact: bool = False, position=None, release=None):
     """Route from high spill levels to low: a depression always spills into one with a lower spill level.
 
     ``compact`` (the tiled engine): the per-depression results are kept at the depression tops only
-    (``PerTop``) and ``basin_runoff`` becomes ``leaf_water`` in place; returns (Routing, slot index per basin)."""
+    (``PerTop``) and ``basin_runoff`` becomes ``leaf_water`` in place; returns (Routing, slot index per basin).
+    ``position``: the int32 slot array to fill (all -1), e.g. one mapped from a file; the per-basin arrays are
+    read in blocks, and ``release()`` (if given) is called between steps to hand back the pages read."""
+    release = release or (lambda: None)
     top, parent = graph.top, graph.parent
     n = graph.level.size
-    inflow = np.bincount(top[1:], weights=basin_runoff[1:], minlength=n)
-    roots = np.flatnonzero((top == np.arange(n)) & (np.arange(n) > 0))
-    order = roots[np.argsort(-graph.level[roots], kind="stable")]
+    roots = []
+    for s in range(0, n, _BLOCK):
+        block = np.asarray(top[s : s + _BLOCK])
+        roots.append(np.flatnonzero(block == np.arange(s, s + block.size)) + s)
+        release()
+    roots = np.concatenate(roots)
+    roots = roots[roots > 0]
+    inflow = np.zeros(roots.size)  # per depression (top), in the order of ``roots``
+    for s in range(1, n, _BLOCK):  # one block below 4 M basins: the very sums of one bincount over all
+        slot = _slot_of(roots, np.asarray(top[s : s + _BLOCK]))
+        inflow += np.bincount(slot, weights=basin_runoff[s : s + _BLOCK], minlength=roots.size + 1)[: roots.size]
+        release()
+    rank = np.argsort(-graph.level[roots], kind="stable")
+    release()
+    order = roots[rank]
     entry = parent[order]
+    release()
     # Compact arrays (8 bytes an item, not a Python object each) only over depressions, in routing order.
-    position = np.full(n, -1, dtype=np.int32)
+    if position is None:
+        position = np.full(n, -1, dtype=np.int32)
     position[order] = np.arange(order.size)
     dest = _packed(np.where(entry == 0, -1, position[top[entry]]), "q")
-    inflow_l = _packed(inflow[order], "d")
+    release()
+    inflow_l = _packed(inflow[rank], "d")
+    del inflow
+    inflow = np.zeros(n) if not compact else None
     cap_l = _packed(capacity[order], "d")
+    release()
     kept_l = _packed(np.zeros(order.size), "d")
     spill_l = _packed(np.zeros(order.size), "d")
     spilled_out = 0.0
@@ -75,6 +98,13 @@ def route(graph, basin_runoff: np.ndarray, capacity: np.ndarray, compact: bool =
     np.add.at(leaf_water, entry[np.frombuffer(spill_entry, dtype=np.int64)], np.frombuffer(spill_volume))
     full = (capacity > 0) & (stored >= capacity * (1.0 - 1e-9))
     return Routing(order, inflow, stored, spilled, spilled_out, leaf_water, capacity, full)
+
+
+def _slot_of(roots: np.ndarray, tops: np.ndarray) -> np.ndarray:
+    """Index of each top in the sorted ``roots``; ``roots.size`` where it is none (basin 0, the outside)."""
+    pos = np.searchsorted(roots, tops)
+    hit = roots[np.minimum(pos, max(roots.size - 1, 0))] == tops if roots.size else np.zeros(tops.size, dtype=bool)
+    return np.where(hit, pos, roots.size)
 
 
 def _compact(graph, order, slot, packed, spilled_out, leaf_water, capacity):
@@ -139,17 +169,20 @@ def newton_update(h: np.ndarray, target: np.ndarray, count: np.ndarray, zsum: np
     return np.minimum(new, h), False  # monotone from above; guards against rounding ping-pong
 
 
-def per_depression(graph, leaf_level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Highest water level and deepest water of each depression (top basin id), over its basins."""
+def per_depression(graph, leaf_level: np.ndarray, tops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Highest water level and deepest water of each depression of ``tops`` (sorted top basin ids), over its
+    basins: two arrays in the order of ``tops``."""
+    water_level = np.full(tops.size + 1, -np.inf)
+    water_depth = np.zeros(tops.size + 1)
     n = graph.level.size
-    wet = np.flatnonzero(np.isfinite(leaf_level))
-    wet = wet[wet > 0]
-    dep = graph.top[wet]
-    water_level = np.full(n, -np.inf)
-    water_depth = np.zeros(n)
-    np.maximum.at(water_level, dep, leaf_level[wet])
-    np.maximum.at(water_depth, dep, leaf_level[wet] - graph.pit_z[wet])
-    return water_level, water_depth
+    for s in range(0, n, _BLOCK):  # in blocks: the per-basin arrays may be mapped (maxima: any order gives the same)
+        lv = np.asarray(leaf_level[s : s + _BLOCK])
+        wet = np.flatnonzero(np.isfinite(lv))
+        wet = wet[wet + s > 0]
+        dep = _slot_of(tops, np.asarray(graph.top[s : s + _BLOCK])[wet])
+        np.maximum.at(water_level, dep, lv[wet])
+        np.maximum.at(water_depth, dep, lv[wet] - np.asarray(graph.pit_z[s : s + _BLOCK])[wet])
+    return water_level[:-1], water_depth[:-1]
 
 
 def depression_ids(graph, capacity, min_depth: float, tops=None) -> tuple[np.ndarray, np.ndarray]:
@@ -171,11 +204,13 @@ def depression_ids(graph, capacity, min_depth: float, tops=None) -> tuple[np.nda
 
 def table(graph, r: Routing, keep: np.ndarray, leaf_level: np.ndarray, cells: np.ndarray, area: float) -> list:
     """One row per kept depression (id = position in ``keep`` + 1); ``cells``: extent in cells per id."""
-    water_level, water_depth = per_depression(graph, leaf_level)
+    tops = np.unique(keep)
+    water_level, water_depth = per_depression(graph, leaf_level, tops)
+    at = dict(zip(tops.tolist(), range(tops.size)))
     rows = []
     for i, d in enumerate(keep.tolist(), start=1):
         cap = float(r.capacity[d])
-        wl = float(water_level[d])
+        wl = float(water_level[at[d]])
         rows.append(
             {
                 "id": i,
@@ -185,7 +220,7 @@ def table(graph, r: Routing, keep: np.ndarray, leaf_level: np.ndarray, cells: np
                 "fill_fraction": float(r.stored[d] / cap) if cap > 0 else 0.0,
                 "spilled_m3": float(r.spilled[d]),
                 "max_depth": float(graph.level[d] - graph.dep_bottom[d]),
-                "water_depth": float(max(water_depth[d], 0.0)),
+                "water_depth": float(max(water_depth[at[d]], 0.0)),
                 "water_level": wl if np.isfinite(wl) else None,
                 "spill_level": float(graph.level[d]),
                 "cells": int(cells[i]),

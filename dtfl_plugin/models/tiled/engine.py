@@ -21,6 +21,7 @@ import os
 import resource
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -28,7 +29,7 @@ from osgeo import gdal
 
 from ..local import routing
 from ..local.depressions import CancelledError
-from . import heap, inputs, inside, merge, phases, seams
+from . import heap, inputs, inside, merge, phases, seams, store
 from .executors import LocalExecutor
 from .layout import Layout, add_sparse, load_json, save_json
 
@@ -146,13 +147,14 @@ class _Run:
                 self.progress(start + weight * k / max(n, 1))
 
         t0 = time.perf_counter()
-        results = self.executor.map(fn, spec, tiles, args, done, self.is_cancelled)
+        results = self.executor.map(partial(store.released, fn), spec, tiles, args, done, self.is_cancelled)
         self.base = start + weight
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         self.log(f"{phase}: {len(tiles)} tiles in {time.perf_counter() - t0:.1f} s (peak memory so far {peak:.0f} MB)")
         return results
 
     def mark(self, step: str) -> None:
+        store.release()
         heap.trim()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         self.log(f"{step} (global) done (peak memory so far {peak:.0f} MB)")
@@ -183,22 +185,25 @@ def run_tiled(
     spec = _prepare(run, spec, tiles)
     spec = _resolve(run, spec, tiles)
     g, basin_runoff, home = _graph(run, spec, tiles)
-    capacity = np.zeros(g.level.size)
+    capacity = store.scratch(spec, "capacity", g.level.size, np.float64)
     for part in run.map("capacity", phases.capacity, spec, tiles):
         add_sparse(capacity, part["ids"], part["sums"])
     area = spec.cell_size**2
-    capacity *= area
+    _scale(capacity, area)
     capacity[0] = 0.0
-    total_runoff = float(basin_runoff.sum())
-    r, slot = routing.route(g, basin_runoff, capacity, compact=True)  # per-depression results at the tops only
-    del basin_runoff, capacity  # the runoff is now r.leaf_water (+ the upstream spills), in place
+    total_runoff = sum(float(basin_runoff[s:e].sum()) for s, e in store.chunks(basin_runoff.size))
+    slot = store.scratch(spec, "slot", g.level.size, np.int32, fill=-1)
+    r, slot = routing.route(g, basin_runoff, capacity, compact=True, position=slot, release=store.release)
+    del capacity  # the runoff is now r.leaf_water (+ the upstream spills), in place
+    store.drop_scratch(spec, "capacity")
     g.dep_bottom = _dep_bottom(g, slot, r.order.size)
     run.mark("routing")
     run.check()
     leaf_level = _partial(run, spec, tiles, g, r, area, home)
     r.leaf_water = None  # used up by the partly filled depressions
     keep, new_id = routing.depression_ids(g, r.capacity, spec.min_depth, tops=np.sort(r.order))
-    phases.publish(spec, "final", leaf_level=leaf_level, new_id=new_id)
+    phases.publish(spec, "final", adopt=True, leaf_level=leaf_level, new_id=new_id)
+    del new_id  # the tiles read it from the work folder
     phases.forget(spec, "pools", "pool_index")
     cells = np.zeros(keep.size + 1)
     facade = np.zeros(spec.n_buildings + 1)
@@ -225,8 +230,18 @@ def run_tiled(
 def _dep_bottom(g, slot: np.ndarray, n_tops: int) -> routing.PerTop:
     """Lowest pit of each depression, kept at the tops only (the in-memory path's per-basin dep_bottom)."""
     bottom = np.full(n_tops, np.inf)
-    np.minimum.at(bottom, slot[g.top[1:]], g.pit_z[1:])
+    for s, e in store.chunks(g.top.size):
+        s = max(s, 1)
+        np.minimum.at(bottom, slot[g.top[s:e]], g.pit_z[s:e])
+        store.release()
     return routing.PerTop(slot, bottom)
+
+
+def _scale(a: np.ndarray, factor: float) -> None:
+    """``a *= factor`` block by block (a mapped array: its pages handed back as it goes)."""
+    for s, e in store.chunks(a.size):
+        a[s:e] *= factor
+        store.release_array(a)
 
 
 def _prepare(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
@@ -246,34 +261,40 @@ def _prepare(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
 
 def _resolve(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
     parts = run.map("label", phases.label, spec, tiles)
-    if not spec.layout.done("nodes", None, "npz"):
+    if not store.saved(spec.layout, "nodes"):
         lay = spec.layout
-        spec.layout.save_parts("nodes", None, **merge.resolve(parts, lay.tile_cols, lay.tile * lay.cols))
+        store.save(lay, "nodes", **merge.resolve(parts, lay.tile_cols, lay.tile * lay.cols))
     del parts
     return replace(spec, n_basins=int(phases.shared(spec, "nodes")["n_basins"]))
 
 
 def _graph(run: _Run, spec: Spec, tiles: list[int]):
     parts = run.map("edges", phases.edges, spec, tiles)
-    basin_runoff = np.zeros(spec.n_basins + 1)
+    basin_runoff = store.scratch(spec, "runoff", spec.n_basins + 1, np.float64)
     seen = [p.pop("runoff_ids") for p in parts]
     for ids, p in zip(seen, parts):
         add_sparse(basin_runoff, ids, p.pop("runoff"))
-    home = inside.home_tiles(seen, spec.n_basins + 1)
+    home = inside.home_tiles(seen, store.scratch(spec, "home", spec.n_basins + 1, np.int32, fill=-2))
     del seen
+    store.release()
     pit_z = phases.shared(spec, "nodes")["pit_z"]
-    if not spec.layout.done("graph", None, "npz"):  # published: this process keeps these arrays, not a reloaded copy
-        arrays = merge.graph(parts, pit_z, spec.n_basins)  # the parts' arrays are popped: empty dicts left
+    if not store.saved(spec.layout, "graph"):
+        alloc = partial(_scratch, spec)
+        arrays = merge.graph(parts, pit_z, spec.n_basins, alloc)  # the parts' arrays are popped: empty dicts left
         run.mark(f"spill tree of {arrays['spine'].size} basins on the tiles' Steiner edges")
         _hang(run, spec, tiles, arrays)
-        phases.publish(spec, "graph", **arrays)
+        phases.publish(spec, "graph", adopt=True, **arrays)
         del arrays
     del parts
     run.mark("spill tree")
     g = merge.Graph(phases.shared(spec, "graph"))
-    basin_runoff *= spec.cell_size**2
+    _scale(basin_runoff, spec.cell_size**2)
     basin_runoff[0] = 0.0
     return g, basin_runoff, home
+
+
+def _scratch(spec: Spec, name: str, size: int, dtype, fill) -> np.ndarray:
+    return store.scratch(spec, name, size, dtype, fill)
 
 
 def _hang(run: _Run, spec: Spec, tiles: list[int], arrays: dict) -> None:
@@ -285,6 +306,7 @@ def _hang(run: _Run, spec: Spec, tiles: list[int], arrays: dict) -> None:
         arrays["parent"][ids], arrays["edge_w"][ids] = part["parent"], part["edge_w"]
         arrays["level"][ids], arrays["top"][ids] = part["level"], part["top"]
         seen += ids.size
+        store.release()
     phases.forget(spec, "spine")
     if seen != spec.n_basins + 1:
         raise RuntimeError(f"the spill tree reached {seen} of {spec.n_basins + 1} basins")
@@ -294,9 +316,16 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     """Levels in partly filled depressions: those inside one tile per tile; the others over seams in a global
     merge tree of their seam basins and the tiles' collapsed interior sub-trees (seams.py), Newton passes over
     the tiles for the global pools, and per tile inside the partly filled collapsed sub-trees."""
-    leaf_level = routing.full_leaf_levels(g, r)
+    leaf_level = store.scratch(spec, "leaf_level", g.level.size, np.float64)
+    for s, e in store.chunks(leaf_level.size):  # routing.full_leaf_levels, block by block
+        top = np.asarray(g.top[s:e])
+        leaf_level[s:e] = np.where(r.full[top], g.level[top], -np.inf)
+        store.release()
+    leaf_level[0] = -np.inf
     deps, own, own_home = inside.split_partial(g, routing.partial_depressions(r), home)
+    store.release()
     phases.publish(spec, "inside_deps", deps=own, home=own_home, stored=r.stored[own], leaf_water=r.leaf_water)
+    n = leaf_level.size
     for part in run.map("inside", phases.inside_levels, spec, tiles):
         leaf_level[part["ids"]] = part["level"]
     phases.forget(spec, "inside_deps")
@@ -308,23 +337,34 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     del home
     seam_water = r.leaf_water[phases.shared(spec, "seam_plan")["seam"]]
     r.leaf_water = None  # what is left of it: the plan's interior basins and the seam basins
-    parts = run.map("collapse", phases.seam_collapse, spec, tiles)
-    st = seams.SeamTree(g, phases.shared(spec, "seam_plan"), parts, deps)
+    run.map("collapse", phases.seam_collapse, spec, tiles)
+    parts = [seams.SavedPart(spec.layout, t) for t in tiles]
+    st = seams.SeamTree(g, phases.shared(spec, "seam_plan"), parts, deps, store.scratch(spec, "gleaf", n, np.int32))
     del parts
     phases.forget(spec, "seam_plan")  # the tiles saved their part of it with their local trees
     phases.publish(spec, "seam_tree", **st.shared())
+    st.park(spec)  # the climb needs only the parents and sills (published): the rest waits in the work folder
+    run.mark(f"merge tree of {deps.size} partly filled depressions over seams built ({st.n} leaves)")
     for part in run.map("partial", phases.seam_climb, spec, tiles):
         add_sparse(st.count, part["ids"], part["count"])
         add_sparse(st.zsum, part["ids"], part["zsum"])
     phases.forget(spec, "seam_climber")
+    store.release()
+    st.unpark(spec)
     pool_of, pool_vol, wl, partial, opened = st.solve(seam_water, r.stored, area)
     run.mark(f"merge tree of {deps.size} partly filled depressions over seams ({st.n} leaves)")
-    pool_of_basin = pool_of[st.gleaf]
+    pool_of_basin = store.scratch(spec, "pool_of_basin", n, np.int32)
+    for s, e in store.chunks(n):
+        pool_of_basin[s:e] = pool_of[st.gleaf[s:e]]
+        store.release()
     if partial.any():
         wl = _newton(run, spec, tiles, pool_of_basin, st.tree.w_top, partial, pool_vol, wl, area)
-    member = st.gleaf > 0
-    leaf_level[member] = wl[pool_of_basin[member]]
-    del member, pool_of_basin
+    for s, e in store.chunks(n):
+        member = st.gleaf[s:e] > 0
+        leaf_level[s:e][member] = wl[pool_of_basin[s:e][member]]
+        store.release()
+    del pool_of_basin
+    store.drop_scratch(spec, "pool_of_basin")
     phases.publish(spec, "seam_open", **opened)
     for part in run.map("open", phases.seam_levels, spec, tiles):
         leaf_level[part["ids"]] = part["level"]

@@ -39,14 +39,16 @@ def _local(members: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(members[pos] == ids, pos + 1, 0)
 
 
-def home_tiles(runoff_ids: list[np.ndarray], n: int) -> np.ndarray:
+def home_tiles(runoff_ids: list[np.ndarray], home: np.ndarray) -> np.ndarray:
     """Per basin: the one tile holding all its cells, -1 for basins over a seam (int32, 4 bytes a basin).
 
-    ``runoff_ids``: per tile, the basin ids seen in it (the edges phase's ids of the runoff sums)."""
-    home = np.full(n, -2, dtype=np.int32)  # -2: not seen yet
+    ``runoff_ids``: per tile, the basin ids seen in it (the edges phase's ids of the runoff sums); ``home``: the
+    int32 array to fill, all -2 (not seen yet)."""
     for t, ids in enumerate(runoff_ids):
         home[ids] = np.where(home[ids] == -2, t, -1)
-    home[home == -2] = -1
+    for s in range(0, home.size, 1 << 22):
+        block = home[s : s + (1 << 22)]
+        block[block == -2] = -1
     home[0] = -1
     return home
 
@@ -55,7 +57,9 @@ def split_partial(graph, deps: np.ndarray, home: np.ndarray) -> tuple[np.ndarray
     """Partly filled depressions ``deps`` (top ids) -> (global ones, local ones sorted by their home tile, and
     those home tiles)."""
     seam = np.zeros(graph.level.size, dtype=bool)  # depressions with a basin in another tile than their top's
-    seam[graph.top[home != home[graph.top]]] = True
+    for s in range(0, seam.size, 1 << 22):  # in blocks: the arrays may be mapped from the work folder
+        top, h = np.asarray(graph.top[s : s + (1 << 22)]), np.asarray(home[s : s + (1 << 22)])
+        seam[top[h != home[top]]] = True
     local = (home[deps] >= 0) & ~seam[deps]
     inside = deps[local]
     inside = inside[np.argsort(home[inside], kind="stable")]

@@ -140,7 +140,11 @@ def _follow_exits(exits: np.ndarray, target: np.ndarray) -> np.ndarray:
     raise RuntimeError("an exit's flow path did not end in a pit region")
 
 
-def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int) -> dict:
+def _full(name: str, size: int, dtype, fill) -> np.ndarray:
+    return np.full(size, fill, dtype=dtype)
+
+
+def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int, alloc=_full) -> dict:
     """The spill tree over the basins on the tiles' Steiner edges (their key and w are consumed; hanging.py),
     as in depressions.analyse_depressions, written into per-basin arrays; the hanging basins are filled in by
     the tiles afterwards (the "hang" phase)."""
@@ -153,9 +157,9 @@ def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int) -> dict:
     lo, hi = np.searchsorted(nodes, lo).astype(np.int32), np.searchsorted(nodes, hi).astype(np.int32)
     parent_c, level_c, top_c, edge_w_c = _tree_levels(lo, hi, w, nodes.size - 1)
     del lo, hi, w
-    n = n_basins + 1
-    parent, top = np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32)
-    level, edge_w = np.full(n, -np.inf), np.full(n, -np.inf, dtype=np.float32)  # pass heights: float32 z, exact
+    n = n_basins + 1  # ``alloc(name, size, dtype, fill)``: where the per-basin arrays live (the engine: mapped)
+    parent, top = alloc("parent", n, np.int32, 0), alloc("top", n, np.int32, 0)
+    level, edge_w = alloc("level", n, np.float64, -np.inf), alloc("edge_w", n, np.float32, -np.inf)  # float32 z
     parent[nodes], top[nodes] = nodes[parent_c], nodes[top_c]
     level[nodes], edge_w[nodes] = level_c, edge_w_c
     return {"parent": parent, "level": level, "top": top, "edge_w": edge_w, "pit_z": pit_z, "spine": nodes}

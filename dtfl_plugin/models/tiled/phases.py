@@ -12,33 +12,30 @@ from ..local import walls
 from ..local.bathtub_core import below_sums, facade_max_depth, pool_cells, pool_index, runoff_depth_m
 from ..local.depressions import _OFFSETS, _PAIRS, _min_per_key, d8_directions, spanning_edges
 from ..local.walls import pocket_cells
-from . import hanging, inputs, inside, seams
+from . import hanging, inputs, inside, seams, store
 from .layout import sparse_sum
 
 _DR = np.array([o[0] for o in _OFFSETS] + [0], dtype=np.int32)
 _DC = np.array([o[1] for o in _OFFSETS] + [0], dtype=np.int32)
 _EIGHT = np.ones((3, 3), dtype=bool)
-_CACHE: dict = {}
+_CACHE: dict = {}  # what a process makes of the global arrays once (jump pointers, pool index)
 _CHUNK = 1 << 21
 
 
 def shared(spec, name: str) -> dict:
-    """Global arrays of the run (basin graph, tree, ...), loaded once per process: the engine and, with the
-    local executor, the tiles use the very same arrays (no second copy)."""
-    key = (spec.layout.folder, name)
-    if key not in _CACHE:
-        _CACHE[key] = spec.layout.load_parts(name)
-    return _CACHE[key]
+    """Global arrays of the run (basin graph, tree, ...), mapped from the work folder once per process: the engine
+    and, with the local executor, the tiles use the very same mappings (store.py)."""
+    return store.shared(spec, name)
 
 
-def publish(spec, name: str, **arrays) -> None:
-    """Save global arrays for the tiles (any worker) and keep them as this process's copy."""
-    spec.layout.save_parts(name, None, **arrays)
-    _CACHE[(spec.layout.folder, name)] = arrays
+def publish(spec, name: str, adopt: bool = False, **arrays) -> dict:
+    """Save global arrays for the tiles (any worker); returns this process's mapped copy (store.publish)."""
+    return store.publish(spec, name, adopt, **arrays)
 
 
 def forget(spec, *names: str) -> None:
-    """Drop cached global arrays (all of them when no name is given)."""
+    """Drop cached global arrays and what was made of them (all of the run's when no name is given)."""
+    store.forget(spec, *names)
     for key in list(_CACHE):
         if not names or (key[0] == spec.layout.folder and key[1] in names):
             del _CACHE[key]
@@ -267,8 +264,9 @@ def capacity(spec, t: int) -> dict:
 
 
 def seam_collapse(spec, t: int) -> dict:
-    """The tile's interior sub-trees of the partly filled depressions over seams (seams.py)."""
-    return seams.collapse(spec, t, shared, basins, terrain)
+    """The tile's interior sub-trees of the partly filled depressions over seams (seams.py): saved in the work
+    folder, where the global step reads them (``seams.SavedPart``)."""
+    return {"comps": int(seams.collapse(spec, t, shared, basins, terrain)["comp_w"].size)}
 
 
 def seam_climb(spec, t: int) -> dict:

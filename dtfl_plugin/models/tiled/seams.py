@@ -33,8 +33,13 @@ from ..local.fill_spill import (
     merge_tree_graph,
     set_capacities,
 )
+from . import store
 from .inside import _local
 from .layout import sparse_sum
+
+_BLOCK = 1 << 22
+_TREE_FIELDS = ("parent", "left", "right", "a_end", "b_end", "w_top", "cap_cells", "start", "size", "leaf_order",
+                "root", "leaf_of", "basins", "a_pos", "b_pos")  # fmt: skip
 
 
 def plan(g, deps: np.ndarray, home: np.ndarray, leaf_water: np.ndarray) -> dict:
@@ -42,16 +47,22 @@ def plan(g, deps: np.ndarray, home: np.ndarray, leaf_water: np.ndarray) -> dict:
     interior from outside it (by that tile), the edges between two seam basins, and the seam basins."""
     member = np.zeros(g.level.size, dtype=bool)
     member[deps] = True
-    members = np.flatnonzero(member[g.top])
+    found: dict = {"m": [], "c": [], "p": []}
+    for s in range(0, member.size, _BLOCK):  # in blocks: the per-basin arrays may be mapped from the work folder
+        top = np.asarray(g.top[s : s + _BLOCK])
+        m = (np.flatnonzero(member[top]) + s).astype(np.int32)
+        m = m[m > 0]
+        p = np.asarray(g.parent[m])
+        internal = (p != 0) & (g.top[p] == top[m - s])
+        found["m"].append(m)
+        found["c"].append(m[internal])
+        found["p"].append(p[internal])
     del member
-    members = members[members > 0].astype(np.int32)
+    members, c, p = (np.concatenate(found[k]) for k in ("m", "c", "p"))
     h = home[members]
     interior = members[h >= 0]
     ih = h[h >= 0]
     order = np.argsort(ih, kind="stable")
-    p = g.parent[members]
-    internal = (p != 0) & (g.top[p] == g.top[members])
-    c, p = members[internal], p[internal]
     hc, hp = home[c], home[p]
     into = (hp >= 0) & (hc != hp)
     x_order = np.argsort(hp[into], kind="stable")
@@ -203,18 +214,17 @@ def _save_tree(lay, t, tree, root_node, interior, leaf_water) -> None:
 class SeamTree:
     """The global merge tree over seam basins and super-leaves (``build``), and what the tiles need of it."""
 
-    def __init__(self, g, pl: dict, parts: list[dict], deps: np.ndarray) -> None:
+    def __init__(self, g, pl: dict, parts: list[dict], deps: np.ndarray, gleaf: np.ndarray) -> None:
         seam = pl["seam"]
         k0 = seam.size
         ncomp = np.array([p["comp_w"].size for p in parts], dtype=np.int64)
         self.base = k0 + 1 + np.concatenate([[0], np.cumsum(ncomp)])  # super-leaf ids of tile t: base[t]..
         n = int(self.base[-1])
         self.k0, self.n = k0, n
-        gleaf = np.zeros(g.level.size, dtype=np.int32)
         gleaf[seam] = np.arange(1, k0 + 1, dtype=np.int32)
-        for t, p in enumerate(parts):
-            gleaf[p["basin"]] = self.base[t] + p["basin_comp"]
-        edges = np.unique(np.concatenate([pl["both_seam"]] + [p["edges"] for p in parts]).astype(np.int64))
+        for t, p in enumerate(parts):  # the parts' arrays are popped as they are used: the parts shrink
+            gleaf[p.pop("basin")] = self.base[t] + p.pop("basin_comp")
+        edges = np.unique(np.concatenate([pl["both_seam"]] + [p.pop("edges") for p in parts]).astype(np.int64))
         edges = edges[np.lexsort((edges, g.edge_w[edges]))]
         leaf_size = np.ones(n, dtype=np.int64)
         leaf_size[k0 + 1 :] = _cat(parts, "comp_size")
@@ -227,6 +237,7 @@ class SeamTree:
         tree.b_pos = (tree.start[tree.b_end] + rel(g.parent[edges])).astype(np.int32)
         self.tree, self.gleaf, self.deps, self.seam = tree, gleaf, deps, seam
         self.count, self.zsum = np.zeros(tree.parent.size), np.zeros(tree.parent.size)
+        self.n_leaves = tree.n_leaves
         self.count[k0 + 1 : n] = _cat(parts, "comp_count")
         self.zsum[k0 + 1 : n] = _cat(parts, "comp_zsum")
         self.water = np.zeros(n)
@@ -236,6 +247,15 @@ class SeamTree:
         """For the tiles' climb: the tree's parent and sills, the global leaf per basin, super-leaf ids per tile."""
         return {"parent": self.tree.parent, "w_top": self.tree.w_top, "gleaf": self.gleaf, "base": self.base,
                 "k0": np.array(self.k0)}  # fmt: skip
+
+    def park(self, spec) -> None:
+        """The tree to the work folder while the tiles climb it (they need only parents and sills)."""
+        store.save(spec.layout, "seam_merge", **{k: getattr(self.tree, k) for k in _TREE_FIELDS})
+        self.tree = None
+
+    def unpark(self, spec) -> None:
+        saved = store.load(spec.layout, "seam_merge")
+        self.tree = MergeTree(self.n_leaves, **{k: np.array(saved[k]) for k in _TREE_FIELDS})
 
     def solve(self, seam_water: np.ndarray, stored, area: float):
         """Capacities and distribution: (pool node per global leaf, pool volumes, pool levels where known (full),
@@ -253,8 +273,23 @@ class SeamTree:
         return pool_of, pool_vol, wl, partial, _open_parts(opened, entries, tree.start)
 
 
+class SavedPart:
+    """A tile's collapse result read back from the work folder one key at a time (``collapse`` saved it): the
+    engine never holds all tiles' parts at once."""
+
+    def __init__(self, lay, t: int) -> None:
+        self.path = lay.path("seam", t, "npz")
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        with np.load(self.path, allow_pickle=False) as data:
+            return data[key]
+
+    pop = __getitem__
+
+
 def _cat(parts: list[dict], key: str) -> np.ndarray:
-    return np.concatenate([p[key] for p in parts]) if parts else np.zeros(0)
+    """One key of all parts, concatenated (and popped from the parts)."""
+    return np.concatenate([p.pop(key) for p in parts]) if parts else np.zeros(0)
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray):

@@ -87,7 +87,8 @@ def route(graph, basin_runoff, capacity, compact: bool = False, position=None, r
             kept_l[i] = v
     del dest, cap_l
     if compact:
-        return _compact(graph, order, position, (inflow_l, kept_l, spill_l), spilled_out, basin_runoff, capacity)
+        packed = (inflow_l, kept_l, spill_l)
+        return _compact(graph, order, position, packed, spilled_out, basin_runoff, capacity, release)
     del position
     stored = np.zeros(n)
     spilled = np.zeros(n)
@@ -107,14 +108,17 @@ def _slot_of(roots: np.ndarray, tops: np.ndarray) -> np.ndarray:
     return np.where(hit, pos, roots.size)
 
 
-def _compact(graph, order, slot, packed, spilled_out, leaf_water, capacity):
+def _compact(graph, order, slot, packed, spilled_out, leaf_water, capacity, release):
     """``route``'s results at the depression tops: (Routing of PerTop arrays, slot index)."""
     inflow, stored, spilled = (np.frombuffer(a, dtype=np.float64) for a in packed)
     entry = graph.parent[order]
+    release()
     spills = np.flatnonzero(spilled > 0)
     spills = spills[entry[spills] != 0]
     np.add.at(leaf_water, entry[spills], spilled[spills])  # basin_runoff, in place: + spills from upstream
+    release()
     cap = capacity[order]
+    release()
     full = (cap > 0) & (stored >= cap * (1.0 - 1e-9))
     per_top = [PerTop(slot, a) for a in (inflow, stored, spilled, cap, full)]
     return Routing(order, per_top[0], per_top[1], per_top[2], spilled_out, leaf_water, per_top[3], per_top[4]), slot

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import resource
 import time
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -138,7 +137,8 @@ class _Run:
         self.log = log or (lambda message: None)
         self.base = 0.0
 
-    def map(self, phase: str, fn, spec, tiles, *args):
+    def map(self, phase: str, fn, spec, tiles, *args, consume=None):
+        """``fn`` over the tiles: their results (a list), or each handed to ``consume`` as it comes (not kept)."""
         weight = dict(self.PHASES)[phase]
         start = self.base
 
@@ -146,18 +146,22 @@ class _Run:
             if self.progress:
                 self.progress(start + weight * k / max(n, 1))
 
+        def take(result) -> None:
+            consume(result)
+            store.release()  # what ``consume`` wrote into mapped arrays
+
         t0 = time.perf_counter()
-        results = self.executor.map(partial(store.released, fn), spec, tiles, args, done, self.is_cancelled)
+        task = partial(store.released, fn)
+        results = self.executor.map(task, spec, tiles, args, done, self.is_cancelled, None if consume is None else take)
         self.base = start + weight
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.log(f"{phase}: {len(tiles)} tiles in {time.perf_counter() - t0:.1f} s (peak memory so far {peak:.0f} MB)")
+        heap.trim()
+        self.log(f"{phase}: {len(tiles)} tiles in {time.perf_counter() - t0:.1f} s ({store.memory()})")
         return results
 
     def mark(self, step: str) -> None:
         store.release()
         heap.trim()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.log(f"{step} (global) done (peak memory so far {peak:.0f} MB)")
+        self.log(f"{step} (global) done ({store.memory()})")
 
     def check(self) -> None:
         if self.is_cancelled():
@@ -186,10 +190,9 @@ def run_tiled(
     spec = _resolve(run, spec, tiles)
     g, basin_runoff, home = _graph(run, spec, tiles)
     capacity = store.scratch(spec, "capacity", g.level.size, np.float64)
-    for part in run.map("capacity", phases.capacity, spec, tiles):
-        add_sparse(capacity, part["ids"], part["sums"])
+    run.map("capacity", phases.capacity, spec, tiles, consume=partial(_add, capacity, "sums"))
     area = spec.cell_size**2
-    _scale(capacity, area)
+    store.scale(capacity, area)
     capacity[0] = 0.0
     total_runoff = sum(float(basin_runoff[s:e].sum()) for s, e in store.chunks(basin_runoff.size))
     slot = store.scratch(spec, "slot", g.level.size, np.int32, fill=-1)
@@ -207,10 +210,13 @@ def run_tiled(
     phases.forget(spec, "pools", "pool_index")
     cells = np.zeros(keep.size + 1)
     facade = np.zeros(spec.n_buildings + 1)
-    for part in run.map("output", phases.output, spec, tiles):
+
+    def add_output(part: dict) -> None:
         add_sparse(cells, part["cell_ids"], part["cells"])
         if spec.buildings and part["facade_ids"].size:
             np.maximum.at(facade, part["facade_ids"], part["facade"])
+
+    run.map("output", phases.output, spec, tiles, consume=add_output)
     run.check()
     inputs.mosaic(spec, "depth", depth_path)
     inputs.mosaic(spec, "dep", depressions_path)
@@ -237,11 +243,12 @@ def _dep_bottom(g, slot: np.ndarray, n_tops: int) -> routing.PerTop:
     return routing.PerTop(slot, bottom)
 
 
-def _scale(a: np.ndarray, factor: float) -> None:
-    """``a *= factor`` block by block (a mapped array: its pages handed back as it goes)."""
-    for s, e in store.chunks(a.size):
-        a[s:e] *= factor
-        store.release_array(a)
+def _add(total: np.ndarray, key: str, part: dict) -> None:
+    add_sparse(total, part["ids"], part[key])
+
+
+def _set(leaf_level: np.ndarray, part: dict) -> None:
+    leaf_level[part["ids"]] = part["level"]
 
 
 def _prepare(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
@@ -288,7 +295,7 @@ def _graph(run: _Run, spec: Spec, tiles: list[int]):
     del parts
     run.mark("spill tree")
     g = merge.Graph(phases.shared(spec, "graph"))
-    _scale(basin_runoff, spec.cell_size**2)
+    store.scale(basin_runoff, spec.cell_size**2)
     basin_runoff[0] = 0.0
     return g, basin_runoff, home
 
@@ -300,13 +307,16 @@ def _scratch(spec: Spec, name: str, size: int, dtype, fill) -> np.ndarray:
 def _hang(run: _Run, spec: Spec, tiles: list[int], arrays: dict) -> None:
     """The basins hanging off each tile's boundary basins: their part of the spill tree, from their tile."""
     phases.publish(spec, "spine", level=arrays["level"], top=arrays["top"])
-    seen = arrays.pop("spine").size
-    for part in run.map("hang", phases.hang, spec, tiles):
+    seen = [arrays.pop("spine").size]
+
+    def add(part: dict) -> None:
         ids = part["ids"]
         arrays["parent"][ids], arrays["edge_w"][ids] = part["parent"], part["edge_w"]
         arrays["level"][ids], arrays["top"][ids] = part["level"], part["top"]
-        seen += ids.size
-        store.release()
+        seen[0] += ids.size
+
+    run.map("hang", phases.hang, spec, tiles, consume=add)
+    seen = seen[0]
     phases.forget(spec, "spine")
     if seen != spec.n_basins + 1:
         raise RuntimeError(f"the spill tree reached {seen} of {spec.n_basins + 1} basins")
@@ -326,15 +336,16 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     store.release()
     phases.publish(spec, "inside_deps", deps=own, home=own_home, stored=r.stored[own], leaf_water=r.leaf_water)
     n = leaf_level.size
-    for part in run.map("inside", phases.inside_levels, spec, tiles):
-        leaf_level[part["ids"]] = part["level"]
+    run.map("inside", phases.inside_levels, spec, tiles, consume=lambda part: _set(leaf_level, part))
     phases.forget(spec, "inside_deps")
     run.mark(f"{own.size} partly filled depressions inside a tile")
     if not deps.size:
         run.base += sum(dict(run.PHASES)[p] for p in ("collapse", "partial", "open"))
         return leaf_level
-    phases.publish(spec, "seam_plan", **seams.plan(g, deps, home, r.leaf_water))
+    phases.publish(spec, "seam_plan", **seams.plan(g, deps, home, r.leaf_water, store.release))
     del home
+    store.drop_scratch(spec, "home")
+    run.mark(f"plan of {deps.size} partly filled depressions over seams")
     seam_water = r.leaf_water[phases.shared(spec, "seam_plan")["seam"]]
     r.leaf_water = None  # what is left of it: the plan's interior basins and the seam basins
     run.map("collapse", phases.seam_collapse, spec, tiles)
@@ -345,9 +356,12 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     phases.publish(spec, "seam_tree", **st.shared())
     st.park(spec)  # the climb needs only the parents and sills (published): the rest waits in the work folder
     run.mark(f"merge tree of {deps.size} partly filled depressions over seams built ({st.n} leaves)")
-    for part in run.map("partial", phases.seam_climb, spec, tiles):
+
+    def add_climb(part: dict) -> None:
         add_sparse(st.count, part["ids"], part["count"])
         add_sparse(st.zsum, part["ids"], part["zsum"])
+
+    run.map("partial", phases.seam_climb, spec, tiles, consume=add_climb)
     phases.forget(spec, "seam_climber")
     store.release()
     st.unpark(spec)
@@ -366,8 +380,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     del pool_of_basin
     store.drop_scratch(spec, "pool_of_basin")
     phases.publish(spec, "seam_open", **opened)
-    for part in run.map("open", phases.seam_levels, spec, tiles):
-        leaf_level[part["ids"]] = part["level"]
+    run.map("open", phases.seam_levels, spec, tiles, consume=lambda part: _set(leaf_level, part))
     phases.forget(spec, "seam_tree", "seam_open")
     return leaf_level
 

@@ -12,12 +12,17 @@ from ..local.depressions import CancelledError
 class LocalExecutor:
     """Tiles one after another; cancel is checked between tiles."""
 
-    def map(self, fn, spec, tiles, args, done=None, is_cancelled=None) -> list:
+    def map(self, fn, spec, tiles, args, done=None, is_cancelled=None, consume=None) -> list:
+        """Results in tile order; with ``consume``, each is handed to it as it comes and not kept."""
         out = []
         for k, t in enumerate(tiles):
             if is_cancelled is not None and is_cancelled():
                 raise CancelledError()
-            out.append(fn(spec, t, *args))
+            result = fn(spec, t, *args)
+            if consume is None:
+                out.append(result)
+            else:
+                consume(result)
             if done:
                 done(k + 1, len(tiles))
         return out
@@ -44,7 +49,8 @@ class DaskExecutor:
             )
             self.client = Client(self.cluster)
 
-    def map(self, fn, spec, tiles, args, done=None, is_cancelled=None) -> list:
+    def map(self, fn, spec, tiles, args, done=None, is_cancelled=None, consume=None) -> list:
+        """Results in tile order; with ``consume``, each is handed to it as it completes and not kept."""
         from dask.distributed import as_completed
 
         futures = [self.client.submit(fn, spec, t, *args, pure=False) for t in tiles]
@@ -55,7 +61,10 @@ class DaskExecutor:
             for future in as_completed(futures):
                 if is_cancelled is not None and is_cancelled():
                     raise CancelledError()
-                out[index[future.key]] = future.result()
+                if consume is None:
+                    out[index[future.key]] = future.result()
+                else:
+                    consume(future.result())
                 finished += 1
                 if done:
                     done(finished, len(futures))

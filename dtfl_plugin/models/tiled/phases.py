@@ -228,7 +228,7 @@ def edges(spec, t: int) -> dict:
     else:
         ids, sums = sparse_sum(tile_basin.ravel())
         sums *= float(runoff_depth_m(spec.rain_mm, spec.loss_mm, 1.0))
-    parts = {"key": key, "w": wgt, "runoff_ids": ids, "runoff": sums}
+    parts = {"key": key, "w": wgt, "runoff_ids": ids.astype(np.int32), "runoff": sums}  # ids < 2^31
     lay.save_parts("edge", t, hang_child=hang_child, hang_parent=hang_parent, hang_w=hang_w, **parts)
     return parts
 

@@ -42,7 +42,7 @@ _TREE_FIELDS = ("parent", "left", "right", "a_end", "b_end", "w_top", "cap_cells
                 "root", "leaf_of", "basins", "a_pos", "b_pos")  # fmt: skip
 
 
-def plan(g, deps: np.ndarray, home: np.ndarray, leaf_water: np.ndarray) -> dict:
+def plan(g, deps: np.ndarray, home: np.ndarray, leaf_water: np.ndarray, release=lambda: None) -> dict:
     """What the tiles need: their interior basins of ``deps`` (sorted by home tile), the edges entering a tile's
     interior from outside it (by that tile), the edges between two seam basins, and the seam basins."""
     member = np.zeros(g.level.size, dtype=bool)
@@ -57,23 +57,32 @@ def plan(g, deps: np.ndarray, home: np.ndarray, leaf_water: np.ndarray) -> dict:
         found["m"].append(m)
         found["c"].append(m[internal])
         found["p"].append(p[internal])
+        release()  # ``release()``: hand back the pages of mapped arrays read so far
     del member
-    members, c, p = (np.concatenate(found[k]) for k in ("m", "c", "p"))
+    members, c, p = (np.concatenate(found.pop(k)) for k in ("m", "c", "p"))
     h = home[members]
     interior = members[h >= 0]
+    seam = members[h < 0]
+    del members
     ih = h[h >= 0]
+    del h
     order = np.argsort(ih, kind="stable")
+    interior, ih = interior[order], ih[order]
+    del order
+    water = leaf_water[interior]
+    release()
     hc, hp = home[c], home[p]
+    release()
     into = (hp >= 0) & (hc != hp)
     x_order = np.argsort(hp[into], kind="stable")
     return {
-        "interior": interior[order],
-        "home": ih[order],
+        "interior": interior,
+        "home": ih,
         "x_child": c[into][x_order],
         "x_home": hp[into][x_order],
         "both_seam": c[(hc < 0) & (hp < 0)],
-        "seam": members[h < 0],
-        "leaf_water": leaf_water[interior[order]],
+        "seam": seam,
+        "leaf_water": water,
     }
 
 

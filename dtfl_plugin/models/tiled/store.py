@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from . import heap
 from .layout import save_atomic
 
 _MAPPED_FROM = 1 << 20  # smaller arrays are read into memory: a mapping each would cost more than it saves
@@ -53,7 +54,10 @@ def _adopt(lay, value, path: str) -> bool:
     for key, scratch_array in list(_SCRATCH.items()):
         if key[0] == lay.folder and scratch_array is value:
             value.flush()
-            os.replace(lay.path(f"scratch_{key[1]}"), path)
+            try:
+                os.replace(lay.path(f"scratch_{key[1]}"), path)
+            except OSError:  # Windows: a mapped file cannot be renamed; it is copied instead
+                return False
             del _SCRATCH[key]
             return True
     return False
@@ -112,8 +116,10 @@ def drop_scratch(spec, name: str) -> None:
     out = _SCRATCH.pop((spec.layout.folder, name), None)
     path = spec.layout.path(f"scratch_{name}")
     del out
-    if os.path.exists(path):
+    try:
         os.remove(path)
+    except OSError:  # gone already, or (Windows) still mapped by a caller: it goes with the work folder
+        pass
 
 
 _CHUNK = 1 << 22  # items per block when a whole array is walked (4 M: 16-32 MB)
@@ -149,3 +155,25 @@ def released(fn, spec, t: int, *args):
         return fn(spec, t, *args)
     finally:
         release()
+        heap.trim()  # a tile's freed temporaries leave holes in the C heap: handed back before the next one
+
+
+def scale(a: np.ndarray, factor: float) -> None:
+    """``a *= factor`` block by block (a mapped array: its pages handed back as it goes)."""
+    for s, e in chunks(a.size):
+        a[s:e] *= factor
+        release_array(a)
+
+
+def memory() -> str:
+    """Peak so far and, where /proc tells it, the resident memory now (what a step holds for the next ones)."""
+    try:
+        import resource  # not on Windows
+    except ImportError:
+        return "memory: not measured on this platform"
+    text = f"peak memory so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    try:
+        with open("/proc/self/statm") as f:
+            return f"{text}, now {int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20:.0f} MB"
+    except (OSError, ValueError, IndexError):
+        return text

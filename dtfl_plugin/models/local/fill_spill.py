@@ -120,8 +120,6 @@ def kruskal_tree(n: int, child, par, lvl, tops, top_level, leaf_size=None) -> Me
         uf[ra] = rb
         node_of[rb] = node
     total = n + m
-    parent_a = np.asarray(parent, dtype=np.int32)
-    lvl_a = np.asarray(lvl, dtype=np.float64)
     root = np.full(n, -1, dtype=np.int32)
     tops = np.asarray(tops, dtype=np.int64)
     for t in tops.tolist():
@@ -129,17 +127,20 @@ def kruskal_tree(n: int, child, par, lvl, tops, top_level, leaf_size=None) -> Me
         while uf[r] != r:
             r = uf[r]
         root[t] = node_of[r]
+    del uf, node_of
+    parent_a = np.frombuffer(parent, dtype=np.intc)  # the compact arrays' own memory: no second copy
     w_top = np.full(total, -np.inf)
-    has_parent = parent_a >= 0
-    w_top[has_parent] = lvl_a[parent_a[has_parent] - n]
+    has = np.flatnonzero(parent_a >= 0)
+    w_top[has] = np.asarray(lvl, dtype=np.float64)[parent_a[has] - n]
+    del has
     roots = root[tops]
     w_top[roots] = top_level
     w_top[0] = -np.inf
     tree = MergeTree(
         n_leaves=n,
         parent=parent_a,
-        left=np.asarray(left, dtype=np.int32),
-        right=np.asarray(right, dtype=np.int32),
+        left=np.frombuffer(left, dtype=np.intc),
+        right=np.frombuffer(right, dtype=np.intc),
         a_end=edges,
         b_end=np.asarray(par, dtype=np.int32),
         w_top=w_top,
@@ -155,7 +156,10 @@ def kruskal_tree(n: int, child, par, lvl, tops, top_level, leaf_size=None) -> Me
 
 def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray, leaf_size=None) -> None:
     n = tree.n_leaves
-    size = _packed(np.concatenate([np.ones(n) if leaf_size is None else leaf_size, np.zeros(tree.left.size)]))
+    sizes = np.zeros(n + tree.left.size, dtype=np.intc)
+    sizes[:n] = 1 if leaf_size is None else leaf_size
+    size = _packed(sizes)
+    del sizes
     left, right = _packed(tree.left), _packed(tree.right)
     for i in range(tree.left.size):  # children are created before their parent: ids ascend bottom-up
         size[n + i] = size[left[i]] + size[right[i]]
@@ -168,8 +172,9 @@ def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray, leaf_si
         s = start[n + i]
         start[left[i]] = s
         start[right[i]] = s + size[left[i]]
-    tree.size = np.asarray(size, dtype=np.int32)
-    tree.start = np.asarray(start, dtype=np.int32)
+    del left, right
+    tree.size = np.frombuffer(size, dtype=np.intc)
+    tree.start = np.frombuffer(start, dtype=np.intc)
     if offset > tree.leaf_order.size:  # leaves taking several positions: the others stay 0 (outside)
         tree.leaf_order = np.zeros(offset, dtype=np.int32)
     tree.leaf_order[tree.start[leaves]] = leaves
@@ -284,20 +289,26 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     ``dep_water``: the water each depression keeps (top basin id -> m3, at most its capacity).
     ``resume``: ``stack`` = [(node, m3, entry positions, entry m3)] to start from instead of the depressions'
     roots; ``entries`` = a dict receiving (m3, positions, m3 list) of each partly filled leaf reached whose id is
-    at least ``entries_from`` (tiled/seams.py).
+    at least ``entries_from`` (tiled/seams.py); ``release`` = called once the tree's arrays are read.
     """
     n = tree.n_leaves
     total = tree.parent.size
+    release = resume.get("release") or (lambda: None)  # hands back pages of a tree mapped from files
     water = np.zeros(total)
     water[1:n] = leaf_water[tree.basins]
-    own = _packed(_subtree_sums(tree, water), "d")
+    sums = _subtree_sums(tree, water)
+    del water
+    own = _packed(sums, "d")
+    del sums
+    release()
     pool_vol = np.zeros(total)
     pool_full = np.zeros(total, dtype=bool)
     stack = resume.get("stack")
     if stack is None:
         stack = [(int(tree.root[tree.leaf_of[t]]), float(v), [], []) for t, v in dep_water.items()]
     entries = (resume.get("entries"), resume.get("entries_from", 0))
-    terminals = _descend(tree, own, area, stack, pool_vol, pool_full, entries)
+    terminals = _descend(tree, own, area, stack, pool_vol, pool_full, entries, release)
+    del own
     start, size = tree.start, tree.size
     pool_of_leaf = np.zeros(n, dtype=np.int32)
     order = tree.leaf_order
@@ -309,7 +320,7 @@ def distribute(tree: MergeTree, leaf_water: np.ndarray, dep_water: dict[int, flo
     return pool_of_basin, pool_vol, pool_full
 
 
-def _descend(tree: MergeTree, own, area: float, stack: list, pool_vol, pool_full, entries) -> array:
+def _descend(tree: MergeTree, own, area: float, stack: list, pool_vol, pool_full, entries, release) -> array:
     """The distribution loop of :func:`distribute`: pool nodes (terminals), ``pool_vol`` and ``pool_full`` set."""
     n = tree.n_leaves
     entries, entries_from = entries
@@ -318,6 +329,7 @@ def _descend(tree: MergeTree, own, area: float, stack: list, pool_vol, pool_full
     start = _packed(tree.start)
     a_pos = _packed(tree.start[tree.a_end] if tree.a_pos is None else tree.a_pos)
     b_pos = _packed(tree.start[tree.b_end] if tree.b_pos is None else tree.b_pos)
+    release()
     terminals = array("i")  # pool nodes: up to one per leaf, so 4 bytes each, not a Python int
     # Water spilled into a node enters at a basin: kept as (leaf positions, volumes), sorted by position, so the
     # part inside the left child (whose leaves come first) is a prefix found by bisection.

@@ -8,6 +8,7 @@ is anything with the basin-level fields of a ``FillResult``: level, top, parent,
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,29 +207,53 @@ def depression_ids(graph, capacity, min_depth: float, tops=None) -> tuple[np.nda
     return keep, new_id
 
 
-def table(graph, r: Routing, keep: np.ndarray, leaf_level: np.ndarray, cells: np.ndarray, area: float) -> list:
+def table(graph, r: Routing, keep: np.ndarray, leaf_level: np.ndarray, cells: np.ndarray, area: float) -> Table:
     """One row per kept depression (id = position in ``keep`` + 1); ``cells``: extent in cells per id."""
     tops = np.unique(keep)
     water_level, water_depth = per_depression(graph, leaf_level, tops)
-    at = dict(zip(tops.tolist(), range(tops.size)))
-    rows = []
-    for i, d in enumerate(keep.tolist(), start=1):
-        cap = float(r.capacity[d])
-        wl = float(water_level[at[d]])
-        rows.append(
-            {
-                "id": i,
-                "volume_capacity_m3": cap,
-                "inflow_m3": float(r.inflow[d]),
-                "stored_m3": float(r.stored[d]),
-                "fill_fraction": float(r.stored[d] / cap) if cap > 0 else 0.0,
-                "spilled_m3": float(r.spilled[d]),
-                "max_depth": float(graph.level[d] - graph.dep_bottom[d]),
-                "water_depth": float(max(water_depth[at[d]], 0.0)),
-                "water_level": wl if np.isfinite(wl) else None,
-                "spill_level": float(graph.level[d]),
-                "cells": int(cells[i]),
-                "area_m2": float(cells[i] * area),
-            }
-        )
-    return rows
+    at = np.searchsorted(tops, keep)
+    cap = np.asarray(r.capacity[keep], dtype=np.float64)
+    stored = np.asarray(r.stored[keep], dtype=np.float64)
+    fill = np.zeros(keep.size)
+    np.divide(stored, cap, out=fill, where=cap > 0)
+    level = np.asarray(graph.level[keep], dtype=np.float64)
+    n_cells = np.asarray(cells[1 : keep.size + 1], dtype=np.int64)
+    return Table(
+        {
+            "id": np.arange(1, keep.size + 1),
+            "volume_capacity_m3": cap,
+            "inflow_m3": np.asarray(r.inflow[keep], dtype=np.float64),
+            "stored_m3": stored,
+            "fill_fraction": fill,
+            "spilled_m3": np.asarray(r.spilled[keep], dtype=np.float64),
+            "max_depth": level - np.asarray(graph.dep_bottom[keep], dtype=np.float64),
+            "water_depth": np.maximum(water_depth[at], 0.0),
+            "water_level": water_level[at],
+            "spill_level": level,
+            "cells": n_cells,
+            "area_m2": n_cells * area,
+        }
+    )
+
+
+class Table(Sequence):
+    """The depressions' table as columns (about 100 bytes a row, not a dict of Python objects): each row is
+    made as a dict when it is read, so a run with millions of depressions keeps its table small."""
+
+    def __init__(self, columns: dict) -> None:
+        self.columns = columns
+        self._n = int(columns["id"].size)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        i = int(i) + (self._n if i < 0 else 0)
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        row = {key: values[i].item() for key, values in self.columns.items()}
+        if not np.isfinite(row["water_level"]):
+            row["water_level"] = None
+        return row

@@ -263,8 +263,8 @@ class SeamTree:
         self.tree = None
 
     def unpark(self, spec) -> None:
-        saved = store.load(spec.layout, "seam_merge")
-        self.tree = MergeTree(self.n_leaves, **{k: np.array(saved[k]) for k in _TREE_FIELDS})
+        saved = store.load(spec.layout, "seam_merge")  # mapped: the solve reads each array once, in passes
+        self.tree = MergeTree(self.n_leaves, **{k: saved[k] for k in _TREE_FIELDS})
 
     def solve(self, seam_water: np.ndarray, stored, area: float):
         """Capacities and distribution: (pool node per global leaf, pool volumes, pool levels where known (full),
@@ -272,10 +272,17 @@ class SeamTree:
         tree, k0 = self.tree, self.k0
         set_capacities(tree, self.count, self.zsum)
         self.count = self.zsum = None
+        store.release_arrays(vars(tree).values())
         self.water[1 : k0 + 1] = seam_water  # per seam basin, in the order of their leaf ids
         entries: dict = {}
         kept = {int(self.gleaf[d]): float(stored[d]) for d in self.deps.tolist()}
-        pool_of, pool_vol, _ = distribute(tree, self.water, kept, area, entries=entries, entries_from=k0 + 1)
+
+        def release() -> None:  # the tree's arrays are mapped from the work folder (``unpark``)
+            store.release_arrays(vars(tree).values())
+
+        pool_of, pool_vol, _ = distribute(tree, self.water, kept, area, entries=entries, entries_from=k0 + 1,
+                                          release=release)  # fmt: skip
+        release()
         opened = np.array(sorted(entries), dtype=np.int64)
         wl, partial = routing.pool_targets(tree, pool_vol, area)
         partial[opened] = False  # their water is spread inside the super-leaf, by its tile

@@ -138,6 +138,11 @@ def release_array(a) -> None:
         m.madvise(mmap.MADV_DONTNEED)
 
 
+def release_arrays(arrays) -> None:
+    for a in arrays:
+        release_array(a)
+
+
 def release() -> None:
     """Hand back every mapped page this process touched (after a tile, after a global step)."""
     for cache in (_CACHE,):

@@ -267,7 +267,7 @@ def _prepare(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
 
 
 def _resolve(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
-    parts = run.map("label", phases.label, spec, tiles)
+    parts = [phases.LabelPart(spec.layout, p) for p in run.map("label", phases.label, spec, tiles)]
     if not store.saved(spec.layout, "nodes"):
         lay = spec.layout
         store.save(lay, "nodes", **merge.resolve(parts, lay.tile_cols, lay.tile * lay.cols))
@@ -276,23 +276,27 @@ def _resolve(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
 
 
 def _graph(run: _Run, spec: Spec, tiles: list[int]):
-    parts = run.map("edges", phases.edges, spec, tiles)
     basin_runoff = store.scratch(spec, "runoff", spec.n_basins + 1, np.float64)
-    seen = [p.pop("runoff_ids") for p in parts]
-    for ids, p in zip(seen, parts):
-        add_sparse(basin_runoff, ids, p.pop("runoff"))
-    home = inside.home_tiles(seen, store.scratch(spec, "home", spec.n_basins + 1, np.int32, fill=-2))
-    del seen
+    home = store.scratch(spec, "home", spec.n_basins + 1, np.int32, fill=-2)
+    steiner: list[dict] = []
+
+    def add(part: dict) -> None:  # runoff and home tiles as the tiles finish; only the Steiner edges are kept
+        add_sparse(basin_runoff, part["runoff_ids"], part["runoff"])
+        inside.mark_home(home, part["runoff_ids"], int(part["tile"]))
+        steiner.append({"key": part["key"], "w": part["w"]})
+
+    run.map("edges", phases.edges, spec, tiles, consume=add)
+    inside.finish_home(home)
     store.release()
     pit_z = phases.shared(spec, "nodes")["pit_z"]
     if not store.saved(spec.layout, "graph"):
         alloc = partial(_scratch, spec)
-        arrays = merge.graph(parts, pit_z, spec.n_basins, alloc)  # the parts' arrays are popped: empty dicts left
+        arrays = merge.graph(steiner, pit_z, spec.n_basins, alloc)  # the parts' arrays are popped: empty dicts left
         run.mark(f"spill tree of {arrays['spine'].size} basins on the tiles' Steiner edges")
         _hang(run, spec, tiles, arrays)
         phases.publish(spec, "graph", adopt=True, **arrays)
         del arrays
-    del parts
+    steiner.clear()
     run.mark("spill tree")
     g = merge.Graph(phases.shared(spec, "graph"))
     store.scale(basin_runoff, spec.cell_size**2)

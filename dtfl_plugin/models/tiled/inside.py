@@ -45,7 +45,16 @@ def home_tiles(runoff_ids: list[np.ndarray], home: np.ndarray) -> np.ndarray:
     ``runoff_ids``: per tile, the basin ids seen in it (the edges phase's ids of the runoff sums); ``home``: the
     int32 array to fill, all -2 (not seen yet)."""
     for t, ids in enumerate(runoff_ids):
-        home[ids] = np.where(home[ids] == -2, t, -1)
+        mark_home(home, ids, t)
+    return finish_home(home)
+
+
+def mark_home(home: np.ndarray, ids: np.ndarray, t: int) -> None:
+    """Tile ``t`` sees basins ``ids``: their home is ``t`` if no other tile saw them, else -1 (any tile order)."""
+    home[ids] = np.where(home[ids] == -2, t, -1)
+
+
+def finish_home(home: np.ndarray) -> np.ndarray:
     for s in range(0, home.size, 1 << 22):
         block = home[s : s + (1 << 22)]
         block[block == -2] = -1

@@ -118,7 +118,7 @@ def label(spec, t: int) -> dict:
     """Local basins: each cell drains to a pit region inside the tile or leaves it at an exit cell."""
     lay = spec.layout
     if lay.done("lab", t, "npz"):
-        return lay.load_parts("lab", t)
+        return _label_summary(lay, t)
     r0, r1, c0, c1 = lay.bounds(t)
     h, w = r1 - r0, c1 - c0
     z, valid = terrain(spec, r0 - 2, r1 + 2, c0 - 2, c1 + 2)
@@ -158,7 +158,33 @@ def label(spec, t: int) -> dict:
     parts.update(_seams(lay, r0, c0, h, w, pit_label, ring_pits))
     parts.update(_border(lay, r0, c0, h, w, lab))
     lay.save_parts("lab", t, **parts)
-    return parts
+    return _label_summary(lay, t)
+
+
+_PER_PIT = ("pit_gidx", "pit_z")
+
+
+def _label_summary(lay, t: int) -> dict:
+    """What the global step gathers of a tile's labels: the per-pit arrays (12 bytes a basin) stay in the work
+    folder and are read there, a row of tiles at a time (``LabelPart``)."""
+    return {"tile": t, **{k: v for k, v in lay.load_parts("lab", t).items() if k not in _PER_PIT}}
+
+
+class LabelPart(dict):
+    """A tile's label summary; its per-pit arrays are read from the tile's file when asked for."""
+
+    def __init__(self, lay, summary: dict) -> None:
+        super().__init__(summary)
+        self.path = lay.path("lab", int(summary["tile"]), "npz")
+
+    def __getitem__(self, key: str):
+        if key in _PER_PIT and not dict.__contains__(self, key):
+            with np.load(self.path, allow_pickle=False) as data:
+                return data[key]
+        return dict.__getitem__(self, key)
+
+    def pop(self, key: str, *default):
+        return self[key] if key in _PER_PIT else dict.pop(self, key, *default)
 
 
 def _seams(lay, r0, c0, h, w, pit_label, ring_pits) -> dict:
@@ -200,7 +226,7 @@ def edges(spec, t: int) -> dict:
     """Lowest pass between every pair of neighbouring basins seen from the tile; runoff per basin."""
     lay = spec.layout
     if lay.done("edge", t, "npz"):
-        return _steiner_part(lay.load_parts("edge", t))
+        return {"tile": t, **_steiner_part(lay.load_parts("edge", t))}
     r0, r1, c0, c1 = lay.bounds(t)
     h, w = r1 - r0, c1 - c0
     bw = basins(spec, r0 - 2, r1 + 2, c0 - 2, c1 + 2)
@@ -230,7 +256,7 @@ def edges(spec, t: int) -> dict:
         sums *= float(runoff_depth_m(spec.rain_mm, spec.loss_mm, 1.0))
     parts = {"key": key, "w": wgt, "runoff_ids": ids.astype(np.int32), "runoff": sums}  # ids < 2^31
     lay.save_parts("edge", t, hang_child=hang_child, hang_parent=hang_parent, hang_w=hang_w, **parts)
-    return parts
+    return {"tile": t, **parts}
 
 
 def _steiner_part(parts: dict) -> dict:

@@ -337,8 +337,10 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
         store.release()
     leaf_level[0] = -np.inf
     deps, own, own_home = inside.split_partial(g, routing.partial_depressions(r), home)
-    store.release()
-    phases.publish(spec, "inside_deps", deps=own, home=own_home, stored=r.stored[own], leaf_water=r.leaf_water)
+    water = phases.publish(spec, "water", adopt=True, leaf_water=r.leaf_water, home=home)  # files, not copies
+    r.leaf_water = water["leaf_water"]
+    del home
+    phases.publish(spec, "inside_deps", deps=own, home=own_home, stored=r.stored[own])
     n = leaf_level.size
     run.map("inside", phases.inside_levels, spec, tiles, consume=lambda part: _set(leaf_level, part))
     phases.forget(spec, "inside_deps")
@@ -346,9 +348,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     if not deps.size:
         run.base += sum(dict(run.PHASES)[p] for p in ("collapse", "partial", "open"))
         return leaf_level
-    phases.publish(spec, "seam_plan", **seams.plan(g, deps, home, r.leaf_water, store.release))
-    del home
-    store.drop_scratch(spec, "home")
+    phases.publish(spec, "seam_plan", **seams.plan(g, deps, water["home"], store.release))
     run.mark(f"plan of {deps.size} partly filled depressions over seams")
     seam_water = r.leaf_water[phases.shared(spec, "seam_plan")["seam"]]
     r.leaf_water = None  # what is left of it: the plan's interior basins and the seam basins

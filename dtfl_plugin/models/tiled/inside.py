@@ -102,7 +102,7 @@ def levels(spec, t: int, shared, basins, terrain) -> dict:
     deps_l = _local(members, deps)
     tree = build_merge_tree(fr, z, deps_l)
     kept = {int(d): float(v) for d, v in zip(deps_l.tolist(), own["stored"][lo:hi].tolist())}
-    leaf_water = np.concatenate([[0.0], own["leaf_water"][members]])
+    leaf_water = np.concatenate([[0.0], shared(spec, "water")["leaf_water"][members]])
     area = spec.cell_size**2
     pool_of_leaf, pool_vol, _ = distribute(tree, leaf_water, kept, area)
     pool_level = _water_levels(z.ravel(), pool_of_leaf[lb.ravel()], tree, pool_vol, area)

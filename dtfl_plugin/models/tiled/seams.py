@@ -42,48 +42,48 @@ _TREE_FIELDS = ("parent", "left", "right", "a_end", "b_end", "w_top", "cap_cells
                 "root", "leaf_of", "basins", "a_pos", "b_pos")  # fmt: skip
 
 
-def plan(g, deps: np.ndarray, home: np.ndarray, leaf_water: np.ndarray, release=lambda: None) -> dict:
-    """What the tiles need: their interior basins of ``deps`` (sorted by home tile), the edges entering a tile's
-    interior from outside it (by that tile), the edges between two seam basins, and the seam basins."""
+def plan(g, deps: np.ndarray, home: np.ndarray, release=lambda: None) -> dict:
+    """The global part of the plan, in blocks over the basins: the seam basins of ``deps`` and the merge-tree
+    edges between two of them (each tile finds its own interior basins and the edges entering them:
+    ``_tile_plan``). ``release()``: hands back the pages of mapped arrays read so far."""
+    deps = np.sort(np.asarray(deps, dtype=np.int64))
     member = np.zeros(g.level.size, dtype=bool)
     member[deps] = True
-    found: dict = {"m": [], "c": [], "p": []}
-    for s in range(0, member.size, _BLOCK):  # in blocks: the per-basin arrays may be mapped from the work folder
-        top = np.asarray(g.top[s : s + _BLOCK])
-        m = (np.flatnonzero(member[top]) + s).astype(np.int32)
+    seam, both = [], []
+    for s in range(0, member.size, _BLOCK):
+        top, h = np.asarray(g.top[s : s + _BLOCK]), np.asarray(home[s : s + _BLOCK])
+        m = np.flatnonzero(member[top] & (h < 0)) + s
         m = m[m > 0]
         p = np.asarray(g.parent[m])
-        internal = (p != 0) & (g.top[p] == top[m - s])
-        found["m"].append(m)
-        found["c"].append(m[internal])
-        found["p"].append(p[internal])
-        release()  # ``release()``: hand back the pages of mapped arrays read so far
-    del member
-    members, c, p = (np.concatenate(found.pop(k)) for k in ("m", "c", "p"))
-    h = home[members]
-    interior = members[h >= 0]
-    seam = members[h < 0]
-    del members
-    ih = h[h >= 0]
-    del h
-    order = np.argsort(ih, kind="stable")
-    interior, ih = interior[order], ih[order]
-    del order
-    water = leaf_water[interior]
-    release()
-    hc, hp = home[c], home[p]
-    release()
-    into = (hp >= 0) & (hc != hp)
-    x_order = np.argsort(hp[into], kind="stable")
-    return {
-        "interior": interior,
-        "home": ih,
-        "x_child": c[into][x_order],
-        "x_home": hp[into][x_order],
-        "both_seam": c[(hc < 0) & (hp < 0)],
-        "seam": seam,
-        "leaf_water": water,
-    }
+        both.append(m[(p != 0) & (g.top[p] == g.top[m]) & (home[p] < 0)])
+        seam.append(m)
+        release()
+    return {"deps": deps, "seam": np.concatenate(seam).astype(np.int32), "both_seam": np.concatenate(both)}
+
+
+def _tile_plan(spec, t: int, shared, basins) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tile ``t``'s part of the plan: its interior basins of the seam depressions (all their cells in the tile,
+    increasing id), the merge-tree edges entering them from outside the tile (by child id; such a child touches
+    its parent, so it has a cell in the tile's one-cell ring) and the interior basins' water."""
+    pl, g, water = shared(spec, "seam_plan"), shared(spec, "graph"), shared(spec, "water")
+    r0, r1, c0, c1 = spec.layout.bounds(t)
+    ids = np.unique(basins(spec, r0 - 1, r1 + 1, c0 - 1, c1 + 1))
+    ids = ids[ids > 0]
+    top = np.asarray(g["top"][ids])
+    keep = _contains(pl["deps"], top)
+    ids, top = ids[keep], top[keep]
+    h = np.asarray(water["home"][ids])
+    p = np.asarray(g["parent"][ids])
+    into = (p != 0) & (h != t) & (water["home"][p] == t) & (g["top"][p] == top)
+    interior = ids[h == t]
+    return interior, ids[into], np.asarray(water["leaf_water"][interior])
+
+
+def _contains(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    if not sorted_values.size:
+        return np.zeros(x.size, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_values, x), sorted_values.size - 1)
+    return sorted_values[pos] == x
 
 
 class _Forest:
@@ -138,20 +138,18 @@ def collapse(spec, t: int, shared, basins, terrain) -> dict:
     lay = spec.layout
     if lay.done("seam", t, "npz"):
         return lay.load_parts("seam", t)
-    pl = shared(spec, "seam_plan")
-    lo, hi = np.searchsorted(pl["home"], [t, t + 1])
-    interior = pl["interior"][lo:hi].astype(np.int64)
+    interior, x_child, leaf_water = _tile_plan(spec, t, shared, basins)
+    interior = interior.astype(np.int64)
     if not interior.size:
         out = _empty()
         lay.save_parts("sesc", t, comp=np.zeros(0, dtype=np.int32), z=np.zeros(0, dtype=np.float32))
         lay.save_parts("seam", t, **out)
         return out
-    x0, x1 = np.searchsorted(pl["x_home"], [t, t + 1])
     g = shared(spec, "graph")
     top, parent, edge_w = g["top"], g["parent"], g["edge_w"]
     p = parent[interior]
     internal = (p != 0) & (top[p] == top[interior])
-    child = np.concatenate([interior[internal], pl["x_child"][x0:x1]]).astype(np.int64)
+    child = np.concatenate([interior[internal], x_child]).astype(np.int64)
     w = edge_w[child]
     order = np.lexsort((child, w))  # the global Kruskal order: pass height, then child basin id
     child, w = child[order], w[order]
@@ -170,14 +168,14 @@ def collapse(spec, t: int, shared, basins, terrain) -> dict:
     comp_of_node = np.full(tree.parent.size, -1, dtype=np.int32)
     comp_of_node[root_node] = np.arange(roots.size, dtype=np.int32)
     lay.save_parts("sesc", t, comp=comp_of_node[esc[0]], z=esc[1])
-    _save_tree(lay, t, tree, root_node, interior, pl["leaf_water"][lo:hi])
+    _save_tree(lay, t, tree, root_node, interior, leaf_water)
     out = {
         "comp_w": freeze_w[roots],
         "comp_size": tree.size[root_node].astype(np.int64),
         "comp_count": _subtree_sums(tree, count)[root_node],
         "comp_zsum": _subtree_sums(tree, zsum)[root_node],
         "comp_cap": tree.cap_cells[root_node],
-        "comp_water": np.bincount(comp_idx, weights=pl["leaf_water"][lo:hi], minlength=roots.size),
+        "comp_water": np.bincount(comp_idx, weights=leaf_water, minlength=roots.size),
         "basin": interior.astype(np.int32),  # 4 bytes an interior basin while the parts are gathered
         "basin_comp": comp_idx.astype(np.int32),
         "ends": interior[ends],

@@ -291,7 +291,9 @@ def _graph(run: _Run, spec: Spec, tiles: list[int]):
     pit_z = phases.shared(spec, "nodes")["pit_z"]
     if not store.saved(spec.layout, "graph"):
         alloc = partial(_scratch, spec)
-        arrays = merge.graph(steiner, pit_z, spec.n_basins, alloc)  # the parts' arrays are popped: empty dicts left
+        arrays = merge.graph(
+            steiner, pit_z, spec.n_basins, alloc, store.release
+        )  # the parts' arrays are popped: empty dicts left
         run.mark(f"spill tree of {arrays['spine'].size} basins on the tiles' Steiner edges")
         _hang(run, spec, tiles, arrays)
         phases.publish(spec, "graph", adopt=True, **arrays)

@@ -144,7 +144,7 @@ def _full(name: str, size: int, dtype, fill) -> np.ndarray:
     return np.full(size, fill, dtype=dtype)
 
 
-def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int, alloc=_full) -> dict:
+def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int, alloc=_full, release=lambda: None) -> dict:
     """The spill tree over the basins on the tiles' Steiner edges (their key and w are consumed; hanging.py),
     as in depressions.analyse_depressions, written into per-basin arrays; the hanging basins are filled in by
     the tiles afterwards (the "hang" phase)."""
@@ -160,8 +160,9 @@ def graph(edge_parts: list[dict], pit_z: np.ndarray, n_basins: int, alloc=_full)
     n = n_basins + 1  # ``alloc(name, size, dtype, fill)``: where the per-basin arrays live (the engine: mapped)
     parent, top = alloc("parent", n, np.int32, 0), alloc("top", n, np.int32, 0)
     level, edge_w = alloc("level", n, np.float64, -np.inf), alloc("edge_w", n, np.float32, -np.inf)  # float32 z
-    parent[nodes], top[nodes] = nodes[parent_c], nodes[top_c]
-    level[nodes], edge_w[nodes] = level_c, edge_w_c
+    for out, values in ((parent, nodes[parent_c]), (top, nodes[top_c]), (level, level_c), (edge_w, edge_w_c)):
+        out[nodes] = values
+        release()  # ``alloc``ed arrays may be mapped: their written pages go back to the file one by one
     return {"parent": parent, "level": level, "top": top, "edge_w": edge_w, "pit_z": pit_z, "spine": nodes}
 
 

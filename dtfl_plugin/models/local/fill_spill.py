@@ -150,17 +150,19 @@ def kruskal_tree(n: int, child, par, lvl, tops, top_level, leaf_size=None) -> Me
         leaf_order=np.zeros(n, dtype=np.int32),
         root=root,
     )
-    _leaf_ranges(tree, roots, np.arange(1, n, dtype=np.int64), leaf_size)
+    _leaf_ranges(tree, roots, np.arange(1, n, dtype=np.int32), leaf_size, (left, right))
     return tree
 
 
-def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray, leaf_size=None) -> None:
+def _leaf_ranges(tree: MergeTree, roots: np.ndarray, leaves: np.ndarray, leaf_size=None, packed=None) -> None:
+    """Leaf positions: ``start`` and ``size`` of every node, ``leaf_order``. ``packed``: the compact (left, right)
+    arrays ``tree.left``/``tree.right`` view, when the caller has them (no second copy)."""
     n = tree.n_leaves
     sizes = np.zeros(n + tree.left.size, dtype=np.intc)
     sizes[:n] = 1 if leaf_size is None else leaf_size
     size = _packed(sizes)
     del sizes
-    left, right = _packed(tree.left), _packed(tree.right)
+    left, right = packed if packed is not None else (_packed(tree.left), _packed(tree.right))
     for i in range(tree.left.size):  # children are created before their parent: ids ascend bottom-up
         size[n + i] = size[left[i]] + size[right[i]]
     start = _packed(np.zeros(len(size)))
@@ -237,7 +239,8 @@ class Climber:
 def set_capacities(tree: MergeTree, count: np.ndarray, zsum: np.ndarray) -> None:
     """Capacity of every node from the per-node cell sums of :meth:`Climber.sums` (summed up the tree)."""
     cap = _subtree_sums(tree, count)
-    cap *= np.nan_to_num(tree.w_top, neginf=0.0, posinf=0.0)
+    for s in range(0, cap.size, _CELL_CHUNK):  # in blocks: no second array as large as the tree
+        cap[s : s + _CELL_CHUNK] *= np.nan_to_num(tree.w_top[s : s + _CELL_CHUNK], neginf=0.0, posinf=0.0)
     cap -= _subtree_sums(tree, zsum)
     tree.cap_cells = np.maximum(cap, 0.0, out=cap)
 
@@ -250,11 +253,8 @@ def _subtree_sums(tree: MergeTree, values: np.ndarray) -> np.ndarray:
     """
     n = tree.n_leaves
     rank = _position_rank(tree)
-    leaf_part = np.bincount(rank(tree.start[:n]), weights=values[:n], minlength=n + 1)
-    leaf_part[0] = 0.0  # position 0: basins outside the depressions handled here
-    split_part = np.bincount(rank(tree.start[tree.right]), weights=values[n:], minlength=n + 1)
-    leaf_cum = np.concatenate([[0.0], np.cumsum(leaf_part)])
-    split_cum = np.concatenate([[0.0], np.cumsum(split_part)])
+    leaf_cum = _cumulative(np.bincount(rank(tree.start[:n]), weights=values[:n], minlength=n + 1), zero_first=True)
+    split_cum = _cumulative(np.bincount(rank(tree.start[tree.right]), weights=values[n:], minlength=n + 1))
     out = np.empty(tree.start.size)
     for s in range(0, out.size, _CELL_CHUNK):  # in blocks of nodes: the temporaries stay small
         first = rank(tree.start[s : s + _CELL_CHUNK])
@@ -264,6 +264,16 @@ def _subtree_sums(tree: MergeTree, values: np.ndarray) -> np.ndarray:
         part += split_cum[end]
         part -= split_cum[np.minimum(first + 1, end)]
         out[s : s + _CELL_CHUNK] = part
+    return out
+
+
+def _cumulative(part: np.ndarray, zero_first: bool = False) -> np.ndarray:
+    """[0, cumsum(part)...] written once (not a cumsum and a concatenated copy); ``zero_first``: part[0] = 0
+    (position 0: basins outside the depressions handled here)."""
+    if zero_first:
+        part[0] = 0.0
+    out = np.zeros(part.size + 1)
+    np.cumsum(part, out=out[1:])
     return out
 
 
@@ -325,7 +335,9 @@ def _descend(tree: MergeTree, own, area: float, stack: list, pool_vol, pool_full
     n = tree.n_leaves
     entries, entries_from = entries
     left, right = _packed(tree.left), _packed(tree.right)
-    cap = _packed(tree.cap_cells * area, "d")
+    cap = array("d")
+    for s in range(0, tree.cap_cells.size, _CELL_CHUNK):  # in blocks: no temporary as large as the tree
+        cap.frombytes((tree.cap_cells[s : s + _CELL_CHUNK] * area).tobytes())
     start = _packed(tree.start)
     a_pos = _packed(tree.start[tree.a_end] if tree.a_pos is None else tree.a_pos)
     b_pos = _packed(tree.start[tree.b_end] if tree.b_pos is None else tree.b_pos)

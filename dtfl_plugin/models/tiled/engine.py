@@ -30,7 +30,7 @@ from ..local import routing
 from ..local.depressions import CancelledError
 from . import heap, inputs, inside, merge, phases, seams, store
 from .executors import LocalExecutor
-from .layout import Layout, add_sparse, load_json, save_json
+from .layout import Layout, add_sparse
 
 DEFAULT_TILE = 1024
 
@@ -158,6 +158,10 @@ class _Run:
         self.log(f"{phase}: {len(tiles)} tiles in {time.perf_counter() - t0:.1f} s ({store.memory()})")
         return results
 
+    def quietly(self, fn, spec, tiles, *args) -> list:
+        """``fn`` over the tiles without a progress step of its own (pages handed back after each tile)."""
+        return self.executor.map(partial(store.released, fn), spec, tiles, args, None, self.is_cancelled)
+
     def mark(self, step: str) -> None:
         store.release()
         heap.trim()
@@ -261,8 +265,8 @@ def _prepare(run: _Run, spec: Spec, tiles: list[int]) -> Spec:
             present[p["present"]] = True
         missing = np.flatnonzero(~present[1:]) + 1
         if missing.size:
-            run.executor.map(phases.small_buildings, spec, tiles, (missing,), None, run.is_cancelled)
-        run.executor.map(phases.close_pockets, spec, tiles, (), None, run.is_cancelled)
+            run.quietly(phases.small_buildings, spec, tiles, missing)
+        run.quietly(phases.close_pockets, spec, tiles)
     return spec
 
 
@@ -290,7 +294,7 @@ def _graph(run: _Run, spec: Spec, tiles: list[int]):
     store.release()
     pit_z = phases.shared(spec, "nodes")["pit_z"]
     if not store.saved(spec.layout, "graph"):
-        alloc = partial(_scratch, spec)
+        alloc = partial(store.scratch, spec)
         arrays = merge.graph(
             steiner, pit_z, spec.n_basins, alloc, store.release
         )  # the parts' arrays are popped: empty dicts left
@@ -304,10 +308,6 @@ def _graph(run: _Run, spec: Spec, tiles: list[int]):
     store.scale(basin_runoff, spec.cell_size**2)
     basin_runoff[0] = 0.0
     return g, basin_runoff, home
-
-
-def _scratch(spec: Spec, name: str, size: int, dtype, fill) -> np.ndarray:
-    return store.scratch(spec, name, size, dtype, fill)
 
 
 def _hang(run: _Run, spec: Spec, tiles: list[int], arrays: dict) -> None:
@@ -356,11 +356,10 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     r.leaf_water = None  # what is left of it: the plan's interior basins and the seam basins
     run.map("collapse", phases.seam_collapse, spec, tiles)
     parts = [seams.SavedPart(spec.layout, t) for t in tiles]
-    st = seams.SeamTree(g, phases.shared(spec, "seam_plan"), parts, deps, store.scratch(spec, "gleaf", n, np.int32))
+    st = seams.SeamTree(spec, g, phases.shared(spec, "seam_plan"), parts, deps)
     del parts
     phases.forget(spec, "seam_plan")  # the tiles saved their part of it with their local trees
     phases.publish(spec, "seam_tree", **st.shared())
-    st.park(spec)  # the climb needs only the parents and sills (published): the rest waits in the work folder
     run.mark(f"merge tree of {deps.size} partly filled depressions over seams built ({st.n} leaves)")
 
     def add_climb(part: dict) -> None:
@@ -370,7 +369,7 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     run.map("partial", phases.seam_climb, spec, tiles, consume=add_climb)
     phases.forget(spec, "seam_climber")
     store.release()
-    st.unpark(spec)
+    st.unpark()
     pool_of, pool_vol, wl, partial, opened = st.solve(seam_water, r.stored, area)
     run.mark(f"merge tree of {deps.size} partly filled depressions over seams ({st.n} leaves)")
     pool_of_basin = store.scratch(spec, "pool_of_basin", n, np.int32)
@@ -394,14 +393,14 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
 def _newton(run: _Run, spec: Spec, tiles, pool_of_basin, w_top, partial, pool_vol, wl, area: float) -> np.ndarray:
     """Levels of the partly filled global pools: Newton passes over the tiles (the pools' cells per tile)."""
     phases.publish(spec, "pools", pool_of_leaf=pool_of_basin, w_top=w_top, partial=partial)
-    run.executor.map(phases.collect_pools, spec, tiles, (), None, run.is_cancelled)
+    run.quietly(phases.collect_pools, spec, tiles)
     ids = np.flatnonzero(partial)
     target = pool_vol[ids] / area
     h = w_top[ids].astype(np.float64)
     for _ in range(200):
         run.check()
         count, zsum = np.zeros(ids.size), np.zeros(ids.size)
-        for c, s in run.executor.map(phases.newton, spec, tiles, (h,), None, run.is_cancelled):
+        for c, s in run.quietly(phases.newton, spec, tiles, h):
             count += c
             zsum += s
         h, converged = routing.newton_update(h, target, count, zsum)
@@ -410,11 +409,3 @@ def _newton(run: _Run, spec: Spec, tiles, pool_of_basin, w_top, partial, pool_vo
     wl[ids] = h
     run.mark(f"water levels of {ids.size} pools")
     return wl
-
-
-def status(work_root: str) -> dict | None:
-    return load_json(os.path.join(work_root, "status.json"))
-
-
-def write_status(work_root: str, data: dict) -> None:
-    save_json(os.path.join(work_root, "status.json"), data)

@@ -118,8 +118,8 @@ def write_tile(spec, kind: str, t: int, array: np.ndarray) -> str:
 def mosaic(spec, kind: str, target: str) -> str:
     """The per-tile GeoTIFFs as one tiled, compressed GeoTIFF at ``target``, a row of tiles at a time.
 
-    Each row of tiles is flushed before the next is read: GDAL's block cache (5 % of RAM by default, shared with
-    QGIS) then holds at most one row of tiles, not the whole raster's blocks.
+    Each tile (each row of tiles when tiles are not whole 256-cell blocks) is flushed before the next is read:
+    GDAL's block cache (5 % of RAM by default, shared with QGIS) then holds that much, not the whole raster.
     """
     lay = spec.layout
     first = gdal.Open(lay.path(kind, 0, "tif"))
@@ -142,7 +142,7 @@ def mosaic(spec, kind: str, target: str) -> str:
             src = gdal.Open(lay.path(kind, t, "tif"))
             band.WriteArray(src.GetRasterBand(1).ReadAsArray(), c0, r0)
             src = None
-            if (t + 1) % lay.tile_cols == 0:
+            if lay.tile % 256 == 0 or (t + 1) % lay.tile_cols == 0:  # whole 256-cell blocks: flushed per tile
                 out.FlushCache()
         band = out = None
         os.replace(tmp, target)

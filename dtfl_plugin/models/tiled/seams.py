@@ -39,7 +39,7 @@ from .layout import sparse_sum
 
 _BLOCK = 1 << 22
 _TREE_FIELDS = ("parent", "left", "right", "a_end", "b_end", "w_top", "cap_cells", "start", "size", "leaf_order",
-                "root", "leaf_of", "basins", "a_pos", "b_pos")  # fmt: skip
+                "root", "a_pos", "b_pos")  # fmt: skip
 
 
 def plan(g, deps: np.ndarray, home: np.ndarray, release=lambda: None) -> dict:
@@ -221,13 +221,17 @@ def _save_tree(lay, t, tree, root_node, interior, leaf_water) -> None:
 class SeamTree:
     """The global merge tree over seam basins and super-leaves (``build``), and what the tiles need of it."""
 
-    def __init__(self, g, pl: dict, parts: list[dict], deps: np.ndarray, gleaf: np.ndarray) -> None:
+    def __init__(self, spec, g, pl: dict, parts: list[dict], deps: np.ndarray) -> None:
+        """Built, then parked in the work folder (``seam_merge``): the tiles' climb needs only its parents and
+        sills (``shared``), the solve maps it back (``unpark``). Per-node sums and water are mapped arrays."""
+        self.layout = spec.layout
         seam = pl["seam"]
         k0 = seam.size
         ncomp = np.array([p["comp_w"].size for p in parts], dtype=np.int64)
         self.base = k0 + 1 + np.concatenate([[0], np.cumsum(ncomp)])  # super-leaf ids of tile t: base[t]..
         n = int(self.base[-1])
-        self.k0, self.n = k0, n
+        self.k0, self.n, self.n_leaves, self.deps, self.seam = k0, n, n, deps, seam
+        gleaf = self.gleaf = store.scratch(spec, "gleaf", g.level.size, np.int32)
         gleaf[seam] = np.arange(1, k0 + 1, dtype=np.int32)
         for t, p in enumerate(parts):  # the parts' arrays are popped as they are used: the parts shrink
             gleaf[p.pop("basin")] = self.base[t] + p.pop("basin_comp")
@@ -235,34 +239,38 @@ class SeamTree:
         edges = edges[np.lexsort((edges, g.edge_w[edges]))]
         leaf_size = np.ones(n, dtype=np.int64)
         leaf_size[k0 + 1 :] = _cat(parts, "comp_size")
-        tree = kruskal_tree(n, gleaf[edges], gleaf[g.parent[edges]], g.edge_w[edges], gleaf[deps], g.level[deps],
-                            leaf_size)  # fmt: skip
-        tree.leaf_of, tree.basins = np.arange(n, dtype=np.int32), np.arange(1, n, dtype=np.int32)
+        ends = (gleaf[edges], gleaf[g.parent[edges]], g.edge_w[edges], gleaf[deps], g.level[deps])
+        store.release()
+        tree = kruskal_tree(n, *ends, leaf_size)
+        del ends, leaf_size
         tree.w_top[k0 + 1 : n] = _cat(parts, "comp_w")  # a super-leaf is full at its freezing sill
         rel = _lookup(_cat(parts, "ends"), _cat(parts, "ends_rel"))
         tree.a_pos = (tree.start[tree.a_end] + rel(edges)).astype(np.int32)
         tree.b_pos = (tree.start[tree.b_end] + rel(g.parent[edges])).astype(np.int32)
-        self.tree, self.gleaf, self.deps, self.seam = tree, gleaf, deps, seam
-        self.count, self.zsum = np.zeros(tree.parent.size), np.zeros(tree.parent.size)
-        self.n_leaves = tree.n_leaves
+        del rel, edges
+        self.total = tree.parent.size
+        store.save(self.layout, "seam_merge", **{k: getattr(tree, k) for k in _TREE_FIELDS})
+        del tree
+        self.tree = None
+        self.count = store.scratch(spec, "seam_count", self.total, np.float64)
         self.count[k0 + 1 : n] = _cat(parts, "comp_count")
+        self.zsum = store.scratch(spec, "seam_zsum", self.total, np.float64)
         self.zsum[k0 + 1 : n] = _cat(parts, "comp_zsum")
-        self.water = np.zeros(n)
+        self.water = store.scratch(spec, "seam_water", n, np.float64)
         self.water[k0 + 1 :] = _cat(parts, "comp_water")
+        store.release()
 
     def shared(self) -> dict:
         """For the tiles' climb: the tree's parent and sills, the global leaf per basin, super-leaf ids per tile."""
-        return {"parent": self.tree.parent, "w_top": self.tree.w_top, "gleaf": self.gleaf, "base": self.base,
+        parked = store.load(self.layout, "seam_merge")
+        return {"parent": parked["parent"], "w_top": parked["w_top"], "gleaf": self.gleaf, "base": self.base,
                 "k0": np.array(self.k0)}  # fmt: skip
 
-    def park(self, spec) -> None:
-        """The tree to the work folder while the tiles climb it (they need only parents and sills)."""
-        store.save(spec.layout, "seam_merge", **{k: getattr(self.tree, k) for k in _TREE_FIELDS})
-        self.tree = None
-
-    def unpark(self, spec) -> None:
-        saved = store.load(spec.layout, "seam_merge")  # mapped: the solve reads each array once, in passes
+    def unpark(self) -> None:
+        saved = store.load(self.layout, "seam_merge")  # mapped: the solve reads each array once, in passes
         self.tree = MergeTree(self.n_leaves, **{k: saved[k] for k in _TREE_FIELDS})
+        self.tree.leaf_of = np.arange(self.n, dtype=np.int32)  # leaves are their own ids here
+        self.tree.basins = np.arange(1, self.n, dtype=np.int32)
 
     def solve(self, seam_water: np.ndarray, stored, area: float):
         """Capacities and distribution: (pool node per global leaf, pool volumes, pool levels where known (full),

@@ -15,7 +15,7 @@ import numpy as np
 
 from .fill_spill import _packed
 
-_BLOCK = 1 << 22  # basins per block when a whole per-basin array is walked
+_BLOCK = 1 << 20  # basins per block when a whole per-basin array is walked (its temporaries: ~50 MB)
 
 
 @dataclass
@@ -47,11 +47,11 @@ def route(graph, basin_runoff, capacity, compact: bool = False, position=None, r
         release()
     roots = np.concatenate(roots)
     roots = roots[roots > 0]
-    inflow = np.zeros(roots.size)  # per depression (top), in the order of ``roots``
-    for s in range(1, n, _BLOCK):  # one block below 4 M basins: the very sums of one bincount over all
-        slot = _slot_of(roots, np.asarray(top[s : s + _BLOCK]))
-        inflow += np.bincount(slot, weights=basin_runoff[s : s + _BLOCK], minlength=roots.size + 1)[: roots.size]
+    inflow = np.zeros(roots.size + 1)  # per depression (top), in the order of ``roots`` (+ one bin for none)
+    for s in range(1, n, _BLOCK):  # added in basin order, block after block: the very sums of one bincount
+        np.add.at(inflow, _slot_of(roots, np.asarray(top[s : s + _BLOCK])), basin_runoff[s : s + _BLOCK])
         release()
+    inflow = inflow[:-1]
     rank = np.argsort(-graph.level[roots], kind="stable")
     release()
     order = roots[rank]

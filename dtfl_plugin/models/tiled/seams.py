@@ -37,7 +37,7 @@ from . import store
 from .inside import _local
 from .layout import sparse_sum
 
-_BLOCK = 1 << 22
+_BLOCK = 1 << 20
 _TREE_FIELDS = ("parent", "left", "right", "a_end", "b_end", "w_top", "cap_cells", "start", "size", "leaf_order",
                 "root", "a_pos", "b_pos")  # fmt: skip
 

@@ -122,7 +122,7 @@ def drop_scratch(spec, name: str) -> None:
         pass
 
 
-_CHUNK = 1 << 22  # items per block when a whole array is walked (4 M: 16-32 MB)
+_CHUNK = 1 << 20  # items per block when a whole array is walked (1 M: 4-8 MB, and its temporaries)
 
 
 def chunks(size: int):

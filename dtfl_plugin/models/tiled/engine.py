@@ -185,6 +185,13 @@ def run_tiled(
     heap.large_arrays_unmapped()
     run = _Run(executor, progress, is_cancelled, log)
     phases.forget(spec)  # this process's copies of an earlier run's global arrays
+    try:
+        return _run(run, spec, depth_path, depressions_path)
+    finally:  # unmapped: the work folder can then be removed (a mapped file keeps its disk space)
+        phases.forget(spec)
+
+
+def _run(run: _Run, spec: Spec, depth_path: str, depressions_path: str) -> TiledResult:
     lay = spec.layout
     tiles = list(range(lay.count))
     resumed = sum(lay.done("out", t, "npz") for t in tiles)

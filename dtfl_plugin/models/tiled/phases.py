@@ -34,10 +34,10 @@ def publish(spec, name: str, adopt: bool = False, **arrays) -> dict:
 
 
 def forget(spec, *names: str) -> None:
-    """Drop cached global arrays and what was made of them (all of the run's when no name is given)."""
+    """Drop cached global arrays and what was made of them (all of this run's when no name is given)."""
     store.forget(spec, *names)
     for key in list(_CACHE):
-        if not names or (key[0] == spec.layout.folder and key[1] in names):
+        if key[0] == spec.layout.folder and (not names or key[1] in names):
             del _CACHE[key]
 
 

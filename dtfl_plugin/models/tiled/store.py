@@ -93,10 +93,10 @@ def publish(spec, name: str, adopt: bool = False, **arrays) -> dict:
 
 
 def forget(spec, *names: str) -> None:
-    """Drop this process's mappings (all of the run's when no name is given)."""
+    """Drop this process's mappings of this run (all of them when no name is given; other runs keep theirs)."""
     for cache in (_CACHE, _SCRATCH):
         for key in list(cache):
-            if not names or (key[0] == spec.layout.folder and key[1] in names):
+            if key[0] == spec.layout.folder and (not names or key[1] in names):
                 del cache[key]
 
 

@@ -24,6 +24,7 @@ from .layout import save_atomic
 _MAPPED_FROM = 1 << 20  # smaller arrays are read into memory: a mapping each would cost more than it saves
 _CACHE: dict = {}
 _SCRATCH: dict = {}
+_ADOPTED: dict = {}
 
 
 def _folder(lay, name: str) -> str:
@@ -58,7 +59,7 @@ def _adopt(lay, value, path: str) -> bool:
                 os.replace(lay.path(f"scratch_{key[1]}"), path)
             except OSError:  # Windows: a mapped file cannot be renamed; it is copied instead
                 return False
-            del _SCRATCH[key]
+            _ADOPTED[key] = _SCRATCH.pop(key)  # the engine may still hold it: its pages are handed back too
             return True
     return False
 
@@ -94,7 +95,7 @@ def publish(spec, name: str, adopt: bool = False, **arrays) -> dict:
 
 def forget(spec, *names: str) -> None:
     """Drop this process's mappings of this run (all of them when no name is given; other runs keep theirs)."""
-    for cache in (_CACHE, _SCRATCH):
+    for cache in (_CACHE, _SCRATCH, _ADOPTED):
         for key in list(cache):
             if key[0] == spec.layout.folder and (not names or key[1] in names):
                 del cache[key]
@@ -150,7 +151,7 @@ def release() -> None:
             if isinstance(arrays, dict):
                 for a in arrays.values():
                     release_array(a)
-    for a in _SCRATCH.values():
+    for a in (*_SCRATCH.values(), *_ADOPTED.values()):
         release_array(a)
 
 

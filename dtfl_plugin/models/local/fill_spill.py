@@ -130,9 +130,9 @@ def kruskal_tree(n: int, child, par, lvl, tops, top_level, leaf_size=None) -> Me
     del uf, node_of
     parent_a = np.frombuffer(parent, dtype=np.intc)  # the compact arrays' own memory: no second copy
     w_top = np.full(total, -np.inf)
-    has = np.flatnonzero(parent_a >= 0)
-    w_top[has] = np.asarray(lvl, dtype=np.float64)[parent_a[has] - n]
-    del has
+    has_parent = parent_a >= 0
+    w_top[has_parent] = np.asarray(lvl, dtype=np.float64)[parent_a[has_parent] - n]
+    del has_parent
     roots = root[tops]
     w_top[roots] = top_level
     w_top[0] = -np.inf

@@ -235,9 +235,9 @@ class SeamTree:
         gleaf[seam] = np.arange(1, k0 + 1, dtype=np.int32)
         for t, p in enumerate(parts):  # the parts' arrays are popped as they are used: the parts shrink
             gleaf[p.pop("basin")] = self.base[t] + p.pop("basin_comp")
-        edges = np.unique(np.concatenate([pl["both_seam"]] + [p.pop("edges") for p in parts]).astype(np.int64))
-        edges = edges[np.lexsort((edges, g.edge_w[edges]))]
-        leaf_size = np.ones(n, dtype=np.int64)
+        edges = np.unique(np.concatenate([pl["both_seam"]] + [p.pop("edges") for p in parts]).astype(np.int32))
+        edges = edges[np.lexsort((edges, g.edge_w[edges]))]  # basin ids < 2^31
+        leaf_size = np.ones(n, dtype=np.int32)
         leaf_size[k0 + 1 :] = _cat(parts, "comp_size")
         ends = (gleaf[edges], gleaf[g.parent[edges]], g.edge_w[edges], gleaf[deps], g.level[deps])
         store.release()
@@ -245,8 +245,11 @@ class SeamTree:
         del ends, leaf_size
         tree.w_top[k0 + 1 : n] = _cat(parts, "comp_w")  # a super-leaf is full at its freezing sill
         rel = _lookup(_cat(parts, "ends"), _cat(parts, "ends_rel"))
-        tree.a_pos = (tree.start[tree.a_end] + rel(edges)).astype(np.int32)
-        tree.b_pos = (tree.start[tree.b_end] + rel(g.parent[edges])).astype(np.int32)
+        tree.a_pos, tree.b_pos = np.empty(edges.size, dtype=np.int32), np.empty(edges.size, dtype=np.int32)
+        for s in range(0, edges.size, _BLOCK):  # in blocks: the lookups' int64 temporaries stay small
+            e = edges[s : s + _BLOCK]
+            tree.a_pos[s : s + _BLOCK] = tree.start[tree.a_end[s : s + _BLOCK]] + rel(e)
+            tree.b_pos[s : s + _BLOCK] = tree.start[tree.b_end[s : s + _BLOCK]] + rel(np.asarray(g.parent[e]))
         del rel, edges
         self.total = tree.parent.size
         store.save(self.layout, "seam_merge", **{k: getattr(tree, k) for k in _TREE_FIELDS})

@@ -236,12 +236,16 @@ class Climber:
         return node
 
 
-def set_capacities(tree: MergeTree, count: np.ndarray, zsum: np.ndarray) -> None:
-    """Capacity of every node from the per-node cell sums of :meth:`Climber.sums` (summed up the tree)."""
+def set_capacities(tree: MergeTree, count: np.ndarray, zsum: np.ndarray, release=lambda: None) -> None:
+    """Capacity of every node from the per-node cell sums of :meth:`Climber.sums` (summed up the tree).
+    ``release()``: called between the passes (hands back the pages of a tree and sums mapped from files)."""
     cap = _subtree_sums(tree, count)
+    release()
     for s in range(0, cap.size, _CELL_CHUNK):  # in blocks: no second array as large as the tree
         cap[s : s + _CELL_CHUNK] *= np.nan_to_num(tree.w_top[s : s + _CELL_CHUNK], neginf=0.0, posinf=0.0)
+    release()
     cap -= _subtree_sums(tree, zsum)
+    release()
     tree.cap_cells = np.maximum(cap, 0.0, out=cap)
 
 

@@ -218,7 +218,6 @@ def _run(run: _Run, spec: Spec, depth_path: str, depressions_path: str) -> Tiled
     keep, new_id = routing.depression_ids(g, r.capacity, spec.min_depth, tops=np.sort(r.order))
     phases.publish(spec, "final", adopt=True, leaf_level=leaf_level, new_id=new_id)
     del new_id  # the tiles read it from the work folder
-    phases.forget(spec, "pools", "pool_index")
     cells = np.zeros(keep.size + 1)
     facade = np.zeros(spec.n_buildings + 1)
 
@@ -378,13 +377,17 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     store.release()
     st.unpark()
     pool_of, pool_vol, wl, partial, opened = st.solve(seam_water, r.stored, area)
+    w_top, st.tree = st.tree.w_top, None  # (mapped) the rest of the tree is used up
+    ids = np.flatnonzero(partial)
+    target = pool_vol[ids] / area
+    del pool_vol
     run.mark(f"merge tree of {deps.size} partly filled depressions over seams ({st.n} leaves)")
     pool_of_basin = store.scratch(spec, "pool_of_basin", n, np.int32)
     for s, e in store.chunks(n):
         pool_of_basin[s:e] = pool_of[st.gleaf[s:e]]
         store.release()
-    if partial.any():
-        wl = _newton(run, spec, tiles, pool_of_basin, st.tree.w_top, partial, pool_vol, wl, area)
+    if ids.size:
+        wl = _newton(run, spec, tiles, pool_of_basin, w_top, partial, (ids, target), wl)
     for s, e in store.chunks(n):
         member = st.gleaf[s:e] > 0
         leaf_level[s:e][member] = wl[pool_of_basin[s:e][member]]
@@ -397,12 +400,12 @@ def _partial(run: _Run, spec: Spec, tiles: list[int], g, r, area: float, home: n
     return leaf_level
 
 
-def _newton(run: _Run, spec: Spec, tiles, pool_of_basin, w_top, partial, pool_vol, wl, area: float) -> np.ndarray:
-    """Levels of the partly filled global pools: Newton passes over the tiles (the pools' cells per tile)."""
+def _newton(run: _Run, spec: Spec, tiles, pool_of_basin, w_top, partial, goal: tuple, wl) -> np.ndarray:
+    """Levels of the partly filled global pools: Newton passes over the tiles (the pools' cells per tile).
+    ``goal``: (the partial pools' node ids, their water in cells x m)."""
     phases.publish(spec, "pools", pool_of_leaf=pool_of_basin, w_top=w_top, partial=partial)
     run.quietly(phases.collect_pools, spec, tiles)
-    ids = np.flatnonzero(partial)
-    target = pool_vol[ids] / area
+    ids, target = goal
     h = w_top[ids].astype(np.float64)
     for _ in range(200):
         run.check()
@@ -414,5 +417,6 @@ def _newton(run: _Run, spec: Spec, tiles, pool_of_basin, w_top, partial, pool_vo
         if converged:
             break
     wl[ids] = h
+    phases.forget(spec, "pools", "pool_index")
     run.mark(f"water levels of {ids.size} pools")
     return wl

@@ -279,16 +279,16 @@ class SeamTree:
         """Capacities and distribution: (pool node per global leaf, pool volumes, pool levels where known (full),
         partial pool mask for the Newton passes, and the open super-leaves handed to the tiles)."""
         tree, k0 = self.tree, self.k0
-        set_capacities(tree, self.count, self.zsum)
+
+        def release() -> None:  # the tree's arrays are mapped from the work folder (``unpark``), the sums too
+            store.release_arrays(vars(tree).values())
+            store.release()
+
+        set_capacities(tree, self.count, self.zsum, release)
         self.count = self.zsum = None
-        store.release_arrays(vars(tree).values())
         self.water[1 : k0 + 1] = seam_water  # per seam basin, in the order of their leaf ids
         entries: dict = {}
         kept = {int(self.gleaf[d]): float(stored[d]) for d in self.deps.tolist()}
-
-        def release() -> None:  # the tree's arrays are mapped from the work folder (``unpark``)
-            store.release_arrays(vars(tree).values())
-
         pool_of, pool_vol, _ = distribute(tree, self.water, kept, area, entries=entries, entries_from=k0 + 1,
                                           release=release)  # fmt: skip
         release()
